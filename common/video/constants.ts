@@ -1,0 +1,56 @@
+/** The Video API contract: group, version, names, labels, finalizer, condition types and reasons. */
+export const GROUP = 'media.videoflix.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'Video';
+export const PLURAL = 'videos';
+export const SINGULAR = 'video';
+export const SHORT_NAME = 'vid';
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+export const FINALIZER = `${GROUP}/media-cleanup`;
+
+/** Label keys, from one constant (conventions: app.kubernetes.io/* plus ours). */
+export const LABELS = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  component: 'app.kubernetes.io/component',
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+  video: `${GROUP}/video`,
+  rendition: `${GROUP}/rendition`,
+} as const;
+
+/** Annotation the API sets so the catalog row and the resource refer to each other. */
+export const ANNOTATIONS = {
+  catalogId: `${GROUP}/catalog-id`,
+} as const;
+
+export const RENDITIONS = ['480p', '720p', '1080p'] as const;
+export type RenditionName = (typeof RENDITIONS)[number];
+
+export const PHASES = ['Pending', 'Processing', 'Ready', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const CONDITION_TYPES = {
+  ready: 'Ready',
+  probed: 'Probed',
+  transcoded: 'Transcoded',
+  failed: 'Failed',
+} as const;
+
+/** CamelCase reasons for conditions and Events. */
+export const REASONS = {
+  pending: 'Pending',
+  probing: 'Probing',
+  probed: 'Probed',
+  transcoding: 'Transcoding',
+  transcoded: 'Transcoded',
+  playlistWritten: 'PlaylistWritten',
+  ready: 'Ready',
+  jobFailed: 'JobFailed',
+  invalidSource: 'InvalidSource',
+  segmentsMisaligned: 'SegmentsMisaligned',
+  storageError: 'StorageError',
+  deleting: 'Deleting',
+} as const;

@@ -1,0 +1,125 @@
+/** TypeScript types of the Video resource; they match crds/media.videoflix.io_videos.yaml (a test checks). */
+import type { Phase, RenditionName } from './constants.js';
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+export interface VideoSpec {
+  title: string;
+  description?: string;
+  category?: string;
+  source: ObjectRef;
+  renditions?: RenditionName[];
+  /** Seconds into the source at which the thumbnail is taken. */
+  thumbnailTime?: number;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type RenditionPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
+
+export interface RenditionStatus {
+  name: RenditionName;
+  phase: RenditionPhase;
+  job?: string;
+  message?: string;
+  playlistKey?: string;
+}
+
+export interface SourceInfo {
+  durationSeconds?: number;
+  width?: number;
+  height?: number;
+  hasAudio?: boolean;
+}
+
+export interface VideoStatus {
+  phase?: Phase;
+  observedGeneration?: number;
+  conditions?: Condition[];
+  renditions?: RenditionStatus[];
+  renditionsReady?: number;
+  renditionsTotal?: number;
+  source?: SourceInfo;
+  masterPlaylistKey?: string;
+  thumbnailKey?: string;
+  message?: string;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string | Date;
+  deletionTimestamp?: string | Date;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Video {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: VideoSpec;
+  status?: VideoStatus;
+}
+
+/** Metadata a transcoder writes next to each rendition (`<id>/<res>/rendition.json`). */
+export interface RenditionMetadata {
+  name: RenditionName;
+  width: number;
+  height: number;
+  /** Peak bandwidth in bits/s, measured over segments. */
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+  frameRate: number;
+  segmentDuration: number;
+  /** Start times (seconds) of each segment, used to check alignment across renditions. */
+  segmentStarts: number[];
+}
+
+/** Probe the thumbnail Job writes (`<id>/probe.json`). */
+export interface ProbeResult {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  videoCodec?: string;
+  frameRate?: number;
+}
+
+/** Message on the status exchange (routing key `video.<namespace>.<name>.<phase>`). */
+export interface VideoStatusMessage {
+  namespace: string;
+  name: string;
+  uid: string;
+  catalogId?: number;
+  generation: number;
+  resourceVersion: string;
+  phase: Phase;
+  title: string;
+  description: string;
+  category: string;
+  masterPlaylistKey?: string;
+  thumbnailKey?: string;
+  durationSeconds?: number;
+  renditions: RenditionStatus[];
+  message?: string;
+  /** When the operator observed this phase (ISO time); used to ignore stale messages. */
+  observedAt: string;
+  /** Monotonic per Video: newer messages have a higher sequence. */
+  sequence: number;
+}

