@@ -54,3 +54,6 @@ export const REASONS = {
   storageError: 'StorageError',
   deleting: 'Deleting',
 } as const;
+
+/** Routing key of a status message on the topic exchange: `video.<phase>` in lower case. */
+export const statusRoutingKey = (phase: Phase) => `video.${phase.toLowerCase()}`;

@@ -1,3 +1,5 @@
 export * from './constants.js';
 export * from './types.js';
 export * from './keys.js';
+export * from './ladder.js';
+export * from './transcoder-contract.js';

@@ -1,0 +1,33 @@
+/**
+ * The contract between the operator's Job builder and the transcoder program: command line,
+ * environment variables and exit codes. Both sides import it; neither hard-codes these values.
+ *
+ * Container command: `node /app/dist/transcoder-image/main.js <task>` where task is
+ *   `thumbnail`            probe the source → <id>/probe.json, and write <id>/thumbnail.jpg
+ *   `rendition <name>`     encode one rendition → <id>/<name>/index.m3u8, segment_NNN.ts, rendition.json
+ * `<id>` (the media prefix) is the Video's metadata.uid.
+ */
+export const TRANSCODER_ENV = {
+  mediaId: 'VIDEO_ID',
+  sourceBucket: 'SOURCE_BUCKET',
+  sourceKey: 'SOURCE_KEY',
+  mediaBucket: 'MEDIA_BUCKET',
+  thumbnailTime: 'THUMBNAIL_TIME',
+  segmentSeconds: 'SEGMENT_SECONDS',
+  terminationMessagePath: 'TERMINATION_MESSAGE_PATH',
+  ladderJson: 'LADDER_JSON',
+  // S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY come from the storage Secret (common/config).
+} as const;
+
+export const TRANSCODER_TASKS = { thumbnail: 'thumbnail', rendition: 'rendition' } as const;
+
+/** Exit codes. BAD_INPUT fails the Job at once (podFailurePolicy); others are retried up to backoffLimit. */
+export const EXIT_CODES = {
+  ok: 0,
+  internal: 1,
+  badInput: 2,
+  storage: 3,
+  usage: 64,
+} as const;
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
