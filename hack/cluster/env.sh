@@ -1,0 +1,42 @@
+# Shared settings of the cluster-tier scripts (sourced, not run). Every path can be overridden.
+# shellcheck shell=bash
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$ROOT/hack/versions.env"
+export LOCALBIN=${LOCALBIN:-$ROOT/bin}
+export PATH=$LOCALBIN:$ROOT/node_modules/.bin:$PATH
+VF_CACHE=${VF_CACHE:-$HOME/.cache/videoflix}
+TOOLS_CACHE=${TOOLS_CACHE:-$VF_CACHE/tools}
+IMAGES_CACHE=${IMAGES_CACHE:-$VF_CACHE/images}
+# The project's own dockerd: data under the cache (images survive between runs), runtime state under /run.
+VF_DOCKER_DIR=${VF_DOCKER_DIR:-$VF_CACHE/docker}
+VF_RUN_DIR=${VF_RUN_DIR:-/run/videoflix}
+export DOCKER_HOST=${VF_DOCKER_HOST:-unix://$VF_RUN_DIR/docker.sock}
+LOGS=${LOGS:-$ROOT/.cache/logs}
+CLUSTER_NAME=${CLUSTER_NAME:-videoflix}
+KUBECONFIG_OUT=${KUBECONFIG_OUT:-$ROOT/.cache/cluster/kubeconfig}
+BASE_IMAGE=${BASE_IMAGE:-videoflix/debian:bookworm}
+# The node image's tag names what is in it: bump NODE_IMAGE_REV when the recipe (node-image.sh, node/) changes.
+NODE_IMAGE_REV=${NODE_IMAGE_REV:-1}
+NODE_IMAGE=${NODE_IMAGE:-videoflix/kind-node:$K8S_VERSION-vf$NODE_IMAGE_REV}
+mkdir -p "$LOGS"
+
+log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[1;31m!! %s\033[0m\n' "$*" >&2; exit 1; }
+# Runs a command with a heartbeat every 15 s so long steps show they are alive; output goes to a log.
+with_progress() { # with_progress <label> <logfile> <command...>
+  local label=$1 logf=$2; shift 2
+  local t0=$SECONDS pid rc
+  "$@" > "$logf" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 3
+    if kill -0 "$pid" 2>/dev/null && [ $(((SECONDS - t0) % 15)) -lt 3 ]; then
+      printf '   ... %s: %d s (%s)\n' "$label" $((SECONDS - t0)) "$(tail -c 300 "$logf" | tr -d '\r' | grep -v '^\s*$' | tail -1 | cut -c1-100)" >&2
+    fi
+  done
+  wait "$pid" && rc=0 || rc=$?
+  if [ $rc -ne 0 ]; then printf '!! %s failed (rc %d), log %s:\n' "$label" $rc "$logf" >&2; tail -25 "$logf" >&2; return $rc; fi
+  log "$label: done in $((SECONDS - t0)) s"
+}
+docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+need_docker() { docker_ok || die "the project's dockerd is not running at $DOCKER_HOST: run hack/cluster/docker.sh up (make docker-up)"; }

@@ -1,0 +1,3 @@
+module videoflix.local/hack/pause
+
+go 1.22
