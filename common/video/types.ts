@@ -87,8 +87,16 @@ export interface RenditionMetadata {
   codecs: string;
   frameRate: number;
   segmentDuration: number;
-  /** Start times (seconds) of each segment, used to check alignment across renditions. */
+  /**
+   * Start times (seconds) of each segment, used to check alignment across renditions. Measured from
+   * the first video packet of each segment, relative to the first segment (so the first is 0).
+   */
   segmentStarts: number[];
+  /** Total duration (seconds): the sum of the playlist's EXTINF values. */
+  durationSeconds?: number;
+  segmentCount?: number;
+  /** Whether the rendition carries an audio track (CODECS then lists mp4a). */
+  hasAudio?: boolean;
 }
 
 /** Probe the thumbnail Job writes (`<id>/probe.json`). */

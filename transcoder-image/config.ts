@@ -1,0 +1,114 @@
+/**
+ * The command line and environment of one transcoder run, as common/video/transcoder-contract.ts
+ * defines them. Everything wrong here is a usage error (exit 64): the operator built a bad Job.
+ */
+import os from 'node:os';
+import { loadConfig, ConfigError, storageSchema, z } from '../common/config/index.js';
+import {
+  DEFAULT_TERMINATION_MESSAGE_PATH,
+  RENDITIONS,
+  TRANSCODER_ENV,
+  TRANSCODER_TASKS,
+  type LadderSettings,
+  type RenditionName,
+} from '../common/video/index.js';
+import { usageError } from './errors.js';
+import { LadderConfigError, resolveLadder } from './ladder.js';
+import type { StorageSettings } from './storage.js';
+
+export type TaskArgs = { task: 'thumbnail' } | { task: 'rendition'; rendition: RenditionName };
+
+export const USAGE = `usage: main.js ${TRANSCODER_TASKS.thumbnail} | ${TRANSCODER_TASKS.rendition} <${RENDITIONS.join('|')}>`;
+
+/** argv without node and the script: ["rendition", "720p"] or ["thumbnail"]. */
+export function parseArgs(argv: readonly string[]): TaskArgs {
+  const [task, ...rest] = argv;
+  if (task === TRANSCODER_TASKS.thumbnail) {
+    if (rest.length > 0) throw usageError(`thumbnail takes no arguments; ${USAGE}`);
+    return { task: 'thumbnail' };
+  }
+  if (task === TRANSCODER_TASKS.rendition) {
+    const [name, ...extra] = rest;
+    if (name === undefined) throw usageError(`rendition needs a name; ${USAGE}`);
+    if (!(RENDITIONS as readonly string[]).includes(name)) {
+      throw usageError(`unknown rendition "${name}"; ${USAGE}`);
+    }
+    if (extra.length > 0) throw usageError(`unexpected arguments after ${name}; ${USAGE}`);
+    return { task: 'rendition', rendition: name as RenditionName };
+  }
+  throw usageError(task === undefined ? USAGE : `unknown task "${task}"; ${USAGE}`);
+}
+
+/** Object keys and bucket names must not let one Video write under another's prefix. */
+const mediaId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_", "-" only (a Kubernetes uid)');
+
+const optionalNumber = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z.coerce.number().min(0).optional(),
+);
+
+const jobSchema = z.object({
+  [TRANSCODER_ENV.mediaId]: mediaId,
+  [TRANSCODER_ENV.sourceKey]: z.string().min(1).max(1024),
+  [TRANSCODER_ENV.sourceBucket]: z.string().min(3).max(63).optional(),
+  [TRANSCODER_ENV.mediaBucket]: z.string().min(3).max(63).optional(),
+  [TRANSCODER_ENV.thumbnailTime]: optionalNumber,
+  [TRANSCODER_ENV.terminationMessagePath]: z.string().min(1).default(DEFAULT_TERMINATION_MESSAGE_PATH),
+  [TRANSCODER_ENV.ladderJson]: z.string().optional(),
+  [TRANSCODER_ENV.segmentSeconds]: z.string().optional(),
+  /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */
+  WORK_DIR: z.string().min(1).optional(),
+});
+
+export interface JobConfig {
+  videoId: string;
+  sourceBucket: string;
+  sourceKey: string;
+  mediaBucket: string;
+  thumbnailTime?: number;
+  terminationMessagePath: string;
+  workDir: string;
+  ladder: LadderSettings;
+  storage: StorageSettings;
+}
+
+/** The termination-message path, readable even when the rest of the configuration is not. */
+export function terminationMessagePath(env: Record<string, string | undefined>): string {
+  return env[TRANSCODER_ENV.terminationMessagePath] || DEFAULT_TERMINATION_MESSAGE_PATH;
+}
+
+export function loadJobConfig(env: Record<string, string | undefined>): JobConfig {
+  try {
+    const job = loadConfig(jobSchema, env);
+    const storage = loadConfig(storageSchema, env);
+    const ladder = resolveLadder({
+      ladderJson: job[TRANSCODER_ENV.ladderJson],
+      segmentSeconds: job[TRANSCODER_ENV.segmentSeconds],
+    });
+    return {
+      videoId: job[TRANSCODER_ENV.mediaId],
+      sourceKey: job[TRANSCODER_ENV.sourceKey],
+      // The contract's variables win; the shared storage settings are the fallback.
+      sourceBucket: job[TRANSCODER_ENV.sourceBucket] ?? storage.S3_SOURCE_BUCKET,
+      mediaBucket: job[TRANSCODER_ENV.mediaBucket] ?? storage.S3_MEDIA_BUCKET,
+      thumbnailTime: job[TRANSCODER_ENV.thumbnailTime],
+      terminationMessagePath: job[TRANSCODER_ENV.terminationMessagePath],
+      workDir: job.WORK_DIR ?? os.tmpdir(),
+      ladder,
+      storage: {
+        S3_ENDPOINT: storage.S3_ENDPOINT,
+        S3_REGION: storage.S3_REGION,
+        S3_ACCESS_KEY: storage.S3_ACCESS_KEY,
+        S3_SECRET_KEY: storage.S3_SECRET_KEY,
+      },
+    };
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(`invalid configuration: ${err.issues.join('; ')}`);
+    if (err instanceof LadderConfigError) throw usageError(`invalid ladder: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * Pure parts of the ffmpeg adapter: the argument lists, the scale math, probe normalisation and
+ * the reading of ffmpeg's stderr. Kept free of fluent-ffmpeg so a replacement adapter reuses them.
+ */
+import path from 'node:path';
+import type { EncodeHlsOptions, MediaFailure, ProbeInfo, ProbedStream, ThumbnailOptions } from './types.js';
+
+export const SEGMENT_FILE_PATTERN = 'segment_%03d.ts';
+export const PLAYLIST_FILE = 'index.m3u8';
+
+export interface SourceGeometry {
+  width: number;
+  height: number;
+  sampleAspectRatio?: [number, number];
+  rotation?: number;
+}
+
+/**
+ * The output size for a source fitted into a box: display aspect ratio kept (sample aspect ratio
+ * and a 90°/270° rotation taken into account), both sides even, never upscaled unless asked.
+ */
+export function scaleToFit(
+  src: SourceGeometry,
+  box: { width: number; height: number },
+  opts: { allowUpscale?: boolean } = {},
+): { width: number; height: number } {
+  if (!(src.width > 0 && src.height > 0))
+    throw new RangeError(`invalid source size ${src.width}x${src.height}`);
+  const [sn, sd] = src.sampleAspectRatio ?? [1, 1];
+  const sar = sn > 0 && sd > 0 ? sn / sd : 1;
+  let dispW = src.width * sar;
+  let dispH = src.height;
+  if (Math.abs(normalizeRotation(src.rotation ?? 0)) === 90) [dispW, dispH] = [dispH, dispW];
+  let scale = Math.min(box.width / dispW, box.height / dispH);
+  if (!opts.allowUpscale) scale = Math.min(scale, 1);
+  return { width: even(dispW * scale, box.width), height: even(dispH * scale, box.height) };
+}
+
+/** Nearest even integer ≥ 2 and ≤ the (even) limit. */
+function even(x: number, limit: number): number {
+  const e = 2 * Math.round(x / 2);
+  return Math.max(2, Math.min(e, limit - (limit % 2)));
+}
+
+/** Rotation folded into (-180, 180]. */
+export function normalizeRotation(deg: number): number {
+  let r = deg % 360;
+  if (r > 180) r -= 360;
+  if (r <= -180) r += 360;
+  return r;
+}
+
+/** Frames of a GOP of `seconds` at `fps` (at least 1). */
+export function gopFrames(fps: number, seconds: number): number {
+  return Math.max(1, Math.round(fps * seconds));
+}
+
+/** ffmpeg's force_key_frames expression: a key frame at every segment boundary. */
+export function forceKeyFramesExpr(segmentSeconds: number): string {
+  return `expr:gte(t,n_forced*${segmentSeconds})`;
+}
+
+/** Output options for one HLS VOD rendition (H.264 + AAC, MPEG-TS segments). */
+export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
+  const gop = gopFrames(o.frameRate, o.gopSeconds);
+  const video = [
+    '-map',
+    `0:${o.videoStreamIndex}`,
+    '-vf',
+    `scale=${o.width}:${o.height}:flags=bicubic,setsar=1,format=yuv420p`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    o.preset,
+    '-profile:v',
+    o.profile,
+    '-b:v',
+    `${o.videoKbps}k`,
+    '-maxrate',
+    `${o.maxrateKbps}k`,
+    '-bufsize',
+    `${o.bufsizeKbps}k`,
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    forceKeyFramesExpr(o.segmentSeconds),
+  ];
+  const audio =
+    o.audioStreamIndex === undefined
+      ? ['-an']
+      : [
+          '-map',
+          `0:${o.audioStreamIndex}`,
+          '-c:a',
+          'aac',
+          '-b:a',
+          `${o.audioKbps}k`,
+          '-ac',
+          '2',
+          '-ar',
+          '48000',
+        ];
+  const hls = [
+    '-sn',
+    '-dn',
+    '-map_metadata',
+    '-1',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(o.segmentSeconds),
+    '-hls_playlist_type',
+    'vod',
+    '-hls_list_size',
+    '0',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_filename',
+    path.join(o.outputDir, SEGMENT_FILE_PATTERN),
+  ];
+  return [...video, ...audio, ...hls];
+}
+
+export function thumbnailInputOptions(o: ThumbnailOptions): string[] {
+  return ['-ss', o.atSeconds.toFixed(3)];
+}
+
+export function thumbnailOutputOptions(o: ThumbnailOptions): string[] {
+  return [
+    '-map',
+    `0:${o.videoStreamIndex}`,
+    '-frames:v',
+    '1',
+    '-vf',
+    `scale=${o.width}:${o.height}:flags=bicubic,setsar=1`,
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    '3',
+    '-f',
+    'image2',
+  ];
+}
+
+/** "30000/1001" → 29.97…; undefined for 0/0, N/A, garbage. */
+export function parseRational(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = /^(\d+(?:\.\d+)?)(?:[/:](\d+(?:\.\d+)?))?$/.exec(v.trim());
+  if (!m) return undefined;
+  const num = Number(m[1]);
+  const den = m[2] === undefined ? 1 : Number(m[2]);
+  if (!(num > 0 && den > 0)) return undefined;
+  return num / den;
+}
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  return undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' && v !== 'N/A' && v !== 'unknown' ? v : undefined;
+}
+
+const PLAUSIBLE_FPS = (f: number | undefined) => f !== undefined && f >= 1 && f <= 240;
+
+/** ffprobe JSON/fluent-ffmpeg data → ProbeInfo. */
+export function normalizeProbe(raw: { streams?: unknown[]; format?: unknown }): ProbeInfo {
+  const format = (raw.format ?? {}) as Record<string, unknown>;
+  const streams = (raw.streams ?? []).map((s) => normalizeStream(s as Record<string, unknown>));
+  return {
+    formatName: str(format.format_name),
+    duration: positive(num(format.duration)),
+    startTime: num(format.start_time),
+    size: num(format.size),
+    bitRate: num(format.bit_rate),
+    streams,
+  };
+}
+
+function positive(n: number | undefined): number | undefined {
+  return n !== undefined && n > 0 ? n : undefined;
+}
+
+function normalizeStream(s: Record<string, unknown>): ProbedStream {
+  const type = String(s.codec_type ?? 'unknown');
+  const codecType = (
+    ['video', 'audio', 'subtitle', 'data', 'attachment'].includes(type) ? type : 'unknown'
+  ) as ProbedStream['codecType'];
+  const avg = parseRational(s.avg_frame_rate);
+  const r = parseRational(s.r_frame_rate);
+  const sarMatch = /^(\d+):(\d+)$/.exec(String(s.sample_aspect_ratio ?? ''));
+  const sar: [number, number] =
+    sarMatch && Number(sarMatch[1]) > 0 && Number(sarMatch[2]) > 0
+      ? [Number(sarMatch[1]), Number(sarMatch[2])]
+      : [1, 1];
+  const tags = (s.tags ?? {}) as Record<string, unknown>;
+  const disposition = (s.disposition ?? {}) as Record<string, unknown>;
+  const sideData = Array.isArray(s.side_data_list) ? (s.side_data_list as Record<string, unknown>[]) : [];
+  const rotation =
+    num(s.rotation) ?? num(sideData.find((d) => d.rotation !== undefined)?.rotation) ?? num(tags.rotate) ?? 0;
+  return {
+    index: num(s.index) ?? 0,
+    codecType,
+    codecName: str(s.codec_name),
+    profile: str(s.profile),
+    level: num(s.level),
+    width: positive(num(s.width)),
+    height: positive(num(s.height)),
+    sampleAspectRatio: sar,
+    // ffprobe's display matrix rotation is counter-clockwise and negative for a clockwise "rotate" tag;
+    // only its magnitude matters for the output size.
+    rotation: normalizeRotation(rotation),
+    frameRate: PLAUSIBLE_FPS(avg) ? avg : PLAUSIBLE_FPS(r) ? r : undefined,
+    channels: num(s.channels),
+    sampleRate: num(s.sample_rate),
+    startTime: num(s.start_time),
+    duration: positive(num(s.duration)),
+    attachedPicture: Number(disposition.attached_pic ?? 0) === 1,
+  };
+}
+
+/** Codecs the "tty" demuxers (ANSI art, binary text) report: random bytes named *.bin land there. */
+const TEXT_ART_CODECS = new Set(['bintext', 'xbin', 'idf', 'ansi']);
+
+/** The first real video stream (no cover art, no text art), or undefined. */
+export function pickVideoStream(info: ProbeInfo): ProbedStream | undefined {
+  return info.streams.find(
+    (s) =>
+      s.codecType === 'video' &&
+      !s.attachedPicture &&
+      s.width !== undefined &&
+      s.height !== undefined &&
+      !TEXT_ART_CODECS.has(s.codecName ?? ''),
+  );
+}
+
+export function pickAudioStream(info: ProbeInfo): ProbedStream | undefined {
+  return info.streams.find((s) => s.codecType === 'audio' && (s.channels ?? 1) > 0);
+}
+
+const IO_PATTERNS = [
+  /Server returned \d{3}/i,
+  /HTTP error \d{3}/i,
+  /Connection refused/i,
+  /Connection reset/i,
+  /Connection timed out/i,
+  /Operation timed out/i,
+  /Network is unreachable/i,
+  /Failed to resolve hostname/i,
+  /Input\/output error/i,
+];
+
+const INVALID_INPUT_PATTERNS = [
+  /Invalid data found when processing input/i,
+  /moov atom not found/i,
+  /could not find codec parameters/i,
+  /does not contain any stream/i,
+  /EBML header parsing failed/i,
+  /Error splitting the input into NAL units/i,
+  /Invalid NAL unit size/i,
+  /no frame!?$/im,
+  /Output file is empty, nothing was encoded/i,
+];
+
+/** Reads ffmpeg's stderr: was it the network, the input, or something else? */
+export function classifyStderr(stderr: string): MediaFailure {
+  if (IO_PATTERNS.some((p) => p.test(stderr))) return 'io';
+  if (INVALID_INPUT_PATTERNS.some((p) => p.test(stderr))) return 'invalidInput';
+  return 'failed';
+}
+
+/** The most telling stderr line: the last one matching a known pattern, else the last non-empty one. */
+export function stderrSummary(stderr: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(
+      (l) => l.length > 0 && !/^(ffmpeg|ffprobe) version|^built with|^configuration:|^lib\w+ +\d/.test(l),
+    );
+  const known = [...IO_PATTERNS, ...INVALID_INPUT_PATTERNS];
+  const hit = [...lines].reverse().find((l) => known.some((p) => p.test(l)));
+  const line = hit ?? lines.at(-1) ?? '';
+  // ffmpeg prefixes errors with the input name, which is a presigned URL here: drop it.
+  return line.replace(/^https?:\/\/\S+?: /, '').replace(/^\[[^\]]+\] /, '');
+}

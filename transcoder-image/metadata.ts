@@ -1,0 +1,172 @@
+/**
+ * rendition.json: what the operator needs to write the master playlist, measured from the output
+ * (not copied from the ladder): bandwidth from segment sizes and durations, CODECS from the
+ * profile/level ffprobe reads in the produced stream, frame rate, segment start times.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RenditionMetadata, RenditionName } from '../common/video/index.js';
+import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } from './ffmpeg/index.js';
+
+export interface PlaylistSegment {
+  uri: string;
+  duration: number;
+}
+
+export interface MediaPlaylist {
+  targetDuration: number;
+  segments: PlaylistSegment[];
+  endList: boolean;
+}
+
+/** Parses the media playlist ffmpeg wrote (EXTINF + URI lines). */
+export function parseMediaPlaylist(text: string): MediaPlaylist {
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  if (lines[0] !== '#EXTM3U') throw new Error('not an HLS playlist (no #EXTM3U)');
+  let targetDuration = 0;
+  let pending: number | undefined;
+  let endList = false;
+  const segments: PlaylistSegment[] = [];
+  for (const line of lines) {
+    if (line.startsWith('#EXT-X-TARGETDURATION:')) targetDuration = Number(line.slice(22));
+    else if (line.startsWith('#EXTINF:')) pending = Number.parseFloat(line.slice(8));
+    else if (line === '#EXT-X-ENDLIST') endList = true;
+    else if (line && !line.startsWith('#')) {
+      if (pending === undefined || !Number.isFinite(pending))
+        throw new Error(`segment ${line} has no #EXTINF`);
+      segments.push({ uri: line, duration: pending });
+      pending = undefined;
+    }
+  }
+  return { targetDuration, segments, endList };
+}
+
+/**
+ * HLS BANDWIDTH (peak segment bit rate) and AVERAGE-BANDWIDTH (total bits / total duration), in
+ * bits/s, rounded up. Sizes are of the whole transport stream segment, as a player downloads it.
+ */
+export function measureBandwidth(segments: { bytes: number; duration: number }[]): {
+  peak: number;
+  average: number;
+} {
+  const usable = segments.filter((s) => s.duration > 0);
+  if (usable.length === 0) throw new Error('no segment with a positive duration');
+  const peak = Math.max(...usable.map((s) => (s.bytes * 8) / s.duration));
+  const bits = usable.reduce((n, s) => n + s.bytes * 8, 0);
+  const seconds = usable.reduce((n, s) => n + s.duration, 0);
+  return { peak: Math.ceil(peak), average: Math.ceil(bits / seconds) };
+}
+
+/**
+ * profile_idc and constraint flags of H.264 profiles as ffprobe names them. The constraint byte is
+ * the one libx264 writes (set0 for Baseline, set1 for Baseline/Main, none for High).
+ */
+const AVC_PROFILES: Record<string, [number, number]> = {
+  'constrained baseline': [0x42, 0xc0],
+  baseline: [0x42, 0xc0],
+  main: [0x4d, 0x40],
+  extended: [0x58, 0x00],
+  high: [0x64, 0x00],
+  'high 10': [0x6e, 0x00],
+  'high 4:2:2': [0x7a, 0x00],
+  'high 4:4:4 predictive': [0xf4, 0x00],
+};
+
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/** RFC 6381 codec of an H.264 stream: avc1.PPCCLL (e.g. avc1.64001f for High 3.1). */
+export function avcCodec(profile: string | undefined, level: number | undefined): string {
+  const p = AVC_PROFILES[(profile ?? '').toLowerCase()];
+  if (!p) throw new Error(`unknown H.264 profile "${profile ?? ''}"`);
+  if (level === undefined || !Number.isInteger(level) || level <= 0 || level > 255) {
+    throw new Error(`invalid H.264 level ${String(level)}`);
+  }
+  return `avc1.${hex2(p[0])}${hex2(p[1])}${hex2(level)}`;
+}
+
+/** RFC 6381 codec of an audio stream (AAC object types as HLS players expect them). */
+export function audioCodec(codecName: string | undefined, profile: string | undefined): string {
+  const name = (codecName ?? '').toLowerCase();
+  if (name === 'aac') {
+    const p = (profile ?? 'LC').toLowerCase();
+    if (p === 'he-aacv2') return 'mp4a.40.29';
+    if (p === 'he-aac') return 'mp4a.40.5';
+    if (p === 'lc') return 'mp4a.40.2';
+    throw new Error(`unsupported AAC profile "${profile ?? ''}"`);
+  }
+  if (name === 'mp3') return 'mp4a.40.34';
+  if (name === 'ac3') return 'ac-3';
+  if (name === 'eac3') return 'ec-3';
+  throw new Error(`unsupported audio codec "${codecName ?? ''}"`);
+}
+
+/** The CODECS attribute: video first, then audio if there is an audio stream. */
+export function codecsString(
+  video: Pick<ProbedStream, 'codecName' | 'profile' | 'level'>,
+  audio?: Pick<ProbedStream, 'codecName' | 'profile'>,
+): string {
+  if ((video.codecName ?? '').toLowerCase() !== 'h264')
+    throw new Error(`unexpected video codec "${video.codecName ?? ''}"`);
+  const parts = [avcCodec(video.profile, video.level)];
+  if (audio) parts.push(audioCodec(audio.codecName, audio.profile));
+  return parts.join(',');
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Reads the produced directory (index.m3u8 + segments) and measures the rendition. */
+export async function measureRendition(
+  dir: string,
+  media: MediaTool,
+  rendition: { name: RenditionName; segmentSeconds: number },
+  playlistFile = 'index.m3u8',
+): Promise<RenditionMetadata> {
+  const playlist = parseMediaPlaylist(await readFile(path.join(dir, playlistFile), 'utf8'));
+  if (!playlist.endList) throw new Error('playlist has no #EXT-X-ENDLIST: encode incomplete');
+  if (playlist.segments.length === 0) throw new Error('playlist lists no segment');
+
+  const measured = await mapPool(playlist.segments, 4, async (seg) => {
+    const file = path.join(dir, seg.uri);
+    const [{ size }, info] = await Promise.all([stat(file), media.probe(file)]);
+    const video = pickVideoStream(info);
+    if (!video) throw new Error(`segment ${seg.uri} has no video stream`);
+    if (video.startTime === undefined) throw new Error(`segment ${seg.uri}: no video start time`);
+    return { seg, bytes: size, info, video, start: video.startTime };
+  });
+
+  const first = measured[0]!;
+  const audio = pickAudioStream(first.info);
+  const { peak, average } = measureBandwidth(
+    measured.map((m) => ({ bytes: m.bytes, duration: m.seg.duration })),
+  );
+  const frameRate = first.video.frameRate;
+  if (frameRate === undefined) throw new Error('cannot read the frame rate of the output');
+
+  return {
+    name: rendition.name,
+    width: first.video.width!,
+    height: first.video.height!,
+    bandwidth: peak,
+    averageBandwidth: average,
+    codecs: codecsString(first.video, audio),
+    frameRate: round3(frameRate),
+    segmentDuration: rendition.segmentSeconds,
+    segmentStarts: measured.map((m) => round3(m.start - first.start)),
+    durationSeconds: round3(playlist.segments.reduce((n, s) => n + s.duration, 0)),
+    segmentCount: playlist.segments.length,
+    hasAudio: audio !== undefined,
+  };
+}
+
+async function mapPool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  return out;
+}

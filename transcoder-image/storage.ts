@@ -1,0 +1,167 @@
+/**
+ * Object storage for the transcoder: the minio client built from common/config's storage settings,
+ * the source handed to ffmpeg as a presigned GET URL (ffmpeg reads it with range requests; nothing
+ * is copied into memory or onto disk), and uploads of the produced files with their content types.
+ */
+import { Client, S3Error } from 'minio';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { StorageConfig } from '../common/config/index.js';
+import { badInput, storageError, TranscoderError } from './errors.js';
+
+export type StorageSettings = Pick<
+  StorageConfig,
+  'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'
+>;
+
+export const CONTENT_TYPES: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/MP2T',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.json': 'application/json',
+};
+
+export function contentTypeFor(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Presigned URLs must outlive the longest encode (the Job's activeDeadlineSeconds is far below this). */
+export const PRESIGN_SECONDS = 6 * 3600;
+
+export function createClient(cfg: StorageSettings): Client {
+  const url = new URL(cfg.S3_ENDPOINT);
+  const useSSL = url.protocol === 'https:';
+  return new Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    region: cfg.S3_REGION, // known region: the client never asks the server for it
+    accessKey: cfg.S3_ACCESS_KEY,
+    secretKey: cfg.S3_SECRET_KEY,
+    pathStyle: true,
+  });
+}
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
+
+/** A short, credential-free description of a storage failure. */
+export function describeStorageError(err: unknown): string {
+  if (err instanceof S3Error) {
+    const code = err.code ?? 'S3Error';
+    const msg = err.message && err.message !== code ? `: ${err.message}` : '';
+    return `${code}${msg}`;
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e?.code ?? e?.cause?.code;
+  const message = e instanceof Error ? e.message : String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+export class Storage {
+  constructor(
+    private readonly client: Client,
+    private readonly endpoint: string,
+  ) {}
+
+  static fromConfig(cfg: StorageSettings): Storage {
+    return new Storage(createClient(cfg), cfg.S3_ENDPOINT);
+  }
+
+  /**
+   * Checks the source exists and we may read it. A missing object or bucket is bad input (the
+   * Video points at nothing); refused credentials or an unreachable server are storage errors.
+   */
+  async statSource(bucket: string, key: string): Promise<{ size: number }> {
+    try {
+      const st = await this.client.statObject(bucket, key);
+      if (st.size === 0) throw badInput(`source unreadable: ${bucket}/${key} is empty`);
+      return { size: st.size };
+    } catch (err) {
+      if (err instanceof TranscoderError) throw err;
+      if (err instanceof S3Error && NOT_FOUND.has(err.code ?? '')) {
+        throw badInput(`source unreadable: ${bucket}/${key} not found`, err);
+      }
+      throw storageError(`reading ${bucket}/${key} at ${this.endpoint}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  async presignedGetUrl(bucket: string, key: string, seconds = PRESIGN_SECONDS): Promise<string> {
+    try {
+      return await this.client.presignedGetObject(bucket, key, seconds);
+    } catch (err) {
+      throw storageError(`presigning ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /** Fails early (before a long encode) when the media bucket is missing or refuses us. */
+  async checkBucket(bucket: string): Promise<void> {
+    let exists: boolean;
+    try {
+      exists = await this.client.bucketExists(bucket);
+    } catch (err) {
+      throw storageError(`checking bucket ${bucket} at ${this.endpoint}: ${describeStorageError(err)}`, err);
+    }
+    if (!exists) throw storageError(`bucket ${bucket} does not exist at ${this.endpoint}`);
+  }
+
+  async uploadFile(
+    bucket: string,
+    key: string,
+    file: string,
+    contentType = contentTypeFor(file),
+  ): Promise<void> {
+    try {
+      const { size } = await stat(file);
+      await this.client.putObject(bucket, key, createReadStream(file), size, { 'Content-Type': contentType });
+    } catch (err) {
+      throw storageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    try {
+      const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+      await this.client.putObject(bucket, key, body, body.length, {
+        'Content-Type': CONTENT_TYPES['.json']!,
+      });
+    } catch (err) {
+      throw storageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /**
+   * Uploads every file of `dir` (not recursive) under `prefix`. Files whose names are in `last` go
+   * after all others, in that order: a reader that sees the playlist finds its segments, and
+   * rendition.json (written last) marks the rendition complete.
+   */
+  async uploadDirectory(
+    dir: string,
+    bucket: string,
+    prefix: string,
+    opts: { last?: string[]; concurrency?: number } = {},
+  ): Promise<string[]> {
+    const last = opts.last ?? [];
+    const entries = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
+    const first = entries.filter((n) => !last.includes(n)).sort();
+    const tail = last.filter((n) => entries.includes(n));
+    const keyOf = (n: string) => `${prefix}${n}`;
+    await pool(first, opts.concurrency ?? 4, (n) => this.uploadFile(bucket, keyOf(n), path.join(dir, n)));
+    for (const n of tail) await this.uploadFile(bucket, keyOf(n), path.join(dir, n));
+    return [...first, ...tail].map(keyOf);
+  }
+}
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}

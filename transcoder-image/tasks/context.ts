@@ -1,0 +1,65 @@
+/** What a task gets: its configuration and the adapters (storage, media), plus logging and abort. */
+import type { Logger } from '../../common/logging/index.js';
+import type { JobConfig } from '../config.js';
+import {
+  MediaError,
+  pickVideoStream,
+  type MediaTool,
+  type ProbeInfo,
+  type ProbedStream,
+} from '../ffmpeg/index.js';
+import { badInput, storageError, TranscoderError } from '../errors.js';
+import type { Storage } from '../storage.js';
+
+export interface TaskContext {
+  job: JobConfig;
+  storage: Storage;
+  media: MediaTool;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/** A media failure on the source → the contract's kinds: unreadable input, storage, or internal. */
+export function sourceFailure(err: unknown, doing: string): unknown {
+  if (!(err instanceof MediaError)) return err;
+  switch (err.failure) {
+    case 'invalidInput':
+      return badInput(`source unreadable: ${err.message}`, err);
+    case 'io':
+      return storageError(`${doing}: ${err.message}`, err);
+    case 'aborted':
+      return new TranscoderError('internal', `interrupted while ${doing}`, { cause: err });
+    default:
+      return new TranscoderError('internal', `${doing} failed: ${err.message}`, { cause: err });
+  }
+}
+
+/** Checks the source, presigns it and probes it; rejects sources without a usable video stream. */
+export async function openSource(
+  ctx: TaskContext,
+): Promise<{ url: string; size: number; info: ProbeInfo; video: ProbedStream }> {
+  const { job, storage, media, signal } = ctx;
+  const { size } = await storage.statSource(job.sourceBucket, job.sourceKey);
+  const url = await storage.presignedGetUrl(job.sourceBucket, job.sourceKey);
+  let info: ProbeInfo;
+  try {
+    info = await media.probe(url, signal);
+  } catch (err) {
+    throw sourceFailure(err, 'probing the source');
+  }
+  const video = pickVideoStream(info);
+  if (!video) {
+    const found = info.streams.map((s) => s.codecName ?? s.codecType).join(', ') || 'none';
+    throw badInput(`no video stream in source (format ${info.formatName ?? 'unknown'}, streams: ${found})`);
+  }
+  ctx.log.info(
+    {
+      size,
+      format: info.formatName,
+      duration: info.duration,
+      video: { codec: video.codecName, width: video.width, height: video.height, fps: video.frameRate },
+    },
+    'source probed',
+  );
+  return { url, size, info, video };
+}

@@ -1,0 +1,92 @@
+/** `thumbnail`: probe the source → <id>/probe.json, and a JPEG frame → <id>/thumbnail.jpg. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { keys, type ProbeResult } from '../../common/video/index.js';
+import {
+  MediaError,
+  pickAudioStream,
+  scaleToFit,
+  type ProbeInfo,
+  type ProbedStream,
+} from '../ffmpeg/index.js';
+import { openSource, sourceFailure, type TaskContext } from './context.js';
+
+/** Thumbnails fit in this box (never upscaled). */
+export const THUMBNAIL_BOX = { width: 1280, height: 720 };
+
+/** Default: 10% into the video. Always inside [0, duration − margin] so a frame exists there. */
+export function thumbnailTime(requested: number | undefined, durationSeconds: number): number {
+  const wanted = requested ?? durationSeconds * 0.1;
+  if (!(durationSeconds > 0)) return Math.max(0, wanted);
+  const margin = Math.min(0.5, durationSeconds / 2);
+  return Math.round(Math.max(0, Math.min(wanted, durationSeconds - margin)) * 1000) / 1000;
+}
+
+/** The source as the operator sees it: displayed size (rotation and pixel aspect applied). */
+export function probeResult(info: ProbeInfo, video: ProbedStream): ProbeResult {
+  const display = scaleToFit(
+    {
+      width: video.width!,
+      height: video.height!,
+      sampleAspectRatio: video.sampleAspectRatio,
+      rotation: video.rotation,
+    },
+    { width: 1 << 16, height: 1 << 16 },
+  );
+  return {
+    durationSeconds: Math.round((info.duration ?? video.duration ?? 0) * 1000) / 1000,
+    width: display.width,
+    height: display.height,
+    hasAudio: pickAudioStream(info) !== undefined,
+    videoCodec: video.codecName,
+    frameRate: video.frameRate === undefined ? undefined : Math.round(video.frameRate * 1000) / 1000,
+  };
+}
+
+export async function runThumbnail(
+  ctx: TaskContext,
+): Promise<{ probe: ProbeResult; thumbnailAt: number; keys: string[] }> {
+  const { job, storage, media, log, signal } = ctx;
+  await storage.checkBucket(job.mediaBucket);
+  const { url, info, video } = await openSource(ctx);
+  const probe = probeResult(info, video);
+
+  const dir = await mkdtemp(path.join(job.workDir, `thumb-${job.videoId}-`));
+  try {
+    const out = path.join(dir, 'thumbnail.jpg');
+    const size = scaleToFit(
+      {
+        width: video.width!,
+        height: video.height!,
+        sampleAspectRatio: video.sampleAspectRatio,
+        rotation: video.rotation,
+      },
+      THUMBNAIL_BOX,
+    );
+    let at = thumbnailTime(job.thumbnailTime, probe.durationSeconds);
+    const take = (atSeconds: number) =>
+      media.thumbnail({ input: url, output: out, atSeconds, videoStreamIndex: video.index, ...size, signal });
+    try {
+      await take(at);
+    } catch (err) {
+      // A seek past the last decodable frame yields no picture: fall back to the first frame.
+      if (!(err instanceof MediaError && err.failure === 'invalidInput' && at > 0))
+        throw sourceFailure(err, 'taking the thumbnail');
+      log.warn({ at, err: err.message }, 'no frame at the thumbnail time; taking the first frame');
+      at = 0;
+      try {
+        await take(0);
+      } catch (err2) {
+        throw sourceFailure(err2, 'taking the thumbnail');
+      }
+    }
+    const thumbKey = keys.thumbnail(job.videoId);
+    const probeKey = keys.probe(job.videoId);
+    await storage.uploadFile(job.mediaBucket, thumbKey, out);
+    await storage.putJson(job.mediaBucket, probeKey, probe);
+    log.info({ probe, thumbnailAt: at, keys: [thumbKey, probeKey] }, 'thumbnail and probe written');
+    return { probe, thumbnailAt: at, keys: [thumbKey, probeKey] };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
