@@ -1,0 +1,115 @@
+/**
+ * createApp(deps): the Express application, without listen (tests start it on a free port with
+ * supertest; main.ts wires real dependencies and listens).
+ *
+ * Order: request log → helmet → CORS → cookies → JSON body (size-limited) → CSRF check on
+ * unsafe methods → health/docs → /api routers → 404 → the one error handler.
+ */
+import cookieParser from 'cookie-parser';
+import cors from 'cors';
+import express, { type Express, type Router } from 'express';
+import helmet from 'helmet';
+import type { Sequelize } from 'sequelize';
+import type { Logger } from '../common/logging/index.js';
+import type { ApiConfig } from './config.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import type { Mailer } from './infra/mailer.js';
+import { createAuthMiddleware, type AuthMiddleware } from './middleware/authenticate.js';
+import { csrfProtection } from './middleware/csrf.js';
+import { createRateLimits } from './middleware/rate-limit.js';
+import { requestLog } from './middleware/request-log.js';
+import type { Models } from './models/index.js';
+import { authRouter } from './routes/auth/index.js';
+import { buildOpenApi, openApiRouter } from './routes/docs/openapi.js';
+import { healthRouter, type Lifecycle } from './routes/health/index.js';
+import type { BackgroundTasks } from './services/background.js';
+import { buildServiceContext, type ServiceContext } from './services/context.js';
+import { createPasswordHasher, type PasswordHasher } from './security/passwords.js';
+
+export interface AppDeps {
+  config: ApiConfig;
+  sequelize: Sequelize;
+  models: Models;
+  mailer: Mailer;
+  logger: Logger;
+  hasher?: PasswordHasher;
+  tasks?: BackgroundTasks;
+  lifecycle?: Lifecycle;
+  now?: () => number;
+  /** More routers mounted under /api after the account routes (other areas, or test probes). */
+  routers?: Array<(x: { ctx: ServiceContext; auth: AuthMiddleware }) => Router>;
+}
+
+export interface VideoflixApp extends Express {
+  locals: Express['locals'] & { ctx: ServiceContext; auth: AuthMiddleware; lifecycle: Lifecycle };
+}
+
+export function createApp(deps: AppDeps): VideoflixApp {
+  const { config, logger } = deps;
+  const ctx = buildServiceContext({
+    config,
+    sequelize: deps.sequelize,
+    models: deps.models,
+    mailer: deps.mailer,
+    logger,
+    hasher: deps.hasher ?? createPasswordHasher(config.BCRYPT_COST),
+    tasks: deps.tasks,
+    now: deps.now ?? Date.now,
+  });
+  const lifecycle = deps.lifecycle ?? { shuttingDown: false };
+  const auth = createAuthMiddleware(ctx);
+
+  const app = express() as VideoflixApp;
+  app.locals.ctx = ctx;
+  app.locals.auth = auth;
+  app.locals.lifecycle = lifecycle;
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
+  app.set('json replacer', null);
+
+  const frontendOrigin = new URL(config.FRONTEND_URL).origin;
+  const corsOrigins = new Set([...config.CORS_ALLOWED_ORIGINS]);
+  const trustedOrigins = [...new Set([...config.CORS_ALLOWED_ORIGINS, ...config.CSRF_TRUSTED_ORIGINS, frontendOrigin])];
+
+  app.use(requestLog(logger));
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } }));
+  app.use(
+    cors({
+      origin: (origin, cb) => cb(null, origin !== undefined && corsOrigins.has(origin)),
+      credentials: true,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
+      maxAge: 600,
+    }),
+  );
+  app.use(cookieParser());
+  app.use(express.json({ limit: config.BODY_LIMIT, strict: true }));
+  app.use(csrfProtection(trustedOrigins));
+
+  app.use(healthRouter({ sequelize: deps.sequelize, lifecycle }));
+  app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL })));
+
+  app.use('/api', authRouter({ ctx, auth, limits: createRateLimits(rateLimitSettings(config)) }));
+  // Catalog and admin routers (issue 13) mount here too, e.g. videoRouter({ ctx, auth, storage, kube }).
+  for (const make of deps.routers ?? []) app.use('/api', make({ ctx, auth }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function rateLimitSettings(c: ApiConfig) {
+  return {
+    windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
+    loginMax: c.RATE_LIMIT_LOGIN_MAX,
+    registerMax: c.RATE_LIMIT_REGISTER_MAX,
+    passwordResetMax: c.RATE_LIMIT_PASSWORD_RESET_MAX,
+  };
+}
+
+function trustProxy(value: string): boolean | number | string[] {
+  if (value === 'true') return true;
+  if (value === 'false' || value === '') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((s) => s.trim());
+}

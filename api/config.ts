@@ -1,0 +1,122 @@
+/**
+ * API configuration: every setting comes from the environment, validated once at start.
+ * `.env.example` at the repository root documents each variable.
+ */
+import { env, loggingSchema, z } from '../common/config/index.js';
+
+/** Secrets known to be placeholders: refused in production. */
+const PLACEHOLDER_SECRETS = new Set(['changeme', 'change-me', 'secret', 'dev-secret', 'your_secret_key', 'insecure-dev-secret-change-me']);
+export const MIN_SECRET_LENGTH = 32;
+/** Used outside production when JWT_SECRET is unset (never valid in production). */
+export const DEV_JWT_SECRET = 'insecure-dev-secret-change-me';
+
+const sameSite = z
+  .enum(['strict', 'lax', 'none', 'Strict', 'Lax', 'None'])
+  .default('lax')
+  .transform((v) => v.toLowerCase() as 'strict' | 'lax' | 'none');
+
+/** A path template for mail links: must contain {uid} and {token}. */
+const linkTemplate = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .refine((v) => v.includes('{uid}') && v.includes('{token}'), 'must contain {uid} and {token}');
+
+/** Durations in seconds. */
+const seconds = (def: number) => z.coerce.number().int().positive().default(def);
+
+export const apiSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    HOST: env.str('0.0.0.0'),
+    PORT: env.port(8000),
+    /** Express "trust proxy" setting: a hop count, or a comma-separated list of addresses/subnets. */
+    TRUST_PROXY: z.string().default('loopback'),
+    PUBLIC_API_URL: env.url('http://127.0.0.1:8000'),
+
+    DATABASE_URL: env.str(),
+    DATABASE_POOL_MAX: env.int(10),
+    DATABASE_SSL: env.bool(false),
+
+    JWT_SECRET: z.string().optional(),
+    JWT_ISSUER: env.str('videoflix-api'),
+    JWT_AUDIENCE: env.str('videoflix'),
+    ACCESS_TOKEN_TTL: seconds(15 * 60),
+    REFRESH_TOKEN_TTL: seconds(7 * 24 * 3600),
+    /** Absolute lifetime of a login session, however often it is refreshed (ASVS 7.3.2). */
+    SESSION_MAX_AGE: seconds(30 * 24 * 3600),
+    ACTIVATION_TOKEN_TTL: seconds(3 * 24 * 3600),
+    PASSWORD_RESET_TOKEN_TTL: seconds(24 * 3600),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(31).default(12),
+
+    FRONTEND_URL: env.url('http://localhost:4200'),
+    ACTIVATION_PATH: linkTemplate('/activate/index.html?uid={uid}&token={token}'),
+    PASSWORD_RESET_PATH: linkTemplate('/reset-password?uid={uid}&token={token}'),
+
+    AUTH_COOKIE_SECURE: env.bool(false),
+    AUTH_COOKIE_SAMESITE: sameSite,
+    AUTH_COOKIE_DOMAIN: z.string().optional(),
+    AUTH_COOKIE_ACCESS_PATH: z.string().startsWith('/').default('/'),
+    AUTH_COOKIE_REFRESH_PATH: z.string().startsWith('/').default('/api/'),
+
+    CORS_ALLOWED_ORIGINS: env.list('http://localhost:4200'),
+    CSRF_TRUSTED_ORIGINS: env.list(''),
+
+    SMTP_HOST: env.str('127.0.0.1'),
+    SMTP_PORT: env.port(1025),
+    SMTP_SECURE: env.bool(false),
+    SMTP_REQUIRE_TLS: env.bool(false),
+    SMTP_USER: z.string().optional(),
+    SMTP_PASSWORD: z.string().optional(),
+    SMTP_TIMEOUT_MS: env.int(10_000),
+    MAIL_FROM: env.str('Videoflix <noreply@videoflix.local>'),
+
+    RATE_LIMIT_WINDOW_SECONDS: seconds(15 * 60),
+    RATE_LIMIT_LOGIN_MAX: env.int(10),
+    RATE_LIMIT_REGISTER_MAX: env.int(10),
+    RATE_LIMIT_PASSWORD_RESET_MAX: env.int(5),
+    BODY_LIMIT: env.str('16kb'),
+
+    SHUTDOWN_GRACE_MS: env.int(10_000),
+  })
+  .extend(loggingSchema.shape)
+  .superRefine((c, ctx) => {
+    const secret = c.JWT_SECRET;
+    if (c.NODE_ENV === 'production') {
+      if (!secret) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
+      } else if (secret.length < MIN_SECRET_LENGTH || PLACEHOLDER_SECRETS.has(secret.toLowerCase()) || new Set(secret).size < 10) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['JWT_SECRET'],
+          message: `too weak for production: use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 48\`)`,
+        });
+      }
+    }
+    if (c.AUTH_COOKIE_SAMESITE === 'none' && !c.AUTH_COOKIE_SECURE) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_COOKIE_SAMESITE'], message: 'SameSite=None requires AUTH_COOKIE_SECURE=true' });
+    }
+    if (c.CORS_ALLOWED_ORIGINS.includes('*')) {
+      ctx.addIssue({ code: 'custom', path: ['CORS_ALLOWED_ORIGINS'], message: "'*' cannot be used with credentialed requests" });
+    }
+    for (const [key, list] of [
+      ['CORS_ALLOWED_ORIGINS', c.CORS_ALLOWED_ORIGINS],
+      ['CSRF_TRUSTED_ORIGINS', c.CSRF_TRUSTED_ORIGINS],
+    ] as const) {
+      for (const o of list) {
+        if (!isOrigin(o)) ctx.addIssue({ code: 'custom', path: [key], message: `not an origin (scheme://host[:port]): ${o}` });
+      }
+    }
+  })
+  .transform((c) => ({ ...c, JWT_SECRET: c.JWT_SECRET || DEV_JWT_SECRET }));
+
+export type ApiConfig = z.infer<typeof apiSchema>;
+
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}

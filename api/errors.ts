@@ -1,0 +1,101 @@
+/**
+ * Errors the API answers with. Factories give each a status and a stable `code` (for logs and
+ * clients that want one); the body keeps the shape of the original DRF API:
+ * `{"detail": "..."}` or field errors `{"field": ["message", ...]}`.
+ * One error handler turns them into answers; anything else is logged and answered as a bare 500.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../common/logging/index.js';
+
+export type FieldErrors = Record<string, string[]>;
+
+export class AppError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    /** Body to send instead of `{"detail": message}` (field errors, or a contract-specific body). */
+    public readonly body?: Record<string, unknown>,
+    public readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toBody(): Record<string, unknown> {
+    return this.body ?? { detail: this.message };
+  }
+}
+
+export const errors = {
+  validation: (fields: FieldErrors) => new AppError(400, 'validation_failed', 'Invalid input.', fields),
+  badRequest: (code: string, detail: string, body?: Record<string, unknown>) => new AppError(400, code, detail, body),
+  unauthorized: (code = 'not_authenticated', detail = 'Authentication credentials were not provided.') =>
+    new AppError(401, code, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="api"' }),
+  forbidden: (code = 'permission_denied', detail = 'You do not have permission to perform this action.') =>
+    new AppError(403, code, detail),
+  notFound: (detail = 'Not found.') => new AppError(404, 'not_found', detail),
+  unsupportedMediaType: (type: string) =>
+    new AppError(415, 'unsupported_media_type', `Unsupported media type "${type}" in request.`),
+  payloadTooLarge: () => new AppError(413, 'payload_too_large', 'Request body is too large.'),
+  throttled: (retryAfterSeconds: number) =>
+    new AppError(429, 'throttled', `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    }),
+  serviceUnavailable: (code: string, detail: string) => new AppError(503, code, detail),
+};
+
+/** 404 for every path no router answered, in the same JSON shape. */
+export const notFoundHandler: RequestHandler = (_req, _res, next) => next(errors.notFound());
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** The one error handler. Trusted errors answer with their body; others log and answer 500 without details. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let appError: AppError;
+    if (err instanceof AppError) {
+      appError = err;
+    } else {
+      const e = (err ?? {}) as HttpishError;
+      const status = e.status ?? e.statusCode;
+      // body-parser and friends: client errors with a known type
+      if (e.type === 'entity.parse.failed') {
+        appError = errors.badRequest('parse_error', 'JSON parse error - the request body is not valid JSON.');
+      } else if (e.type === 'entity.too.large') {
+        appError = errors.payloadTooLarge();
+      } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+        appError = errors.unsupportedMediaType(String(req.headers['content-type'] ?? ''));
+      } else if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
+        appError = new AppError(status, 'bad_request', 'Bad request.');
+      } else {
+        logger.error({ err, method: req.method, route: routeOf(req) }, 'unhandled error');
+        appError = new AppError(500, 'internal_error', 'A server error occurred.');
+      }
+    }
+    if (appError.status >= 500 && err instanceof AppError) {
+      logger.warn({ code: appError.code, route: routeOf(req) }, appError.message);
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.locals.errorCode = appError.code;
+    if (appError.headers) res.set(appError.headers);
+    res.status(appError.status).json(appError.toBody());
+  };
+}
+
+/** Request path with one-time tokens blanked (they travel in the path of two routes). */
+export function routeOf(req: { originalUrl?: string; url: string }): string {
+  return sanitizePath((req.originalUrl ?? req.url).split('?')[0] ?? '');
+}
+
+export function sanitizePath(path: string): string {
+  return path.replace(/^(\/api\/(?:activate|password_confirm)\/)[^/]*(?:\/[^/]*)?/, '$1:uidb64/:token');
+}

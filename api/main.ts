@@ -1,0 +1,91 @@
+/**
+ * The API process: load and check configuration (exit 78 when wrong), connect, migrate when
+ * asked (MIGRATE_ON_START), listen, and shut down in order on SIGTERM/SIGINT:
+ * readiness goes 503 → stop accepting connections → drain in-flight requests (bounded by
+ * SHUTDOWN_GRACE_MS) → finish background mails → close SMTP → close the database pool.
+ */
+import { createServer } from 'node:http';
+import { env, loadConfigOrExit, z } from '../common/config/index.js';
+import { createLogger } from '../common/logging/index.js';
+import { createApp } from './app.js';
+import { apiSchema, DEV_JWT_SECRET } from './config.js';
+import { createSequelize } from './infra/db.js';
+import { createSmtpMailer } from './infra/mailer.js';
+import { migrateUp } from './infra/migrator.js';
+import { initModels } from './models/index.js';
+import { BackgroundTasks } from './services/background.js';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(apiSchema);
+  const { MIGRATE_ON_START } = loadConfigOrExit(z.object({ MIGRATE_ON_START: env.bool(false) }));
+  const logger = createLogger('api', { level: config.LOG_LEVEL });
+  if (config.JWT_SECRET === DEV_JWT_SECRET) logger.warn('JWT_SECRET is not set: using an insecure development secret');
+
+  const sequelize = createSequelize({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    ssl: config.DATABASE_SSL,
+    logger,
+  });
+  const models = initModels(sequelize);
+  if (MIGRATE_ON_START) await migrateUp(sequelize, logger);
+
+  const mailer = createSmtpMailer({
+    host: config.SMTP_HOST,
+    port: config.SMTP_PORT,
+    secure: config.SMTP_SECURE,
+    requireTls: config.SMTP_REQUIRE_TLS,
+    user: config.SMTP_USER,
+    password: config.SMTP_PASSWORD,
+    timeoutMs: config.SMTP_TIMEOUT_MS,
+    from: config.MAIL_FROM,
+  });
+  const tasks = new BackgroundTasks(logger);
+  const lifecycle = { shuttingDown: false };
+  const app = createApp({ config, sequelize, models, mailer, logger, tasks, lifecycle });
+
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than typical ingress idle timeouts
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    lifecycle.shuttingDown = true;
+    const deadline = setTimeout(() => {
+      logger.error('shutdown grace period exceeded; closing remaining connections');
+      server.closeAllConnections();
+    }, config.SHUTDOWN_GRACE_MS);
+    deadline.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await tasks.drain(config.SHUTDOWN_GRACE_MS);
+    mailer.close();
+    await sequelize.close();
+    clearTimeout(deadline);
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`api failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,9 @@
+/**
+ * The ordered list of migrations. A new one is a new numbered file added here (never edit an
+ * applied one). Listed explicitly rather than globbed, so it works the same from .ts under tsx
+ * and from the .js that tsc emits.
+ */
+import * as m0001 from './0001-users.js';
+import * as m0002 from './0002-sessions.js';
+
+export const migrations = [m0001, m0002];

@@ -1,0 +1,67 @@
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from 'sequelize';
+import type { User } from './user.js';
+
+export type RevokeReason = 'logout' | 'reuse_detected' | 'password_reset' | 'expired' | 'admin';
+
+/** One login: a family of refresh tokens. Revoking it ends the session everywhere (access tokens included). */
+export class AuthSession extends Model<InferAttributes<AuthSession>, InferCreationAttributes<AuthSession>> {
+  declare id: string;
+  declare userId: ForeignKey<User['id']>;
+  declare expiresAt: Date;
+  declare revokedAt: CreationOptional<Date | null>;
+  declare revokeReason: CreationOptional<RevokeReason | null>;
+  declare lastRefreshedAt: CreationOptional<Date | null>;
+  declare userAgent: CreationOptional<string | null>;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): typeof AuthSession {
+    AuthSession.init(
+      {
+        id: { type: DataTypes.UUID, primaryKey: true },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+        revokedAt: { type: DataTypes.DATE, allowNull: true },
+        revokeReason: { type: DataTypes.STRING(32), allowNull: true },
+        lastRefreshedAt: { type: DataTypes.DATE, allowNull: true },
+        userAgent: { type: DataTypes.STRING(256), allowNull: true },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: 'auth_sessions', modelName: 'AuthSession', underscored: true },
+    );
+    return AuthSession;
+  }
+}
+
+/** A refresh token, by its JWT id. Used once: rotation marks it used and issues its successor. */
+export class RefreshToken extends Model<InferAttributes<RefreshToken>, InferCreationAttributes<RefreshToken>> {
+  declare jti: string;
+  declare sessionId: ForeignKey<AuthSession['id']>;
+  declare userId: ForeignKey<User['id']>;
+  declare expiresAt: Date;
+  declare usedAt: CreationOptional<Date | null>;
+  declare replacedBy: CreationOptional<string | null>;
+  declare createdAt: CreationOptional<Date>;
+
+  static initModel(sequelize: Sequelize): typeof RefreshToken {
+    RefreshToken.init(
+      {
+        jti: { type: DataTypes.UUID, primaryKey: true },
+        expiresAt: { type: DataTypes.DATE, allowNull: false },
+        usedAt: { type: DataTypes.DATE, allowNull: true },
+        replacedBy: { type: DataTypes.UUID, allowNull: true },
+        createdAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: 'refresh_tokens', modelName: 'RefreshToken', underscored: true, updatedAt: false },
+    );
+    return RefreshToken;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The account endpoints of the original API (paths with their trailing slashes). Each route is
+ * a pipeline: rate limit → validate → (load/check entity) → thin handler calling a service.
+ */
+import { Router, type RequestHandler } from 'express';
+import { errors } from '../../errors.js';
+import type { AuthMiddleware } from '../../middleware/authenticate.js';
+import { bodyOf, validateBody } from '../../middleware/validate.js';
+import {
+  presentActivation,
+  presentLogin,
+  presentLogout,
+  presentMe,
+  presentPasswordResetDone,
+  presentPasswordResetRequested,
+  presentRefresh,
+  presentRegistration,
+} from '../../presenters/auth.js';
+import { activate, register } from '../../services/accounts.js';
+import type { ServiceContext } from '../../services/context.js';
+import { checkResetLink, confirmPasswordReset, requestPasswordReset } from '../../services/password-reset.js';
+import { login, logout, refresh } from '../../services/sessions.js';
+import { clearAuthCookies, refreshCookieOf, setAccessCookie, setRefreshCookie } from './cookies.js';
+import { loginSchema, passwordConfirmSchema, passwordResetSchema, registerSchema } from './schemas.js';
+
+export interface AuthRouterDeps {
+  ctx: ServiceContext;
+  auth: AuthMiddleware;
+  limits: { login: RequestHandler[]; register: RequestHandler[]; passwordReset: RequestHandler[] };
+}
+
+const missingRefresh = () => errors.badRequest('refresh_token_missing', 'Refresh token missing.');
+
+export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
+  const r = Router();
+  const { config } = ctx;
+
+  r.post('/register/', ...limits.register, validateBody(registerSchema), async (_req, res) => {
+    const body = bodyOf(res, registerSchema);
+    const { user, token } = await register(ctx, { email: body.email, password: body.password });
+    res.status(201).json(presentRegistration(user, token));
+  });
+
+  r.get('/activate/:uidb64/:token/', async (req, res) => {
+    await activate(ctx, req.params.uidb64!, req.params.token!);
+    res.json(presentActivation());
+  });
+
+  r.post('/login/', ...limits.login, validateBody(loginSchema), async (req, res) => {
+    const body = bodyOf(res, loginSchema);
+    const { user, tokens } = await login(ctx, { ...body, userAgent: req.get('user-agent') });
+    setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
+    setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
+    res.json(presentLogin(user));
+  });
+
+  r.post('/token/refresh/', async (req, res) => {
+    const token = refreshCookieOf(req.cookies);
+    if (!token) throw missingRefresh();
+    const tokens = await refresh(ctx, token);
+    setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
+    setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
+    res.json(presentRefresh(tokens.access));
+  });
+
+  r.post('/logout/', async (req, res) => {
+    const token = refreshCookieOf(req.cookies);
+    if (!token) throw missingRefresh();
+    try {
+      await logout(ctx, token);
+    } finally {
+      clearAuthCookies(res, config); // a dead or foreign token is no reason to keep the cookies
+    }
+    res.json(presentLogout());
+  });
+
+  r.post('/password_reset/', ...limits.passwordReset, validateBody(passwordResetSchema), async (_req, res) => {
+    await requestPasswordReset(ctx, bodyOf(res, passwordResetSchema).email);
+    res.json(presentPasswordResetRequested());
+  });
+
+  r.post(
+    '/password_confirm/:uidb64/:token/',
+    ...limits.passwordReset,
+    async (req, _res, next) => {
+      await checkResetLink(ctx, req.params.uidb64 as string, req.params.token as string);
+      next();
+    },
+    validateBody(passwordConfirmSchema),
+    async (req, res) => {
+      const body = bodyOf(res, passwordConfirmSchema);
+      await confirmPasswordReset(ctx, req.params.uidb64 as string, req.params.token as string, body.new_password);
+      res.json(presentPasswordResetDone());
+    },
+  );
+
+  // Addition (not in the original): who am I, for clients that need to know whether they are logged in.
+  r.get('/me/', auth.requireAuth, (req, res) => {
+    res.json(presentMe(req.user!));
+  });
+
+  return r;
+}
