@@ -53,7 +53,13 @@ export const REASONS = {
   segmentsMisaligned: 'SegmentsMisaligned',
   storageError: 'StorageError',
   deleting: 'Deleting',
+  jobCreated: 'JobCreated',
+  mediaDeleted: 'MediaDeleted',
+  cleanupFailed: 'CleanupFailed',
 } as const;
 
 /** Routing key of a status message on the topic exchange: `video.<phase>` in lower case. */
 export const statusRoutingKey = (phase: Phase) => `video.${phase.toLowerCase()}`;
+
+/** Routing key of the last message of a deleted Video (its media are gone). */
+export const DELETED_ROUTING_KEY = 'video.deleted';

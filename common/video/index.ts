@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './keys.js';
 export * from './ladder.js';
 export * from './transcoder-contract.js';
+export * from './predicates.js';

@@ -49,6 +49,10 @@ export interface VideoStatus {
   renditions?: RenditionStatus[];
   renditionsReady?: number;
   renditionsTotal?: number;
+  /** `<ready>/<total>` for the kubectl printer column. */
+  renditionsSummary?: string;
+  /** Source duration as `h:mm:ss` for the kubectl printer column. */
+  durationText?: string;
   source?: SourceInfo;
   masterPlaylistKey?: string;
   thumbnailKey?: string;
@@ -109,7 +113,10 @@ export interface ProbeResult {
   frameRate?: number;
 }
 
-/** Message on the status exchange (routing key `video.<namespace>.<name>.<phase>`). */
+/**
+ * Message on the status exchange (routing key `statusRoutingKey(phase)`, i.e. `video.<phase>` in lower
+ * case, or `video.deleted` once the Video and its media are gone).
+ */
 export interface VideoStatusMessage {
   namespace: string;
   name: string;
@@ -130,4 +137,6 @@ export interface VideoStatusMessage {
   observedAt: string;
   /** Monotonic per Video: newer messages have a higher sequence. */
   sequence: number;
+  /** True on the last message of a Video: it was deleted and its media removed (routing key `video.deleted`). */
+  deleted?: boolean;
 }

@@ -1,0 +1,94 @@
+/** Operator configuration from the environment (fail fast on anything wrong). */
+import { hostname } from 'node:os';
+import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
+import { DEFAULT_LADDER, type LadderSettings } from '../common/video/index.js';
+import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
+
+const seconds = (def: number) => z.coerce.number().positive().default(def);
+const optionalInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional());
+
+export const operatorSchema = storageSchema
+  .extend(amqpSchema.shape)
+  .extend(loggingSchema.shape)
+  .extend({
+    /** Namespace to watch; empty = all namespaces. */
+    WATCH_NAMESPACE: z.string().default(''),
+    /** Namespace of the operator's own Pod (downward API): where the Lease lives. */
+    POD_NAMESPACE: env.str('default'),
+    /** Identity in the Lease (downward API metadata.name). */
+    POD_NAME: env.str(hostname()),
+    LEADER_ELECTION: env.bool(true),
+    LEASE_NAME: env.str('videoflix-operator'),
+    LEASE_DURATION_SECONDS: seconds(15),
+    LEASE_RENEW_DEADLINE_SECONDS: seconds(10),
+    LEASE_RETRY_PERIOD_SECONDS: seconds(2),
+    /** /metrics, /healthz, /readyz. */
+    HTTP_PORT: env.port(8080),
+    HTTP_HOST: env.str('0.0.0.0'),
+    WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    RESYNC_SECONDS: seconds(300),
+    WATCHDOG_SECONDS: seconds(300),
+    RELIST_SECONDS: seconds(900),
+    SHUTDOWN_TIMEOUT_SECONDS: seconds(20),
+    TRANSCODER_IMAGE: env.str('videoflix-transcoder:dev'),
+    TRANSCODER_IMAGE_PULL_POLICY: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+    TRANSCODER_SERVICE_ACCOUNT: env.str('videoflix-transcoder'),
+    /** Secret with the transcoder's S3 credentials, and the keys inside it. */
+    TRANSCODER_STORAGE_SECRET: env.str('videoflix-storage'),
+    TRANSCODER_ACCESS_KEY_KEY: env.str('S3_ACCESS_KEY'),
+    TRANSCODER_SECRET_KEY_KEY: env.str('S3_SECRET_KEY'),
+    /** S3 endpoint as the transcoder Pods reach it; defaults to S3_ENDPOINT. */
+    TRANSCODER_S3_ENDPOINT: z.string().url().optional(),
+    TRANSCODER_RUN_AS_USER: z.coerce.number().int().min(1).default(1000),
+    TRANSCODER_RUN_AS_GROUP: z.coerce.number().int().min(1).default(1000),
+    TRANSCODER_TMP_SIZE_LIMIT: env.str('4Gi'),
+    /** JSON object overriding requests/limits per task: {"1080p":{"requests":{...},"limits":{...}}}. */
+    TRANSCODER_RESOURCES_JSON: z.string().default(''),
+    JOB_BACKOFF_LIMIT: z.coerce.number().int().min(0).max(10).default(2),
+    JOB_DEADLINE_THUMBNAIL_SECONDS: z.coerce.number().int().min(1).default(600),
+    JOB_DEADLINE_RENDITION_SECONDS: z.coerce.number().int().min(1).default(3600),
+    JOB_TTL_SECONDS_AFTER_FINISHED: optionalInt,
+    SEGMENT_SECONDS: optionalInt,
+    /** Ladder override (same shape as DEFAULT_LADDER), passed to the transcoder too. */
+    LADDER_JSON: z.string().default(''),
+    ALIGNMENT_TOLERANCE_SECONDS: z.coerce.number().min(0).default(0.1),
+    DELETE_SOURCE_ON_DELETE: env.bool(false),
+    /** app.kubernetes.io/instance on the Jobs (the Helm release name). */
+    INSTANCE: env.str('videoflix'),
+    PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+  });
+
+export type OperatorEnv = z.infer<typeof operatorSchema>;
+
+export function ladderFrom(json: string): LadderSettings {
+  if (!json) return DEFAULT_LADDER;
+  const parsed = JSON.parse(json) as Partial<LadderSettings>;
+  return { ...DEFAULT_LADDER, ...parsed, rungs: parsed.rungs ?? DEFAULT_LADDER.rungs };
+}
+
+export function jobSettingsFrom(c: OperatorEnv): JobSettings {
+  const overrides = c.TRANSCODER_RESOURCES_JSON
+    ? (JSON.parse(c.TRANSCODER_RESOURCES_JSON) as Partial<Record<Task, Resources>>)
+    : {};
+  return {
+    image: c.TRANSCODER_IMAGE,
+    imagePullPolicy: c.TRANSCODER_IMAGE_PULL_POLICY,
+    serviceAccountName: c.TRANSCODER_SERVICE_ACCOUNT,
+    storageSecretName: c.TRANSCODER_STORAGE_SECRET,
+    accessKeyKey: c.TRANSCODER_ACCESS_KEY_KEY,
+    secretKeyKey: c.TRANSCODER_SECRET_KEY_KEY,
+    s3Endpoint: c.TRANSCODER_S3_ENDPOINT ?? c.S3_ENDPOINT,
+    s3Region: c.S3_REGION,
+    mediaBucket: c.S3_MEDIA_BUCKET,
+    backoffLimit: c.JOB_BACKOFF_LIMIT,
+    activeDeadlineSeconds: { thumbnail: c.JOB_DEADLINE_THUMBNAIL_SECONDS, rendition: c.JOB_DEADLINE_RENDITION_SECONDS },
+    ...(c.JOB_TTL_SECONDS_AFTER_FINISHED !== undefined ? { ttlSecondsAfterFinished: c.JOB_TTL_SECONDS_AFTER_FINISHED } : {}),
+    runAsUser: c.TRANSCODER_RUN_AS_USER,
+    runAsGroup: c.TRANSCODER_RUN_AS_GROUP,
+    ...(c.SEGMENT_SECONDS !== undefined ? { segmentSeconds: c.SEGMENT_SECONDS } : {}),
+    ...(c.LADDER_JSON ? { ladderJson: c.LADDER_JSON } : {}),
+    resources: { ...DEFAULT_RESOURCES, ...overrides },
+    instance: c.INSTANCE,
+    tmpSizeLimit: c.TRANSCODER_TMP_SIZE_LIMIT,
+  };
+}

@@ -1,0 +1,498 @@
+/**
+ * The Video controller: informers on Videos and on the Jobs it owns feed a de-duplicating work
+ * queue; while this replica holds the Lease, workers reconcile keys (observe → decide → act).
+ * Everything is injected so that tests run one or two of these in-process.
+ */
+import {
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { Client as MinioClient } from 'minio';
+import type { Logger } from '../common/logging/index.js';
+import {
+  DELETED_ROUTING_KEY,
+  FINALIZER,
+  GROUP,
+  KIND,
+  PLURAL,
+  VERSION,
+  ANNOTATIONS,
+  keys,
+  statusRoutingKey,
+  type RenditionMetadata,
+  type ProbeResult,
+  type Video,
+  type VideoStatus,
+  type VideoStatusMessage,
+} from '../common/video/index.js';
+import { Informer, objectKey, type ListResult } from './runtime/informer.js';
+import { LeaderElector } from './runtime/leader.js';
+import { createMetrics, type OperatorMetrics } from './runtime/metrics.js';
+import { WorkQueue } from './runtime/queue.js';
+import {
+  decide,
+  failedJobs,
+  jobOutcome,
+  needsProbe,
+  needsRenditionMetadata,
+  selectedRenditions,
+  type Action,
+  type DecideSettings,
+  type Fetched,
+  type Observed,
+} from './video/decide.js';
+import { EventRecorder } from './video/events.js';
+import { removeMedia, removeSource } from './video/finalizer.js';
+import { OWNED_JOBS_SELECTOR, THUMBNAIL_TASK } from './video/jobs.js';
+import { invalidMetadata } from './video/playlist.js';
+import type { StatusSink } from './video/publish.js';
+import { writeStatus, type StatusClient } from './video/status.js';
+
+export interface LeaderElectionSettings {
+  namespace: string;
+  name: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  storage: MinioClient;
+  mediaBucket: string;
+  sourceBucket: string;
+  deleteSourceOnDelete?: boolean;
+  sink: StatusSink;
+  logger: Logger;
+  decide: DecideSettings;
+  identity: string;
+  /** Namespace to watch; undefined = all. */
+  namespace?: string;
+  /** false = always lead (single replica, tests). */
+  leaderElection: LeaderElectionSettings | false;
+  workers?: number;
+  resyncMs?: number;
+  watchdogMs?: number;
+  relistMs?: number;
+  queue?: { baseDelayMs?: number; maxDelayMs?: number };
+  defaultMetrics?: boolean;
+}
+
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const code = (err: unknown) => (err as { code?: number })?.code;
+
+/** Name of the Video that controls a Job, from its controller ownerReference. */
+function controllerOf(job: V1Job): { key: string; uid: string } | undefined {
+  const ref = job.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND && r.apiVersion.startsWith(`${GROUP}/`));
+  return ref ? { key: `${job.metadata?.namespace}/${ref.name}`, uid: ref.uid } : undefined;
+}
+
+export class VideoController {
+  readonly metrics: OperatorMetrics;
+  private readonly custom: CustomObjectsApi;
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+  private readonly videos: Informer<Video>;
+  private readonly jobs: Informer<V1Job>;
+  private readonly elector?: LeaderElector;
+  private readonly events: EventRecorder;
+  private readonly statusClient: StatusClient;
+  private queue?: WorkQueue;
+  private workers: Promise<void>[] = [];
+  private resyncTimer?: NodeJS.Timeout;
+  private leading = false;
+  private readonly sequences = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly o: ControllerOptions) {
+    const kc = o.kubeConfig;
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+    const log = o.logger;
+    this.events = new EventRecorder(this.core, 'videoflix-operator', o.identity, log);
+    const ns = o.namespace;
+    const informerOpts = { kubeConfig: kc, logger: log, watchdogMs: o.watchdogMs, relistMs: o.relistMs };
+    const clean = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
+    this.videos = new Informer(
+      clean({
+        ...informerOpts,
+        name: 'videos',
+        path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        list: async () =>
+          (ns
+            ? await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
+            : await this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as ListResult<Video>,
+        onRestart: (reason: string) => this.metrics.informerRestarts.inc({ informer: 'videos', reason }),
+      }),
+    );
+    this.jobs = new Informer<V1Job>(
+      clean({
+        ...informerOpts,
+        name: 'jobs',
+        path: ns ? `/apis/batch/v1/namespaces/${ns}/jobs` : '/apis/batch/v1/jobs',
+        labelSelector: OWNED_JOBS_SELECTOR,
+        list: async () =>
+          (ns
+            ? await this.batch.listNamespacedJob({ namespace: ns, labelSelector: OWNED_JOBS_SELECTOR })
+            : await this.batch.listJobForAllNamespaces({ labelSelector: OWNED_JOBS_SELECTOR })) as ListResult<V1Job>,
+        onRestart: (reason: string) => this.metrics.informerRestarts.inc({ informer: 'jobs', reason }),
+      }),
+    );
+    this.metrics = createMetrics(
+      {
+        queueDepth: () => this.queue?.len() ?? 0,
+        jobsByOutcome: () => {
+          const counts = new Map<string, number>();
+          for (const j of this.jobs.list()) {
+            const task = j.metadata?.labels?.['media.videoflix.io/rendition'] ?? THUMBNAIL_TASK;
+            const k = `${task}|${jobOutcome(j).state}`;
+            counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+          return [...counts].map(([k, count]) => {
+            const [task = '', outcome = ''] = k.split('|');
+            return { task, outcome, count };
+          });
+        },
+        videosByPhase: () => {
+          const r: Record<string, number> = { Pending: 0, Processing: 0, Ready: 0, Failed: 0 };
+          for (const v of this.videos.list()) {
+            const p = v.status?.phase ?? 'Pending';
+            r[p] = (r[p] ?? 0) + 1;
+          }
+          return r;
+        },
+        isLeader: () => this.leading,
+        outboxSize: () => o.sink.size,
+      },
+      { defaultMetrics: o.defaultMetrics ?? false },
+    );
+    this.videos.on('add', (v) => this.enqueue(objectKey(v)));
+    this.videos.on('update', (v) => this.enqueue(objectKey(v)));
+    this.videos.on('delete', (v) => this.enqueue(objectKey(v)));
+    const onJob = (j: V1Job) => {
+      const owner = controllerOf(j);
+      if (owner) this.enqueue(owner.key);
+    };
+    this.jobs.on('add', onJob);
+    this.jobs.on('update', onJob);
+    this.jobs.on('delete', onJob);
+    this.statusClient = {
+      get: async (namespace, name) =>
+        (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as Video,
+      patchStatus: async (namespace, name, body) =>
+        (await this.custom.patchNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: 'videoflix-operator' },
+          MERGE,
+        )) as Video,
+    };
+    if (o.leaderElection) {
+      const le = o.leaderElection;
+      this.elector = new LeaderElector({
+        api: kc.makeApiClient(CoordinationV1Api),
+        namespace: le.namespace,
+        name: le.name,
+        identity: o.identity,
+        ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
+        ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+        ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+        logger: log,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => void this.stopLeading(),
+      });
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts the informers, waits for their first list, then campaigns (or leads at once). */
+  async start(): Promise<void> {
+    this.videos.start();
+    this.jobs.start();
+    const synced = (await this.videos.waitForSync()) && (await this.jobs.waitForSync());
+    if (!synced) this.o.logger.warn('informers not synced yet; continuing');
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  /** Graceful: stop campaigning (release the Lease), drain workers, stop informers. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.elector) await this.elector.stop();
+    await this.stopLeading();
+    await Promise.all([this.videos.stop(), this.jobs.stop()]);
+  }
+
+  healthy(): { ok: boolean; detail?: string } {
+    return { ok: true, detail: `informer restarts: videos ${this.videos.restarts}, jobs ${this.jobs.restarts}` };
+  }
+
+  ready(): { ok: boolean; detail?: string } {
+    const ok = this.videos.synced && this.jobs.synced;
+    return { ok, detail: `${ok ? 'caches synced' : 'caches syncing'}; ${this.leading ? 'leader' : 'standby'}` };
+  }
+
+  private enqueue(key: string) {
+    if (this.leading) this.queue?.add(key);
+  }
+
+  private startLeading() {
+    if (this.leading || this.stopped) return;
+    this.leading = true;
+    const queue = new WorkQueue(this.o.queue ?? {});
+    this.queue = queue;
+    for (const v of this.videos.list()) queue.add(objectKey(v));
+    const n = this.o.workers ?? 2;
+    this.workers = Array.from({ length: n }, () => this.work(queue));
+    const resync = this.o.resyncMs ?? 300_000;
+    this.resyncTimer = setInterval(() => {
+      for (const v of this.videos.list()) queue.add(objectKey(v));
+    }, resync);
+    this.resyncTimer.unref?.();
+  }
+
+  private async stopLeading() {
+    if (!this.leading) return;
+    this.leading = false;
+    clearInterval(this.resyncTimer);
+    this.queue?.shutDown();
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  private async work(queue: WorkQueue) {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      const started = process.hrtime.bigint();
+      let result = 'success';
+      try {
+        await this.reconcile(key);
+        queue.forget(key);
+      } catch (err) {
+        result = 'error';
+        const e = err as { code?: number; body?: unknown; message?: string };
+        this.o.logger.warn({ key, err: e.message ?? String(err), code: e.code, body: e.body, requeues: queue.numRequeues(key) }, 'reconcile failed');
+        queue.addRateLimited(key);
+      } finally {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.metrics.reconciles.inc({ result });
+        this.metrics.reconcileDuration.observe({ result }, seconds);
+        queue.done(key);
+      }
+    }
+  }
+
+  /** Jobs controlled by the Video with this uid, by name (from the informer cache). */
+  private jobsOf(namespace: string, uid: string): Map<string, V1Job> {
+    const m = new Map<string, V1Job>();
+    for (const j of this.jobs.list()) {
+      if (j.metadata?.namespace === namespace && controllerOf(j)?.uid === uid) m.set(j.metadata?.name ?? '', j);
+    }
+    return m;
+  }
+
+  async reconcile(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    let video: Video;
+    try {
+      video = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as Video;
+    } catch (err) {
+      if (code(err) === 404) return;
+      throw err;
+    }
+    const uid = video.metadata.uid ?? '';
+    const jobs = this.jobsOf(namespace, uid);
+    const observed: Observed = { video, jobs, now: new Date() };
+    const live = !video.metadata.deletionTimestamp && (video.metadata.finalizers ?? []).includes(FINALIZER);
+    if (live && needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
+    if (live && needsRenditionMetadata(video, jobs, this.o.decide.ladder)) {
+      const metas: RenditionMetadata[] = [];
+      let error: string | undefined;
+      for (const r of selectedRenditions(video, this.o.decide.ladder)) {
+        const got = await this.readJson<RenditionMetadata>(keys.renditionMeta(uid, r));
+        if ('error' in got) {
+          error = `${r}: ${got.error}`;
+          break;
+        }
+        const bad = invalidMetadata(got.ok);
+        if (bad) {
+          error = `${r}: rendition.json ${bad}`;
+          break;
+        }
+        metas.push({ ...got.ok, name: r });
+      }
+      observed.metadata = error ? { error } : { ok: metas };
+    }
+    if (live) {
+      const failed = failedJobs(video, jobs);
+      if (failed.length) observed.terminationMessages = await this.terminationMessages(namespace, failed);
+    }
+
+    const decision = decide(observed, this.o.decide);
+    let current = video;
+    for (const action of decision.actions) current = await this.act(current, action);
+
+    if (decision.status) {
+      const before = video.status ?? {};
+      const written = await writeStatus(this.statusClient, current, decision.status);
+      if (written) {
+        current = written;
+        if (before.phase !== decision.status.phase || before.observedGeneration !== decision.status.observedGeneration) {
+          this.publish(current, decision.status);
+        }
+      }
+    }
+    for (const e of decision.events) await this.events.record(current, e);
+  }
+
+  private async act(video: Video, action: Action): Promise<Video> {
+    const { namespace = '', name = '', uid = '' } = video.metadata;
+    const log = this.o.logger.child({ video: `${namespace}/${name}` });
+    switch (action.type) {
+      case 'AddFinalizer':
+      case 'RemoveFinalizer': {
+        const current = video.metadata.finalizers ?? [];
+        const finalizers =
+          action.type === 'AddFinalizer' ? [...current.filter((f) => f !== FINALIZER), FINALIZER] : current.filter((f) => f !== FINALIZER);
+        const updated = (await this.custom.patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            name,
+            body: { metadata: { finalizers, resourceVersion: video.metadata.resourceVersion } },
+            fieldManager: 'videoflix-operator',
+          },
+          MERGE,
+        )) as Video;
+        log.info({ finalizer: FINALIZER }, action.type === 'AddFinalizer' ? 'finalizer added' : 'finalizer removed');
+        if (action.type === 'RemoveFinalizer') this.publishDeleted(video);
+        return updated;
+      }
+      case 'CreateJob': {
+        const jobName = action.job.metadata?.name ?? '';
+        try {
+          await this.batch.createNamespacedJob({ namespace, body: action.job, fieldManager: 'videoflix-operator' });
+          this.metrics.jobsCreated.inc({ task: action.task });
+          log.info({ job: jobName, task: action.task }, 'job created');
+        } catch (err) {
+          if (code(err) !== 409) throw err;
+          const existing = await this.batch.readNamespacedJob({ name: jobName, namespace });
+          if (controllerOf(existing)?.uid !== uid) throw new Error(`Job ${namespace}/${jobName} exists and is not controlled by this Video`);
+        }
+        return video;
+      }
+      case 'WriteMaster': {
+        const body = Buffer.from(action.body);
+        await this.o.storage.putObject(this.o.mediaBucket, action.key, body, body.length, {
+          'Content-Type': 'application/vnd.apple.mpegurl',
+          'Cache-Control': 'no-cache',
+        });
+        log.info({ key: action.key }, 'master playlist written');
+        return video;
+      }
+      case 'CleanupMedia': {
+        const removed = await removeMedia(this.o.storage, this.o.mediaBucket, uid);
+        if (this.o.deleteSourceOnDelete && video.spec.source.bucket === this.o.sourceBucket) {
+          await removeSource(this.o.storage, video.spec.source.bucket, video.spec.source.key);
+        }
+        log.info({ removed, prefix: keys.prefix(uid) }, 'media removed');
+        await this.events.record(video, { type: 'Normal', reason: 'MediaDeleted', message: `Removed ${removed} objects under ${keys.prefix(uid)}` });
+        return video;
+      }
+    }
+  }
+
+  private async readJson<T>(key: string): Promise<Fetched<T>> {
+    let text: string;
+    try {
+      const stream = await this.o.storage.getObject(this.o.mediaBucket, key);
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      const c = (err as { code?: string }).code;
+      if (c === 'NoSuchKey' || c === 'NotFound' || c === 'NoSuchBucket') return { error: `${key} not found` };
+      throw err; // transient: retried with backoff
+    }
+    try {
+      return { ok: JSON.parse(text) as T };
+    } catch {
+      return { error: `${key} is not valid JSON` };
+    }
+  }
+
+  /** The last failed Pod's termination message per Job (the transcoder writes one clear line). */
+  private async terminationMessages(namespace: string, jobNames: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const job of jobNames) {
+      try {
+        const pods = await this.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` });
+        let best: { at: number; message: string } | undefined;
+        for (const p of pods.items as V1Pod[]) {
+          for (const cs of p.status?.containerStatuses ?? []) {
+            const t = cs.state?.terminated ?? cs.lastState?.terminated;
+            if (!t || t.exitCode === 0 || !t.message?.trim()) continue;
+            const at = t.finishedAt ? new Date(t.finishedAt).getTime() : 0;
+            if (!best || at >= best.at) best = { at, message: t.message.trim().split('\n').slice(-3).join(' ') };
+          }
+        }
+        if (best) out.set(job, best.message);
+      } catch (err) {
+        this.o.logger.warn({ job, err: (err as Error).message }, 'could not read pods of a failed job');
+      }
+    }
+    return out;
+  }
+
+  private nextSequence(uid: string): number {
+    const seq = Math.max(Date.now(), (this.sequences.get(uid) ?? 0) + 1);
+    this.sequences.set(uid, seq);
+    return seq;
+  }
+
+  private message(video: Video, status: VideoStatus): VideoStatusMessage {
+    const uid = video.metadata.uid ?? '';
+    const catalog = Number.parseInt(video.metadata.annotations?.[ANNOTATIONS.catalogId] ?? '', 10);
+    return {
+      namespace: video.metadata.namespace ?? '',
+      name: video.metadata.name ?? '',
+      uid,
+      ...(Number.isFinite(catalog) ? { catalogId: catalog } : {}),
+      generation: video.metadata.generation ?? 0,
+      resourceVersion: video.metadata.resourceVersion ?? '',
+      phase: status.phase ?? 'Pending',
+      title: video.spec.title,
+      description: video.spec.description ?? '',
+      category: video.spec.category ?? '',
+      ...(status.masterPlaylistKey ? { masterPlaylistKey: status.masterPlaylistKey } : {}),
+      ...(status.thumbnailKey ? { thumbnailKey: status.thumbnailKey } : {}),
+      ...(status.source?.durationSeconds !== undefined ? { durationSeconds: status.source.durationSeconds } : {}),
+      renditions: status.renditions ?? [],
+      ...(status.message ? { message: status.message } : {}),
+      observedAt: new Date().toISOString(),
+      sequence: this.nextSequence(uid),
+    };
+  }
+
+  private publish(video: Video, status: VideoStatus) {
+    const msg = this.message(video, status);
+    this.o.sink.publish(statusRoutingKey(msg.phase), msg);
+  }
+
+  private publishDeleted(video: Video) {
+    const msg = { ...this.message(video, video.status ?? {}), deleted: true };
+    this.o.sink.publish(DELETED_ROUTING_KEY, msg);
+  }
+}

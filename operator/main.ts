@@ -1,0 +1,102 @@
+/**
+ * The Videoflix operator process: config → clients → controller (informers, queue, Lease) →
+ * status publisher → /metrics, /healthz, /readyz. SIGTERM/SIGINT shut down in order: stop taking
+ * work and release the Lease, drain in-flight reconciles, flush status messages, close the server.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Client as MinioClient } from 'minio';
+import { loadConfigOrExit } from '../common/config/index.js';
+import { createLogger } from '../common/logging/index.js';
+import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
+import { VideoController } from './controller.js';
+import { createHealthServer, listen } from './runtime/health.js';
+import { StatusPublisher } from './video/publish.js';
+
+export function minioFrom(endpoint: string, region: string, accessKey: string, secretKey: string): MinioClient {
+  const url = new URL(endpoint);
+  return new MinioClient({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    useSSL: url.protocol === 'https:',
+    region,
+    accessKey,
+    secretKey,
+    pathStyle: true,
+  });
+}
+
+async function main() {
+  const config = loadConfigOrExit(operatorSchema);
+  const logger = createLogger('operator', { level: config.LOG_LEVEL });
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const storage = minioFrom(config.S3_ENDPOINT, config.S3_REGION, config.S3_ACCESS_KEY, config.S3_SECRET_KEY);
+  let controller: VideoController | undefined;
+  const publisher = new StatusPublisher({
+    url: config.AMQP_URL,
+    exchange: config.AMQP_EXCHANGE,
+    logger: logger.child({ part: 'publisher' }),
+    backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
+    onResult: (result) => controller?.metrics.published.inc({ result }),
+  });
+  controller = new VideoController({
+    kubeConfig: kc,
+    storage,
+    mediaBucket: config.S3_MEDIA_BUCKET,
+    sourceBucket: config.S3_SOURCE_BUCKET,
+    deleteSourceOnDelete: config.DELETE_SOURCE_ON_DELETE,
+    sink: publisher,
+    logger,
+    identity: config.POD_NAME,
+    ...(config.WATCH_NAMESPACE ? { namespace: config.WATCH_NAMESPACE } : {}),
+    leaderElection: config.LEADER_ELECTION
+      ? {
+          namespace: config.POD_NAMESPACE,
+          name: config.LEASE_NAME,
+          leaseDurationSeconds: config.LEASE_DURATION_SECONDS,
+          renewDeadlineMs: config.LEASE_RENEW_DEADLINE_SECONDS * 1000,
+          retryPeriodMs: config.LEASE_RETRY_PERIOD_SECONDS * 1000,
+        }
+      : false,
+    workers: config.WORKERS,
+    resyncMs: config.RESYNC_SECONDS * 1000,
+    watchdogMs: config.WATCHDOG_SECONDS * 1000,
+    relistMs: config.RELIST_SECONDS * 1000,
+    decide: {
+      jobs: jobSettingsFrom(config),
+      ladder: ladderFrom(config.LADDER_JSON),
+      alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
+    },
+    defaultMetrics: true,
+  });
+  const ctl = controller;
+  const server = createHealthServer({ healthy: () => ctl.healthy(), ready: () => ctl.ready(), registry: ctl.metrics.registry });
+  const port = await listen(server, config.HTTP_PORT, config.HTTP_HOST);
+  logger.info({ port, identity: config.POD_NAME, namespace: config.WATCH_NAMESPACE || '(all)' }, 'operator listening');
+  publisher.start();
+  await ctl.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    force.unref();
+    await ctl.stop();
+    await publisher.stop(Math.max(1000, config.SHUTDOWN_TIMEOUT_SECONDS * 500));
+    await new Promise<void>((r) => server.close(() => r()));
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`operator failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

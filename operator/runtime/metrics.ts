@@ -1,0 +1,93 @@
+/** Prometheus metrics of one operator instance (its own registry, so two can run in one process). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface OperatorMetrics {
+  registry: Registry;
+  reconciles: Counter<'result'>;
+  reconcileDuration: Histogram<'result'>;
+  queueDepth: Gauge;
+  jobs: Gauge<'task' | 'outcome'>;
+  jobsCreated: Counter<'task'>;
+  videos: Gauge<'phase'>;
+  leader: Gauge;
+  informerRestarts: Counter<'informer' | 'reason'>;
+  published: Counter<'result'>;
+  outbox: Gauge;
+}
+
+export interface MetricsSources {
+  queueDepth: () => number;
+  jobsByOutcome: () => Array<{ task: string; outcome: string; count: number }>;
+  videosByPhase: () => Record<string, number>;
+  isLeader: () => boolean;
+  outboxSize: () => number;
+}
+
+export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: boolean } = {}): OperatorMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const p = 'videoflix_operator_';
+  return {
+    registry,
+    reconciles: new Counter({ name: `${p}reconcile_total`, help: 'Reconciles by result', labelNames: ['result'], registers: [registry] }),
+    reconcileDuration: new Histogram({
+      name: `${p}reconcile_duration_seconds`,
+      help: 'Reconcile duration',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: `${p}workqueue_depth`,
+      help: 'Keys waiting in the work queue',
+      registers: [registry],
+      collect() {
+        this.set(src.queueDepth());
+      },
+    }),
+    jobs: new Gauge({
+      name: `${p}jobs`,
+      help: 'Jobs owned by the operator, by task and outcome (Active, Complete, Failed)',
+      labelNames: ['task', 'outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const j of src.jobsByOutcome()) this.set({ task: j.task, outcome: j.outcome }, j.count);
+      },
+    }),
+    jobsCreated: new Counter({ name: `${p}jobs_created_total`, help: 'Jobs created', labelNames: ['task'], registers: [registry] }),
+    videos: new Gauge({
+      name: `${p}videos`,
+      help: 'Videos by phase',
+      labelNames: ['phase'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [phase, n] of Object.entries(src.videosByPhase())) this.set({ phase }, n);
+      },
+    }),
+    leader: new Gauge({
+      name: `${p}leader`,
+      help: '1 when this replica holds the Lease',
+      registers: [registry],
+      collect() {
+        this.set(src.isLeader() ? 1 : 0);
+      },
+    }),
+    informerRestarts: new Counter({
+      name: `${p}informer_restarts_total`,
+      help: 'Informer restarts by reason',
+      labelNames: ['informer', 'reason'],
+      registers: [registry],
+    }),
+    published: new Counter({ name: `${p}status_messages_total`, help: 'Status messages by result', labelNames: ['result'], registers: [registry] }),
+    outbox: new Gauge({
+      name: `${p}status_outbox_size`,
+      help: 'Status messages waiting for the broker',
+      registers: [registry],
+      collect() {
+        this.set(src.outboxSize());
+      },
+    }),
+  };
+}

@@ -1,0 +1,331 @@
+/**
+ * Pure: from what was observed (the Video, the Jobs it owns, what the transcoders wrote) decide what
+ * to do next and what the status should say. No I/O here; the reconciler observes and acts.
+ *
+ * Flow: finalizer → thumbnail/probe Job → read probe.json → one Job per requested rendition no taller
+ * than the source → all complete → read every rendition.json, check segment alignment → write
+ * master.m3u8 once → Ready. A Job failed for good → Failed (sticky). Finished renditions are never
+ * redone; a failed one is retried only by its own Job's backoffLimit.
+ */
+import type { V1Job } from '@kubernetes/client-node';
+import {
+  CONDITION_TYPES,
+  FINALIZER,
+  REASONS,
+  RENDITIONS,
+  DEFAULT_LADDER,
+  keys,
+  selectRenditions,
+  type Condition,
+  type LadderSettings,
+  type ProbeResult,
+  type RenditionMetadata,
+  type RenditionName,
+  type RenditionStatus,
+  type Video,
+  type VideoStatus,
+} from '../../common/video/index.js';
+import { buildJob, jobName, THUMBNAIL_TASK, type JobSettings, type Task } from './jobs.js';
+import { buildMasterPlaylist, checkSegmentAlignment } from './playlist.js';
+import { derivePhase, removeCondition, setCondition, type ConditionInput } from './status.js';
+
+export type JobState = 'Active' | 'Complete' | 'Failed';
+
+export interface JobOutcome {
+  state: JobState;
+  /** CamelCase reason of the Job's terminal condition (BackoffLimitExceeded, PodFailurePolicy, ...). */
+  reason?: string;
+  message?: string;
+}
+
+/** A Job is finished only when the Job controller says Complete or Failed (not at *Target). */
+export function jobOutcome(job: V1Job): JobOutcome {
+  const conds = job.status?.conditions ?? [];
+  const complete = conds.find((c) => c.type === 'Complete' && c.status === 'True');
+  if (complete) return { state: 'Complete' };
+  const failed = conds.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed) return { state: 'Failed', reason: failed.reason, message: failed.message };
+  return { state: 'Active' };
+}
+
+export type Fetched<T> = { ok: T } | { error: string };
+
+export interface Observed {
+  video: Video;
+  /** Jobs controlled by this Video, by name. */
+  jobs: ReadonlyMap<string, V1Job>;
+  /** probe.json, read when `needsProbe` said so. */
+  probe?: Fetched<ProbeResult>;
+  /** rendition.json of every selected rendition, read when `needsRenditionMetadata` said so. */
+  metadata?: Fetched<RenditionMetadata[]>;
+  /** Termination message of the last failed Pod, by Job name (the transcoder's own words). */
+  terminationMessages?: ReadonlyMap<string, string>;
+  now: Date;
+}
+
+export interface DecideSettings {
+  jobs: JobSettings;
+  ladder?: LadderSettings;
+  alignmentToleranceSeconds?: number;
+}
+
+export type Action =
+  | { type: 'AddFinalizer' }
+  | { type: 'RemoveFinalizer' }
+  | { type: 'CleanupMedia' }
+  | { type: 'CreateJob'; task: Task; job: V1Job }
+  | { type: 'WriteMaster'; key: string; body: string };
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  actions: Action[];
+  /** The status the Video should have; undefined = leave it alone. */
+  status?: VideoStatus;
+  events: EventSpec[];
+}
+
+const requestedRenditions = (video: Video): RenditionName[] => {
+  const req = video.spec.renditions ?? [...RENDITIONS];
+  return RENDITIONS.filter((r) => req.includes(r));
+};
+
+/** Go-style duration text for the printer column: 45s, 2m5s, 1h2m3s. */
+export function durationText(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${r}s`;
+}
+
+/** The renditions to encode, once the source has been probed. */
+export function selectedRenditions(video: Video, ladder: LadderSettings = DEFAULT_LADDER): RenditionName[] {
+  const height = video.status?.source?.height;
+  if (!height) return [];
+  return selectRenditions(requestedRenditions(video), height, ladder);
+}
+
+const hasFinalizer = (v: Video) => (v.metadata.finalizers ?? []).includes(FINALIZER);
+const cond = (s: VideoStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+
+/** Observe step helper: probe.json is read once the thumbnail Job completed and before it was recorded. */
+export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): boolean {
+  if (video.status?.source?.height) return false;
+  const job = jobs.get(jobName(video, THUMBNAIL_TASK));
+  return !!job && jobOutcome(job).state === 'Complete';
+}
+
+/** Observe step helper: rendition metadata is read once every selected rendition is done, before the master exists. */
+export function needsRenditionMetadata(video: Video, jobs: ReadonlyMap<string, V1Job>, ladder?: LadderSettings): boolean {
+  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True') return false;
+  const selected = selectedRenditions(video, ladder);
+  if (selected.length === 0) return false;
+  return selected.every((r) => {
+    const prev = video.status?.renditions?.find((x) => x.name === r);
+    if (prev?.phase === 'Succeeded') return true;
+    const job = jobs.get(jobName(video, r));
+    return !!job && jobOutcome(job).state === 'Complete';
+  });
+}
+
+/** Observe step helper: failed Jobs whose Pod termination message is worth reading. */
+export function failedJobs(video: Video, jobs: ReadonlyMap<string, V1Job>): string[] {
+  if (cond(video.status, CONDITION_TYPES.failed)?.status === 'True') return [];
+  return [...jobs.values()].filter((j) => jobOutcome(j).state === 'Failed').map((j) => j.metadata?.name ?? '');
+}
+
+interface Failure {
+  reason: string;
+  message: string;
+}
+
+function jobFailure(task: Task, outcome: JobOutcome, termination: string | undefined): Failure {
+  // podFailurePolicy's FailJob rule matched the transcoder's bad-input exit code.
+  const reason = outcome.reason === 'PodFailurePolicy' ? REASONS.invalidSource : REASONS.jobFailed;
+  const why = termination?.trim() || outcome.message || outcome.reason || 'the Job failed';
+  const what = task === THUMBNAIL_TASK ? 'thumbnail/probe' : `rendition ${task}`;
+  return { reason, message: `${what}: ${why}`.slice(0, 4000) };
+}
+
+export function decide(o: Observed, settings: DecideSettings): Decision {
+  const { video, jobs, now } = o;
+  const ladder = settings.ladder ?? DEFAULT_LADDER;
+  const gen = video.metadata.generation;
+  const uid = video.metadata.uid ?? '';
+  const actions: Action[] = [];
+  const events: EventSpec[] = [];
+
+  // Deletion: media first, then the finalizer. Jobs go with the Video through ownerReferences.
+  if (video.metadata.deletionTimestamp) {
+    if (!hasFinalizer(video)) return { actions, events };
+    return {
+      actions: [{ type: 'CleanupMedia' }, { type: 'RemoveFinalizer' }],
+      events: [{ type: 'Normal', reason: REASONS.deleting, message: `Removing objects under ${keys.prefix(uid)}` }],
+    };
+  }
+
+  const old = video.status ?? {};
+  let conditions: Condition[] = [...(old.conditions ?? [])];
+  const set = (c: Omit<ConditionInput, 'observedGeneration'>) => {
+    conditions = setCondition(conditions, { ...c, observedGeneration: gen }, now);
+  };
+
+  // A finalizer before anything is created, so nothing can outlive the Video. Status starts Pending.
+  if (!hasFinalizer(video)) {
+    actions.push({ type: 'AddFinalizer' });
+    if (!old.phase) {
+      set({ type: CONDITION_TYPES.ready, status: 'False', reason: REASONS.pending, message: 'Waiting to be processed' });
+      return {
+        actions,
+        events: [{ type: 'Normal', reason: REASONS.pending, message: 'Accepted; processing starts shortly' }],
+        status: { phase: derivePhase(conditions), observedGeneration: gen, conditions, message: 'Waiting to be processed' },
+      };
+    }
+    return { actions, events, status: old };
+  }
+
+  const status: VideoStatus = { ...old };
+  const existingFailed = cond(old, CONDITION_TYPES.failed);
+  let failure: Failure | undefined =
+    existingFailed?.status === 'True' ? { reason: existingFailed.reason, message: existingFailed.message } : undefined;
+  const create = (task: Task) => {
+    const job = buildJob(video, task, settings.jobs);
+    actions.push({ type: 'CreateJob', task, job });
+    events.push({ type: 'Normal', reason: REASONS.jobCreated, message: `Created Job ${job.metadata?.name} (${task})` });
+  };
+
+  // 1. Thumbnail and probe.
+  const thumbName = jobName(video, THUMBNAIL_TASK);
+  if (!status.source?.height) {
+    const job = jobs.get(thumbName);
+    if (!job) {
+      if (!failure) {
+        create(THUMBNAIL_TASK);
+        set({ type: CONDITION_TYPES.probed, status: 'Unknown', reason: REASONS.probing, message: `Job ${thumbName} probes the source` });
+      }
+    } else {
+      const outcome = jobOutcome(job);
+      if (outcome.state === 'Active') {
+        set({ type: CONDITION_TYPES.probed, status: 'Unknown', reason: REASONS.probing, message: `Job ${thumbName} probes the source` });
+      } else if (outcome.state === 'Failed') {
+        failure ??= jobFailure(THUMBNAIL_TASK, outcome, o.terminationMessages?.get(thumbName));
+        set({ type: CONDITION_TYPES.probed, status: 'False', reason: failure.reason, message: failure.message });
+      } else if (o.probe && 'ok' in o.probe) {
+        const p = o.probe.ok;
+        if (!(p.height > 0 && p.width > 0)) {
+          failure ??= { reason: REASONS.invalidSource, message: 'the source has no video stream' };
+          set({ type: CONDITION_TYPES.probed, status: 'False', reason: REASONS.invalidSource, message: failure.message });
+        } else {
+          status.source = { durationSeconds: p.durationSeconds, width: p.width, height: p.height, hasAudio: p.hasAudio };
+          status.durationText = durationText(p.durationSeconds);
+          status.thumbnailKey = keys.thumbnail(uid);
+          const msg = `${p.width}x${p.height}, ${p.durationSeconds.toFixed(1)} s, ${p.hasAudio ? 'with' : 'no'} audio`;
+          set({ type: CONDITION_TYPES.probed, status: 'True', reason: REASONS.probed, message: msg });
+          events.push({ type: 'Normal', reason: REASONS.probed, message: `Source probed: ${msg}` });
+        }
+      } else if (o.probe && 'error' in o.probe) {
+        failure ??= { reason: REASONS.storageError, message: `probe.json: ${o.probe.error}` };
+        set({ type: CONDITION_TYPES.probed, status: 'False', reason: REASONS.storageError, message: failure.message });
+      }
+    }
+  }
+
+  // 2. Renditions, once the source is known.
+  if (status.source?.height) {
+    const selected = selectRenditions(requestedRenditions(video), status.source.height, ladder);
+    const previous = new Map((old.renditions ?? []).map((r) => [r.name, r]));
+    const entries: RenditionStatus[] = [];
+    for (const name of requestedRenditions(video)) {
+      const prev = previous.get(name);
+      const jn = jobName(video, name);
+      if (!selected.includes(name)) {
+        entries.push({ name, phase: 'Skipped', message: `taller than the ${status.source.height}p source` });
+        continue;
+      }
+      if (prev?.phase === 'Succeeded') {
+        entries.push(prev);
+        continue;
+      }
+      const job = jobs.get(jn);
+      if (!job) {
+        if (!failure) {
+          create(name);
+          entries.push({ name, phase: 'Pending', job: jn });
+        } else entries.push(prev ?? { name, phase: 'Pending' });
+        continue;
+      }
+      const outcome = jobOutcome(job);
+      if (outcome.state === 'Complete') entries.push({ name, phase: 'Succeeded', job: jn, playlistKey: keys.playlist(uid, name) });
+      else if (outcome.state === 'Active') entries.push({ name, phase: 'Running', job: jn });
+      else {
+        const f = jobFailure(name, outcome, o.terminationMessages?.get(jn));
+        failure ??= f;
+        entries.push({ name, phase: 'Failed', job: jn, message: f.message });
+      }
+    }
+    status.renditions = entries;
+    const done = entries.filter((e) => e.phase === 'Succeeded').length;
+    status.renditionsReady = done;
+    status.renditionsTotal = selected.length;
+    status.renditionsSummary = `${done}/${selected.length}`;
+
+    const allDone = selected.length > 0 && done === selected.length;
+    if (allDone && !failure && !status.masterPlaylistKey) {
+      if (o.metadata && 'ok' in o.metadata) {
+        const metas = o.metadata.ok;
+        const alignment = checkSegmentAlignment(metas, settings.alignmentToleranceSeconds);
+        if (!alignment.aligned) {
+          failure = { reason: REASONS.segmentsMisaligned, message: alignment.message };
+        } else {
+          const key = keys.master(uid);
+          actions.push({ type: 'WriteMaster', key, body: buildMasterPlaylist(metas) });
+          status.masterPlaylistKey = key;
+          events.push({ type: 'Normal', reason: REASONS.playlistWritten, message: `Wrote ${key} (${alignment.message})` });
+        }
+      } else if (o.metadata && 'error' in o.metadata) {
+        failure = { reason: REASONS.storageError, message: `rendition metadata: ${o.metadata.error}` };
+      }
+    }
+    if (failure) set({ type: CONDITION_TYPES.transcoded, status: 'False', reason: failure.reason, message: failure.message });
+    else if (allDone && status.masterPlaylistKey)
+      set({ type: CONDITION_TYPES.transcoded, status: 'True', reason: REASONS.transcoded, message: `${done}/${selected.length} renditions` });
+    else
+      set({ type: CONDITION_TYPES.transcoded, status: 'Unknown', reason: REASONS.transcoding, message: `${done}/${selected.length} renditions done` });
+  }
+
+  // 3. Summary conditions, phase and message.
+  if (failure) {
+    set({ type: CONDITION_TYPES.failed, status: 'True', reason: failure.reason, message: failure.message });
+    set({ type: CONDITION_TYPES.ready, status: 'False', reason: failure.reason, message: failure.message });
+    status.message = failure.message;
+    if (existingFailed?.status !== 'True') events.push({ type: 'Warning', reason: failure.reason, message: failure.message });
+  } else if (status.masterPlaylistKey) {
+    conditions = removeCondition(conditions, CONDITION_TYPES.failed);
+    const names = (status.renditions ?? []).filter((r) => r.phase === 'Succeeded').map((r) => r.name);
+    set({ type: CONDITION_TYPES.ready, status: 'True', reason: REASONS.ready, message: `Playable: ${names.join(', ')}` });
+    status.message = `Ready: ${names.join(', ')}`;
+    if (cond(old, CONDITION_TYPES.ready)?.status !== 'True')
+      events.push({ type: 'Normal', reason: REASONS.ready, message: `HLS ladder ready: ${names.join(', ')}` });
+  } else {
+    const probing = !status.source?.height;
+    const reason = probing ? REASONS.probing : REASONS.transcoding;
+    const message = probing ? 'Probing the source' : `Transcoding: ${status.renditionsSummary} renditions done`;
+    set({ type: CONDITION_TYPES.ready, status: 'False', reason, message });
+    status.message = message;
+  }
+  status.conditions = orderConditions(conditions);
+  status.phase = derivePhase(status.conditions);
+  status.observedGeneration = gen;
+  return { actions, status, events };
+}
+
+const ORDER: string[] = [CONDITION_TYPES.ready, CONDITION_TYPES.probed, CONDITION_TYPES.transcoded, CONDITION_TYPES.failed];
+function orderConditions(c: Condition[]): Condition[] {
+  const rank = (t: string) => (ORDER.includes(t) ? ORDER.indexOf(t) : ORDER.length);
+  return [...c].sort((a, b) => rank(a.type) - rank(b.type));
+}

@@ -1,0 +1,227 @@
+/**
+ * Pure builders of the Jobs the operator owns: one thumbnail/probe Job and one Job per rendition.
+ * Names are deterministic (`<video>-<task>`, hashed when longer than 63 characters) so that a second
+ * reconcile, a restart or a second replica can never create a duplicate: the API server refuses it.
+ */
+import { createHash } from 'node:crypto';
+import type { V1Job, V1EnvVar, V1ResourceRequirements, V1OwnerReference } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  GROUP,
+  KIND,
+  LABELS,
+  TRANSCODER_ENV,
+  TRANSCODER_TASKS,
+  EXIT_CODES,
+  DEFAULT_TERMINATION_MESSAGE_PATH,
+  type RenditionName,
+  type Video,
+} from '../../common/video/index.js';
+
+/** The owning Video's uid, on each Job (the ownerReference carries it too). */
+export const VIDEO_UID_ANNOTATION = `${GROUP}/video-uid`;
+export const MANAGED_BY = 'videoflix-operator';
+export const APP_NAME = 'videoflix';
+export const CONTAINER_NAME = 'transcoder';
+export const THUMBNAIL_TASK = 'thumbnail';
+export type Task = RenditionName | typeof THUMBNAIL_TASK;
+
+/** Kubernetes name and label-value limit. */
+export const MAX_NAME = 63;
+
+export interface Resources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+export interface JobSettings {
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  serviceAccountName: string;
+  /** Secret holding the S3 credentials of the transcoder. */
+  storageSecretName: string;
+  accessKeyKey: string;
+  secretKeyKey: string;
+  /** S3 endpoint as seen from the transcoder Pods (may differ from the operator's). */
+  s3Endpoint: string;
+  s3Region: string;
+  mediaBucket: string;
+  backoffLimit: number;
+  activeDeadlineSeconds: { thumbnail: number; rendition: number };
+  ttlSecondsAfterFinished?: number;
+  runAsUser: number;
+  runAsGroup: number;
+  segmentSeconds?: number;
+  ladderJson?: string;
+  resources: Record<Task, Resources>;
+  /** `app.kubernetes.io/instance` value (the Helm release). */
+  instance: string;
+  tmpSizeLimit: string;
+}
+
+export const DEFAULT_RESOURCES: Record<Task, Resources> = {
+  thumbnail: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
+  '480p': { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+  '720p': { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '2', memory: '1536Mi' } },
+  '1080p': { requests: { cpu: '1', memory: '768Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+};
+
+const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
+
+/**
+ * `<base>-<suffix>` when that fits in 63 characters, else `<truncated base>-<hash of base>-<suffix>`.
+ * The hash keeps two long names with the same prefix apart; the result is a valid DNS label tail.
+ */
+export function childName(base: string, suffix: string): string {
+  const full = `${base}-${suffix}`;
+  if (full.length <= MAX_NAME) return full;
+  const hash = shortHash(base);
+  const room = MAX_NAME - suffix.length - hash.length - 2;
+  const head = base.slice(0, Math.max(room, 0)).replace(/[^a-z0-9]+$/, '');
+  return head ? `${head}-${hash}-${suffix}` : `${hash}-${suffix}`;
+}
+
+/** A label value (≤ 63 characters) standing for a Video name. */
+export function labelValue(name: string): string {
+  if (name.length <= MAX_NAME) return name;
+  const hash = shortHash(name);
+  const head = name.slice(0, MAX_NAME - hash.length - 1).replace(/[^A-Za-z0-9]+$/, '');
+  return `${head}-${hash}`;
+}
+
+export const jobName = (video: Video, task: Task) => childName(video.metadata.name ?? '', task);
+
+export function ownerReference(video: Video): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: video.metadata.name ?? '',
+    uid: video.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function jobLabels(video: Video, task: Task, instance: string): Record<string, string> {
+  const labels: Record<string, string> = {
+    [LABELS.name]: APP_NAME,
+    [LABELS.instance]: instance,
+    [LABELS.component]: 'transcoder',
+    [LABELS.partOf]: APP_NAME,
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.video]: labelValue(video.metadata.name ?? ''),
+  };
+  if (task !== THUMBNAIL_TASK) labels[LABELS.rendition] = task;
+  return labels;
+}
+
+/** Label selector for the Jobs informer: only Jobs this operator made. */
+export const OWNED_JOBS_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
+
+function env(video: Video, settings: JobSettings): V1EnvVar[] {
+  const id = video.metadata.uid ?? '';
+  const vars: V1EnvVar[] = [
+    { name: TRANSCODER_ENV.mediaId, value: id },
+    { name: TRANSCODER_ENV.sourceBucket, value: video.spec.source.bucket },
+    { name: TRANSCODER_ENV.sourceKey, value: video.spec.source.key },
+    { name: TRANSCODER_ENV.mediaBucket, value: settings.mediaBucket },
+    { name: TRANSCODER_ENV.terminationMessagePath, value: DEFAULT_TERMINATION_MESSAGE_PATH },
+    { name: 'S3_ENDPOINT', value: settings.s3Endpoint },
+    { name: 'S3_REGION', value: settings.s3Region },
+    { name: 'S3_SOURCE_BUCKET', value: video.spec.source.bucket },
+    { name: 'S3_MEDIA_BUCKET', value: settings.mediaBucket },
+    {
+      name: 'S3_ACCESS_KEY',
+      valueFrom: { secretKeyRef: { name: settings.storageSecretName, key: settings.accessKeyKey } },
+    },
+    {
+      name: 'S3_SECRET_KEY',
+      valueFrom: { secretKeyRef: { name: settings.storageSecretName, key: settings.secretKeyKey } },
+    },
+  ];
+  if (video.spec.thumbnailTime !== undefined)
+    vars.push({ name: TRANSCODER_ENV.thumbnailTime, value: String(video.spec.thumbnailTime) });
+  if (settings.segmentSeconds !== undefined)
+    vars.push({ name: TRANSCODER_ENV.segmentSeconds, value: String(settings.segmentSeconds) });
+  if (settings.ladderJson) vars.push({ name: TRANSCODER_ENV.ladderJson, value: settings.ladderJson });
+  return vars;
+}
+
+/** The Job for one task of one Video. Pure: same inputs, same object. */
+export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job {
+  const name = jobName(video, task);
+  const labels = jobLabels(video, task, settings.instance);
+  const args =
+    task === THUMBNAIL_TASK ? [TRANSCODER_TASKS.thumbnail] : [TRANSCODER_TASKS.rendition, task];
+  const res = settings.resources[task];
+  const resources: V1ResourceRequirements = { requests: { ...res.requests }, limits: { ...res.limits } };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: video.metadata.namespace,
+      labels,
+      annotations: { [VIDEO_UID_ANNOTATION]: video.metadata.uid ?? '' },
+      ownerReferences: [ownerReference(video)],
+    },
+    spec: {
+      backoffLimit: settings.backoffLimit,
+      activeDeadlineSeconds:
+        task === THUMBNAIL_TASK ? settings.activeDeadlineSeconds.thumbnail : settings.activeDeadlineSeconds.rendition,
+      ...(settings.ttlSecondsAfterFinished !== undefined
+        ? { ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished }
+        : {}),
+      podFailurePolicy: {
+        rules: [
+          {
+            // The transcoder says the input is bad: retrying cannot help.
+            action: 'FailJob',
+            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODES.badInput] },
+          },
+          {
+            // Evicted, preempted, node drained: not the transcoder's fault, not counted.
+            action: 'Ignore',
+            onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+          },
+        ],
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          serviceAccountName: settings.serviceAccountName,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: settings.runAsUser,
+            runAsGroup: settings.runAsGroup,
+            fsGroup: settings.runAsGroup,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: CONTAINER_NAME,
+              image: settings.image,
+              imagePullPolicy: settings.imagePullPolicy,
+              command: ['node', '/app/dist/transcoder-image/main.js'],
+              args,
+              env: env(video, settings),
+              resources,
+              terminationMessagePath: DEFAULT_TERMINATION_MESSAGE_PATH,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: settings.tmpSizeLimit } }],
+        },
+      },
+    },
+  };
+}
