@@ -31,15 +31,15 @@ async function main() {
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const storage = minioFrom(config.S3_ENDPOINT, config.S3_REGION, config.S3_ACCESS_KEY, config.S3_SECRET_KEY);
-  let controller: VideoController | undefined;
+  const ref: { controller?: VideoController } = {};
   const publisher = new StatusPublisher({
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,
     logger: logger.child({ part: 'publisher' }),
     backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
-    onResult: (result) => controller?.metrics.published.inc({ result }),
+    onResult: (result) => ref.controller?.metrics.published.inc({ result }),
   });
-  controller = new VideoController({
+  const ctl = new VideoController({
     kubeConfig: kc,
     storage,
     mediaBucket: config.S3_MEDIA_BUCKET,
@@ -69,7 +69,7 @@ async function main() {
     },
     defaultMetrics: true,
   });
-  const ctl = controller;
+  ref.controller = ctl;
   const server = createHealthServer({ healthy: () => ctl.healthy(), ready: () => ctl.ready(), registry: ctl.metrics.registry });
   const port = await listen(server, config.HTTP_PORT, config.HTTP_HOST);
   logger.info({ port, identity: config.POD_NAME, namespace: config.WATCH_NAMESPACE || '(all)' }, 'operator listening');

@@ -51,7 +51,7 @@ export interface VideoStatus {
   renditionsTotal?: number;
   /** `<ready>/<total>` for the kubectl printer column. */
   renditionsSummary?: string;
-  /** Source duration as `h:mm:ss` for the kubectl printer column. */
+  /** Source duration in Go style (`45s`, `2m5s`, `1h2m3s`) for the kubectl printer column. */
   durationText?: string;
   source?: SourceInfo;
   masterPlaylistKey?: string;

@@ -181,15 +181,14 @@ export class StatusPublisher implements StatusSink {
   /** Waits `ms`, or less when a message arrives, the connection changes or stop() is called. */
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
       const signal = this.abort.signal;
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(t);
-        if (self.wake === done) self.wake = undefined;
+        if (this.wake === done) this.wake = undefined;
         signal.removeEventListener('abort', done);
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wake = done;
       signal.addEventListener('abort', done, { once: true });
     });
