@@ -47,5 +47,6 @@ export function terminationLine(message: string, max = 1024): string {
 
 /** Drops query strings (presigned signatures) from http(s) URLs in a text. */
 export function redactUrls(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/g, '$1?[redacted]');
+  // the query ends at whitespace, a quote, or ffmpeg's "<url>: message" separator
+  return text.replace(/(https?:\/\/[^\s?'"]+)\?(?:(?!: )[^\s'"])*/g, '$1?[redacted]');
 }

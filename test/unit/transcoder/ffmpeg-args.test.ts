@@ -1,0 +1,286 @@
+import { expect } from 'chai';
+import {
+  classifyStderr,
+  forceKeyFramesExpr,
+  gopFrames,
+  hlsOutputOptions,
+  normalizeProbe,
+  parseRational,
+  pickAudioStream,
+  pickVideoStream,
+  scaleToFit,
+  stderrSummary,
+  thumbnailOutputOptions,
+} from '../../../transcoder-image/ffmpeg/args.js';
+import type { EncodeHlsOptions } from '../../../transcoder-image/ffmpeg/types.js';
+
+const box720 = { width: 1280, height: 720 };
+const box480 = { width: 854, height: 480 };
+
+describe('transcoder ffmpeg arguments', () => {
+  describe('scale to fit the rung', () => {
+    it('maps 16:9 sources onto the rung sizes exactly', () => {
+      expect(scaleToFit({ width: 1920, height: 1080 }, box720)).to.deep.equal({ width: 1280, height: 720 });
+      expect(scaleToFit({ width: 1920, height: 1080 }, box480)).to.deep.equal({ width: 854, height: 480 });
+      expect(scaleToFit({ width: 3840, height: 2160 }, { width: 1920, height: 1080 })).to.deep.equal({
+        width: 1920,
+        height: 1080,
+      });
+    });
+
+    it('keeps the aspect ratio: height-bound 4:3, width-bound 2.39:1, portrait', () => {
+      expect(scaleToFit({ width: 1440, height: 1080 }, box720)).to.deep.equal({ width: 960, height: 720 });
+      // 1920×804 into 1280×720: width-bound, 804 × 2/3 = 536
+      expect(scaleToFit({ width: 1920, height: 804 }, box720)).to.deep.equal({ width: 1280, height: 536 });
+      // 1080×1920 into 1280×720: 1080 × 0.375 = 405 → 406 (even)
+      expect(scaleToFit({ width: 1080, height: 1920 }, box720)).to.deep.equal({ width: 406, height: 720 });
+    });
+
+    it('always gives even sides within the box', () => {
+      for (const [w, h] of [
+        [1917, 1079],
+        [1001, 999],
+        [853, 481],
+        [3, 3],
+        [1280, 719],
+      ] as const) {
+        for (const box of [box720, box480, { width: 1920, height: 1080 }]) {
+          const out = scaleToFit({ width: w, height: h }, box);
+          expect(out.width % 2, `${w}x${h}→${out.width}`).to.equal(0);
+          expect(out.height % 2, `${w}x${h}→${out.height}`).to.equal(0);
+          expect(out.width).to.be.within(2, box.width);
+          expect(out.height).to.be.within(2, box.height);
+          // aspect ratio within one rounding step (2 px) of the source
+          expect(Math.abs(out.width / out.height - w / h) * out.height).to.be.below(2.5);
+        }
+      }
+    });
+
+    it('never upscales a smaller source (unless asked)', () => {
+      expect(scaleToFit({ width: 640, height: 360 }, box720)).to.deep.equal({ width: 640, height: 360 });
+      expect(scaleToFit({ width: 641, height: 361 }, box720)).to.deep.equal({ width: 642, height: 362 });
+      expect(scaleToFit({ width: 640, height: 360 }, box720, { allowUpscale: true })).to.deep.equal(box720);
+    });
+
+    it('uses the display size: sample aspect ratio and 90° rotation', () => {
+      // PAL DVD 16:9: 720×576 with SAR 64:45 is displayed 1024×576
+      expect(scaleToFit({ width: 720, height: 576, sampleAspectRatio: [64, 45] }, box720)).to.deep.equal({
+        width: 1024,
+        height: 576,
+      });
+      // a phone video stored 1920×1080 and rotated −90° is displayed 1080×1920
+      expect(scaleToFit({ width: 1920, height: 1080, rotation: -90 }, box720)).to.deep.equal({
+        width: 406,
+        height: 720,
+      });
+      expect(scaleToFit({ width: 1920, height: 1080, rotation: 270 }, box720)).to.deep.equal({
+        width: 406,
+        height: 720,
+      });
+      expect(scaleToFit({ width: 1920, height: 1080, rotation: 180 }, box720)).to.deep.equal(box720);
+    });
+
+    it('refuses a source without a size', () => {
+      expect(() => scaleToFit({ width: 0, height: 1080 }, box720)).to.throw(RangeError);
+    });
+  });
+
+  describe('HLS encode options', () => {
+    const opts: EncodeHlsOptions = {
+      input: 'http://s3/src',
+      outputDir: '/work/out',
+      videoStreamIndex: 0,
+      audioStreamIndex: 1,
+      width: 1280,
+      height: 720,
+      frameRate: 30,
+      videoKbps: 2800,
+      maxrateKbps: 2996,
+      bufsizeKbps: 4200,
+      audioKbps: 128,
+      preset: 'veryfast',
+      profile: 'high',
+      segmentSeconds: 6,
+      gopSeconds: 2,
+    };
+    const valueOf = (args: string[], flag: string) => {
+      const i = args.indexOf(flag);
+      expect(i, `${flag} missing`).to.be.greaterThan(-1);
+      return args[i + 1];
+    };
+
+    it('has a fixed 2 s GOP, no scene cuts, and key frames forced at segment boundaries', () => {
+      const a = hlsOutputOptions(opts);
+      expect(valueOf(a, '-g')).to.equal('60');
+      expect(valueOf(a, '-keyint_min')).to.equal('60');
+      expect(valueOf(a, '-sc_threshold')).to.equal('0');
+      expect(valueOf(a, '-force_key_frames')).to.equal('expr:gte(t,n_forced*6)');
+      expect(gopFrames(29.97, 2)).to.equal(60);
+      expect(gopFrames(25, 2)).to.equal(50);
+      expect(gopFrames(0.2, 2)).to.equal(1);
+      expect(forceKeyFramesExpr(4)).to.equal('expr:gte(t,n_forced*4)');
+    });
+
+    it('encodes H.264 High with the rung bitrate, maxrate and bufsize, and AAC stereo', () => {
+      const a = hlsOutputOptions(opts);
+      expect(valueOf(a, '-c:v')).to.equal('libx264');
+      expect(valueOf(a, '-profile:v')).to.equal('high');
+      expect(valueOf(a, '-preset')).to.equal('veryfast');
+      expect(valueOf(a, '-b:v')).to.equal('2800k');
+      expect(valueOf(a, '-maxrate')).to.equal('2996k');
+      expect(valueOf(a, '-bufsize')).to.equal('4200k');
+      expect(valueOf(a, '-vf')).to.equal('scale=1280:720:flags=bicubic,setsar=1,format=yuv420p');
+      expect(valueOf(a, '-c:a')).to.equal('aac');
+      expect(valueOf(a, '-b:a')).to.equal('128k');
+      expect(valueOf(a, '-ac')).to.equal('2');
+      expect(a.filter((x) => x === '-map')).to.have.length(2);
+      expect(a).to.include.members(['0:0', '0:1']);
+    });
+
+    it('writes a VOD playlist with segment_NNN.ts segments of the configured length', () => {
+      const a = hlsOutputOptions({ ...opts, segmentSeconds: 4 });
+      expect(valueOf(a, '-f')).to.equal('hls');
+      expect(valueOf(a, '-hls_time')).to.equal('4');
+      expect(valueOf(a, '-hls_playlist_type')).to.equal('vod');
+      expect(valueOf(a, '-hls_segment_filename')).to.equal('/work/out/segment_%03d.ts');
+    });
+
+    it('drops audio when the source has none', () => {
+      const a = hlsOutputOptions({ ...opts, audioStreamIndex: undefined });
+      expect(a).to.include('-an');
+      expect(a).not.to.include('-c:a');
+      expect(a.filter((x) => x === '-map')).to.have.length(1);
+    });
+
+    it('thumbnail: one JPEG frame of the chosen stream at the given size', () => {
+      const a = thumbnailOutputOptions({
+        input: 'x',
+        output: 'y.jpg',
+        atSeconds: 1,
+        videoStreamIndex: 2,
+        width: 640,
+        height: 360,
+      });
+      expect(valueOf(a, '-map')).to.equal('0:2');
+      expect(valueOf(a, '-frames:v')).to.equal('1');
+      expect(valueOf(a, '-c:v')).to.equal('mjpeg');
+      expect(valueOf(a, '-vf')).to.match(/^scale=640:360/);
+    });
+  });
+
+  describe('probe data', () => {
+    it('parses rationals', () => {
+      expect(parseRational('30/1')).to.equal(30);
+      expect(parseRational('30000/1001')).to.be.closeTo(29.97, 0.001);
+      expect(parseRational('0/0')).to.equal(undefined);
+      expect(parseRational('N/A')).to.equal(undefined);
+      expect(parseRational(25)).to.equal(25);
+    });
+
+    it('normalises ffprobe output as fluent-ffmpeg hands it over', () => {
+      const info = normalizeProbe({
+        format: {
+          format_name: 'mov,mp4,m4a,3gp,3g2,mj2',
+          duration: 8,
+          start_time: 0,
+          size: 1000,
+          bit_rate: 'N/A',
+        },
+        streams: [
+          {
+            index: 0,
+            codec_type: 'video',
+            codec_name: 'mjpeg',
+            width: 300,
+            height: 300,
+            disposition: { attached_pic: 1 },
+            r_frame_rate: '90000/1',
+            avg_frame_rate: '0/0',
+          },
+          {
+            index: 1,
+            codec_type: 'video',
+            codec_name: 'h264',
+            profile: 'High',
+            level: 40,
+            width: 1920,
+            height: 1080,
+            sample_aspect_ratio: '1:1',
+            r_frame_rate: '30000/1001',
+            avg_frame_rate: '30000/1001',
+            start_time: 1.4,
+            duration: 'N/A',
+            rotation: '-90',
+            disposition: { attached_pic: 0 },
+          },
+          {
+            index: 2,
+            codec_type: 'audio',
+            codec_name: 'aac',
+            profile: 'LC',
+            channels: 2,
+            sample_rate: '48000',
+          },
+        ],
+      });
+      expect(info.formatName).to.equal('mov,mp4,m4a,3gp,3g2,mj2');
+      expect(info.duration).to.equal(8);
+      expect(info.bitRate).to.equal(undefined);
+      const v = pickVideoStream(info)!;
+      expect(v.index).to.equal(1);
+      expect(v).to.include({
+        codecName: 'h264',
+        profile: 'High',
+        level: 40,
+        width: 1920,
+        height: 1080,
+        rotation: -90,
+      });
+      expect(v.frameRate).to.be.closeTo(29.97, 0.001);
+      expect(v.duration).to.equal(undefined);
+      expect(info.streams[0]!.frameRate).to.equal(undefined);
+      expect(pickAudioStream(info)).to.include({
+        index: 2,
+        codecName: 'aac',
+        channels: 2,
+        sampleRate: 48000,
+      });
+    });
+
+    it('finds no video in text-art "video" (random bytes named *.bin) or audio-only files', () => {
+      const art = normalizeProbe({
+        format: { format_name: 'bin' },
+        streams: [{ index: 0, codec_type: 'video', codec_name: 'bintext', width: 1280, height: 10000 }],
+      });
+      expect(pickVideoStream(art)).to.equal(undefined);
+      const mp3 = normalizeProbe({
+        streams: [{ index: 0, codec_type: 'audio', codec_name: 'mp3', channels: 2 }],
+      });
+      expect(pickVideoStream(mp3)).to.equal(undefined);
+      expect(pickAudioStream(mp3)?.codecName).to.equal('mp3');
+    });
+  });
+
+  describe('stderr', () => {
+    const url = 'http://127.0.0.1:7070/src/42/source?X-Amz-Signature=abc';
+    it('tells bad input from network trouble from the rest', () => {
+      expect(classifyStderr(`${url}: Invalid data found when processing input\n`)).to.equal('invalidInput');
+      expect(classifyStderr('[mov,mp4] moov atom not found\n')).to.equal('invalidInput');
+      expect(
+        classifyStderr(
+          `[http @ 0x5] HTTP error 403 Forbidden\n${url}: Server returned 403 Forbidden (access denied)`,
+        ),
+      ).to.equal('io');
+      expect(classifyStderr(`${url}: Connection refused`)).to.equal('io');
+      expect(classifyStderr('Unknown encoder libx265')).to.equal('failed');
+    });
+
+    it('summarises with the telling line, without the presigned URL', () => {
+      const s = stderrSummary(
+        `ffmpeg version 5.1\nsome banner\n${url}: Invalid data found when processing input\n`,
+      );
+      expect(s).to.equal('Invalid data found when processing input');
+      expect(stderrSummary('a\nlast line\n\n')).to.equal('last line');
+    });
+  });
+});
