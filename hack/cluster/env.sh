@@ -15,9 +15,6 @@ LOGS=${LOGS:-$ROOT/.cache/logs}
 CLUSTER_NAME=${CLUSTER_NAME:-videoflix}
 KUBECONFIG_OUT=${KUBECONFIG_OUT:-$ROOT/.cache/cluster/kubeconfig}
 BASE_IMAGE=${BASE_IMAGE:-videoflix/debian:bookworm}
-# The node image's tag names what is in it: bump NODE_IMAGE_REV when the recipe (node-image.sh, node/) changes.
-NODE_IMAGE_REV=${NODE_IMAGE_REV:-1}
-NODE_IMAGE=${NODE_IMAGE:-videoflix/kind-node:$K8S_VERSION-vf$NODE_IMAGE_REV}
 mkdir -p "$LOGS"
 
 log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
@@ -37,6 +34,15 @@ with_progress() { # with_progress <label> <logfile> <command...>
   wait "$pid" && rc=0 || rc=$?
   if [ $rc -ne 0 ]; then printf '!! %s failed (rc %d), log %s:\n' "$label" $rc "$logf" >&2; tail -25 "$logf" >&2; return $rc; fi
   log "$label: done in $((SECONDS - t0)) s"
+}
+# The node image's tag: the Kubernetes version and a hash of its recipe (node-image.sh, node/, the versions
+# it pins), so any change to the recipe builds a new image and an unchanged one is reused.
+node_image() {
+  if [ -n "${KIND_NODE_IMAGE:-}" ]; then echo "$KIND_NODE_IMAGE"; return; fi
+  local h
+  h=$( (cd "$ROOT" && cat hack/cluster/node-image.sh hack/cluster/node-tools.sh && find hack/cluster/node -type f | LC_ALL=C sort | xargs cat \
+    && grep -E '^(K8S|KIND|CONTAINERD|RUNC|CRICTL|CNI_PLUGINS|COREDNS|NODE_ETCD|PAUSE)_VERSION=' hack/versions.env) | sha256sum | cut -c1-10)
+  echo "videoflix/kind-node:$K8S_VERSION-$h"
 }
 docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 need_docker() { docker_ok || die "the project's dockerd is not running at $DOCKER_HOST: run hack/cluster/docker.sh up (make docker-up)"; }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The project's kind cluster: created from hack/cluster/kind-config.yaml (or reused when it exists), with
+# the locally assembled node image (or KIND_NODE_IMAGE); waits for the node and CoreDNS; kubeconfig in
+# .cache/cluster/kubeconfig (never ~/.kube/config).
+# usage: hack/cluster/cluster.sh up|down|status
+#   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+export INGRESS_HTTP_PORT=${INGRESS_HTTP_PORT:-8080} INGRESS_HTTPS_PORT=${INGRESS_HTTPS_PORT:-8443}
+NODE=$CLUSTER_NAME-control-plane
+export KUBECONFIG=$KUBECONFIG_OUT
+
+exists() { kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ready() {
+  local t0=$SECONDS
+  log "waiting for node $NODE to be Ready"
+  for _ in $(seq 1 60); do kubectl get node "$NODE" >/dev/null 2>&1 && break; sleep 2; done
+  kubectl wait --for=condition=Ready "node/$NODE" --timeout=240s >/dev/null
+  log "node Ready after $((SECONDS - t0)) s; waiting for CoreDNS"
+  kubectl -n kube-system rollout status deployment/coredns --timeout=240s >/dev/null
+  log "CoreDNS available after $((SECONDS - t0)) s"
+}
+
+up() {
+  need_docker
+  local image t0=$SECONDS
+  image=$(node_image)
+  mkdir -p "$(dirname "$KUBECONFIG_OUT")"
+  if exists; then
+    if [ "$(docker inspect -f '{{.State.Running}}' "$NODE" 2>/dev/null)" != true ]; then
+      log "cluster $CLUSTER_NAME exists but its node is stopped: starting it"; docker start "$NODE" >/dev/null
+    fi
+    log "reusing cluster $CLUSTER_NAME ($(docker inspect -f '{{.Config.Image}}' "$NODE"))"
+    kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_OUT" >/dev/null 2>&1
+  else
+    if [ -z "${KIND_NODE_IMAGE:-}" ] && ! docker image inspect "$image" >/dev/null 2>&1; then "$ROOT/hack/cluster/node-image.sh"; fi
+    local p
+    for p in "$INGRESS_HTTP_PORT" "$INGRESS_HTTPS_PORT"; do
+      port_free "$p" || die "127.0.0.1:$p is in use: set INGRESS_HTTP_PORT / INGRESS_HTTPS_PORT to free ports"
+    done
+    local cfg=$ROOT/.cache/cluster/kind-config.yaml
+    sed -e "s/\${INGRESS_HTTP_PORT}/$INGRESS_HTTP_PORT/g" -e "s/\${INGRESS_HTTPS_PORT}/$INGRESS_HTTPS_PORT/g" \
+      "$ROOT/hack/cluster/kind-config.yaml" > "$cfg"
+    log "creating kind cluster $CLUSTER_NAME from $image (ingress on 127.0.0.1:$INGRESS_HTTP_PORT/$INGRESS_HTTPS_PORT)"
+    kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$cfg" --kubeconfig "$KUBECONFIG_OUT" --retain=false 2>&1 \
+      | sed -u 's/^/   /' || { rc=$?; die "kind create cluster failed (rc $rc); logs: kind export logs --name $CLUSTER_NAME"; }
+    exists || die "kind create cluster failed"
+  fi
+  wait_ready
+  log "cluster $CLUSTER_NAME up in $((SECONDS - t0)) s: export KUBECONFIG=$KUBECONFIG_OUT"
+}
+
+down() {
+  if ! docker_ok; then log "dockerd not running: no cluster to delete"; rm -f "$KUBECONFIG_OUT"; return 0; fi
+  if exists; then
+    local t0=$SECONDS
+    kind delete cluster --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_OUT" 2>&1 | sed 's/^/   /'
+    log "cluster $CLUSTER_NAME deleted in $((SECONDS - t0)) s"
+  else
+    log "no cluster $CLUSTER_NAME"
+  fi
+  rm -f "$KUBECONFIG_OUT"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) if docker_ok && exists; then kubectl get nodes -o wide; else echo "no cluster $CLUSTER_NAME"; exit 1; fi ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the project's images on the project's dockerd (FROM $BASE_IMAGE, `--network host` so apt and npm
+# reach their mirrors) and `kind load`s them into the cluster. Unchanged images are not reloaded: docker's
+# layer cache makes an unchanged build a no-op, and the image ID is compared with the node's copy.
+# usage: hack/cluster/images.sh [--no-load] [name...]     (default: every image of the table, in order)
+#   env: IMAGE_TAG (dev) for the project's own images, BASE_IMAGE, CLUSTER_NAME
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+IMAGE_TAG=${IMAGE_TAG:-dev}
+CTX=$ROOT/.cache/image-context
+
+# ---- the images, built in this order -------------------------------------------------------------------
+# name        image reference                          Dockerfile (repo path)                     context       staging step
+IMAGES=(
+  "transcoder videoflix/transcoder:$IMAGE_TAG           transcoder-image/Dockerfile                .             stage_node"
+  "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    hack/cluster/images/versitygw/Dockerfile   @versitygw    stage_versitygw"
+  # to add: "api videoflix/api:$IMAGE_TAG api/Dockerfile . stage_node", operator, postgres, rabbitmq, maildev, ingress ...
+)
+# context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
+
+# ---- staging steps: put what a Dockerfile copies from outside the repo into .cache/image-context ----
+sync_file() { mkdir -p "$(dirname "$2")"; cmp -s "$1" "$2" 2>/dev/null || { rm -f "$2"; ln "$1" "$2" 2>/dev/null || cp "$1" "$2"; }; }
+stage_node() { # the pinned node binary, npm (the one that runs `npm ci` here) and the CA bundle for the builder stage
+  [ -x "$LOCALBIN/node" ] || "$ROOT/hack/tools.sh" node
+  local node npm_dir
+  node=$(readlink -f "$LOCALBIN/node")
+  npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
+  sync_file "$node" "$CTX/node/bin/node"
+  if [ ! -f "$CTX/node/lib/node_modules/npm/package.json" ] || ! cmp -s "$npm_dir/package.json" "$CTX/node/lib/node_modules/npm/package.json"; then
+    rm -rf "$CTX/node/lib/node_modules/npm"; mkdir -p "$CTX/node/lib/node_modules"; cp -a "$npm_dir" "$CTX/node/lib/node_modules/npm"
+  fi
+  ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$CTX/node/bin/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$CTX/node/bin/npx"
+  local ca=${NODE_EXTRA_CA_CERTS:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+  if [ -f "$ca" ]; then sync_file "$(readlink -f "$ca")" "$CTX/ca-certificates.crt"; else : > "$CTX/ca-certificates.crt"; fi
+}
+stage_versitygw() {
+  "$ROOT/hack/tools.sh" versitygw >&2
+  sync_file "$(readlink -f "$LOCALBIN/versitygw")" "$CTX/versitygw/versitygw"
+}
+
+# ---- build and load ----------------------------------------------------------------------------------
+need_docker
+docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || "$ROOT/hack/cluster/base-image.sh"
+LOAD=1
+if [ "${1:-}" = --no-load ]; then LOAD=0; shift; fi
+NODE=$CLUSTER_NAME-control-plane
+if [ $LOAD = 1 ] && ! kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  log "no kind cluster $CLUSTER_NAME: building only (hack/cluster/cluster.sh up, then run this again to load)"; LOAD=0
+fi
+node_image_id() { docker exec "$NODE" crictl inspecti -o go-template --template '{{.status.id}}' "docker.io/$1" 2>/dev/null || true; }
+
+T_ALL=$SECONDS
+for row in "${IMAGES[@]}"; do
+  read -r name ref dockerfile context stage <<< "$row"
+  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+  t0=$SECONDS
+  "$stage"
+  case "$context" in
+    .) context=$ROOT ;;
+    @*) context=$CTX/${context#@} ;;
+  esac
+  with_progress "image $ref: docker build" "$LOGS/image-$name.log" \
+    docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$ROOT/$dockerfile" -t "$ref" "$context"
+  id=$(docker image inspect -f '{{.Id}}' "$ref")
+  size=$(docker image inspect -f '{{.Size}}' "$ref" | awk '{printf "%d MB", $1/1e6}')
+  if [ $LOAD = 1 ]; then
+    if [ "$(node_image_id "$ref")" = "$id" ]; then
+      log "image $ref unchanged (${id:7:12}, $size): already in the cluster"
+    else
+      with_progress "image $ref (${id:7:12}, $size): kind load" "$LOGS/image-$name-load.log" \
+        kind load docker-image --name "$CLUSTER_NAME" "$ref"
+    fi
+  fi
+  log "image $name done in $((SECONDS - t0)) s"
+done
+log "images done in $((SECONDS - T_ALL)) s"
