@@ -46,7 +46,7 @@ export function derivePhase(conditions: readonly Condition[] | undefined): Phase
   const get = (t: string) => conditions?.find((c) => c.type === t);
   if (get(CONDITION_TYPES.failed)?.status === 'True') return 'Failed';
   if (get(CONDITION_TYPES.ready)?.status === 'True') return 'Ready';
-  if (get(CONDITION_TYPES.probed)) return 'Processing';
+  if (get(CONDITION_TYPES.probed) || get(CONDITION_TYPES.transcoded)) return 'Processing';
   return 'Pending';
 }
 

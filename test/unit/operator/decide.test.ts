@@ -1,0 +1,192 @@
+import { expect } from 'chai';
+import { FINALIZER, type ProbeResult, type Video, type VideoStatus } from '../../../common/video/index.js';
+import { decide, durationText, needsProbe, needsRenditionMetadata, failedJobs, type Observed } from '../../../operator/video/decide.js';
+import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
+
+const S = { jobs: settings };
+const probe1080: ProbeResult = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true };
+const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({ video: v, jobs: new Map(), now: NOW, ...o });
+const types = (d: ReturnType<typeof decide>) => d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
+const cond = (s: VideoStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
+
+/** Runs decide and feeds its status back, as the API server would store it. */
+function step(v: Video, o: Partial<Observed> = {}) {
+  const d = decide(obs(v, o), S);
+  return { d, next: { ...v, status: d.status ?? v.status } as Video };
+}
+
+describe('operator/video/decide', () => {
+  it('first adds the finalizer and a Pending status, and creates nothing yet', () => {
+    const { d } = step(video({ finalizers: [] }));
+    expect(types(d)).to.deep.equal(['AddFinalizer']);
+    expect(d.status?.phase).to.equal('Pending');
+    expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'Pending', observedGeneration: 1 });
+  });
+
+  it('then creates the thumbnail/probe Job only', () => {
+    const { d } = step(video({}, {}, { phase: 'Pending' }));
+    expect(types(d)).to.deep.equal(['CreateJob:thumbnail']);
+    expect(d.status?.phase).to.equal('Processing');
+    expect(cond(d.status, 'Probed')).to.include({ status: 'Unknown', reason: 'Probing' });
+    expect(d.events.map((e) => e.reason)).to.deep.equal(['JobCreated']);
+  });
+
+  it('does not create a Job that already exists (deterministic names)', () => {
+    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', undefined)) });
+    expect(d.actions).to.deep.equal([]);
+    expect(d.status?.phase).to.equal('Processing');
+  });
+
+  it('reads the probe only once the thumbnail Job completed', () => {
+    expect(needsProbe(video(), jobs(job('demo-thumbnail', undefined)))).to.equal(false);
+    expect(needsProbe(video(), jobs(job('demo-thumbnail', 'Complete')))).to.equal(true);
+    expect(needsProbe(video({}, {}, { source: { height: 720 } }), jobs(job('demo-thumbnail', 'Complete')))).to.equal(false);
+  });
+
+  it('after the probe: records the source and creates one Job per rendition no taller than it', () => {
+    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { ok: { ...probe1080, height: 720, width: 1280 } } });
+    expect(types(d)).to.deep.equal(['CreateJob:480p', 'CreateJob:720p']);
+    expect(d.status?.source).to.deep.equal({ durationSeconds: 30, width: 1280, height: 720, hasAudio: true });
+    expect(d.status?.thumbnailKey).to.equal(`${UID}/thumbnail.jpg`);
+    expect(d.status?.durationText).to.equal('30s');
+    expect(d.status?.renditions).to.deep.equal([
+      { name: '480p', phase: 'Pending', job: 'demo-480p' },
+      { name: '720p', phase: 'Pending', job: 'demo-720p' },
+      { name: '1080p', phase: 'Skipped', message: 'taller than the 720p source' },
+    ]);
+    expect(d.status?.renditionsSummary).to.equal('0/2');
+    expect(cond(d.status, 'Probed')).to.include({ status: 'True', reason: 'Probed' });
+  });
+
+  it('a source smaller than every rung still gets the lowest requested rendition', () => {
+    const { d } = step(video({}, { renditions: ['720p', '1080p'] }), {
+      jobs: jobs(job('demo-thumbnail', 'Complete')),
+      probe: { ok: { ...probe1080, width: 320, height: 240 } },
+    });
+    expect(types(d)).to.deep.equal(['CreateJob:720p']);
+  });
+
+  it('a probe without a video stream fails the Video', () => {
+    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { ok: { ...probe1080, width: 0, height: 0 } } });
+    expect(d.status?.phase).to.equal('Failed');
+    expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'InvalidSource' });
+    expect(d.actions).to.deep.equal([]);
+  });
+
+  it('a missing probe.json fails with StorageError', () => {
+    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { error: 'x/probe.json not found' } });
+    expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'StorageError' });
+  });
+
+  const probed: VideoStatus = {
+    phase: 'Processing',
+    source: { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true },
+    thumbnailKey: `${UID}/thumbnail.jpg`,
+  };
+
+  it('waits while renditions run, counting the finished ones', () => {
+    const v = video({}, {}, probed);
+    const j = jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete'), job('demo-720p', undefined), job('demo-1080p', undefined));
+    const { d } = step(v, { jobs: j });
+    expect(d.actions).to.deep.equal([]);
+    expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Succeeded', 'Running', 'Running']);
+    expect(d.status?.renditionsSummary).to.equal('1/3');
+    expect(d.status?.phase).to.equal('Processing');
+    expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'Transcoding' });
+    expect(needsRenditionMetadata(v, j)).to.equal(false);
+  });
+
+  it('never redoes a finished rendition, even when its Job is gone', () => {
+    const v = video({}, {}, { ...probed, renditions: [{ name: '480p', phase: 'Succeeded', job: 'demo-480p' }] });
+    const { d } = step(v, { jobs: jobs(job('demo-720p', undefined), job('demo-1080p', undefined)) });
+    expect(types(d)).to.deep.equal([]);
+    expect(d.status?.renditions?.[0]?.phase).to.equal('Succeeded');
+  });
+
+  it('all renditions done: checks alignment, writes the master once, then Ready', () => {
+    const v = video({}, {}, probed);
+    const j = jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete'), job('demo-720p', 'Complete'), job('demo-1080p', 'Complete'));
+    expect(needsRenditionMetadata(v, j)).to.equal(true);
+    const { d, next } = step(v, { jobs: j, metadata: { ok: [meta('480p'), meta('720p'), meta('1080p')] } });
+    expect(types(d)).to.deep.equal(['WriteMaster']);
+    const write = d.actions[0] as { key: string; body: string };
+    expect(write.key).to.equal(`${UID}/master.m3u8`);
+    expect(write.body.match(/#EXT-X-STREAM-INF/g)).to.have.length(3);
+    expect(d.status?.phase).to.equal('Ready');
+    expect(d.status?.masterPlaylistKey).to.equal(`${UID}/master.m3u8`);
+    expect(cond(d.status, 'Ready')).to.include({ status: 'True', reason: 'Ready', observedGeneration: 1 });
+    expect(cond(d.status, 'Transcoded')).to.include({ status: 'True' });
+    expect(d.events.map((e) => e.reason)).to.deep.equal(['PlaylistWritten', 'Ready']);
+    // Second pass: nothing more to do, nothing read, status unchanged.
+    expect(needsRenditionMetadata(next, j)).to.equal(false);
+    const again = decide(obs(next, { jobs: j }), S);
+    expect(again.actions).to.deep.equal([]);
+    expect(again.status).to.deep.equal(d.status);
+    expect(again.events).to.deep.equal([]);
+  });
+
+  it('misaligned segments fail the Video instead of writing a master', () => {
+    const j = jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Complete'), job('demo-1080p', 'Complete'));
+    const { d } = step(video({}, {}, probed), { jobs: j, metadata: { ok: [meta('480p'), meta('720p', [0, 6, 13]), meta('1080p')] } });
+    expect(types(d)).to.deep.equal([]);
+    expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'SegmentsMisaligned' });
+  });
+
+  it('a Job failed past its limit fails the Video with the transcoder reason and a Warning', () => {
+    const j = jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed'), job('demo-1080p', undefined));
+    expect(failedJobs(video(), j)).to.deep.equal(['demo-720p']);
+    const { d, next } = step(video({}, {}, probed), { jobs: j, terminationMessages: new Map([['demo-720p', 'storage error: upload refused']]) });
+    expect(d.status?.phase).to.equal('Failed');
+    expect(d.status?.message).to.equal('rendition 720p: storage error: upload refused');
+    expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'JobFailed', message: 'rendition 720p: storage error: upload refused' });
+    expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'JobFailed' });
+    expect(d.status?.renditions?.[1]).to.include({ name: '720p', phase: 'Failed' });
+    expect(d.events.filter((e) => e.type === 'Warning')).to.deep.equal([
+      { type: 'Warning', reason: 'JobFailed', message: 'rendition 720p: storage error: upload refused' },
+    ]);
+    // Sticky: no new Jobs, no second Warning.
+    const again = decide(obs(next, { jobs: jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed')) }), S);
+    expect(again.actions).to.deep.equal([]);
+    expect(again.events.filter((e) => e.type === 'Warning')).to.deep.equal([]);
+    expect(again.status?.phase).to.equal('Failed');
+  });
+
+  it('without a termination message the Job condition message is the reason; FailJob means InvalidSource', () => {
+    const j = jobs(job('demo-thumbnail', 'Failed', 'PodFailurePolicy', 'Container transcoder for pod x failed with exit code 2'));
+    const { d } = step(video(), { jobs: j });
+    expect(cond(d.status, 'Failed')).to.include({ reason: 'InvalidSource', message: 'thumbnail/probe: Container transcoder for pod x failed with exit code 2' });
+    expect(cond(d.status, 'Probed')).to.include({ status: 'False' });
+  });
+
+  it('a running sibling of a failed rendition is not recreated', () => {
+    const v = video({}, {}, probed);
+    const { d } = step(v, { jobs: jobs(job('demo-480p', 'Failed')) });
+    expect(types(d)).to.deep.equal([]);
+  });
+
+  it('deletion: removes media, then the finalizer; nothing when the finalizer is gone', () => {
+    const d = decide(obs(video({ deletionTimestamp: NOW.toISOString() })), S);
+    expect(types(d)).to.deep.equal(['CleanupMedia', 'RemoveFinalizer']);
+    expect(d.status).to.equal(undefined);
+    const gone = decide(obs(video({ deletionTimestamp: NOW.toISOString(), finalizers: ['other'] })), S);
+    expect(gone.actions).to.deep.equal([]);
+  });
+
+  it('tracks the generation: a title change only bumps observedGeneration', () => {
+    const v = video({ generation: 2 }, {}, { ...probed, observedGeneration: 1 });
+    const { d } = step(v, { jobs: jobs(job('demo-480p', undefined), job('demo-720p', undefined), job('demo-1080p', undefined)) });
+    expect(d.status?.observedGeneration).to.equal(2);
+    expect(d.actions).to.deep.equal([]);
+  });
+
+  it('keeps the finalizer check before anything else', () => {
+    const v = video({ finalizers: ['someone/else'] }, {}, { phase: 'Processing' });
+    const d = decide(obs(v), S);
+    expect(types(d)).to.deep.equal(['AddFinalizer']);
+    expect(v.metadata.finalizers).to.not.include(FINALIZER);
+  });
+
+  it('durationText is Go style', () => {
+    expect([0, 45, 125, 3723.4].map(durationText)).to.deep.equal(['0s', '45s', '2m5s', '1h2m3s']);
+  });
+});

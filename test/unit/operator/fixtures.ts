@@ -1,0 +1,75 @@
+/** Shared fixtures for the operator's unit tests (no I/O). */
+import type { V1Job } from '@kubernetes/client-node';
+import { API_VERSION, FINALIZER, KIND, type RenditionMetadata, type Video } from '../../../common/video/index.js';
+import { DEFAULT_RESOURCES, type JobSettings } from '../../../operator/video/jobs.js';
+
+export const UID = '0d46d1de-bea1-4aa3-8037-bd5d64d689c0';
+export const NOW = new Date('2026-11-26T08:00:00.000Z');
+
+export const settings: JobSettings = {
+  image: 'videoflix-transcoder:test',
+  imagePullPolicy: 'IfNotPresent',
+  serviceAccountName: 'videoflix-transcoder',
+  storageSecretName: 'videoflix-storage',
+  accessKeyKey: 'S3_ACCESS_KEY',
+  secretKeyKey: 'S3_SECRET_KEY',
+  s3Endpoint: 'http://s3.example:7070',
+  s3Region: 'us-east-1',
+  mediaBucket: 'videoflix-media',
+  backoffLimit: 2,
+  activeDeadlineSeconds: { thumbnail: 600, rendition: 3600 },
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  resources: DEFAULT_RESOURCES,
+  instance: 'videoflix',
+  tmpSizeLimit: '4Gi',
+};
+
+export function video(over: Partial<Video['metadata']> = {}, spec: Partial<Video['spec']> = {}, status?: Video['status']): Video {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: 'demo',
+      namespace: 'media',
+      uid: UID,
+      generation: 1,
+      resourceVersion: '100',
+      finalizers: [FINALIZER],
+      ...over,
+    },
+    spec: { title: 'Demo', source: { bucket: 'videoflix-sources', key: 'up/demo.mp4' }, renditions: ['480p', '720p', '1080p'], ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+type JobCond = 'Complete' | 'Failed' | undefined;
+export function job(name: string, cond: JobCond, reason = 'BackoffLimitExceeded', message = 'Job has reached the specified backoff limit'): V1Job {
+  const conditions =
+    cond === 'Complete'
+      ? [{ type: 'Complete', status: 'True' }]
+      : cond === 'Failed'
+        ? [
+            { type: 'FailureTarget', status: 'True', reason, message },
+            { type: 'Failed', status: 'True', reason, message },
+          ]
+        : [];
+  return { metadata: { name, namespace: 'media' }, status: { conditions } };
+}
+
+export const jobs = (...list: V1Job[]) => new Map(list.map((j) => [j.metadata?.name ?? '', j]));
+
+export function meta(name: '480p' | '720p' | '1080p', starts = [0, 6, 12]): RenditionMetadata {
+  const dims = { '480p': [854, 480, 1_500_000], '720p': [1280, 720, 3_000_000], '1080p': [1920, 1080, 5_400_000] }[name];
+  return {
+    name,
+    width: dims[0]!,
+    height: dims[1]!,
+    bandwidth: dims[2]!,
+    averageBandwidth: Math.round(dims[2]! * 0.8),
+    codecs: 'avc1.640028,mp4a.40.2',
+    frameRate: 25,
+    segmentDuration: 6,
+    segmentStarts: starts,
+  };
+}
