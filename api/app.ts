@@ -38,6 +38,8 @@ export interface AppDeps {
   now?: () => number;
   /** More routers mounted under /api after the account routes (other areas, or test probes). */
   routers?: Array<(x: { ctx: ServiceContext; auth: AuthMiddleware }) => Router>;
+  /** OpenAPI path items those routers add to /api/openapi.json. */
+  openApiPaths?: Record<string, unknown>;
 }
 
 export interface VideoflixApp extends Express {
@@ -87,7 +89,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(csrfProtection(trustedOrigins));
 
   app.use(healthRouter({ sequelize: deps.sequelize, lifecycle }));
-  app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL })));
+  app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
   app.use('/api', authRouter({ ctx, auth, limits: createRateLimits(rateLimitSettings(config)) }));
   // Catalog and admin routers (issue 13) mount here too, e.g. videoRouter({ ctx, auth, storage, kube }).

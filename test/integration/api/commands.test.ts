@@ -1,0 +1,103 @@
+/**
+ * The API as processes: main.ts starts, serves and shuts down in order on SIGTERM; it refuses to
+ * start in production without a real JWT secret; migrate.ts and create-admin.ts work on a real database.
+ */
+import { expect } from 'chai';
+import { waitFor } from '../../support/waiters.js';
+import { buildTestApp, GOOD_PASSWORD, smtpEnv, uniqueEmail } from './helpers/app.js';
+import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { freePort, runCommand, startCommand } from './helpers/process.js';
+import { loginUser } from './helpers/users.js';
+
+describe('api: commands (main, migrate, create-admin)', function () {
+  this.timeout(60_000);
+  let db: TestDatabase;
+
+  before(async function () {
+    db = await freshDatabase('commands');
+  });
+  after(async function () {
+    await db?.drop();
+  });
+
+  it('main.ts serves, then on SIGTERM shuts down in order and exits 0', async function () {
+    const port = await freePort();
+    const app = startCommand('api/main.ts', [], {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '4',
+      LOG_LEVEL: 'info',
+      ...smtpEnv(),
+    });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
+        timeoutMs: 30_000,
+        what: `main.ts ready on ${port}; output: ${app.output()}`,
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/api/login/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'nobody@example.test', password: GOOD_PASSWORD }),
+      });
+      expect(res.status).to.equal(400);
+      app.child.kill('SIGTERM');
+      const ran = await app.done;
+      expect(ran.code, ran.stderr).to.equal(0);
+      const lines = ran.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; level: string });
+      const msgs = lines.map((l) => l.msg);
+      expect(msgs).to.include('api listening');
+      expect(msgs.indexOf('shutting down')).to.be.lessThan(msgs.indexOf('stopped'));
+      expect(ran.stdout).to.not.contain(GOOD_PASSWORD);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
+
+  it('main.ts refuses to start in production without a strong JWT_SECRET (exit 78, names the variable)', async function () {
+    const base = { DATABASE_URL: db.url, NODE_ENV: 'production', PORT: String(await freePort()) };
+    const missing = await runCommand('api/main.ts', [], base);
+    expect(missing.code).to.equal(78);
+    expect(missing.stderr).to.contain('JWT_SECRET: required when NODE_ENV=production');
+    const weak = await runCommand('api/main.ts', [], { ...base, JWT_SECRET: 'changeme' });
+    expect(weak.code).to.equal(78);
+    expect(weak.stderr).to.match(/JWT_SECRET: too weak/);
+  });
+
+  it('migrate.ts reports status and is idempotent', async function () {
+    const up = await runCommand('api/migrate.ts', ['up'], { DATABASE_URL: db.url });
+    expect(up.code, up.stderr).to.equal(0);
+    expect(up.stdout).to.contain('database up to date');
+    const status = await runCommand('api/migrate.ts', ['status'], { DATABASE_URL: db.url });
+    expect(JSON.parse(status.stdout)).to.deep.equal({ executed: ['0001-users', '0002-sessions'], pending: [] });
+    const bad = await runCommand('api/migrate.ts', ['sideways'], { DATABASE_URL: db.url });
+    expect(bad.code).to.equal(64);
+  });
+
+  it('create-admin.ts creates an active staff user who can log in, and refuses weak passwords and duplicates', async function () {
+    const email = uniqueEmail('admin');
+    const env = { DATABASE_URL: db.url, BCRYPT_COST: '4' };
+    const weak = await runCommand('api/cli/create-admin.ts', ['--email', email, '--password-stdin'], env, 'password\n');
+    expect(weak.code).to.equal(2);
+    expect(weak.stderr).to.contain('too common');
+
+    const ok = await runCommand('api/cli/create-admin.ts', [], { ...env, ADMIN_EMAIL: email, ADMIN_PASSWORD: GOOD_PASSWORD });
+    expect(ok.code, ok.stderr).to.equal(0);
+    const user = await db.models.User.findOne({ where: { email } });
+    expect(user!.isStaff).to.equal(true);
+    expect(user!.isActive).to.equal(true);
+
+    const dup = await runCommand('api/cli/create-admin.ts', ['--email', email.toUpperCase(), '--password-stdin'], env, `${GOOD_PASSWORD}\n`);
+    expect(dup.code).to.equal(2);
+    expect(dup.stderr).to.contain('already exists');
+
+    const t = buildTestApp(db);
+    const s = await loginUser(t, { email, password: GOOD_PASSWORD });
+    const me = await t.agent().get('/api/me/').set('Cookie', `access_token=${s.access}`).expect(200);
+    expect(me.body.is_staff).to.equal(true);
+    t.mailer.close();
+  });
+});
