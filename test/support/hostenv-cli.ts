@@ -43,7 +43,17 @@ async function up(): Promise<void> {
     say('stopping what is left of a previous host environment');
     await new HostEnv(stale, false).stop();
   }
+  // Ctrl-C during start-up: stop what was launched so far (state.json is written after each launch).
+  const abort = (sig: NodeJS.Signals) => {
+    say(`${sig}: stopping what was started`);
+    const partial = readState(root);
+    void (partial ? new HostEnv(partial, false).stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
   const env = await startHostEnv({ root, log: (l) => say(`  ${l}`) });
+  process.off('SIGINT', abort);
+  process.off('SIGTERM', abort);
   say(
     `host environment up in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${rel(path.join(root, 'logs'))}`,
   );

@@ -105,6 +105,8 @@ export interface HostEnvState {
   processes: Record<string, ProcRecord>;
   /** pid of the guard that stops the environment when its starter dies (private envs). */
   guardPid?: number;
+  /** False while starting (state.json is written after every launch, so `down` can clean up). */
+  ready: boolean;
 }
 
 export interface StartOptions {
@@ -114,6 +116,11 @@ export interface StartOptions {
   crdDirs?: string[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Start a guard that stops the environment when this pid dies (a crash or SIGKILL of the test
+   * runner, Ctrl-C during start-up). Default: none (the CLI's environment outlives it on purpose).
+   */
+  guardParent?: number;
   /** Start only these parts (default all; HOSTENV_COMPONENTS=kube,s3,... does the same). */
   components?: Component[];
 }
@@ -775,7 +782,7 @@ export function loadHostEnv(root = DEFAULT_ROOT): HostEnv | undefined {
   if (!fs.existsSync(file)) return undefined;
   const state = JSON.parse(fs.readFileSync(file, 'utf8')) as HostEnvState;
   const env = new HostEnv(state, false);
-  return env.allRunning() ? env : undefined;
+  return state.ready !== false && env.allRunning() ? env : undefined;
 }
 
 /** Reads <root>/state.json whether or not its processes run (for `down` and `status`). */
@@ -852,8 +859,10 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
     databaseAdminUrl: `postgres://postgres:${adminPassword}@127.0.0.1:${ports.postgres}/postgres`,
     apiserverUrl,
     processes: {},
+    ready: false,
   };
   const hostEnv = new HostEnv(state, true);
+  if (opts.guardParent) spawnGuard(hostEnv, opts.guardParent);
   const start = async (
     spec: Omit<ProcSpec, 'log' | 'stopTimeoutMs' | 'stopSignal'> & Partial<ProcSpec>,
     timeoutMs = 60_000,
@@ -865,6 +874,7 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
       ...spec,
     });
     state.processes[spec.name] = rec;
+    hostEnv.save();
     note(`${spec.name} started, pid ${rec.pid}`);
     await waitReady(rec, 'ready', readinessCheck(state, spec.name), timeoutMs);
     state.timings[spec.name] = Date.now() - t0;
@@ -1172,6 +1182,7 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
     throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   }
   state.startupMs = Date.now() - t0;
+  state.ready = true;
   hostEnv.save();
   note(`host environment ready in ${state.startupMs} ms`);
   return hostEnv;

@@ -12,14 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  DEFAULT_ROOT,
-  type HostEnv,
-  loadHostEnv,
-  setCurrentHostEnv,
-  spawnGuard,
-  startHostEnv,
-} from './hostenv.js';
+import { DEFAULT_ROOT, type HostEnv, loadHostEnv, setCurrentHostEnv, startHostEnv } from './hostenv.js';
 
 const KEEP_RUNS = 5;
 let owned: HostEnv | undefined;
@@ -52,9 +45,8 @@ async function setUp(): Promise<void> {
     pruneRuns(runs);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const root = path.join(runs, `${stamp}-${process.pid}`);
-    env = await startHostEnv({ root });
+    env = await startHostEnv({ root, guardParent: process.pid });
     owned = env;
-    spawnGuard(env);
     say(
       `started a private environment in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${path.relative(process.cwd(), path.join(root, 'logs'))}`,
     );
