@@ -17,6 +17,7 @@ CTD_PID=$VF_RUN_DIR/containerd.pid
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
 KIND_NETWORK=kind
+HOST_BEFORE=$ROOT/.cache/cluster/host-before.txt
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -47,8 +48,10 @@ ensure_kind_network() {
 
 up() {
   if alive "$DOCKERD_PID" && docker_ok; then ensure_kind_network; log "dockerd already running ($DOCKER_HOST)"; return 0; fi
-  mkdir -p "$DATA_ROOT" "$CTD_ROOT" "$CTD_STATE" "$EXEC_ROOT" "$LOGS"
+  mkdir -p "$DATA_ROOT" "$CTD_ROOT" "$CTD_STATE" "$EXEC_ROOT" "$LOGS" "$(dirname "$HOST_BEFORE")"
   local t0=$SECONDS
+  # the host's firewall rules and kernel settings before anything of ours runs (the tests compare)
+  "$ROOT/hack/cluster/host-state.sh" > "$HOST_BEFORE"
 
   # containerd of our own (a dockerd without --containerd would attach to /run/containerd if one ran there)
   if ! alive "$CTD_PID"; then
@@ -127,6 +130,13 @@ down() {
   done
   rm -f "${DOCKER_HOST#unix://}" "$CTD_SOCK" "$CTD_SOCK.ttrpc"
   log "dockerd and its containerd stopped"
+  if [ -f "$HOST_BEFORE" ]; then
+    if diff -u "$HOST_BEFORE" <("$ROOT/hack/cluster/host-state.sh") > "$LOGS/host-state.diff"; then
+      log "host firewall rules and kernel settings are as they were before dockerd started"
+    else
+      log "WARNING: the host's firewall rules or kernel settings changed since dockerd started:"; cat "$LOGS/host-state.diff" >&2
+    fi
+  fi
 }
 
 case "${1:-}" in
