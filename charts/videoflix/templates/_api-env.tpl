@@ -1,0 +1,77 @@
+{{/*
+The API's environment (api/config.ts), shared by the Deployment, the migration Job and the test Pod.
+*/}}
+{{- define "videoflix.apiEnv" -}}
+- name: NODE_ENV
+  value: production
+- name: HOST
+  value: "0.0.0.0"
+- name: PORT
+  value: {{ .Values.api.port | quote }}
+- name: TRUST_PROXY
+  value: {{ .Values.api.trustProxy | quote }}
+- name: PUBLIC_API_URL
+  value: {{ .Values.api.publicUrl | quote }}
+- name: FRONTEND_URL
+  value: {{ .Values.api.frontendUrl | quote }}
+- name: CORS_ALLOWED_ORIGINS
+  value: {{ join "," .Values.api.corsAllowedOrigins | quote }}
+- name: CSRF_TRUSTED_ORIGINS
+  value: {{ join "," .Values.api.csrfTrustedOrigins | quote }}
+- name: AUTH_COOKIE_SECURE
+  value: {{ .Values.api.authCookie.secure | quote }}
+- name: AUTH_COOKIE_SAMESITE
+  value: {{ .Values.api.authCookie.sameSite | quote }}
+- name: BCRYPT_COST
+  value: {{ .Values.api.bcryptCost | quote }}
+- name: LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "videoflix.jwtSecretName" . }}
+      key: {{ include "videoflix.jwtSecretKey" . }}
+{{ include "videoflix.databaseEnv" (dict "ctx" .) }}
+{{ include "videoflix.s3Env" . }}
+{{ include "videoflix.amqpEnv" . }}
+- name: MAIL_FROM
+  value: {{ .Values.api.mailFrom | quote }}
+{{- if .Values.maildev.enabled }}
+- name: SMTP_HOST
+  value: {{ include "videoflix.componentName" (list . "maildev") | quote }}
+- name: SMTP_PORT
+  value: {{ .Values.maildev.smtpPort | quote }}
+- name: SMTP_SECURE
+  value: "false"
+- name: SMTP_REQUIRE_TLS
+  value: "false"
+{{- else }}
+- name: SMTP_HOST
+  value: {{ required "smtp.host is required when maildev.enabled is false" .Values.smtp.host | quote }}
+- name: SMTP_PORT
+  value: {{ .Values.smtp.port | quote }}
+- name: SMTP_SECURE
+  value: {{ .Values.smtp.secure | quote }}
+- name: SMTP_REQUIRE_TLS
+  value: {{ .Values.smtp.requireTls | quote }}
+{{- if include "videoflix.smtpAuth" . }}
+- name: SMTP_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "videoflix.smtpSecretName" . }}
+      key: {{ include "videoflix.smtpUserKey" . }}
+- name: SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "videoflix.smtpSecretName" . }}
+      key: {{ include "videoflix.smtpPasswordKey" . }}
+{{- end }}
+{{- end }}
+- name: KUBE_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- with .Values.api.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

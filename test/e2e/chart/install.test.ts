@@ -1,0 +1,328 @@
+/**
+ * The chart installed for real on the kind cluster with its bundled PostgreSQL, RabbitMQ, versitygw and
+ * maildev, behind the ingress controller (hack/cluster/ingress.sh): every Pod Ready, the API reached
+ * through the ingress on 127.0.0.1, RBAC proven with `kubectl auth can-i --as` (allowed and denied),
+ * one operator replica leading, `helm test` passing, and `helm uninstall` leaving nothing behind.
+ * Images: hack/cluster/images.sh builds and loads them (IMAGE_TAG, default "dev", for the project's
+ * own api/operator/transcoder images; the bundled services' tags are the chart's defaults).
+ */
+import { expect } from 'chai';
+import path from 'node:path';
+import { CHART, ROOT, helm, kubectl, run, uniqueName, waitUntil } from './helpers.js';
+
+const RELEASE = 'vf';
+const FULLNAME = `${RELEASE}-videoflix`;
+const IMAGE_TAG = process.env.IMAGE_TAG ?? 'dev';
+const INGRESS_URL = `http://127.0.0.1:${process.env.INGRESS_HTTP_PORT ?? '8080'}`;
+
+describe('chart: helm install with the bundled services, on the kind cluster', function () {
+  this.timeout(900_000);
+  let ns: string;
+  let host: string;
+  let installed = false;
+
+  const canI = async (sa: string, verb: string, resource: string, extra: string[] = []) => {
+    const r = await run('kubectl', [
+      'auth',
+      'can-i',
+      verb,
+      resource,
+      '--as',
+      `system:serviceaccount:${ns}:${sa}`,
+      '-n',
+      ns,
+      ...extra,
+    ]);
+    return r.stdout.trim() === 'yes';
+  };
+  const expectCan = async (sa: string, rules: [string, string, string[]?][], allowed: boolean) => {
+    const wrong: string[] = [];
+    for (const [verb, resource, extra] of rules) {
+      if ((await canI(sa, verb, resource, extra)) !== allowed)
+        wrong.push(`${verb} ${resource} ${(extra ?? []).join(' ')}`.trim());
+    }
+    expect(wrong, `${sa} should ${allowed ? '' : 'NOT '}be allowed to`).to.deep.equal([]);
+  };
+  const curl = (urlPath: string) =>
+    run('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      `Host: ${host}`,
+      `${INGRESS_URL}${urlPath}`,
+    ]);
+
+  before(async function () {
+    ns = uniqueName('vf-chart');
+    host = `${ns}.videoflix.test`;
+    // the ingress controller (idempotent: kubectl apply + rollout status)
+    const ingress = await run(path.join(ROOT, 'hack/cluster/ingress.sh'), ['up']);
+    if (ingress.code !== 0)
+      throw new Error(`hack/cluster/ingress.sh up failed:\n${ingress.stderr}${ingress.stdout}`);
+    const t0 = Date.now();
+    await helm(
+      [
+        'install',
+        RELEASE,
+        CHART,
+        '--namespace',
+        ns,
+        '--create-namespace',
+        '--wait',
+        '--timeout',
+        '12m',
+        '--set',
+        `api.image.tag=${IMAGE_TAG}`,
+        '--set',
+        `operator.image.tag=${IMAGE_TAG}`,
+        '--set',
+        `transcoder.image.tag=${IMAGE_TAG}`,
+        // a host of its own, so other releases in the cluster never share its ingress rules
+        '--set',
+        `api.ingress.hosts[0].host=${host}`,
+        '--set',
+        'api.ingress.hosts[0].paths[0].path=/',
+        '--set',
+        'api.ingress.hosts[0].paths[0].pathType=Prefix',
+        '--set',
+        `maildev.ingress.host=${host}`,
+        '--set',
+        `api.publicUrl=http://${host}`,
+        '--set',
+        'api.bcryptCost=10',
+      ],
+      { timeoutMs: 13 * 60_000 },
+    );
+    installed = true;
+    console.log(`      helm install --wait took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  });
+
+  after(async () => {
+    if (!ns) return;
+    if (installed) await run('helm', ['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
+    await run('kubectl', ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+  });
+
+  it('has every Pod of the release Ready', async () => {
+    const out = await kubectl([
+      'get',
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      `app.kubernetes.io/instance=${RELEASE}`,
+      '-o',
+      'json',
+    ]);
+    const pods = JSON.parse(out).items as {
+      metadata: { name: string };
+      status: { phase: string; conditions?: { type: string; status: string }[] };
+    }[];
+    const components = new Set(pods.map((p) => p.metadata.name.replace(`${FULLNAME}-`, '').split('-')[0]));
+    expect([...components]).to.include.members([
+      'api',
+      'operator',
+      'postgresql',
+      'rabbitmq',
+      'versitygw',
+      'maildev',
+    ]);
+    const notReady = pods.filter(
+      (p) => !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+    expect(notReady.map((p) => `${p.metadata.name} ${p.status.phase}`)).to.deep.equal([]);
+  });
+
+  it("runs the API and the operator as the chart's ServiceAccounts, two operator replicas", async () => {
+    const sa = async (component: string) =>
+      (
+        await kubectl([
+          'get',
+          'pods',
+          '-n',
+          ns,
+          '-l',
+          `app.kubernetes.io/component=${component}`,
+          '-o',
+          'jsonpath={.items[*].spec.serviceAccountName}',
+        ])
+      )
+        .split(' ')
+        .filter(Boolean);
+    expect(new Set(await sa('api'))).to.deep.equal(new Set([`${FULLNAME}-api`]));
+    const operators = await sa('operator');
+    expect(operators).to.have.length(2);
+    expect(new Set(operators)).to.deep.equal(new Set([`${FULLNAME}-operator`]));
+  });
+
+  it('has exactly one operator replica holding the Lease', async () => {
+    const pods = (
+      await kubectl([
+        'get',
+        'pods',
+        '-n',
+        ns,
+        '-l',
+        'app.kubernetes.io/component=operator',
+        '-o',
+        'jsonpath={.items[*].metadata.name}',
+      ])
+    ).split(' ');
+    const holder = await waitUntil(
+      async () =>
+        (
+          await kubectl([
+            'get',
+            'lease',
+            `${FULLNAME}-operator`,
+            '-n',
+            ns,
+            '-o',
+            'jsonpath={.spec.holderIdentity}',
+          ])
+        ).trim(),
+      'the operator Lease to have a holder',
+      60_000,
+    );
+    expect(pods).to.include(holder);
+  });
+
+  describe("RBAC, proven with kubectl auth can-i --as the chart's ServiceAccounts", () => {
+    const VIDEOS = 'videos.media.videoflix.io';
+    it('lets the operator do what it needs', () =>
+      expectCan(
+        `${FULLNAME}-operator`,
+        [
+          ['get', VIDEOS],
+          ['list', VIDEOS],
+          ['watch', VIDEOS],
+          ['update', VIDEOS],
+          ['patch', VIDEOS],
+          ['get', VIDEOS, ['--subresource=status']],
+          ['update', VIDEOS, ['--subresource=status']],
+          ['patch', VIDEOS, ['--subresource=status']],
+          ['update', VIDEOS, ['--subresource=finalizers']],
+          ['create', 'jobs.batch'],
+          ['get', 'jobs.batch'],
+          ['list', 'jobs.batch'],
+          ['watch', 'jobs.batch'],
+          ['delete', 'jobs.batch'],
+          ['get', 'pods'],
+          ['list', 'pods'],
+          ['create', 'events'],
+          ['patch', 'events'],
+          ['get', 'leases.coordination.k8s.io'],
+          ['create', 'leases.coordination.k8s.io'],
+          ['update', 'leases.coordination.k8s.io'],
+        ],
+        true,
+      ));
+    it('denies the operator everything else', () =>
+      expectCan(
+        `${FULLNAME}-operator`,
+        [
+          ['create', VIDEOS],
+          ['delete', VIDEOS],
+          ['update', 'jobs.batch'],
+          ['patch', 'jobs.batch'],
+          ['create', 'pods'],
+          ['delete', 'pods'],
+          ['create', 'pods', ['--subresource=exec']],
+          ['get', 'secrets'],
+          ['list', 'secrets'],
+          ['get', 'configmaps'],
+          ['delete', 'leases.coordination.k8s.io'],
+          ['list', VIDEOS, ['-n', 'default']],
+          ['create', 'jobs.batch', ['-n', 'default']],
+          ['list', 'nodes'],
+          ['list', 'namespaces'],
+          ['create', 'clusterrolebindings'],
+          ['list', 'customresourcedefinitions'],
+        ],
+        false,
+      ));
+    it('lets the API create, read, list, watch and delete Videos only', async () => {
+      await expectCan(
+        `${FULLNAME}-api`,
+        [
+          ['create', VIDEOS],
+          ['get', VIDEOS],
+          ['list', VIDEOS],
+          ['watch', VIDEOS],
+          ['delete', VIDEOS],
+        ],
+        true,
+      );
+      await expectCan(
+        `${FULLNAME}-api`,
+        [
+          ['update', VIDEOS],
+          ['patch', VIDEOS],
+          ['update', VIDEOS, ['--subresource=status']],
+          ['patch', VIDEOS, ['--subresource=status']],
+          ['deletecollection', VIDEOS],
+          ['create', 'jobs.batch'],
+          ['list', 'pods'],
+          ['get', 'secrets'],
+          ['list', VIDEOS, ['-n', 'default']],
+        ],
+        false,
+      );
+    });
+    it("gives the transcoder's ServiceAccount nothing, and no token in its Pods", async () => {
+      await expectCan(
+        `${FULLNAME}-transcoder`,
+        [
+          ['get', VIDEOS],
+          ['list', 'pods'],
+          ['get', 'secrets'],
+          ['create', 'events'],
+        ],
+        false,
+      );
+      const automount = await kubectl([
+        'get',
+        'serviceaccount',
+        `${FULLNAME}-transcoder`,
+        '-n',
+        ns,
+        '-o',
+        'jsonpath={.automountServiceAccountToken}',
+      ]);
+      expect(automount).to.equal('false');
+    });
+  });
+
+  it('answers through the ingress on 127.0.0.1 (healthz, readyz, a 401 without a cookie)', async () => {
+    expect((await curl('/healthz')).stdout).to.equal('200');
+    expect((await curl('/readyz')).stdout).to.equal('200');
+    expect((await curl('/api/video/')).stdout).to.equal('401');
+  });
+
+  it("serves the mail catcher's REST API through the ingress", async () => {
+    expect((await curl('/maildev/email')).stdout).to.equal('200');
+  });
+
+  it('passes helm test (sign in and list the catalog through the Service)', async () => {
+    const r = await run('helm', ['test', RELEASE, '-n', ns, '--timeout', '5m']);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/Phase:\s+Succeeded/);
+  });
+
+  it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
+    await helm(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
+    installed = false;
+    const left = await waitUntil(
+      async () => {
+        const out = (await kubectl(['get', 'pods,jobs,services', '-n', ns, '-o', 'name'])).trim();
+        return out === '' ? 'none' : false;
+      },
+      `no Pods, Jobs or Services in ${ns}`,
+      120_000,
+    );
+    expect(left).to.equal('none');
+  });
+});
