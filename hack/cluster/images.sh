@@ -14,7 +14,13 @@ CTX=$ROOT/.cache/image-context
 IMAGES=(
   "transcoder videoflix/transcoder:$IMAGE_TAG           transcoder-image/Dockerfile                .             stage_node"
   "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    hack/cluster/images/versitygw/Dockerfile   @versitygw    stage_versitygw"
-  # to add: "api videoflix/api:$IMAGE_TAG api/Dockerfile . stage_node", operator, postgres, rabbitmq, maildev, ingress ...
+  # the chart's images (charts/videoflix): bundled services, API, operator, and the ingress controller
+  "postgres   videoflix/postgres:15                     images/postgres/Dockerfile                 .             stage_none"
+  "rabbitmq   videoflix/rabbitmq:3.10                   images/rabbitmq/Dockerfile                 .             stage_none"
+  "maildev    videoflix/maildev:$MAILDEV_VERSION        images/maildev/Dockerfile                  .             stage_node"
+  "api        videoflix/api:$IMAGE_TAG                  images/api/Dockerfile                      .             stage_node"
+  "operator   videoflix/operator:$IMAGE_TAG             images/operator/Dockerfile                 .             stage_node"
+  "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
 )
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
@@ -33,6 +39,11 @@ stage_node() { # the pinned node binary, npm (the one that runs `npm ci` here) a
   ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$CTX/node/bin/npx"
   local ca=${NODE_EXTRA_CA_CERTS:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
   if [ -f "$ca" ]; then sync_file "$(readlink -f "$ca")" "$CTX/ca-certificates.crt"; else : > "$CTX/ca-certificates.crt"; fi
+}
+stage_none() { :; }
+stage_traefik() { # Traefik built from the Go module proxy (hack/cluster/ingress.sh build: ~6 min cold, cached)
+  "$ROOT/hack/cluster/ingress.sh" build >&2
+  sync_file "$TOOLS_CACHE/traefik-$TRAEFIK_VERSION/traefik" "$CTX/traefik/traefik"
 }
 stage_versitygw() {
   "$ROOT/hack/tools.sh" versitygw >&2
