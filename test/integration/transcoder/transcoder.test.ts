@@ -134,11 +134,17 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
   });
 
   after(async () => {
+    // Best effort: the buckets are unique to this run, so a failed clean-up only leaves garbage.
     for (const bucket of [sourceBucket, mediaBucket]) {
-      const names: string[] = [];
-      for await (const o of client.listObjectsV2(bucket, '', true)) names.push((o as { name: string }).name);
-      if (names.length) await client.removeObjects(bucket, names);
-      await client.removeBucket(bucket);
+      try {
+        const names: string[] = [];
+        for await (const o of client.listObjectsV2(bucket, '', true))
+          names.push((o as { name: string }).name);
+        if (names.length) await client.removeObjects(bucket, names);
+        await client.removeBucket(bucket);
+      } catch (err) {
+        console.warn(`transcoder test: could not remove bucket ${bucket}: ${(err as Error).message}`);
+      }
     }
     await media?.cleanup();
   });
