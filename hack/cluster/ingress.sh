@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The cluster's ingress controller: Traefik v3.6 (Kubernetes Ingress provider only, no CRDs).
 #   hack/cluster/ingress.sh build    build the traefik binary from the Go module proxy (cached per version)
-#   hack/cluster/ingress.sh image    build the videoflix/traefik image FROM $BASE_IMAGE (needs dockerd)
-#   hack/cluster/ingress.sh up       install it into the kind cluster (manifests in hack/cluster/ingress/)
+#   hack/cluster/ingress.sh image    build the videoflix/traefik image FROM $BASE_IMAGE (hack/cluster/images.sh traefik)
+#   hack/cluster/ingress.sh up       build+load the image if needed, install it (hack/cluster/ingress/traefik.yaml)
 #   hack/cluster/ingress.sh down     remove it
 # Why v3.6.12: v3.7's go.mod replaces a module with a local directory the proxy does not serve, so it
 # cannot be built from the module proxy; v3.6.12 has only three non-local replaces, which the wrapper
@@ -12,7 +12,6 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/hack/versions.env"
 CACHE=${TOOLS_CACHE:-$HOME/.cache/videoflix/tools}
 TRAEFIK_DIR=$CACHE/traefik-$TRAEFIK_VERSION
-TRAEFIK_IMAGE=${TRAEFIK_IMAGE:-videoflix/traefik:$TRAEFIK_VERSION}
 log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
 
 build_traefik() {
@@ -29,20 +28,14 @@ build_traefik() {
   touch "$TRAEFIK_DIR/.complete"; log "built traefik $TRAEFIK_VERSION in $((SECONDS - t0)) s"
 }
 
-build_image() {
-  . "$ROOT/hack/cluster/env.sh"
-  need_docker
-  build_traefik
-  local ctx; ctx=$(mktemp -d); trap 'rm -rf "$ctx"' RETURN
-  cp "$TRAEFIK_DIR/traefik" "$ctx/traefik"
-  cp "$ROOT/images/traefik/Dockerfile" "$ctx/Dockerfile"
-  log "docker build $TRAEFIK_IMAGE (FROM $BASE_IMAGE)"
-  docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$TRAEFIK_IMAGE" "$ctx" >&2
+build_image() { # built and kind-loaded like every project image (a row of hack/cluster/images.sh)
+  "$ROOT/hack/cluster/images.sh" "$@" traefik
 }
 
 up() {
   . "$ROOT/hack/cluster/env.sh"
   export KUBECONFIG=${KUBECONFIG:-$KUBECONFIG_OUT}
+  build_image   # builds (once) and loads the image when the node lacks it; a no-op otherwise
   kubectl apply -f "$ROOT/hack/cluster/ingress/traefik.yaml"
   kubectl -n traefik rollout status deployment/traefik --timeout=180s
 }
@@ -56,7 +49,7 @@ down() {
 for cmd in "$@"; do
   case "$cmd" in
     build) build_traefik ;;
-    image) build_image ;;
+    image) build_image --no-load ;;
     up) up ;;
     down) down ;;
     *) echo "usage: $0 build|image|up|down" >&2; exit 2 ;;
