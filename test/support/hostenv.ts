@@ -698,6 +698,8 @@ export class HostEnv {
     }
     if (errors.length) throw new Error(`hostenv stop: ${errors.map(String).join('; ')}`);
     await fsp.rm(path.join(this.root, 'data'), { recursive: true, force: true });
+    await fsp.rm(path.join(this.root, 'pki'), { recursive: true, force: true });
+    await fsp.rm(this.state.env.KUBECONFIG, { force: true });
     await fsp.rm(this.stateFile, { force: true });
     await fsp.rm(path.join(this.root, 'env.sh'), { force: true });
   }
