@@ -4,26 +4,13 @@
  * work and release the Lease, drain in-flight reconciles, flush status messages, close the server.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { Client as MinioClient } from 'minio';
 import { loadConfigOrExit } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
 import { VideoController } from './controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
+import { minioFrom } from './storage.js';
 import { StatusPublisher } from './video/publish.js';
-
-export function minioFrom(endpoint: string, region: string, accessKey: string, secretKey: string): MinioClient {
-  const url = new URL(endpoint);
-  return new MinioClient({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    useSSL: url.protocol === 'https:',
-    region,
-    accessKey,
-    secretKey,
-    pathStyle: true,
-  });
-}
 
 async function main() {
   const config = loadConfigOrExit(operatorSchema);
