@@ -127,8 +127,32 @@ export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
   return [...video, ...audio, ...hls];
 }
 
+/**
+ * Input options for a source read over HTTP (a presigned URL): give up on a stalled connection
+ * after 30 s instead of hanging until the Job's deadline, and resume a dropped connection with a
+ * range request (network errors only; an HTTP 4xx/5xx still fails at once).
+ */
+export function networkInputOptions(input: string): string[] {
+  if (!/^https?:\/\//i.test(input)) return [];
+  return [
+    '-rw_timeout',
+    '30000000',
+    '-reconnect',
+    '1',
+    '-reconnect_on_network_error',
+    '1',
+    '-reconnect_delay_max',
+    '10',
+  ];
+}
+
+/** ffprobe only needs the timeout (it reads a few megabytes at most). */
+export function probeInputOptions(input: string): string[] {
+  return /^https?:\/\//i.test(input) ? ['-rw_timeout', '30000000'] : [];
+}
+
 export function thumbnailInputOptions(o: ThumbnailOptions): string[] {
-  return ['-ss', o.atSeconds.toFixed(3)];
+  return [...networkInputOptions(o.input), '-ss', o.atSeconds.toFixed(3)];
 }
 
 export function thumbnailOutputOptions(o: ThumbnailOptions): string[] {

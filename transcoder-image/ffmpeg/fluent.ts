@@ -7,6 +7,8 @@ import path from 'node:path';
 import {
   classifyStderr,
   hlsOutputOptions,
+  networkInputOptions,
+  probeInputOptions,
   normalizeProbe,
   PLAYLIST_FILE,
   stderrSummary,
@@ -42,7 +44,7 @@ export class FluentMediaTool implements MediaTool {
       // fluent-ffmpeg's ffprobe cannot be killed; on abort we stop waiting and let the caller exit.
       const onAbort = () => reject(new MediaError('aborted', 'ffprobe aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.command(input).ffprobe(['-v', 'error'], (err, data) => {
+      this.command(input).ffprobe(['-v', 'error', ...probeInputOptions(input)], (err, data) => {
         signal?.removeEventListener('abort', onAbort);
         if (err) {
           // fluent-ffmpeg appends stderr to the message: "ffprobe exited with code 1\n<stderr>"
@@ -59,7 +61,7 @@ export class FluentMediaTool implements MediaTool {
 
   encodeHlsRendition(o: EncodeHlsOptions): Promise<void> {
     const cmd = this.command(o.input)
-      .inputOptions(['-nostdin', '-hide_banner'])
+      .inputOptions(['-nostdin', '-hide_banner', ...networkInputOptions(o.input)])
       .outputOptions(hlsOutputOptions(o))
       .output(path.join(o.outputDir, PLAYLIST_FILE));
     if (o.onProgress) {

@@ -4,6 +4,8 @@ import {
   forceKeyFramesExpr,
   gopFrames,
   hlsOutputOptions,
+  networkInputOptions,
+  probeInputOptions,
   normalizeProbe,
   parseRational,
   pickAudioStream,
@@ -150,6 +152,16 @@ describe('transcoder ffmpeg arguments', () => {
       expect(a).to.include('-an');
       expect(a).not.to.include('-c:a');
       expect(a.filter((x) => x === '-map')).to.have.length(1);
+    });
+
+    it('reads a presigned URL with a stall timeout and reconnects; a local file without', () => {
+      const net = networkInputOptions('http://127.0.0.1:7070/src/a?X-Amz-Signature=1');
+      expect(valueOf(net, '-rw_timeout')).to.equal('30000000');
+      expect(valueOf(net, '-reconnect')).to.equal('1');
+      expect(net).not.to.include('-reconnect_on_http_error');
+      expect(networkInputOptions('/tmp/segment_000.ts')).to.deep.equal([]);
+      expect(probeInputOptions('https://s3/x')).to.deep.equal(['-rw_timeout', '30000000']);
+      expect(probeInputOptions('/tmp/segment_000.ts')).to.deep.equal([]);
     });
 
     it('thumbnail: one JPEG frame of the chosen stream at the given size', () => {
