@@ -804,6 +804,8 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   await fsp.rm(data, { recursive: true, force: true });
   await fsp.rm(pki, { recursive: true, force: true });
   await Promise.all([logs, data, pki].map((d) => fsp.mkdir(d, { recursive: true })));
+  // PostgreSQL runs as the `postgres` user: it must be able to reach its directory.
+  await Promise.all([root, data].map((d) => fsp.chmod(d, 0o755)));
   const hostenvLog = path.join(logs, 'hostenv.log');
   const note = (line: string) => {
     const l = `${((Date.now() - t0) / 1000).toFixed(2)}s ${line}`;
