@@ -80,7 +80,6 @@ export function createApp(deps: AppDeps): VideoflixApp {
       origin: (origin, cb) => cb(null, origin !== undefined && corsOrigins.has(origin)),
       credentials: true,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
       maxAge: 600,
     }),
   );

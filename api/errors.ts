@@ -71,14 +71,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         appError = errors.payloadTooLarge();
       } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
         appError = errors.unsupportedMediaType(String(req.headers['content-type'] ?? ''));
+      } else if (isDatabaseUnavailable(err)) {
+        logger.error({ err: safeError(err), route: routeOf(req) }, 'database unavailable');
+        appError = errors.serviceUnavailable('database_unavailable', 'Service temporarily unavailable, try again later.');
       } else if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
         appError = new AppError(status, 'bad_request', 'Bad request.');
       } else {
-        logger.error({ err, method: req.method, route: routeOf(req) }, 'unhandled error');
+        logger.error({ err: safeError(err), method: req.method, route: routeOf(req) }, 'unhandled error');
         appError = new AppError(500, 'internal_error', 'A server error occurred.');
       }
     }
-    if (appError.status >= 500 && err instanceof AppError) {
+    if (appError.status >= 500 && err instanceof AppError && appError.code !== 'database_unavailable') {
       logger.warn({ code: appError.code, route: routeOf(req) }, appError.message);
     }
     if (res.headersSent) {
@@ -98,4 +101,27 @@ export function routeOf(req: { originalUrl?: string; url: string }): string {
 
 export function sanitizePath(path: string): string {
   return path.replace(/^(\/api\/(?:activate|password_confirm)\/)[^/]*(?:\/[^/]*)?/, '$1:uidb64/:token');
+}
+
+/**
+ * What of an unexpected error goes into the log: name, message, code and stack, never attached
+ * data (Sequelize errors carry the SQL parameters: emails, password hashes).
+ */
+export function safeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err).slice(0, 500) };
+  const code = (err as { code?: unknown }).code;
+  const original = (err as { original?: unknown }).original;
+  return {
+    name: err.name,
+    message: err.message.slice(0, 1000),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(original instanceof Error ? { cause: `${original.name}: ${original.message.slice(0, 500)}` } : {}),
+    stack: err.stack?.split('\n').slice(0, 12).join('\n'),
+  };
+}
+
+/** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  return name.startsWith('SequelizeConnection') || name === 'SequelizeHostNotReachableError' || name === 'ConnectionAcquireTimeoutError';
 }

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { env, loadConfigOrExit, z } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { createApp } from './app.js';
+import { safeError } from './errors.js';
 import { apiSchema, DEV_JWT_SECRET } from './config.js';
 import { createSequelize } from './infra/db.js';
 import { createSmtpMailer } from './infra/mailer.js';
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
       shutdown(signal).then(
         () => process.exit(0),
         (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
+          logger.error({ err: safeError(err) }, 'shutdown failed');
           process.exit(1);
         },
       );

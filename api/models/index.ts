@@ -12,14 +12,19 @@ export interface Models {
   RefreshToken: typeof RefreshToken;
 }
 
+/**
+ * Binds the models to one Sequelize instance. Each call defines fresh subclasses, so several
+ * instances (a test's second database, a pool with other settings) never rebind each other's
+ * models; code uses the classes returned here (`ctx.models`), never the base classes directly.
+ */
 export function initModels(sequelize: Sequelize): Models {
-  User.initModel(sequelize);
-  AuthSession.initModel(sequelize);
-  RefreshToken.initModel(sequelize);
-  User.hasMany(AuthSession, { foreignKey: 'userId', onDelete: 'CASCADE' });
-  AuthSession.belongsTo(User, { foreignKey: 'userId' });
-  AuthSession.hasMany(RefreshToken, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
-  RefreshToken.belongsTo(AuthSession, { foreignKey: 'sessionId' });
-  RefreshToken.belongsTo(User, { foreignKey: 'userId' });
-  return { User, AuthSession, RefreshToken };
+  const U = class extends User {}.initModel(sequelize);
+  const S = class extends AuthSession {}.initModel(sequelize);
+  const R = class extends RefreshToken {}.initModel(sequelize);
+  U.hasMany(S, { foreignKey: 'userId', onDelete: 'CASCADE' });
+  S.belongsTo(U, { foreignKey: 'userId' });
+  S.hasMany(R, { foreignKey: 'sessionId', onDelete: 'CASCADE' });
+  R.belongsTo(S, { foreignKey: 'sessionId' });
+  R.belongsTo(U, { foreignKey: 'userId' });
+  return { User: U, AuthSession: S, RefreshToken: R };
 }

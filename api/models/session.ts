@@ -24,7 +24,7 @@ export class AuthSession extends Model<InferAttributes<AuthSession>, InferCreati
   declare updatedAt: CreationOptional<Date>;
 
   static initModel(sequelize: Sequelize): typeof AuthSession {
-    AuthSession.init(
+    this.init(
       {
         id: { type: DataTypes.UUID, primaryKey: true },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
@@ -37,7 +37,7 @@ export class AuthSession extends Model<InferAttributes<AuthSession>, InferCreati
       },
       { sequelize, tableName: 'auth_sessions', modelName: 'AuthSession', underscored: true },
     );
-    return AuthSession;
+    return this;
   }
 }
 
@@ -52,7 +52,7 @@ export class RefreshToken extends Model<InferAttributes<RefreshToken>, InferCrea
   declare createdAt: CreationOptional<Date>;
 
   static initModel(sequelize: Sequelize): typeof RefreshToken {
-    RefreshToken.init(
+    this.init(
       {
         jti: { type: DataTypes.UUID, primaryKey: true },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
@@ -62,6 +62,6 @@ export class RefreshToken extends Model<InferAttributes<RefreshToken>, InferCrea
       },
       { sequelize, tableName: 'refresh_tokens', modelName: 'RefreshToken', underscored: true, updatedAt: false },
     );
-    return RefreshToken;
+    return this;
   }
 }

@@ -14,7 +14,7 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
   declare updatedAt: CreationOptional<Date>;
 
   static initModel(sequelize: Sequelize): typeof User {
-    User.init(
+    this.init(
       {
         id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
         email: { type: DataTypes.STRING(254), allowNull: false },
@@ -29,6 +29,6 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
       },
       { sequelize, tableName: 'users', modelName: 'User', underscored: true },
     );
-    return User;
+    return this;
   }
 }

@@ -89,9 +89,10 @@ export interface PasswordHasher {
 }
 
 export function createPasswordHasher(cost: number): PasswordHasher {
-  // A real hash at the same cost, so an unknown email costs as much as a wrong password.
-  let dummy: Promise<string> | undefined;
-  const dummyHash = () => (dummy ??= bcrypt.hash(prehash(`dummy-${Math.random()}`), cost));
+  // A real hash at the same cost, so an unknown email costs as much as a wrong password. Made at
+  // once (not on first use), so that even the first unknown-email login takes the usual time.
+  const dummy = bcrypt.hash(prehash(`dummy-${Math.random()}`), cost);
+  const dummyHash = () => dummy;
   return {
     async hash(password) {
       return PREFIX + (await bcrypt.hash(prehash(password), cost));

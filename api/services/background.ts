@@ -1,5 +1,6 @@
 /** Work finished after the answer was sent (mails whose timing must not reveal anything); drained on shutdown. */
 import type { Logger } from '../../common/logging/index.js';
+import { safeError } from '../errors.js';
 
 export class BackgroundTasks {
   private readonly pending = new Set<Promise<void>>();
@@ -8,7 +9,7 @@ export class BackgroundTasks {
 
   run(name: string, fn: () => Promise<void>): void {
     const p = fn()
-      .catch((err: unknown) => this.logger.error({ err, task: name }, 'background task failed'))
+      .catch((err: unknown) => this.logger.error({ err: safeError(err), task: name }, 'background task failed'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

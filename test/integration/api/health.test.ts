@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import supertest from 'supertest';
 import { createApp } from '../../../api/app.js';
 import { createSequelize } from '../../../api/infra/db.js';
+import { initModels } from '../../../api/models/index.js';
 import { createLogger } from '../../../common/logging/index.js';
 import { buildTestApp, FRONTEND, testConfig, type TestApp } from './helpers/app.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
@@ -30,13 +31,19 @@ describe('api: health, readiness, OpenAPI and headers', function () {
     const app = createApp({
       config: testConfig(db),
       sequelize: dead,
-      models: db.models,
+      models: initModels(dead),
       mailer: t.mailer,
       logger: createLogger('api-test', { level: 'silent' }),
     });
     const res = await supertest(app).get('/readyz').expect(503);
     expect(res.body.checks.database).to.equal('unreachable');
     await supertest(app).get('/healthz').expect(200);
+    // requests needing the database get a clean 503, no stack, no SQL
+    const login = await supertest(app)
+      .post('/api/login/')
+      .send({ email: 'someone@example.test', password: 'whatever-password' })
+      .expect(503);
+    expect(login.body).to.deep.equal({ detail: 'Service temporarily unavailable, try again later.' });
     await dead.close();
     t.app.locals.lifecycle.shuttingDown = true;
     await supertest(t.app).get('/readyz').expect(503);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { activationMail, buildLink, passwordResetMail } from '../../../api/services/mails.js';
-import { sanitizePath } from '../../../api/errors.js';
+import { safeError, sanitizePath } from '../../../api/errors.js';
 
 describe('api/services/mails', function () {
   it('builds frontend links from the configured templates', function () {
@@ -28,5 +28,19 @@ describe('api/errors: paths in logs', function () {
     expect(sanitizePath('/api/activate/MQ/abc-def/')).to.equal('/api/activate/:uidb64/:token/');
     expect(sanitizePath('/api/password_confirm/MQ/abc-def/')).to.equal('/api/password_confirm/:uidb64/:token/');
     expect(sanitizePath('/api/login/')).to.equal('/api/login/');
+  });
+});
+
+describe('api/errors: errors in logs', function () {
+  it('keeps name, message and stack, never attached data such as SQL parameters', function () {
+    const err = Object.assign(new Error('insert failed'), {
+      name: 'SequelizeDatabaseError',
+      parameters: ['user@example.com', 'bcrypt_sha256$$2b$12$secret'],
+      sql: 'INSERT INTO users ...',
+    });
+    const logged = safeError(err);
+    expect(logged).to.include({ name: 'SequelizeDatabaseError', message: 'insert failed' });
+    expect(JSON.stringify(logged)).to.not.contain('user@example.com').and.not.contain('bcrypt_sha256');
+    expect(safeError('text')).to.deep.equal({ message: 'text' });
   });
 });
