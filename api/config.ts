@@ -25,7 +25,7 @@ const linkTemplate = (def: string) =>
 /** Durations in seconds. */
 const seconds = (def: number) => z.coerce.number().int().positive().default(def);
 
-export const apiSchema = z
+const apiFields = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     HOST: env.str('0.0.0.0'),
@@ -77,9 +77,16 @@ export const apiSchema = z
     RATE_LIMIT_PASSWORD_RESET_MAX: env.int(5),
     BODY_LIMIT: env.str('16kb'),
 
+    /** After SIGTERM, keep serving (readiness already 503) this long so load balancers stop routing here. */
+    SHUTDOWN_DELAY_MS: env.int(0),
     SHUTDOWN_GRACE_MS: env.int(10_000),
   })
-  .extend(loggingSchema.shape)
+  .extend(loggingSchema.shape);
+
+/** Every variable the API reads (the .env.example documents each). */
+export const API_VARIABLES = Object.keys(apiFields.shape);
+
+export const apiSchema = apiFields
   .superRefine((c, ctx) => {
     const secret = c.JWT_SECRET;
     if (c.NODE_ENV === 'production') {

@@ -1,7 +1,8 @@
 /**
  * The API process: load and check configuration (exit 78 when wrong), connect, migrate when
  * asked (MIGRATE_ON_START), listen, and shut down in order on SIGTERM/SIGINT:
- * readiness goes 503 → stop accepting connections → drain in-flight requests (bounded by
+ * readiness goes 503 → (SHUTDOWN_DELAY_MS, for endpoints to drop the pod) → stop accepting
+ * connections → drain in-flight requests (bounded by
  * SHUTDOWN_GRACE_MS) → finish background mails → close SMTP → close the database pool.
  */
 import { createServer } from 'node:http';
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     lifecycle.shuttingDown = true;
+    if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
     const deadline = setTimeout(() => {
       logger.error('shutdown grace period exceeded; closing remaining connections');
       server.closeAllConnections();

@@ -20,7 +20,7 @@ describe('api: commands (main, migrate, create-admin)', function () {
     await db?.drop();
   });
 
-  it('main.ts serves, then on SIGTERM shuts down in order and exits 0', async function () {
+  it('main.ts serves, then on SIGTERM turns unready, keeps serving for the delay, and exits 0', async function () {
     const port = await freePort();
     const app = startCommand('api/main.ts', [], {
       DATABASE_URL: db.url,
@@ -28,6 +28,7 @@ describe('api: commands (main, migrate, create-admin)', function () {
       HOST: '127.0.0.1',
       BCRYPT_COST: '4',
       LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY_MS: '2000',
       ...smtpEnv(),
     });
     try {
@@ -42,6 +43,11 @@ describe('api: commands (main, migrate, create-admin)', function () {
       });
       expect(res.status).to.equal(400);
       app.child.kill('SIGTERM');
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, {
+        timeoutMs: 5_000,
+        what: 'readiness 503 during the shutdown delay',
+      });
+      await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => expect(r.status).to.equal(200)); // still serving
       const ran = await app.done;
       expect(ran.code, ran.stderr).to.equal(0);
       const lines = ran.stdout

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../../../common/config/index.js';
-import { apiSchema, DEV_JWT_SECRET } from '../../../api/config.js';
+import { readFileSync } from 'node:fs';
+import { API_VARIABLES, apiSchema, DEV_JWT_SECRET } from '../../../api/config.js';
 
 describe('api/config', function () {
   const base = { DATABASE_URL: 'postgres://u:p@localhost/db' };
@@ -29,6 +30,14 @@ describe('api/config', function () {
     expect(() => loadConfig(apiSchema, { ...base, CORS_ALLOWED_ORIGINS: 'https://a.example/path' })).to.throw(/not an origin/);
     expect(() => loadConfig(apiSchema, { ...base, ACTIVATION_PATH: '/activate' })).to.throw(/\{uid\}/);
     expect(() => loadConfig(apiSchema, { ...base, BCRYPT_COST: '3' })).to.throw(/BCRYPT_COST/);
+  });
+
+  it('.env.example documents every variable the API reads', function () {
+    const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+    const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+    const missing = API_VARIABLES.filter((v) => !documented.has(v));
+    expect(missing).to.deep.equal([]);
+    expect(API_VARIABLES).to.include('JWT_SECRET').and.include('DATABASE_URL');
   });
 
   it('lists every problem at once', function () {
