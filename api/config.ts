@@ -2,7 +2,7 @@
  * API configuration: every setting comes from the environment, validated once at start.
  * `.env.example` at the repository root documents each variable.
  */
-import { env, loggingSchema, z } from '../common/config/index.js';
+import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
 
 /** Secrets known to be placeholders: refused in production. */
 const PLACEHOLDER_SECRETS = new Set(['changeme', 'change-me', 'secret', 'dev-secret', 'your_secret_key', 'insecure-dev-secret-change-me']);
@@ -127,3 +127,52 @@ function isOrigin(value: string): boolean {
     return false;
   }
 }
+
+/**
+ * The catalog area (issue 13): object storage, the operator's status exchange, the namespace of the
+ * Video resources, upload limits and the resync period. Parsed separately from apiSchema so the
+ * account API runs without them; S3 credentials are required in production, and outside
+ * production their absence turns the catalog off (with a warning) instead of stopping the API.
+ */
+export const catalogSchema = storageSchema
+  .extend(amqpSchema.shape)
+  .extend({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    S3_ACCESS_KEY: z.string().optional(),
+    S3_SECRET_KEY: z.string().optional(),
+    /** Durable queue the API consumes status messages from (bound to AMQP_EXCHANGE, `video.#`). */
+    AMQP_QUEUE: env.str('videoflix.api.catalog'),
+    AMQP_PREFETCH: z.coerce.number().int().min(1).max(1000).default(8),
+    AMQP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Namespace of the Video resources; empty = the Pod's namespace in a cluster, else `default`. */
+    VIDEO_NAMESPACE: z.string().default(''),
+    /** Largest accepted upload in bytes (default 5 GiB). */
+    UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 ** 3),
+    /** S3 multipart part size in bytes (at least 5 MiB); an upload holds at most two parts in memory. */
+    UPLOAD_PART_BYTES: z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 ** 2)
+      .max(512 * 1024 ** 2)
+      .default(8 * 1024 ** 2),
+    /** Period of the catalog resync against the Video resources (also run at start-up). */
+    CATALOG_RESYNC_SECONDS: seconds(300),
+    /** Rows left `Uploading` longer than this (a crashed upload) are removed by the resync. */
+    UPLOAD_STALE_SECONDS: seconds(24 * 3600),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production') {
+      for (const key of ['S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
+        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
+      }
+    }
+    if (c.UPLOAD_PART_BYTES * 10_000 < c.UPLOAD_MAX_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['UPLOAD_PART_BYTES'],
+        message: 'too small for UPLOAD_MAX_BYTES (S3 allows 10000 parts per upload)',
+      });
+    }
+  });
+
+export type CatalogConfig = z.infer<typeof catalogSchema>;

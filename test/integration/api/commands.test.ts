@@ -36,12 +36,22 @@ describe('api: commands (main, migrate, create-admin)', function () {
         timeoutMs: 30_000,
         what: `main.ts ready on ${port}; output: ${app.output()}`,
       });
-      const res = await fetch(`http://127.0.0.1:${port}/api/login/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'nobody@example.test', password: GOOD_PASSWORD }),
-      });
-      expect(res.status).to.equal(400);
+      const post = (path: string, body: object) =>
+        fetch(`http://127.0.0.1:${port}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const email = uniqueEmail('main');
+      const reg = await post('/api/register/', { email, password: GOOD_PASSWORD, confirmed_password: GOOD_PASSWORD });
+      expect(reg.status).to.equal(201);
+      const { user, token } = (await reg.json()) as { user: { id: number }; token: string };
+      const uid = Buffer.from(String(user.id)).toString('base64url');
+      expect((await fetch(`http://127.0.0.1:${port}/api/activate/${uid}/${token}/`)).status).to.equal(200);
+      const login = await post('/api/login/', { email, password: GOOD_PASSWORD });
+      expect(login.status).to.equal(200);
+      const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]!.split('=')[1]!);
+      expect((await post('/api/login/', { email: 'nobody@example.test', password: GOOD_PASSWORD })).status).to.equal(400);
       app.child.kill('SIGTERM');
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, {
         timeoutMs: 5_000,
@@ -57,7 +67,9 @@ describe('api: commands (main, migrate, create-admin)', function () {
       const msgs = lines.map((l) => l.msg);
       expect(msgs).to.include('api listening');
       expect(msgs.indexOf('shutting down')).to.be.lessThan(msgs.indexOf('stopped'));
-      expect(ran.stdout).to.not.contain(GOOD_PASSWORD);
+      // one JSON line per request, and no secret anywhere in the log
+      expect(ran.stdout).to.contain('"path":"/api/activate/:uidb64/:token/"');
+      for (const secret of [GOOD_PASSWORD, token, ...cookies]) expect(ran.stdout).to.not.contain(secret);
     } finally {
       app.child.kill('SIGKILL');
     }
@@ -78,7 +90,7 @@ describe('api: commands (main, migrate, create-admin)', function () {
     expect(up.code, up.stderr).to.equal(0);
     expect(up.stdout).to.contain('database up to date');
     const status = await runCommand('api/migrate.ts', ['status'], { DATABASE_URL: db.url });
-    expect(JSON.parse(status.stdout)).to.deep.equal({ executed: ['0001-users', '0002-sessions'], pending: [] });
+    expect(JSON.parse(status.stdout)).to.deep.equal({ executed: ['0001-users', '0002-sessions', '0003-videos'], pending: [] });
     const bad = await runCommand('api/migrate.ts', ['sideways'], { DATABASE_URL: db.url });
     expect(bad.code).to.equal(64);
   });

@@ -1,0 +1,178 @@
+/**
+ * Object storage for the API (common/storage's minio client):
+ * - `open(bucket, key)`: one GET whose response streams the object with its length, type, ETag and
+ *   Last-Modified (no HEAD first; a missing object or bucket is `undefined`). Nothing here lists a
+ *   bucket: every key comes from the catalog row and common/video/keys.ts.
+ * - `upload(...)`: an upload of unknown length streamed from an async iterable as it arrives. Up to
+ *   one part is buffered while the previous one is sent (memory ≤ 2 × partSize whatever the size);
+ *   a source smaller than one part goes up in a single PUT. Any failure (the source errors because
+ *   the client went away, the size limit, S3) aborts the multipart upload, so no object and no
+ *   stray parts remain. (minio's own putObject buffers up to 5 TiB / 10000 per part for unknown
+ *   sizes, never aborts a failed upload and hangs when the source stream errors.)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Client } from 'minio';
+import { createS3Client, describeStorageError, isNotFound, type StorageSettings } from '../../common/storage/index.js';
+
+export interface StoredObject {
+  stream: Readable;
+  size: number;
+  contentType?: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+export class UploadTooLargeError extends Error {
+  constructor(public readonly maxBytes: number) {
+    super(`upload exceeds ${maxBytes} bytes`);
+    this.name = 'UploadTooLargeError';
+  }
+}
+
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+export interface UploadOptions {
+  contentType?: string;
+  /** Larger sources fail with UploadTooLargeError (and leave nothing behind). */
+  maxBytes: number;
+}
+
+export class ObjectStorage {
+  constructor(
+    readonly client: Client,
+    private readonly partSize: number,
+  ) {}
+
+  static fromConfig(cfg: StorageSettings, partSize = 8 * 1024 * 1024): ObjectStorage {
+    return new ObjectStorage(createS3Client(cfg), partSize);
+  }
+
+  /** Opens an object for streaming; undefined when it (or its bucket) does not exist. */
+  async open(bucket: string, key: string): Promise<StoredObject | undefined> {
+    let stream: Readable;
+    try {
+      stream = await this.client.getObject(bucket, key);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw new StorageError(`reading ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+    }
+    const headers = (stream as unknown as IncomingMessage).headers ?? {};
+    let size = Number(headers['content-length']);
+    if (!Number.isFinite(size)) size = (await this.client.statObject(bucket, key)).size;
+    return {
+      stream,
+      size,
+      contentType: headers['content-type'],
+      etag: headers.etag,
+      lastModified: headers['last-modified'],
+    };
+  }
+
+  /** Reads a small object whole (playlists); undefined when missing. */
+  async readText(bucket: string, key: string, maxBytes = 1024 * 1024): Promise<{ text: string; obj: StoredObject } | undefined> {
+    const obj = await this.open(bucket, key);
+    if (!obj) return undefined;
+    if (obj.size > maxBytes) {
+      obj.stream.destroy();
+      throw new StorageError(`${bucket}/${key} is larger than ${maxBytes} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of obj.stream) chunks.push(chunk as Buffer);
+    return { text: Buffer.concat(chunks).toString('utf8'), obj };
+  }
+
+  /** Removes an object; a missing one is fine. */
+  async remove(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.removeObject(bucket, key);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw new StorageError(`removing ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.client.statObject(bucket, key);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw new StorageError(`checking ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+    }
+  }
+
+  /** Streams `source` to `bucket/key`; resolves with the size once the object exists. */
+  async upload(bucket: string, key: string, source: AsyncIterable<Buffer>, opts: UploadOptions): Promise<{ size: number }> {
+    const headers: Record<string, string> = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
+    const parts: Array<{ part: number; etag: string }> = [];
+    let uploadId: string | undefined;
+    let inFlight: Promise<void> | undefined;
+    let buffered: Buffer[] = [];
+    let bufferedBytes = 0;
+    let total = 0;
+
+    let partNumber = 0;
+
+    /** Waits for the part in flight (one at a time), then starts sending `body` without waiting. */
+    const sendPart = async (body: Buffer) => {
+      if (inFlight) await inFlight;
+      const part = ++partNumber;
+      inFlight = this.client
+        .uploadPart({ bucketName: bucket, objectName: key, uploadID: uploadId!, partNumber: part, headers: { 'Content-Length': body.length } }, body)
+        .then((res) => {
+          parts.push({ part, etag: res.etag });
+        });
+      inFlight.catch(() => undefined); // handled when awaited; never an unhandled rejection meanwhile
+    };
+
+    try {
+      for await (const chunk of source) {
+        total += chunk.length;
+        if (total > opts.maxBytes) throw new UploadTooLargeError(opts.maxBytes);
+        buffered.push(chunk);
+        bufferedBytes += chunk.length;
+        while (bufferedBytes >= this.partSize) {
+          const all = Buffer.concat(buffered, bufferedBytes);
+          const body = all.subarray(0, this.partSize);
+          const rest = all.subarray(this.partSize);
+          buffered = rest.length ? [Buffer.from(rest)] : [];
+          bufferedBytes = rest.length;
+          uploadId ??= await this.client.initiateNewMultipartUpload(bucket, key, headers);
+          await sendPart(Buffer.from(body));
+        }
+      }
+      const tail = Buffer.concat(buffered, bufferedBytes);
+      buffered = [];
+      if (uploadId === undefined) {
+        await this.client.putObject(bucket, key, tail, tail.length, headers);
+        return { size: total };
+      }
+      if (tail.length > 0) await sendPart(tail);
+      await inFlight;
+      parts.sort((a, b) => a.part - b.part);
+      await this.client.completeMultipartUpload(bucket, key, uploadId, parts);
+      return { size: total };
+    } catch (err) {
+      await inFlight?.catch(() => undefined);
+      if (uploadId !== undefined) {
+        await this.client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+      }
+      if (err instanceof UploadTooLargeError) throw err;
+      if (isS3Failure(err)) throw new StorageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+      throw err;
+    }
+  }
+}
+
+/** Errors that came from the storage side (as opposed to the source stream failing). */
+function isS3Failure(err: unknown): boolean {
+  const name = err instanceof Error ? err.name : '';
+  const code = (err as { code?: string })?.code ?? '';
+  return name === 'S3Error' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+}
