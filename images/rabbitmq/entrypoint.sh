@@ -3,13 +3,13 @@
 set -eu
 : "${RABBITMQ_DEFAULT_USER:?RABBITMQ_DEFAULT_USER is required}"
 : "${RABBITMQ_DEFAULT_PASS:?RABBITMQ_DEFAULT_PASS is required}"
-mkdir -p "$HOME"
+mkdir -p "$HOME" "$RABBITMQ_LOG_BASE"
 umask 077
 if [ -n "${RABBITMQ_ERLANG_COOKIE:-}" ]; then
   rm -f "$HOME/.erlang.cookie"; printf '%s' "$RABBITMQ_ERLANG_COOKIE" > "$HOME/.erlang.cookie"; chmod 400 "$HOME/.erlang.cookie"
 fi
 cat > "$RABBITMQ_CONFIG_FILE" <<CONF
-listeners.tcp.default = 5672
+listeners.tcp.default = ${RABBITMQ_NODE_PORT:-5672}
 default_user = $RABBITMQ_DEFAULT_USER
 default_pass = $RABBITMQ_DEFAULT_PASS
 default_vhost = /
@@ -20,4 +20,4 @@ log.file = false
 CONF
 [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo '[].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
 unset RABBITMQ_DEFAULT_PASS RABBITMQ_ERLANG_COOKIE
-exec rabbitmq-server
+exec /usr/lib/rabbitmq/bin/rabbitmq-server

@@ -303,13 +303,68 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
   });
 
   it("serves the mail catcher's REST API through the ingress", async () => {
-    expect((await curl('/maildev/email')).stdout).to.equal('200');
+    expect((await curl('/maildev/api/email')).stdout).to.equal('200');
   });
 
   it('passes helm test (sign in and list the catalog through the Service)', async () => {
     const r = await run('helm', ['test', RELEASE, '-n', ns, '--timeout', '5m']);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.match(/Phase:\s+Succeeded/);
+  });
+
+  it('upgrades to a changed configuration, keeping the generated credentials, every Pod Ready', async () => {
+    const secretData = async () =>
+      (
+        await kubectl([
+          'get',
+          'secrets',
+          '-n',
+          ns,
+          '-l',
+          `app.kubernetes.io/instance=${RELEASE}`,
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.data}{"\\n"}{end}',
+        ])
+      )
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    const before = await secretData();
+    expect(before.length).to.be.greaterThan(3);
+    await helm(
+      [
+        'upgrade',
+        RELEASE,
+        CHART,
+        '-n',
+        ns,
+        '--reuse-values',
+        '--set',
+        'operator.workers=3',
+        '--set',
+        'logLevel=debug',
+        '--wait',
+        '--timeout',
+        '8m',
+      ],
+      {
+        timeoutMs: 9 * 60_000,
+      },
+    );
+    expect(await secretData(), 'generated Secrets after the upgrade').to.deep.equal(before);
+    const env = await kubectl([
+      'get',
+      'deployment',
+      `${FULLNAME}-operator`,
+      '-n',
+      ns,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="WORKERS")].value}',
+    ]);
+    expect(env).to.equal('3');
+    await kubectl(['rollout', 'status', `deployment/${FULLNAME}-operator`, '-n', ns, '--timeout=5m']);
+    await kubectl(['rollout', 'status', `deployment/${FULLNAME}-api`, '-n', ns, '--timeout=5m']);
+    expect((await curl('/readyz')).stdout).to.equal('200');
   });
 
   it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
