@@ -61,6 +61,8 @@ export interface LeaderElectionSettings {
   leaseDurationSeconds?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** false simulates a crash in tests: the Lease is left to expire. */
+  releaseOnStop?: boolean;
 }
 
 export interface ControllerOptions {
@@ -83,6 +85,8 @@ export interface ControllerOptions {
   relistMs?: number;
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   defaultMetrics?: boolean;
+  /** Called when the Lease was lost while running (not on stop); main.ts exits so a fresh process campaigns. */
+  onLostLeadership?: () => void;
 }
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -110,6 +114,7 @@ export class VideoController {
   private leading = false;
   private readonly sequences = new Map<string, number>();
   private stopped = false;
+  private draining?: Promise<void>;
 
   constructor(private readonly o: ControllerOptions) {
     const kc = o.kubeConfig;
@@ -203,9 +208,13 @@ export class VideoController {
         ...(le.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: le.leaseDurationSeconds } : {}),
         ...(le.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
         ...(le.retryPeriodMs !== undefined ? { retryPeriodMs: le.retryPeriodMs } : {}),
+        ...(le.releaseOnStop !== undefined ? { releaseOnStop: le.releaseOnStop } : {}),
         logger: log,
         onStartedLeading: () => this.startLeading(),
-        onStoppedLeading: () => void this.stopLeading(),
+        onStoppedLeading: () => {
+          void this.stopLeading();
+          if (!this.stopped) o.onLostLeadership?.();
+        },
       });
     }
   }
@@ -260,13 +269,16 @@ export class VideoController {
     this.resyncTimer.unref?.();
   }
 
-  private async stopLeading() {
-    if (!this.leading) return;
+  /** Stops taking work; resolves when in-flight reconciles finished (same promise for every caller). */
+  private stopLeading(): Promise<void> {
+    if (!this.leading) return this.draining ?? Promise.resolve();
     this.leading = false;
     clearInterval(this.resyncTimer);
     this.queue?.shutDown();
-    await Promise.all(this.workers);
+    const workers = this.workers;
     this.workers = [];
+    this.draining = Promise.all(workers).then(() => undefined);
+    return this.draining;
   }
 
   private async work(queue: WorkQueue) {

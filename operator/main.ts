@@ -19,6 +19,7 @@ async function main() {
   kc.loadFromDefault();
   const storage = minioFrom(config.S3_ENDPOINT, config.S3_REGION, config.S3_ACCESS_KEY, config.S3_SECRET_KEY);
   const ref: { controller?: VideoController } = {};
+  let stopping = false;
   const publisher = new StatusPublisher({
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,
@@ -55,6 +56,10 @@ async function main() {
       alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
     },
     defaultMetrics: true,
+    onLostLeadership: () => {
+      logger.error('lost the Lease; exiting so that a fresh process campaigns again');
+      void shutdown('lost leadership', 1);
+    },
   });
   ref.controller = ctl;
   const server = createHealthServer({ healthy: () => ctl.healthy(), ready: () => ctl.ready(), registry: ctl.metrics.registry });
@@ -63,8 +68,7 @@ async function main() {
   publisher.start();
   await ctl.start();
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
+  async function shutdown(signal: string, code = 0) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -77,8 +81,8 @@ async function main() {
     await publisher.stop(Math.max(1000, config.SHUTDOWN_TIMEOUT_SECONDS * 500));
     await new Promise<void>((r) => server.close(() => r()));
     logger.info('stopped');
-    process.exit(0);
-  };
+    process.exit(code);
+  }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -1,15 +1,7 @@
-/** The S3 client (any S3-compatible store, path-style) from an endpoint URL. */
-import { Client as MinioClient } from 'minio';
+/** The S3 client (any S3-compatible store, path-style) from an endpoint URL: common/storage's one. */
+import type { Client as MinioClient } from 'minio';
+import { createS3Client } from '../common/storage/index.js';
 
 export function minioFrom(endpoint: string, region: string, accessKey: string, secretKey: string): MinioClient {
-  const url = new URL(endpoint);
-  return new MinioClient({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    useSSL: url.protocol === 'https:',
-    region,
-    accessKey,
-    secretKey,
-    pathStyle: true,
-  });
+  return createS3Client({ S3_ENDPOINT: endpoint, S3_REGION: region, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey });
 }

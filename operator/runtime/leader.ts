@@ -20,6 +20,8 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   logger: Logger;
+  /** Release the Lease on stop() so a standby takes over at once (default true). */
+  releaseOnStop?: boolean;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
 }
@@ -63,10 +65,10 @@ export class LeaderElector {
     this.abort.abort();
     await this.running;
     this.running = undefined;
-    if (this.leading) {
+    if (this.leading && (this.o.releaseOnStop ?? true)) {
       await this.release().catch((err: unknown) => this.o.logger.warn({ err }, 'lease release failed'));
-      this.setLeading(false);
     }
+    this.setLeading(false);
   }
 
   private setLeading(v: boolean) {
