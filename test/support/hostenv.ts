@@ -24,12 +24,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import * as k8s from '@kubernetes/client-node';
+import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import amqp from 'amqplib';
 import YAML from 'yaml';
 import { GiveUp, pollUntil, waitFor } from './waiters.js';
 
 const execFileP = promisify(execFile);
+// Loaded lazily: importing @kubernetes/client-node takes seconds on a busy machine, and the
+// environment's processes can boot meanwhile.
+const loadK8s = () => import('@kubernetes/client-node');
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN_DIR = path.join(REPO_ROOT, 'bin');
@@ -121,6 +124,11 @@ export interface StartOptions {
    * runner, Ctrl-C during start-up). Default: none (the CLI's environment outlives it on purpose).
    */
   guardParent?: number;
+  /**
+   * Called once ports, credentials and variables are chosen, before any process is launched:
+   * the variables can be published while the processes boot (see integration-hooks.ts).
+   */
+  onPlanned?: (env: HostEnv) => void;
   /** Start only these parts (default all; HOSTENV_COMPONENTS=kube,s3,... does the same). */
   components?: Component[];
 }
@@ -509,6 +517,7 @@ export async function applyCrds(
   dirs: string[],
   log: (l: string) => void = () => undefined,
 ): Promise<string[]> {
+  const k8s = await loadK8s();
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
@@ -524,7 +533,7 @@ export async function applyCrds(
       // `enum`, `default` and `x-kubernetes-validations` from plain objects.
       for (const obj of k8s.loadAllYaml(
         fs.readFileSync(path.join(dir, file), 'utf8'),
-      ) as Array<k8s.KubernetesObject | null>) {
+      ) as Array<KubernetesObject | null>) {
         if (!obj || obj.kind !== 'CustomResourceDefinition' || !obj.metadata?.name) continue;
         await objects.patch(
           obj,
@@ -721,13 +730,20 @@ function readinessCheck(state: HostEnvState, name: string, restart = false): () 
       return async () => (await httpsStatus(`${state.apiserverUrl}/readyz`, ca)) === 200;
     }
     case 'kube-controller-manager': {
-      const kc = new k8s.KubeConfig();
-      kc.loadFromFile(state.env.KUBECONFIG);
-      const core = kc.makeApiClient(k8s.CoreV1Api);
+      let client: CoreV1Api | undefined;
+      const coreApi = async () => {
+        if (!client) {
+          const k8s = await loadK8s();
+          const kc = new k8s.KubeConfig();
+          kc.loadFromFile(state.env.KUBECONFIG);
+          client = kc.makeApiClient(k8s.CoreV1Api);
+        }
+        return client;
+      };
       if (!restart) {
         // The serviceaccount controller creating `default` in `default` proves the KCM runs.
         return async () =>
-          (await core.listNamespacedServiceAccount({ namespace: 'default' })).items.some(
+          (await (await coreApi()).listNamespacedServiceAccount({ namespace: 'default' })).items.some(
             (sa) => sa.metadata?.name === 'default',
           );
       }
@@ -735,6 +751,7 @@ function readinessCheck(state: HostEnvState, name: string, restart = false): () 
       const ns = `hostenv-probe-${crypto.randomBytes(4).toString('hex')}`;
       let created = false;
       return async () => {
+        const core = await coreApi();
         if (!created) {
           await core.createNamespace({ body: { metadata: { name: ns } } });
           created = true;
@@ -867,6 +884,9 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   };
   const hostEnv = new HostEnv(state, true);
   if (opts.guardParent) spawnGuard(hostEnv, opts.guardParent);
+  // "Planned" = every variable and the files they name (the kubeconfig) exist.
+  let markPlanned: () => void = () => undefined;
+  void new Promise<void>((resolve) => (markPlanned = resolve)).then(() => opts.onPlanned?.(hostEnv));
   const start = async (
     spec: Omit<ProcSpec, 'log' | 'stopTimeoutMs' | 'stopSignal'> & Partial<ProcSpec>,
     timeoutMs = 60_000,
@@ -887,38 +907,40 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
 
   const kube = async () => {
     const etcdDir = path.join(data, 'etcd');
-    await Promise.all([
-      makePki(pki).then(() => note('pki generated')),
-      start({
-        name: 'etcd',
-        cmd: path.join(BIN_DIR, 'etcd'),
-        args: [
-          '--name',
-          'hostenv',
-          '--data-dir',
-          etcdDir,
-          '--listen-client-urls',
-          `http://127.0.0.1:${ports.etcd}`,
-          '--advertise-client-urls',
-          `http://127.0.0.1:${ports.etcd}`,
-          '--listen-peer-urls',
-          `http://127.0.0.1:${ports.etcdPeer}`,
-          '--initial-advertise-peer-urls',
-          `http://127.0.0.1:${ports.etcdPeer}`,
-          '--initial-cluster',
-          `hostenv=http://127.0.0.1:${ports.etcdPeer}`,
-          '--unsafe-no-fsync',
-          '--log-level',
-          'warn',
-        ],
-        env: baseEnv(data),
-        cwd: data,
-      }),
-    ]);
+    const etcdStarted = start({
+      name: 'etcd',
+      cmd: path.join(BIN_DIR, 'etcd'),
+      args: [
+        '--name',
+        'hostenv',
+        '--data-dir',
+        etcdDir,
+        '--listen-client-urls',
+        `http://127.0.0.1:${ports.etcd}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${ports.etcd}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${ports.etcdPeer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${ports.etcdPeer}`,
+        '--initial-cluster',
+        `hostenv=http://127.0.0.1:${ports.etcdPeer}`,
+        '--unsafe-no-fsync',
+        '--log-level',
+        'warn',
+      ],
+      env: baseEnv(data),
+      cwd: data,
+    });
+    etcdStarted.catch(() => undefined); // awaited below
+    await makePki(pki);
+    note('pki generated');
     fs.writeFileSync(env.KUBECONFIG, kubeconfigYaml(apiserverUrl, pki, 'admin'), { mode: 0o600 });
     fs.writeFileSync(path.join(pki, 'kcm.kubeconfig'), kubeconfigYaml(apiserverUrl, pki, 'kcm'), {
       mode: 0o600,
     });
+    markPlanned();
+    await etcdStarted;
     await start({
       name: 'kube-apiserver',
       cmd: path.join(BIN_DIR, 'kube-apiserver'),
@@ -1178,6 +1200,7 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   for (const c of wanted)
     if (!COMPONENTS.includes(c))
       throw new Error(`unknown hostenv component ${c}; known: ${COMPONENTS.join(', ')}`);
+  if (!wanted.includes('kube')) markPlanned();
   const results = await Promise.allSettled(wanted.map((c) => parts[c]()));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length) {
@@ -1241,6 +1264,15 @@ export function hostEnv(): HostEnv {
   throw new Error(
     'no host environment: run the tests with test/.mocharc.integration.json, or `make env-up` and source .cache/hostenv/env.sh',
   );
+}
+
+/**
+ * True when the tests run against an environment they did not start (`make env-up`, shared by
+ * every concurrent run): tests that disrupt it (stopRabbit, restartControllerManager, clearMail)
+ * should skip then, e.g. `if (isSharedHostEnv()) this.skip();`.
+ */
+export function isSharedHostEnv(): boolean {
+  return !hostEnv().owned;
 }
 
 /** Stops the broker of the current environment (simulated outage). */

@@ -6,9 +6,10 @@
  * starts a private one. Either way the variables (KUBECONFIG, DATABASE_URL, S3_*, AMQP_URL,
  * SMTP_*, MAIL_API_URL, HOSTENV_STATE) are copied into process.env.
  *
- * Mocha imports spec files before it runs mochaGlobalSetup, so the environment is set up when
- * this module is loaded (top-level await): describe() bodies can already read process.env.
- * mochaGlobalSetup only makes sure of it; mochaGlobalTeardown stops a private environment.
+ * Mocha imports spec files before it runs mochaGlobalSetup. So the variables are published when
+ * this module is loaded (top-level await; describe() bodies can read process.env), the processes
+ * boot while mocha loads the spec files, and mochaGlobalSetup waits until they are all ready.
+ * mochaGlobalTeardown stops a private environment (also after a failed start-up).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,41 +31,62 @@ function pruneRuns(runs: string): void {
   for (const d of dirs.slice(KEEP_RUNS)) fs.rmSync(path.join(runs, d), { recursive: true, force: true });
 }
 
-let ready: Promise<void> | undefined;
+let planned: Promise<void> | undefined;
+let started: Promise<unknown> | undefined;
 
-async function setUp(): Promise<void> {
+/**
+ * Finds or begins the environment. Resolves as soon as its variables are known and published
+ * (process.env, hostEnv()); a private environment keeps booting meanwhile, while mocha loads the
+ * spec files, and `started` resolves when it is ready.
+ */
+async function begin(): Promise<void> {
   const shared = process.env.HOSTENV_FRESH === '1' ? undefined : loadHostEnv(DEFAULT_ROOT);
-  let env: HostEnv;
   if (shared) {
-    env = shared;
     say(
       `reusing the running environment of ${path.relative(process.cwd(), DEFAULT_ROOT)} (started ${shared.state.startedAt})`,
     );
-  } else {
-    const runs = path.join(DEFAULT_ROOT, 'runs');
-    pruneRuns(runs);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const root = path.join(runs, `${stamp}-${process.pid}`);
-    env = await startHostEnv({ root, guardParent: process.pid });
-    owned = env;
-    say(
-      `started a private environment in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${path.relative(process.cwd(), path.join(root, 'logs'))}`,
-    );
+    setCurrentHostEnv(shared);
+    shared.applyToProcessEnv();
+    started = Promise.resolve();
+    return;
   }
-  setCurrentHostEnv(env);
-  env.applyToProcessEnv();
+  const runs = path.join(DEFAULT_ROOT, 'runs');
+  pruneRuns(runs);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const root = path.join(runs, `${stamp}-${process.pid}`);
+  await new Promise<void>((resolve, reject) => {
+    const booting = startHostEnv({
+      root,
+      guardParent: process.pid,
+      onPlanned: (env) => {
+        owned = env;
+        setCurrentHostEnv(env);
+        env.applyToProcessEnv();
+        resolve();
+      },
+    });
+    booting.catch(reject); // a failure before the plan
+    started = booting.then((env) => {
+      say(
+        `started a private environment in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${path.relative(process.cwd(), path.join(root, 'logs'))}`,
+      );
+    });
+    started.catch(() => undefined); // reported by mochaGlobalSetup
+  });
 }
 
-/** Idempotent: starts (or finds) the environment once per process. */
+/** Idempotent: publishes the environment's variables once per process. */
 export function ensureHostEnv(): Promise<void> {
-  ready ??= setUp();
-  return ready;
+  planned ??= begin();
+  return planned;
 }
 
 await ensureHostEnv();
 
+/** Waits until every process of the environment is ready (runs after the spec files loaded). */
 export async function mochaGlobalSetup(): Promise<void> {
   await ensureHostEnv();
+  await started;
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
