@@ -35,6 +35,8 @@ export const errors = {
   forbidden: (code = 'permission_denied', detail = 'You do not have permission to perform this action.') =>
     new AppError(403, code, detail),
   notFound: (detail = 'Not found.') => new AppError(404, 'not_found', detail),
+  methodNotAllowed: (method: string, allowed: string[]) =>
+    new AppError(405, 'method_not_allowed', `Method "${method}" not allowed.`, undefined, { Allow: allowed.join(', ') }),
   unsupportedMediaType: (type: string) =>
     new AppError(415, 'unsupported_media_type', `Unsupported media type "${type}" in request.`),
   payloadTooLarge: () => new AppError(413, 'payload_too_large', 'Request body is too large.'),

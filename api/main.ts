@@ -10,7 +10,8 @@ import { env, loadConfigOrExit, z } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { createApp } from './app.js';
 import { safeError } from './errors.js';
-import { apiSchema, DEV_JWT_SECRET } from './config.js';
+import { createCatalog } from './catalog.js';
+import { apiSchema, catalogSchema, DEV_JWT_SECRET } from './config.js';
 import { createSequelize } from './infra/db.js';
 import { createSmtpMailer } from './infra/mailer.js';
 import { migrateUp } from './infra/migrator.js';
@@ -32,6 +33,14 @@ async function main(): Promise<void> {
   const models = initModels(sequelize);
   if (MIGRATE_ON_START) await migrateUp(sequelize, logger);
 
+  // the catalog (issue 13): off outside production when no S3 credentials are configured
+  const catalogConfig = loadConfigOrExit(catalogSchema);
+  const catalog =
+    catalogConfig.S3_ACCESS_KEY && catalogConfig.S3_SECRET_KEY
+      ? createCatalog({ config: catalogConfig, publicApiUrl: config.PUBLIC_API_URL, sequelize, logger })
+      : undefined;
+  if (!catalog) logger.warn('catalog disabled: S3_ACCESS_KEY and S3_SECRET_KEY are not set');
+
   const mailer = createSmtpMailer({
     host: config.SMTP_HOST,
     port: config.SMTP_PORT,
@@ -44,14 +53,26 @@ async function main(): Promise<void> {
   });
   const tasks = new BackgroundTasks(logger);
   const lifecycle = { shuttingDown: false };
-  const app = createApp({ config, sequelize, models, mailer, logger, tasks, lifecycle });
+  const app = createApp({
+    config,
+    sequelize,
+    models,
+    mailer,
+    logger,
+    tasks,
+    lifecycle,
+    ...(catalog ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths } : {}),
+  });
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical ingress idle timeouts
   server.headersTimeout = 66_000;
   server.requestTimeout = 60_000;
+  // an upload streams for as long as the file takes (headersTimeout still bounds slow headers)
+  if (catalog) server.requestTimeout = catalogConfig.UPLOAD_REQUEST_TIMEOUT_SECONDS * 1000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
+  catalog?.start(); // status consumer + periodic resync (first run now)
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -69,6 +90,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await catalog?.stop(); // no new status message starts; handlers in flight finish and ack
     await tasks.drain(config.SHUTDOWN_GRACE_MS);
     mailer.close();
     await sequelize.close();

@@ -5,8 +5,8 @@
 import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
 import type { Phase, RenditionStatus } from '../../common/video/index.js';
 
-/** The operator's phases, plus the API's own: an upload in progress, and a delete requested. */
-export type CatalogPhase = Phase | 'Uploading' | 'Deleting';
+/** The operator's phases, plus the API's own: an upload in progress, a delete requested, and gone (a tombstone). */
+export type CatalogPhase = Phase | 'Uploading' | 'Deleting' | 'Deleted';
 
 export class VideoRow extends Model<InferAttributes<VideoRow>, InferCreationAttributes<VideoRow>> {
   declare id: CreationOptional<number>;

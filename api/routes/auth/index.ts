@@ -99,5 +99,22 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     res.json(presentMe(req.user!));
   });
 
+  // Other methods on these paths: 405 with Allow, as DRF answers
+  const methods: Record<string, string[]> = {
+    '/register/': ['POST'],
+    '/activate/:uidb64/:token/': ['GET', 'HEAD'],
+    '/login/': ['POST'],
+    '/token/refresh/': ['POST'],
+    '/logout/': ['POST'],
+    '/password_reset/': ['POST'],
+    '/password_confirm/:uidb64/:token/': ['POST'],
+    '/me/': ['GET', 'HEAD'],
+  };
+  for (const [path, allowed] of Object.entries(methods)) {
+    r.all(path, (req, _res, next) => {
+      next(req.method === 'OPTIONS' ? undefined : errors.methodNotAllowed(req.method, [...allowed, 'OPTIONS']));
+    });
+  }
+
   return r;
 }

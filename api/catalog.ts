@@ -1,0 +1,103 @@
+/**
+ * The catalog area wired from its configuration: object storage, the Video client, the catalog
+ * service, the status consumer and the routers + OpenAPI paths that createApp mounts through
+ * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
+ * ordered shutdown (consumer first: no new message starts; then the resync).
+ */
+import type { Router } from 'express';
+import type { Sequelize } from 'sequelize';
+import type { Logger } from '../common/logging/index.js';
+import type { AppDeps } from './app.js';
+import type { CatalogConfig } from './config.js';
+import { KubeVideos, loadKubeConfig, resolveNamespace, type VideoClient } from './infra/kube.js';
+import { StatusConsumer } from './infra/status-consumer.js';
+import { ObjectStorage } from './infra/storage.js';
+import { initVideoModel } from './models/video.js';
+import { catalogOpenApiPaths } from './routes/catalog/openapi.js';
+import { adminVideoRouter, videoRouter } from './routes/catalog/index.js';
+import { CatalogService } from './services/catalog.js';
+import { updateFromMessage } from './services/catalog-state.js';
+
+export interface Catalog {
+  service: CatalogService;
+  storage: ObjectStorage;
+  consumer: StatusConsumer;
+  routers: NonNullable<AppDeps['routers']>;
+  openApiPaths: Record<string, unknown>;
+  /** Starts consuming status messages and the periodic resync (first run at once). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface CatalogWiring {
+  config: CatalogConfig;
+  publicApiUrl: string;
+  sequelize: Sequelize;
+  logger: Logger;
+  /** Defaults: from $KUBECONFIG / in-cluster, and S3 from config (tests may pass their own). */
+  kube?: VideoClient;
+  storage?: ObjectStorage;
+}
+
+export function createCatalog(w: CatalogWiring): Catalog {
+  const { config, logger } = w;
+  const storage =
+    w.storage ??
+    ObjectStorage.fromConfig(
+      {
+        S3_ENDPOINT: config.S3_ENDPOINT,
+        S3_REGION: config.S3_REGION,
+        S3_ACCESS_KEY: config.S3_ACCESS_KEY ?? '',
+        S3_SECRET_KEY: config.S3_SECRET_KEY ?? '',
+      },
+      config.UPLOAD_PART_BYTES,
+    );
+  const kube = w.kube ?? new KubeVideos(loadKubeConfig(), resolveNamespace(config.VIDEO_NAMESPACE));
+  const service = new CatalogService({
+    sequelize: w.sequelize,
+    Video: initVideoModel(w.sequelize),
+    storage,
+    kube,
+    logger: logger.child({ area: 'catalog' }),
+    sourceBucket: config.S3_SOURCE_BUCKET,
+    mediaBucket: config.S3_MEDIA_BUCKET,
+    uploadStaleSeconds: config.UPLOAD_STALE_SECONDS,
+  });
+  const consumer = new StatusConsumer({
+    url: config.AMQP_URL,
+    exchange: config.AMQP_EXCHANGE,
+    queue: config.AMQP_QUEUE,
+    prefetch: config.AMQP_PREFETCH,
+    backoffMaxMs: config.AMQP_RECONNECT_MAX_MS,
+    logger: logger.child({ area: 'status-consumer' }),
+    handle: (msg) => service.applyUpdate(updateFromMessage(msg)),
+  });
+  const routeDeps = {
+    catalog: service,
+    storage,
+    mediaBucket: config.S3_MEDIA_BUCKET,
+    sourceBucket: config.S3_SOURCE_BUCKET,
+    publicApiUrl: w.publicApiUrl,
+    uploadMaxBytes: config.UPLOAD_MAX_BYTES,
+    logger: logger.child({ area: 'catalog' }),
+  };
+  const routers: Array<(x: Parameters<NonNullable<AppDeps['routers']>[number]>[0]) => Router> = [
+    ({ auth }) => videoRouter(routeDeps, auth),
+    ({ auth }) => adminVideoRouter(routeDeps, auth),
+  ];
+  return {
+    service,
+    storage,
+    consumer,
+    routers,
+    openApiPaths: catalogOpenApiPaths({ uploadMaxBytes: config.UPLOAD_MAX_BYTES }),
+    start() {
+      consumer.start();
+      service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
+    },
+    async stop() {
+      await consumer.stop();
+      await service.stopResync();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** Catalog rows → JSON: the original contract for users, a fuller view for admins. */
+import type { VideoRow } from '../models/video.js';
+
+/** The original list item, exactly: id, created_at, title, description, thumbnail_url, category. */
+export interface VideoListItem {
+  id: number;
+  created_at: string;
+  title: string;
+  description: string;
+  thumbnail_url: string | null;
+  category: string;
+}
+
+/** Absolute URL of a video's thumbnail route (authenticated like the HLS routes). */
+export function thumbnailUrl(publicApiUrl: string, row: Pick<VideoRow, 'id' | 'thumbnailKey'>): string | null {
+  if (!row.thumbnailKey) return null;
+  return `${publicApiUrl.replace(/\/+$/, '')}/api/video/${row.id}/thumbnail.jpg`;
+}
+
+export function presentVideo(row: VideoRow, publicApiUrl: string): VideoListItem {
+  return {
+    id: row.id,
+    created_at: row.createdAt.toISOString(),
+    title: row.title,
+    description: row.description,
+    thumbnail_url: thumbnailUrl(publicApiUrl, row),
+    category: row.category,
+  };
+}
+
+/** The original's processing_status words. */
+export function statusWord(phase: VideoRow['phase']): string {
+  return phase.toLowerCase();
+}
+
+export function presentAdminVideo(row: VideoRow, publicApiUrl: string) {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    category: row.category,
+    status: statusWord(row.phase),
+    phase: row.phase,
+    renditions: (row.renditions ?? []).map((r) => ({ name: r.name, phase: r.phase, ...(r.message ? { message: r.message } : {}) })),
+    error: row.error ?? null,
+    duration_seconds: row.durationSeconds ?? null,
+    source_size: row.sourceSize === null || row.sourceSize === undefined ? null : Number(row.sourceSize),
+    resource: row.uid ? { namespace: row.namespace, name: row.name, uid: row.uid } : null,
+    thumbnail_url: thumbnailUrl(publicApiUrl, row),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The catalog's routes under /api.
+ *
+ * Users (the original contract; authenticated; Ready videos only; 404 for anything else):
+ *   GET /video/                                   list: id, created_at, title, description, thumbnail_url, category
+ *   GET /video/<id>/master.m3u8                   application/vnd.apple.mpegurl
+ *   GET /video/<id>/<resolution>/index.m3u8       application/vnd.apple.mpegurl
+ *   GET /video/<id>/<resolution>/<segment>[/]     video/MP2T
+ *   GET /video/<id>/thumbnail.jpg                 image/jpeg (what thumbnail_url points to)
+ * Admins (staff): POST /admin/videos/, GET /admin/videos/, DELETE /admin/videos/<id>/.
+ *
+ * Every object key comes from the row's uid and common/video/keys.ts after the path parameters
+ * matched strict patterns (a number, one of the renditions, SEGMENT_PATTERN), so nothing from the
+ * path reaches a key unchecked: `..`, encoded slashes and the like simply do not match → 404.
+ */
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { contentTypeFor } from '../../../common/storage/index.js';
+import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
+import { errors } from '../../errors.js';
+import type { ObjectStorage } from '../../infra/storage.js';
+import type { AuthMiddleware } from '../../middleware/authenticate.js';
+import type { VideoRow } from '../../models/video.js';
+import { presentAdminVideo, presentVideo } from '../../presenters/video.js';
+import type { CatalogService } from '../../services/catalog.js';
+import { servedPlaylist } from '../../services/playlists.js';
+import { uploadHandler } from './upload.js';
+
+export interface CatalogRouteDeps {
+  catalog: CatalogService;
+  storage: ObjectStorage;
+  mediaBucket: string;
+  sourceBucket: string;
+  publicApiUrl: string;
+  uploadMaxBytes: number;
+}
+
+const ID = /^[1-9]\d{0,9}$/;
+const CACHE = {
+  playlist: 'private, max-age=60',
+  segment: 'private, max-age=86400, immutable',
+  thumbnail: 'private, max-age=3600',
+};
+
+function param(req: Request, name: string): string {
+  const v = (req.params as Record<string, string | undefined>)[name];
+  return typeof v === 'string' ? v : '';
+}
+
+/** Loads the Ready row of `:id` into res.locals.video; 404 otherwise. */
+function loadReady(catalog: CatalogService): RequestHandler {
+  return async (req, res, next) => {
+    const id = param(req, 'id');
+    if (!ID.test(id) || Number(id) > 2_147_483_647) return next(errors.notFound());
+    const row = await catalog.findReady(Number(id));
+    if (!row) return next(errors.notFound());
+    res.locals.video = row;
+    next();
+  };
+}
+
+/** `:resolution` must be one of the ladder's names and a rendition this video has. */
+function resolutionOf(req: Request, row: VideoRow): RenditionName | undefined {
+  const res = param(req, 'resolution');
+  if (!(RENDITIONS as readonly string[]).includes(res)) return undefined;
+  const done = (row.renditions ?? []).find((r) => r.name === res);
+  return done && done.phase === 'Succeeded' ? (res as RenditionName) : undefined;
+}
+
+async function sendObject(
+  storage: ObjectStorage,
+  bucket: string,
+  key: string,
+  req: Request,
+  res: Response,
+  cache: string,
+  playlist?: 'master' | 'media',
+): Promise<void> {
+  if (playlist) {
+    const got = await storage.readText(bucket, key);
+    if (!got) throw errors.notFound();
+    const body = Buffer.from(servedPlaylist(got.text, playlist), 'utf8');
+    setHeaders(res, key, body.length, cache, got.obj.etag, got.obj.lastModified);
+    if (notModified(req, got.obj.etag)) return void res.status(304).end();
+    res.status(200).end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  const obj = await storage.open(bucket, key);
+  if (!obj) throw errors.notFound();
+  setHeaders(res, key, obj.size, cache, obj.etag, obj.lastModified);
+  if (notModified(req, obj.etag) || req.method === 'HEAD') {
+    obj.stream.destroy();
+    if (notModified(req, obj.etag)) res.status(304);
+    return void res.end();
+  }
+  res.status(200);
+  try {
+    await pipeline(obj.stream, res);
+  } catch {
+    // the client went away or the store broke off: the connection is already closed
+    res.destroy();
+  }
+}
+
+function setHeaders(res: Response, key: string, size: number, cache: string, etag?: string, lastModified?: string) {
+  res.set('Content-Type', contentTypeFor(key));
+  res.set('Content-Length', String(size));
+  res.set('Cache-Control', cache);
+  if (etag) res.set('ETag', etag.startsWith('"') ? etag : `"${etag}"`);
+  if (lastModified) res.set('Last-Modified', lastModified);
+}
+
+function notModified(req: Request, etag?: string): boolean {
+  const inm = req.get('if-none-match');
+  if (!inm || !etag) return false;
+  const tag = etag.replace(/"/g, '');
+  return inm.split(',').some((t) => t.trim().replace(/^W\//, '').replace(/"/g, '') === tag);
+}
+
+export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Router {
+  const r = Router();
+  const { catalog, storage, mediaBucket } = deps;
+  const ready = loadReady(catalog);
+  const video = (res: Response) => res.locals.video as VideoRow;
+
+  r.get('/video/', auth.requireAuth, async (_req, res) => {
+    const rows = await catalog.listReady();
+    res.json(rows.map((row) => presentVideo(row, deps.publicApiUrl)));
+  });
+
+  r.get('/video/:id/master.m3u8', auth.requireAuth, ready, async (req, res) => {
+    const row = video(res);
+    await sendObject(storage, mediaBucket, row.masterPlaylistKey ?? keys.master(row.uid!), req, res, CACHE.playlist, 'master');
+  });
+
+  r.get('/video/:id/thumbnail.jpg', auth.requireAuth, ready, async (req, res) => {
+    const row = video(res);
+    if (!row.thumbnailKey) throw errors.notFound();
+    await sendObject(storage, mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
+  });
+
+  r.get('/video/:id/:resolution/index.m3u8', auth.requireAuth, ready, async (req, res) => {
+    const row = video(res);
+    const resolution = resolutionOf(req, row);
+    if (!resolution) throw errors.notFound();
+    await sendObject(storage, mediaBucket, keys.playlist(row.uid!, resolution), req, res, CACHE.playlist, 'media');
+  });
+
+  r.get('/video/:id/:resolution/:segment', auth.requireAuth, ready, async (req, res) => {
+    const row = video(res);
+    const resolution = resolutionOf(req, row);
+    const segment = param(req, 'segment');
+    if (!resolution || !SEGMENT_PATTERN.test(segment)) throw errors.notFound();
+    await sendObject(storage, mediaBucket, keys.segment(row.uid!, resolution, segment), req, res, CACHE.segment);
+  });
+
+  return r;
+}
+
+export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../../../common/logging/index.js').Logger }, auth: AuthMiddleware): Router {
+  const r = Router();
+  const { catalog } = deps;
+
+  r.post(
+    '/admin/videos/',
+    ...auth.requireStaff,
+    uploadHandler({ catalog, storage: deps.storage, sourceBucket: deps.sourceBucket, maxBytes: deps.uploadMaxBytes, logger: deps.logger }),
+  );
+
+  r.get('/admin/videos/', ...auth.requireStaff, async (_req, res) => {
+    const rows = await catalog.listAll();
+    res.json(rows.map((row) => presentAdminVideo(row, deps.publicApiUrl)));
+  });
+
+  r.delete('/admin/videos/:id/', ...auth.requireStaff, async (req, res) => {
+    const id = param(req, 'id');
+    if (!ID.test(id) || Number(id) > 2_147_483_647) throw errors.notFound();
+    const outcome = await catalog.delete(Number(id));
+    if (!outcome) throw errors.notFound();
+    res.status(202).json({ id: Number(id), status: outcome });
+  });
+
+  return r;
+}
