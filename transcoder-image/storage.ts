@@ -3,60 +3,27 @@
  * the source handed to ffmpeg as a presigned GET URL (ffmpeg reads it with range requests; nothing
  * is copied into memory or onto disk), and uploads of the produced files with their content types.
  */
-import { Client, S3Error } from 'minio';
+import type { Client } from 'minio';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { StorageConfig } from '../common/config/index.js';
+import {
+  CONTENT_TYPES,
+  contentTypeFor,
+  createS3Client,
+  describeStorageError,
+  isNotFound,
+  type StorageSettings,
+} from '../common/storage/index.js';
 import { badInput, storageError, TranscoderError } from './errors.js';
 
-export type StorageSettings = Pick<
-  StorageConfig,
-  'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'
->;
-
-export const CONTENT_TYPES: Record<string, string> = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.ts': 'video/MP2T',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.json': 'application/json',
-};
-
-export function contentTypeFor(file: string): string {
-  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
+export { CONTENT_TYPES, contentTypeFor, describeStorageError, type StorageSettings };
 
 /** Presigned URLs must outlive the longest encode (the Job's activeDeadlineSeconds is far below this). */
 export const PRESIGN_SECONDS = 6 * 3600;
 
 export function createClient(cfg: StorageSettings): Client {
-  const url = new URL(cfg.S3_ENDPOINT);
-  const useSSL = url.protocol === 'https:';
-  return new Client({
-    endPoint: url.hostname,
-    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
-    useSSL,
-    region: cfg.S3_REGION, // known region: the client never asks the server for it
-    accessKey: cfg.S3_ACCESS_KEY,
-    secretKey: cfg.S3_SECRET_KEY,
-    pathStyle: true,
-  });
-}
-
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
-
-/** A short, credential-free description of a storage failure. */
-export function describeStorageError(err: unknown): string {
-  if (err instanceof S3Error) {
-    const code = err.code ?? 'S3Error';
-    const msg = err.message && err.message !== code ? `: ${err.message}` : '';
-    return `${code}${msg}`;
-  }
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e?.code ?? e?.cause?.code;
-  const message = e instanceof Error ? e.message : String(err);
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
+  return createS3Client(cfg);
 }
 
 export class Storage {
@@ -80,7 +47,7 @@ export class Storage {
       return { size: st.size };
     } catch (err) {
       if (err instanceof TranscoderError) throw err;
-      if (err instanceof S3Error && NOT_FOUND.has(err.code ?? '')) {
+      if (isNotFound(err)) {
         throw badInput(`source unreadable: ${bucket}/${key} not found`, err);
       }
       throw storageError(`reading ${bucket}/${key} at ${this.endpoint}: ${describeStorageError(err)}`, err);

@@ -1,0 +1,59 @@
+/**
+ * Object storage pieces shared by the api, the operator and the transcoder: the S3 client (any
+ * S3-compatible store, path-style, region known so the client never asks the server for it), the
+ * content types of the files in the media bucket, and credential-free error descriptions.
+ */
+import path from 'node:path';
+import { Client, S3Error } from 'minio';
+import type { StorageConfig } from '../config/index.js';
+
+export type StorageSettings = Pick<StorageConfig, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'>;
+
+/** The minio client for an endpoint URL (http or https, optional port). */
+export function createS3Client(cfg: StorageSettings, opts: { partSize?: number } = {}): Client {
+  const url = new URL(cfg.S3_ENDPOINT);
+  const useSSL = url.protocol === 'https:';
+  return new Client({
+    endPoint: url.hostname,
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    region: cfg.S3_REGION,
+    accessKey: cfg.S3_ACCESS_KEY,
+    secretKey: cfg.S3_SECRET_KEY,
+    pathStyle: true,
+    ...(opts.partSize ? { partSize: opts.partSize } : {}),
+  });
+}
+
+/** Content types of the files the platform writes and serves (the original backend's types). */
+export const CONTENT_TYPES: Record<string, string> = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.ts': 'video/MP2T',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.json': 'application/json',
+};
+
+export function contentTypeFor(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
+
+/** A missing object or bucket (as opposed to refused credentials or an unreachable server). */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof S3Error && NOT_FOUND.has(err.code ?? '');
+}
+
+/** A short, credential-free description of a storage failure. */
+export function describeStorageError(err: unknown): string {
+  if (err instanceof S3Error) {
+    const code = err.code ?? 'S3Error';
+    const msg = err.message && err.message !== code ? `: ${err.message}` : '';
+    return `${code}${msg}`;
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e?.code ?? e?.cause?.code;
+  const message = e instanceof Error ? e.message : String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
