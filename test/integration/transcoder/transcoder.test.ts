@@ -113,7 +113,8 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
     hd: 'hd/source.mp4',
     silent: 'silent/source.mp4',
     random: 'random/source',
-    empty: 'empty/source',
+    audioOnly: 'audio-only/source.m4a',
+    empty: 'empty/source.mp4',
   };
 
   before(async function () {
@@ -131,6 +132,21 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
     await client.fPutObject(sourceBucket, src.hd, hd, {});
     await client.fPutObject(sourceBucket, src.silent, silent, {});
     await client.fPutObject(sourceBucket, src.random, random, {});
+    const audioOnly = path.join(media.dir, 'tone.m4a');
+    await execFileP('ffmpeg', [
+      '-v',
+      'error',
+      '-nostdin',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000:duration=3',
+      '-c:a',
+      'aac',
+      audioOnly,
+    ]);
+    await client.fPutObject(sourceBucket, src.audioOnly, audioOnly, {});
+    await client.putObject(sourceBucket, src.empty, Buffer.alloc(0), 0);
   });
 
   after(async () => {
@@ -428,6 +444,23 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
         expect(r.termination).to.match(/^source unreadable: Invalid data found when processing input\n$/);
       }
       expect(await listKeys(`${id}/`)).to.deep.equal([]);
+    });
+
+    it('a source without a video stream → exit 2, "no video stream in source"', async () => {
+      for (const args of [['rendition', '480p'], ['thumbnail']]) {
+        const r = await transcode(args, { VIDEO_ID: `audio-${run8}`, SOURCE_KEY: src.audioOnly });
+        expect(r.code, explain(r)).to.equal(EXIT_CODES.badInput);
+        expect(r.termination).to.match(
+          /^no video stream in source \(format mov,mp4,m4a,3gp,3g2,mj2, streams: aac\)\n$/,
+        );
+      }
+      expect(await listKeys(`audio-${run8}/`)).to.deep.equal([]);
+    });
+
+    it('an empty source object → exit 2', async () => {
+      const r = await transcode(['rendition', '720p'], { VIDEO_ID: `empty-${run8}`, SOURCE_KEY: src.empty });
+      expect(r.code, explain(r)).to.equal(EXIT_CODES.badInput);
+      expect(r.termination).to.equal(`source unreadable: ${sourceBucket}/${src.empty} is empty\n`);
     });
 
     it('a missing source object → exit 2', async () => {
