@@ -16,13 +16,17 @@ link() { ln -sfn "$1" "$LOCALBIN/$2"; }
 cached() { # cached <dir> <label> <command...>
   local dir=$1 label=$2; shift 2
   if [ -f "$dir/.complete" ]; then return 0; fi
+  # One build per tool version at a time (parallel make targets or test tiers share the cache).
+  exec {lockfd}>"$dir.lock"; flock "$lockfd"
+  if [ -f "$dir/.complete" ]; then exec {lockfd}>&-; return 0; fi
   rm -rf "$dir"; mkdir -p "$dir"
   log "building $label (first time only; cached in $dir)"
   local t0=$SECONDS
   if ! "$@" > "$dir.build.log" 2>&1; then
-    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; return 1
+    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; exec {lockfd}>&-; return 1
   fi
   touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"
+  exec {lockfd}>&-
 }
 
 build_node() {
