@@ -1,0 +1,117 @@
+/**
+ * operator/main.ts as a process: configuration from the environment, /readyz and /metrics, the
+ * Lease, a Video reconciled, status published to RabbitMQ, and an orderly exit on SIGTERM that
+ * releases the Lease.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import { GROUP, PLURAL, VERSION } from '../../../common/video/index.js';
+import { createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
+import { waitFor } from '../../support/waiters.js';
+import { MERGE, REPO_ROOT, StatusConsumer, applyVideoCrd, clients, createVideo, getVideo, makeBuckets, s3, waitJobs } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+describe('operator process (operator/main.ts)', function () {
+  this.timeout(60_000);
+  const { kc, custom, batch, coordination } = clients();
+  let ns: string;
+  let child: ChildProcess | undefined;
+  let consumer: StatusConsumer | undefined;
+  let output = '';
+
+  before(applyVideoCrd);
+
+  beforeEach(async () => {
+    ns = await createTestNamespace(kc, 'op-proc', { waitForServiceAccount: false });
+  });
+
+  afterEach(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+    }
+    child = undefined;
+    await consumer?.close();
+    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Array<{ metadata: { name: string } }> };
+    for (const v of list.items)
+      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: v.metadata.name, body: { metadata: { finalizers: null } } }, MERGE).catch(() => undefined);
+    await deleteNamespace(kc, ns);
+  });
+
+  it('starts from its environment, leads, reconciles, publishes, and exits cleanly on SIGTERM', async () => {
+    const buckets = await makeBuckets(s3());
+    const port = await freePort();
+    const exchange = uniqueName('videoflix-status-proc');
+    consumer = new StatusConsumer(exchange);
+    await consumer.connect();
+    child = spawn(process.execPath, ['--import=tsx', path.join(REPO_ROOT, 'operator/main.ts')], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        WATCH_NAMESPACE: ns,
+        POD_NAMESPACE: ns,
+        POD_NAME: 'operator-proc-0',
+        HTTP_PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+        S3_MEDIA_BUCKET: buckets.media,
+        S3_SOURCE_BUCKET: buckets.sources,
+        AMQP_EXCHANGE: exchange,
+        TRANSCODER_IMAGE: 'videoflix-transcoder:proc',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 30_000, what: `/readyz (output: ${output.slice(-500)})` });
+    await waitFor(async () => (await fetch(`${url}/metrics`)).text().then((t) => t.includes('videoflix_operator_leader 1')), { what: 'leader' });
+    const lease = await coordination.readNamespacedLease({ name: 'videoflix-operator', namespace: ns });
+    expect(lease.spec?.holderIdentity).to.equal('operator-proc-0');
+
+    await createVideo(custom, ns, 'proc', { source: { bucket: buckets.sources, key: 'proc.mp4' } });
+    const [job] = await waitJobs(batch, ns, ['proc-thumbnail']);
+    expect(job!.spec?.template.spec?.containers[0]?.image).to.equal('videoflix-transcoder:proc');
+    const uid = (await getVideo(custom, ns, 'proc')).metadata.uid!;
+    await waitFor(() => consumer!.phases(uid).includes('Processing'), { what: 'Processing message from the process' });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).to.contain('process_cpu_seconds_total'); // default metrics on in main.ts
+    expect(metrics).to.match(/videoflix_operator_status_messages_total\{result="confirmed"\} [1-9]/);
+
+    // JSON logs.
+    const firstLine = output.split('\n').find((l) => l.startsWith('{'));
+    expect(JSON.parse(firstLine!)).to.include({ component: 'operator' });
+
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+    expect(code).to.equal(0);
+    expect(output).to.contain('stopped');
+    const released = await coordination.readNamespacedLease({ name: 'videoflix-operator', namespace: ns });
+    expect(released.spec?.holderIdentity ?? '').to.equal('');
+  });
+
+  it('refuses a wrong configuration with a clear message and exit code 78', async () => {
+    const proc = spawn(process.execPath, ['--import=tsx', path.join(REPO_ROOT, 'operator/main.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, S3_ACCESS_KEY: '', WORKERS: 'many', TRANSCODER_IMAGE_PULL_POLICY: 'Sometimes' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    expect(code).to.equal(78);
+    expect(err).to.contain('S3_ACCESS_KEY').and.contain('WORKERS').and.contain('TRANSCODER_IMAGE_PULL_POLICY');
+  });
+});
