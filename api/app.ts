@@ -67,7 +67,6 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.locals.lifecycle = lifecycle;
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
-  app.set('json replacer', null);
 
   const frontendOrigin = new URL(config.FRONTEND_URL).origin;
   const corsOrigins = new Set([...config.CORS_ALLOWED_ORIGINS]);
