@@ -24,6 +24,7 @@ import {
   PLURAL,
   VERSION,
   ANNOTATIONS,
+  LABELS,
   keys,
   statusRoutingKey,
   type RenditionMetadata,
@@ -50,7 +51,7 @@ import {
 } from './video/decide.js';
 import { EventRecorder } from './video/events.js';
 import { removeMedia, removeSource } from './video/finalizer.js';
-import { OWNED_JOBS_SELECTOR, THUMBNAIL_TASK } from './video/jobs.js';
+import { MANAGED_BY, OWNED_JOBS_SELECTOR, THUMBNAIL_TASK, labelValue } from './video/jobs.js';
 import { invalidMetadata } from './video/playlist.js';
 import type { StatusSink } from './video/publish.js';
 import { writeStatus, type StatusClient } from './video/status.js';
@@ -345,6 +346,7 @@ export class VideoController {
       }
       observed.metadata = error ? { error } : { ok: metas };
     }
+    if (video.metadata.deletionTimestamp && jobs.size === 0) observed.remainingPods = await this.podsOf(video);
     if (live) {
       const failed = failedJobs(video, jobs);
       if (failed.length) observed.terminationMessages = await this.terminationMessages(namespace, failed);
@@ -365,6 +367,14 @@ export class VideoController {
       }
     }
     for (const e of decision.events) await this.events.record(current, e);
+    if (decision.requeueAfterMs) this.queue?.addAfter(key, decision.requeueAfterMs);
+  }
+
+  /** Transcoder Pods of a Video that still exist (by the labels every Job template carries). */
+  private async podsOf(video: Video): Promise<number> {
+    const selector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.video}=${labelValue(video.metadata.name ?? '')}`;
+    const pods = await this.core.listNamespacedPod({ namespace: video.metadata.namespace ?? '', labelSelector: selector });
+    return pods.items.length;
   }
 
   private async act(video: Video, action: Action): Promise<Video> {
@@ -412,6 +422,18 @@ export class VideoController {
           'Cache-Control': 'no-cache',
         });
         log.info({ key: action.key }, 'master playlist written');
+        return video;
+      }
+      case 'DeleteJobs': {
+        for (const job of action.names) {
+          try {
+            // Background propagation: the Pods go too (a bare DELETE would orphan them).
+            await this.batch.deleteNamespacedJob({ name: job, namespace, propagationPolicy: 'Background' });
+            log.info({ job }, 'job deleted');
+          } catch (err) {
+            if (code(err) !== 404) throw err;
+          }
+        }
         return video;
       }
       case 'CleanupMedia': {

@@ -60,6 +60,8 @@ export interface Observed {
   metadata?: Fetched<RenditionMetadata[]>;
   /** Termination message of the last failed Pod, by Job name (the transcoder's own words). */
   terminationMessages?: ReadonlyMap<string, string>;
+  /** On deletion: transcoder Pods of this Video that still exist (they could still upload). */
+  remainingPods?: number;
   now: Date;
 }
 
@@ -72,6 +74,7 @@ export interface DecideSettings {
 export type Action =
   | { type: 'AddFinalizer' }
   | { type: 'RemoveFinalizer' }
+  | { type: 'DeleteJobs'; names: string[] }
   | { type: 'CleanupMedia' }
   | { type: 'CreateJob'; task: Task; job: V1Job }
   | { type: 'WriteMaster'; key: string; body: string };
@@ -87,6 +90,8 @@ export interface Decision {
   /** The status the Video should have; undefined = leave it alone. */
   status?: VideoStatus;
   events: EventSpec[];
+  /** Look again after this delay even without a watch event (e.g. waiting for Pods to go). */
+  requeueAfterMs?: number;
 }
 
 const requestedRenditions = (video: Video): RenditionName[] => {
@@ -160,9 +165,19 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   const actions: Action[] = [];
   const events: EventSpec[] = [];
 
-  // Deletion: media first, then the finalizer. Jobs go with the Video through ownerReferences.
+  // Deletion: stop the transcoders (delete their Jobs, wait until their Pods are gone, so nothing
+  // uploads afterwards), then remove the media, then the finalizer.
   if (video.metadata.deletionTimestamp) {
     if (!hasFinalizer(video)) return { actions, events };
+    if (jobs.size > 0) {
+      const names = [...jobs.keys()].sort();
+      return {
+        actions: [{ type: 'DeleteJobs', names }],
+        events: [{ type: 'Normal', reason: REASONS.deleting, message: `Deleting Jobs ${names.join(', ')}` }],
+        requeueAfterMs: 1_000,
+      };
+    }
+    if ((o.remainingPods ?? 0) > 0) return { actions, events, requeueAfterMs: 1_000 };
     return {
       actions: [{ type: 'CleanupMedia' }, { type: 'RemoveFinalizer' }],
       events: [{ type: 'Normal', reason: REASONS.deleting, message: `Removing objects under ${keys.prefix(uid)}` }],

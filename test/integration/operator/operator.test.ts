@@ -318,7 +318,7 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(created).to.not.match(/} [1-9]/); // the second instance created nothing
   });
 
-  it('deleting a Video removes its objects from the media bucket, then the finalizer; Jobs go by GC', async () => {
+  it('deleting a Video removes its Jobs and its objects from the media bucket, then the finalizer; sources stay', async () => {
     op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
     await createVideo(custom, ns, 'gone', { source: source('gone') });
     const uid = await driveToReady('gone', ['480p', '720p', '1080p']);
@@ -334,7 +334,27 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(await listKeys(storage, buckets.media, `${uid}/`)).to.deep.equal([]);
     expect(await listKeys(storage, buckets.media, 'someone-else/')).to.deep.equal(['someone-else/master.m3u8']);
     expect(await listKeys(storage, buckets.sources, 'uploads/gone.mp4')).to.deep.equal(['uploads/gone.mp4']); // the API owns sources
-    await waitFor(async () => (await ownedJobs(batch, ns)).length === 0, { timeoutMs: 30_000, what: 'Jobs garbage-collected' });
+    await waitFor(async () => (await ownedJobs(batch, ns)).length === 0, { timeoutMs: 30_000, what: 'Jobs deleted' });
+  });
+
+  it('a Video deleted while processing: its Jobs and Pods go first, then its objects, then the finalizer', async () => {
+    op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
+    await createVideo(custom, ns, 'midway', { source: source('midway') });
+    await waitJobs(batch, ns, ['midway-thumbnail']);
+    const uid = (await getVideo(custom, ns, 'midway')).metadata.uid!;
+    await writeProbe(storage, buckets.media, uid, PROBE_1080);
+    await completeJob(batch, ns, 'midway-thumbnail');
+    await waitJobs(batch, ns, ['midway-480p', 'midway-720p', 'midway-1080p']);
+    await writeRendition(storage, buckets.media, uid, '480p');
+    // The Job controller made Pods for the running Jobs (Pending: there are no nodes).
+    const pods = async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.video}=midway` })).items;
+    await waitFor(async () => (await pods()).length >= 3, { what: 'Pods of the rendition Jobs' });
+
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'midway' });
+    await waitFor(() => videoGone(custom, ns, 'midway'), { timeoutMs: 30_000, what: 'Video gone' });
+    expect(await ownedJobs(batch, ns)).to.deep.equal([]);
+    expect(await pods()).to.deep.equal([]);
+    expect(await listKeys(storage, buckets.media, `${uid}/`)).to.deep.equal([]);
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

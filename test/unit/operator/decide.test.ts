@@ -164,8 +164,15 @@ describe('operator/video/decide', () => {
     expect(types(d)).to.deep.equal([]);
   });
 
-  it('deletion: removes media, then the finalizer; nothing when the finalizer is gone', () => {
-    const d = decide(obs(video({ deletionTimestamp: NOW.toISOString() })), S);
+  it('deletion: stops the Jobs first, waits for their Pods, then removes media and the finalizer', () => {
+    const deleting = video({ deletionTimestamp: NOW.toISOString() });
+    const withJobs = decide(obs(deleting, { jobs: jobs(job('demo-720p', undefined), job('demo-thumbnail', 'Complete')) }), S);
+    expect(withJobs.actions).to.deep.equal([{ type: 'DeleteJobs', names: ['demo-720p', 'demo-thumbnail'] }]);
+    expect(withJobs.requeueAfterMs).to.be.greaterThan(0);
+    const podsLeft = decide(obs(deleting, { remainingPods: 1 }), S);
+    expect(podsLeft.actions).to.deep.equal([]);
+    expect(podsLeft.requeueAfterMs).to.be.greaterThan(0);
+    const d = decide(obs(deleting, { remainingPods: 0 }), S);
     expect(types(d)).to.deep.equal(['CleanupMedia', 'RemoveFinalizer']);
     expect(d.status).to.equal(undefined);
     const gone = decide(obs(video({ deletionTimestamp: NOW.toISOString(), finalizers: ['other'] })), S);
