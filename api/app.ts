@@ -70,7 +70,9 @@ export function createApp(deps: AppDeps): VideoflixApp {
 
   const frontendOrigin = new URL(config.FRONTEND_URL).origin;
   const corsOrigins = new Set([...config.CORS_ALLOWED_ORIGINS]);
-  const trustedOrigins = [...new Set([...config.CORS_ALLOWED_ORIGINS, ...config.CSRF_TRUSTED_ORIGINS, frontendOrigin])];
+  const trustedOrigins = [
+    ...new Set([...config.CORS_ALLOWED_ORIGINS, ...config.CSRF_TRUSTED_ORIGINS, frontendOrigin]),
+  ];
 
   app.use(requestLog(logger));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } }));

@@ -5,7 +5,14 @@
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
 
 /** Secrets known to be placeholders: refused in production. */
-const PLACEHOLDER_SECRETS = new Set(['changeme', 'change-me', 'secret', 'dev-secret', 'your_secret_key', 'insecure-dev-secret-change-me']);
+const PLACEHOLDER_SECRETS = new Set([
+  'changeme',
+  'change-me',
+  'secret',
+  'dev-secret',
+  'your_secret_key',
+  'insecure-dev-secret-change-me',
+]);
 export const MIN_SECRET_LENGTH = 32;
 /** Used outside production when JWT_SECRET is unset (never valid in production). */
 export const DEV_JWT_SECRET = 'insecure-dev-secret-change-me';
@@ -92,7 +99,11 @@ export const apiSchema = apiFields
     if (c.NODE_ENV === 'production') {
       if (!secret) {
         ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required when NODE_ENV=production' });
-      } else if (secret.length < MIN_SECRET_LENGTH || PLACEHOLDER_SECRETS.has(secret.toLowerCase()) || new Set(secret).size < 10) {
+      } else if (
+        secret.length < MIN_SECRET_LENGTH ||
+        PLACEHOLDER_SECRETS.has(secret.toLowerCase()) ||
+        new Set(secret).size < 10
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: ['JWT_SECRET'],
@@ -101,17 +112,30 @@ export const apiSchema = apiFields
       }
     }
     if (c.AUTH_COOKIE_SAMESITE === 'none' && !c.AUTH_COOKIE_SECURE) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_COOKIE_SAMESITE'], message: 'SameSite=None requires AUTH_COOKIE_SECURE=true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_COOKIE_SAMESITE'],
+        message: 'SameSite=None requires AUTH_COOKIE_SECURE=true',
+      });
     }
     if (c.CORS_ALLOWED_ORIGINS.includes('*')) {
-      ctx.addIssue({ code: 'custom', path: ['CORS_ALLOWED_ORIGINS'], message: "'*' cannot be used with credentialed requests" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ALLOWED_ORIGINS'],
+        message: "'*' cannot be used with credentialed requests",
+      });
     }
     for (const [key, list] of [
       ['CORS_ALLOWED_ORIGINS', c.CORS_ALLOWED_ORIGINS],
       ['CSRF_TRUSTED_ORIGINS', c.CSRF_TRUSTED_ORIGINS],
     ] as const) {
       for (const o of list) {
-        if (!isOrigin(o)) ctx.addIssue({ code: 'custom', path: [key], message: `not an origin (scheme://host[:port]): ${o}` });
+        if (!isOrigin(o))
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `not an origin (scheme://host[:port]): ${o}`,
+          });
       }
     }
   })
@@ -147,7 +171,11 @@ export const catalogSchema = storageSchema
     /** Namespace of the Video resources; empty = the Pod's namespace in a cluster, else `default`. */
     VIDEO_NAMESPACE: z.string().default(''),
     /** Largest accepted upload in bytes (default 5 GiB). */
-    UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 ** 3),
+    UPLOAD_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 ** 3),
     /** S3 multipart part size in bytes (at least 5 MiB); an upload holds at most two parts in memory. */
     UPLOAD_PART_BYTES: z.coerce
       .number()
@@ -165,7 +193,8 @@ export const catalogSchema = storageSchema
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production') {
       for (const key of ['S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
-        if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
+        if (!c[key])
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
       }
     }
     if (c.UPLOAD_PART_BYTES * 10_000 < c.UPLOAD_MAX_BYTES) {

@@ -29,21 +29,30 @@ export class AppError extends Error {
 
 export const errors = {
   validation: (fields: FieldErrors) => new AppError(400, 'validation_failed', 'Invalid input.', fields),
-  badRequest: (code: string, detail: string, body?: Record<string, unknown>) => new AppError(400, code, detail, body),
+  badRequest: (code: string, detail: string, body?: Record<string, unknown>) =>
+    new AppError(400, code, detail, body),
   unauthorized: (code = 'not_authenticated', detail = 'Authentication credentials were not provided.') =>
     new AppError(401, code, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="api"' }),
   forbidden: (code = 'permission_denied', detail = 'You do not have permission to perform this action.') =>
     new AppError(403, code, detail),
   notFound: (detail = 'Not found.') => new AppError(404, 'not_found', detail),
   methodNotAllowed: (method: string, allowed: string[]) =>
-    new AppError(405, 'method_not_allowed', `Method "${method}" not allowed.`, undefined, { Allow: allowed.join(', ') }),
+    new AppError(405, 'method_not_allowed', `Method "${method}" not allowed.`, undefined, {
+      Allow: allowed.join(', '),
+    }),
   unsupportedMediaType: (type: string) =>
     new AppError(415, 'unsupported_media_type', `Unsupported media type "${type}" in request.`),
   payloadTooLarge: () => new AppError(413, 'payload_too_large', 'Request body is too large.'),
   throttled: (retryAfterSeconds: number) =>
-    new AppError(429, 'throttled', `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, undefined, {
-      'Retry-After': String(retryAfterSeconds),
-    }),
+    new AppError(
+      429,
+      'throttled',
+      `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`,
+      undefined,
+      {
+        'Retry-After': String(retryAfterSeconds),
+      },
+    ),
   serviceUnavailable: (code: string, detail: string) => new AppError(503, code, detail),
 };
 
@@ -75,7 +84,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         appError = errors.unsupportedMediaType(String(req.headers['content-type'] ?? ''));
       } else if (isDatabaseUnavailable(err)) {
         logger.error({ err: safeError(err), route: routeOf(req) }, 'database unavailable');
-        appError = errors.serviceUnavailable('database_unavailable', 'Service temporarily unavailable, try again later.');
+        appError = errors.serviceUnavailable(
+          'database_unavailable',
+          'Service temporarily unavailable, try again later.',
+        );
       } else if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
         appError = new AppError(status, 'bad_request', 'Bad request.');
       } else {
@@ -125,5 +137,9 @@ export function safeError(err: unknown): Record<string, unknown> {
 /** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
 function isDatabaseUnavailable(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
-  return name.startsWith('SequelizeConnection') || name === 'SequelizeHostNotReachableError' || name === 'ConnectionAcquireTimeoutError';
+  return (
+    name.startsWith('SequelizeConnection') ||
+    name === 'SequelizeHostNotReachableError' ||
+    name === 'ConnectionAcquireTimeoutError'
+  );
 }

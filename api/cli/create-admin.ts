@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     },
   });
   const email = (values.email ?? cfg.ADMIN_EMAIL ?? '').trim();
-  const password = values['password-stdin'] ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : cfg.ADMIN_PASSWORD;
+  const password = values['password-stdin']
+    ? readFileSync(0, 'utf8').replace(/\r?\n$/, '')
+    : cfg.ADMIN_PASSWORD;
   if (!z.email().safeParse(email).success) fail('a valid --email (or ADMIN_EMAIL) is required');
   if (!password) fail('a password is required: ADMIN_PASSWORD or --password-stdin');
   const problems = validatePassword(password, { email });
@@ -48,13 +50,25 @@ async function main(): Promise<void> {
   try {
     const passwordHash = await createPasswordHasher(cfg.BCRYPT_COST).hash(password);
     const existing = await findUserByEmail(models, email);
-    if (existing && !values.update) fail(`a user with email ${email} already exists (use --update to promote it)`);
+    if (existing && !values.update)
+      fail(`a user with email ${email} already exists (use --update to promote it)`);
     const now = new Date();
     if (existing) {
-      await existing.update({ isStaff: true, isActive: true, passwordHash, activatedAt: existing.activatedAt ?? now });
+      await existing.update({
+        isStaff: true,
+        isActive: true,
+        passwordHash,
+        activatedAt: existing.activatedAt ?? now,
+      });
       process.stdout.write(`updated staff user ${existing.id} <${existing.email}>\n`);
     } else {
-      const user = await models.User.create({ email, passwordHash, isStaff: true, isActive: true, activatedAt: now });
+      const user = await models.User.create({
+        email,
+        passwordHash,
+        isStaff: true,
+        isActive: true,
+        activatedAt: now,
+      });
       process.stdout.write(`created staff user ${user.id} <${user.email}>\n`);
     }
   } finally {

@@ -49,7 +49,13 @@ export function createSmtpMailer(s: SmtpSettings): Mailer {
   return {
     async send(m) {
       try {
-        const info = await transport.sendMail({ from: s.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
+        const info = await transport.sendMail({
+          from: s.from,
+          to: m.to,
+          subject: m.subject,
+          text: m.text,
+          html: m.html,
+        });
         if (info.rejected.length > 0) throw new Error('recipient rejected');
       } catch (err) {
         throw new MailDeliveryError(err);

@@ -27,7 +27,9 @@ export function createMigrator(sequelize: Sequelize, logger?: Logger): Umzug<Que
 
 /** Applies pending migrations under the advisory lock; returns the names applied. */
 export async function migrateUp(sequelize: Sequelize, logger?: Logger): Promise<string[]> {
-  return withMigrationLock(sequelize, async () => (await createMigrator(sequelize, logger).up()).map((m) => m.name));
+  return withMigrationLock(sequelize, async () =>
+    (await createMigrator(sequelize, logger).up()).map((m) => m.name),
+  );
 }
 
 export async function withMigrationLock<T>(sequelize: Sequelize, fn: () => Promise<T>): Promise<T> {

@@ -50,7 +50,9 @@ export function csrfProtection(trusted: string[]): RequestHandler {
     const origin = req.get('origin');
     if (origin !== undefined) {
       if (origin !== 'null' && isTrusted(req, origin)) return next();
-      return next(csrfFailed(`Origin checking failed - ${origin.slice(0, 100)} does not match any trusted origins.`));
+      return next(
+        csrfFailed(`Origin checking failed - ${origin.slice(0, 100)} does not match any trusted origins.`),
+      );
     }
     if (req.get('sec-fetch-site') === 'cross-site') {
       return next(csrfFailed('cross-site request refused.'));

@@ -32,7 +32,9 @@ function limiter(
     keyGenerator: (req) => `${name}:${key(req)}`,
     handler: (req, _res, next) => {
       const info = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit;
-      const retry = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : windowSeconds;
+      const retry = info?.resetTime
+        ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000))
+        : windowSeconds;
       next(errors.throttled(retry));
     },
   });

@@ -15,7 +15,10 @@ export function fieldErrors(error: z.ZodError): FieldErrors {
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  return (
+    headers['transfer-encoding'] !== undefined ||
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+  );
 }
 
 /** Parses `req.body` (JSON only) with `schema`; the result is in `res.locals.body`. */

@@ -42,7 +42,10 @@ export class AuthSession extends Model<InferAttributes<AuthSession>, InferCreati
 }
 
 /** A refresh token, by its JWT id. Used once: rotation marks it used and issues its successor. */
-export class RefreshToken extends Model<InferAttributes<RefreshToken>, InferCreationAttributes<RefreshToken>> {
+export class RefreshToken extends Model<
+  InferAttributes<RefreshToken>,
+  InferCreationAttributes<RefreshToken>
+> {
   declare jti: string;
   declare sessionId: ForeignKey<AuthSession['id']>;
   declare userId: ForeignKey<User['id']>;
@@ -60,7 +63,13 @@ export class RefreshToken extends Model<InferAttributes<RefreshToken>, InferCrea
         replacedBy: { type: DataTypes.UUID, allowNull: true },
         createdAt: DataTypes.DATE,
       },
-      { sequelize, tableName: 'refresh_tokens', modelName: 'RefreshToken', underscored: true, updatedAt: false },
+      {
+        sequelize,
+        tableName: 'refresh_tokens',
+        modelName: 'RefreshToken',
+        underscored: true,
+        updatedAt: false,
+      },
     );
     return this;
   }

@@ -24,9 +24,15 @@ export const presentLogout = () => ({
 
 export const presentRefresh = (access: string) => ({ detail: 'Token refreshed', access });
 
-export const presentPasswordResetRequested = () => ({ detail: 'An email has been sent to reset your password.' });
+export const presentPasswordResetRequested = () => ({
+  detail: 'An email has been sent to reset your password.',
+});
 
 export const presentPasswordResetDone = () => ({ detail: 'Your Password has been successfully reset.' });
 
 /** Addition: GET /api/me/. */
-export const presentMe = (user: UserLike & { isStaff: boolean }) => ({ id: user.id, email: user.email, is_staff: user.isStaff });
+export const presentMe = (user: UserLike & { isStaff: boolean }) => ({
+  id: user.id,
+  email: user.email,
+  is_staff: user.isStaff,
+});

@@ -47,14 +47,21 @@ function stateString(purpose: OneTimePurpose, u: TokenUserState): string {
 }
 
 function sign(key: Buffer, purpose: OneTimePurpose, u: TokenUserState, ts: number): string {
-  return createHmac('sha256', key).update(`${ts}\u0000${stateString(purpose, u)}`).digest('base64url');
+  return createHmac('sha256', key)
+    .update(`${ts}\u0000${stateString(purpose, u)}`)
+    .digest('base64url');
 }
 
 export function deriveKey(secret: string, label: string): Buffer {
   return createHmac('sha256', secret).update(`videoflix:${label}`).digest();
 }
 
-export function makeOneTimeToken(key: Buffer, purpose: OneTimePurpose, user: TokenUserState, nowMs: number): string {
+export function makeOneTimeToken(
+  key: Buffer,
+  purpose: OneTimePurpose,
+  user: TokenUserState,
+  nowMs: number,
+): string {
   const ts = Math.floor(nowMs / 1000);
   return `${ts.toString(36)}-${sign(key, purpose, user, ts)}`;
 }
@@ -143,9 +150,17 @@ export function checkClaims(payload: unknown, typ: TokenType): TokenClaims | und
 }
 
 /** Verifies signature, algorithm, issuer, audience and expiry, then the type. Never throws. */
-export function verifyToken(s: JwtSettings, token: string, typ: TokenType, nowMs: number): TokenClaims | undefined {
+export function verifyToken(
+  s: JwtSettings,
+  token: string,
+  typ: TokenType,
+  nowMs: number,
+): TokenClaims | undefined {
   try {
-    const payload = jwt.verify(token, s.secret, { ...jwtVerifyOptions(s), clockTimestamp: Math.floor(nowMs / 1000) });
+    const payload = jwt.verify(token, s.secret, {
+      ...jwtVerifyOptions(s),
+      clockTimestamp: Math.floor(nowMs / 1000),
+    });
     return checkClaims(payload, typ);
   } catch {
     return undefined;

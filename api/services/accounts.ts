@@ -19,7 +19,10 @@ export interface Registration {
  * Creates an inactive user and mails the activation link. The row is created in a transaction
  * that commits only once the SMTP server accepted the mail: if it refuses, nothing remains.
  */
-export async function register(ctx: ServiceContext, input: { email: string; password: string }): Promise<Registration> {
+export async function register(
+  ctx: ServiceContext,
+  input: { email: string; password: string },
+): Promise<Registration> {
   const email = normalizeEmail(input.email);
   if (await findUserByEmail(ctx.models, email)) throw errors.validation({ email: [EMAIL_TAKEN] });
   const passwordHash = await ctx.hasher.hash(input.password);
@@ -44,7 +47,10 @@ export async function register(ctx: ServiceContext, input: { email: string; pass
 
 /** The original answers a failed activation with `{"message": ...}`; `detail` is added for the common shape. */
 const activationFailed = () =>
-  new AppError(400, 'activation_failed', 'Activation failed.', { message: 'Activation failed.', detail: 'Activation failed.' });
+  new AppError(400, 'activation_failed', 'Activation failed.', {
+    message: 'Activation failed.',
+    detail: 'Activation failed.',
+  });
 
 /** Activates once: the token is bound to the inactive state, and the update only applies to an inactive row. */
 export async function activate(ctx: ServiceContext, uidb64: string, token: string): Promise<User> {

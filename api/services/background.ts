@@ -9,7 +9,9 @@ export class BackgroundTasks {
 
   run(name: string, fn: () => Promise<void>): void {
     const p = fn()
-      .catch((err: unknown) => this.logger.error({ err: safeError(err), task: name }, 'background task failed'))
+      .catch((err: unknown) =>
+        this.logger.error({ err: safeError(err), task: name }, 'background task failed'),
+      )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

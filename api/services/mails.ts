@@ -2,12 +2,17 @@
 import type { MailMessage } from '../infra/mailer.js';
 
 export function buildLink(frontendUrl: string, template: string, uid: string, token: string): string {
-  const path = template.replaceAll('{uid}', encodeURIComponent(uid)).replaceAll('{token}', encodeURIComponent(token));
+  const path = template
+    .replaceAll('{uid}', encodeURIComponent(uid))
+    .replaceAll('{token}', encodeURIComponent(token));
   return `${frontendUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 function layout(paragraphs: string[], button: { href: string; label: string }): string {

@@ -34,7 +34,10 @@ export async function login(
   const user = await findUserByEmail(ctx.models, input.email);
   const ok = await ctx.hasher.verify(input.password, user?.passwordHash ?? null);
   if (!user || !ok || !user.isActive) {
-    ctx.logger.info({ userId: user?.id, reason: !user ? 'unknown' : !ok ? 'password' : 'inactive' }, 'login refused');
+    ctx.logger.info(
+      { userId: user?.id, reason: !user ? 'unknown' : !ok ? 'password' : 'inactive' },
+      'login refused',
+    );
     throw errors.badRequest('invalid_credentials', INVALID_CREDENTIALS);
   }
   const now = ctx.now();
@@ -85,7 +88,8 @@ async function issue(
   };
 }
 
-type RotateOutcome = { ok: IssuedTokens } | { fail: 'unknown' | 'revoked' | 'expired' | 'inactive' | 'reused' };
+type RotateOutcome =
+  { ok: IssuedTokens } | { fail: 'unknown' | 'revoked' | 'expired' | 'inactive' | 'reused' };
 
 /** Rotates a refresh token: the old one stops working; a replay revokes the family. */
 export async function refresh(ctx: ServiceContext, token: string): Promise<IssuedTokens> {
@@ -111,7 +115,8 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Issue
     return { ok: tokens };
   });
   if ('fail' in outcome) {
-    const log = outcome.fail === 'reused' ? ctx.logger.warn.bind(ctx.logger) : ctx.logger.info.bind(ctx.logger);
+    const log =
+      outcome.fail === 'reused' ? ctx.logger.warn.bind(ctx.logger) : ctx.logger.info.bind(ctx.logger);
     log({ userId: claims.sub, sessionId: claims.sid, reason: outcome.fail }, 'refresh refused');
     throw errors.unauthorized('token_not_valid', INVALID_REFRESH);
   }
@@ -154,7 +159,10 @@ export interface AuthenticatedUser {
 }
 
 /** For an access token already verified: the user, if the session is live and the account active. */
-export async function userForAccessToken(ctx: ServiceContext, claims: TokenClaims): Promise<AuthenticatedUser | null> {
+export async function userForAccessToken(
+  ctx: ServiceContext,
+  claims: TokenClaims,
+): Promise<AuthenticatedUser | null> {
   const session = await ctx.models.AuthSession.findOne({
     where: { id: claims.sid, userId: Number(claims.sub), revokedAt: { [Op.is]: null } },
     include: [{ model: ctx.models.User, required: true, where: { isActive: true } }],

@@ -7,9 +7,16 @@ export function normalizeEmail(email: string): string {
   return email.trim();
 }
 
-export async function findUserByEmail(models: Models, email: string, transaction?: Transaction): Promise<User | null> {
+export async function findUserByEmail(
+  models: Models,
+  email: string,
+  transaction?: Transaction,
+): Promise<User | null> {
   return models.User.findOne({
-    where: Sequelize.where(Sequelize.fn('lower', Sequelize.col('email')), normalizeEmail(email).toLowerCase()),
+    where: Sequelize.where(
+      Sequelize.fn('lower', Sequelize.col('email')),
+      normalizeEmail(email).toLowerCase(),
+    ),
     transaction,
   });
 }

@@ -74,10 +74,15 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     res.json(presentLogout());
   });
 
-  r.post('/password_reset/', ...limits.passwordReset, validateBody(passwordResetSchema), async (_req, res) => {
-    await requestPasswordReset(ctx, bodyOf(res, passwordResetSchema).email);
-    res.json(presentPasswordResetRequested());
-  });
+  r.post(
+    '/password_reset/',
+    ...limits.passwordReset,
+    validateBody(passwordResetSchema),
+    async (_req, res) => {
+      await requestPasswordReset(ctx, bodyOf(res, passwordResetSchema).email);
+      res.json(presentPasswordResetRequested());
+    },
+  );
 
   r.post(
     '/password_confirm/:uidb64/:token/',
@@ -89,7 +94,12 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     validateBody(passwordConfirmSchema),
     async (req, res) => {
       const body = bodyOf(res, passwordConfirmSchema);
-      await confirmPasswordReset(ctx, req.params.uidb64 as string, req.params.token as string, body.new_password);
+      await confirmPasswordReset(
+        ctx,
+        req.params.uidb64 as string,
+        req.params.token as string,
+        body.new_password,
+      );
       res.json(presentPasswordResetDone());
     },
   );
@@ -112,7 +122,9 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
   };
   for (const [path, allowed] of Object.entries(methods)) {
     r.all(path, (req, _res, next) => {
-      next(req.method === 'OPTIONS' ? undefined : errors.methodNotAllowed(req.method, [...allowed, 'OPTIONS']));
+      next(
+        req.method === 'OPTIONS' ? undefined : errors.methodNotAllowed(req.method, [...allowed, 'OPTIONS']),
+      );
     });
   }
 

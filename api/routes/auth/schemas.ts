@@ -6,7 +6,9 @@ const REQUIRED = 'This field is required.';
 
 /** A required string field: "This field is required." when absent, DRF's wording for blank/wrong type. */
 const field = () =>
-  z.string({ error: (iss) => (iss.input === undefined || iss.input === null ? REQUIRED : 'Not a valid string.') });
+  z.string({
+    error: (iss) => (iss.input === undefined || iss.input === null ? REQUIRED : 'Not a valid string.'),
+  });
 
 const email = () =>
   field()

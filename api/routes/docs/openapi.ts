@@ -10,7 +10,9 @@ import { loginSchema, passwordConfirmSchema, passwordResetSchema, registerSchema
 type Json = Record<string, unknown>;
 
 function bodySchema(schema: z.ZodType, emailFields: string[] = []): Json {
-  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json & { properties?: Record<string, Json> };
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json & {
+    properties?: Record<string, Json>;
+  };
   delete js.$schema;
   for (const f of emailFields) if (js.properties?.[f]) js.properties[f].format = 'email';
   return js;
@@ -22,15 +24,33 @@ const detail = (example: string): Json => ({
   required: ['detail'],
 });
 
-const json = (schema: Json, description: string): Json => ({ description, content: { 'application/json': { schema } } });
+const json = (schema: Json, description: string): Json => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const fieldErrors: Json = json(
   { $ref: '#/components/schemas/FieldErrors' },
   'Invalid input: `{"field": ["message", ...]}`, or `{"detail": "..."}`',
 );
-const throttled = json(detail('Request was throttled. Expected available in 60 seconds.'), 'Too many requests');
+const throttled = json(
+  detail('Request was throttled. Expected available in 60 seconds.'),
+  'Too many requests',
+);
 const tokenParams: Json[] = [
-  { name: 'uidb64', in: 'path', required: true, schema: { type: 'string' }, description: 'base64url of the user id' },
-  { name: 'token', in: 'path', required: true, schema: { type: 'string' }, description: 'one-time token from the mail' },
+  {
+    name: 'uidb64',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: 'base64url of the user id',
+  },
+  {
+    name: 'token',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: 'one-time token from the mail',
+  },
 ];
 const cookieAuth = [{ refreshCookie: [] }];
 
@@ -62,13 +82,19 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
       '/api/register/': {
         post: {
           summary: 'Create an inactive account and mail the activation link',
-          requestBody: { required: true, content: { 'application/json': { schema: bodySchema(registerSchema, ['email']) } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: bodySchema(registerSchema, ['email']) } },
+          },
           responses: {
             201: json(
               {
                 type: 'object',
                 properties: {
-                  user: { type: 'object', properties: { id: { type: 'integer' }, email: { type: 'string' } } },
+                  user: {
+                    type: 'object',
+                    properties: { id: { type: 'integer' }, email: { type: 'string' } },
+                  },
                   token: { type: 'string' },
                 },
               },
@@ -76,7 +102,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             ),
             400: fieldErrors,
             429: throttled,
-            503: json(detail('Email service is currently unavailable.'), 'The mail could not be sent; nothing was created'),
+            503: json(
+              detail('Email service is currently unavailable.'),
+              'The mail could not be sent; nothing was created',
+            ),
           },
         },
       },
@@ -85,7 +114,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
           summary: 'Activate an account (once)',
           parameters: tokenParams,
           responses: {
-            200: json({ type: 'object', properties: { message: { type: 'string' } } }, 'Account successfully activated.'),
+            200: json(
+              { type: 'object', properties: { message: { type: 'string' } } },
+              'Account successfully activated.',
+            ),
             400: json(
               { type: 'object', properties: { message: { type: 'string' }, detail: { type: 'string' } } },
               'Invalid, expired or used link',
@@ -96,19 +128,28 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
       '/api/login/': {
         post: {
           summary: 'Log in: sets the access_token and refresh_token cookies (a new session)',
-          requestBody: { required: true, content: { 'application/json': { schema: bodySchema(loginSchema, ['email']) } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: bodySchema(loginSchema, ['email']) } },
+          },
           responses: {
             200: json(
               {
                 type: 'object',
                 properties: {
                   detail: { type: 'string', examples: ['Login successful'] },
-                  user: { type: 'object', properties: { id: { type: 'integer' }, username: { type: 'string' } } },
+                  user: {
+                    type: 'object',
+                    properties: { id: { type: 'integer' }, username: { type: 'string' } },
+                  },
                 },
               },
               'Logged in',
             ),
-            400: json(detail('Invalid email or password.'), 'Unknown email, wrong password or inactive account (one answer)'),
+            400: json(
+              detail('Invalid email or password.'),
+              'Unknown email, wrong password or inactive account (one answer)',
+            ),
             403: json(detail('CSRF Failed: ...'), 'Untrusted Origin'),
             429: throttled,
           },
@@ -124,7 +165,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
               'Token refreshed (both cookies replaced)',
             ),
             400: json(detail('Refresh token missing.'), 'No refresh cookie'),
-            401: json(detail('Invalid refresh token.'), 'Invalid, expired, revoked or replayed (the replay revokes the session)'),
+            401: json(
+              detail('Invalid refresh token.'),
+              'Invalid, expired, revoked or replayed (the replay revokes the session)',
+            ),
           },
         },
       },
@@ -133,7 +177,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
           summary: 'End the session server-side and delete both cookies',
           security: cookieAuth,
           responses: {
-            200: json(detail('Logout successful! All tokens will be deleted. Refresh token is now invalid.'), 'Logged out'),
+            200: json(
+              detail('Logout successful! All tokens will be deleted. Refresh token is now invalid.'),
+              'Logged out',
+            ),
             400: json(detail('Refresh token missing.'), 'No refresh cookie'),
             401: json(detail('Invalid refresh token.'), 'Invalid or already ended session'),
           },
@@ -157,7 +204,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
         post: {
           summary: 'Set a new password (link works once); every session of the user ends',
           parameters: tokenParams,
-          requestBody: { required: true, content: { 'application/json': { schema: bodySchema(passwordConfirmSchema) } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: bodySchema(passwordConfirmSchema) } },
+          },
           responses: {
             200: json(detail('Your Password has been successfully reset.'), 'Password changed'),
             400: fieldErrors,
@@ -172,11 +222,18 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             200: json(
               {
                 type: 'object',
-                properties: { id: { type: 'integer' }, email: { type: 'string' }, is_staff: { type: 'boolean' } },
+                properties: {
+                  id: { type: 'integer' },
+                  email: { type: 'string' },
+                  is_staff: { type: 'boolean' },
+                },
               },
               'The user',
             ),
-            401: json(detail('Authentication credentials were not provided.'), 'Missing, invalid or expired access token'),
+            401: json(
+              detail('Authentication credentials were not provided.'),
+              'Missing, invalid or expired access token',
+            ),
           },
         },
       },

@@ -18,7 +18,9 @@ export function healthRouter(deps: { sequelize: Sequelize; lifecycle: Lifecycle 
       return;
     }
     const db = await pingDb(deps.sequelize);
-    res.status(db ? 200 : 503).json({ status: db ? 'ok' : 'unavailable', checks: { database: db ? 'ok' : 'unreachable' } });
+    res
+      .status(db ? 200 : 503)
+      .json({ status: db ? 'ok' : 'unavailable', checks: { database: db ? 'ok' : 'unreachable' } });
   });
   return r;
 }

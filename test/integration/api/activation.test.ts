@@ -42,7 +42,10 @@ describe('api: GET /api/activate/<uidb64>/<token>/', function () {
   it('refuses a tampered token (400) and leaves the account inactive', async function () {
     const u = await registerUser(t);
     const last = u.token.at(-1) === 'A' ? 'B' : 'A';
-    await t.agent().get(`/api/activate/${u.uid}/${u.token.slice(0, -1)}${last}/`).expect(400, FAILED);
+    await t
+      .agent()
+      .get(`/api/activate/${u.uid}/${u.token.slice(0, -1)}${last}/`)
+      .expect(400, FAILED);
     await t.agent().get(`/api/activate/${u.uid}/not-a-token/`).expect(400, FAILED);
     expect(await isActive(u.id)).to.equal(false);
   });
@@ -51,9 +54,15 @@ describe('api: GET /api/activate/<uidb64>/<token>/', function () {
     const a = await registerUser(t);
     const b = await registerUser(t);
     await t.agent().get(`/api/activate/${b.uid}/${a.token}/`).expect(400, FAILED);
-    await t.agent().get(`/api/activate/${Buffer.from('999999').toString('base64url')}/${a.token}/`).expect(400, FAILED);
+    await t
+      .agent()
+      .get(`/api/activate/${Buffer.from('999999').toString('base64url')}/${a.token}/`)
+      .expect(400, FAILED);
     await t.agent().get(`/api/activate/invalid-uid/${a.token}/`).expect(400, FAILED);
-    await t.agent().get(`/api/activate/${Buffer.from('99999999999999999999').toString('base64url')}/${a.token}/`).expect(400, FAILED);
+    await t
+      .agent()
+      .get(`/api/activate/${Buffer.from('99999999999999999999').toString('base64url')}/${a.token}/`)
+      .expect(400, FAILED);
     expect(await isActive(a.id)).to.equal(false);
     expect(await isActive(b.id)).to.equal(false);
   });

@@ -23,7 +23,9 @@ describe('api: health, readiness, OpenAPI and headers', function () {
 
   it('answers /healthz and /readyz when the database is reachable', async function () {
     await supertest(t.app).get('/healthz').expect(200, { status: 'ok' });
-    await supertest(t.app).get('/readyz').expect(200, { status: 'ok', checks: { database: 'ok' } });
+    await supertest(t.app)
+      .get('/readyz')
+      .expect(200, { status: 'ok', checks: { database: 'ok' } });
   });
 
   it('answers /readyz 503 when the database is unreachable, and while shutting down', async function () {

@@ -37,7 +37,9 @@ describe('api: the account journey through real mail', function () {
     await browser.post('/api/login/').send({ email, password: GOOD_PASSWORD }).expect(400);
 
     const mail = await waitForMail({ to: email, subject: 'Confirm your email' });
-    const link = /http:\/\/frontend\.test:4200\/activate\/index\.html\?uid=[^\s"<]+/.exec(mail.text ?? '')?.[0];
+    const link = /http:\/\/frontend\.test:4200\/activate\/index\.html\?uid=[^\s"<]+/.exec(
+      mail.text ?? '',
+    )?.[0];
     expect(link, `activation link in: ${mail.text}`).to.be.a('string');
     expect(mail.html).to.contain(link!.replace(/&/g, '&amp;'));
     const url = new URL(link!);
@@ -51,7 +53,10 @@ describe('api: the account journey through real mail', function () {
     expect(act.body).to.deep.equal({ message: 'Account successfully activated.' });
 
     const login = await browser.post('/api/login/').send({ email, password: GOOD_PASSWORD }).expect(200);
-    expect(login.body).to.deep.equal({ detail: 'Login successful', user: { id: reg.body.user.id, username: email } });
+    expect(login.body).to.deep.equal({
+      detail: 'Login successful',
+      user: { id: reg.body.user.id, username: email },
+    });
     const cookies = parseSetCookies(login.headers['set-cookie']);
     const firstRefresh = cookies.get('refresh_token')!.value;
 

@@ -22,7 +22,11 @@ describe('api: POST /api/login/', function () {
 
   it('logs in an active user: original body, HttpOnly cookies with deliberate paths and lifetimes', async function () {
     const u = await activeUser(t);
-    const res = await t.agent().post('/api/login/').send({ email: u.email, password: u.password }).expect(200);
+    const res = await t
+      .agent()
+      .post('/api/login/')
+      .send({ email: u.email, password: u.password })
+      .expect(200);
     expect(res.body).to.deep.equal({ detail: 'Login successful', user: { id: u.id, username: u.email } });
     const c = parseSetCookies(res.headers['set-cookie']);
     const access = c.get('access_token')!;
@@ -44,14 +48,19 @@ describe('api: POST /api/login/', function () {
 
   it('accepts the email in another case', async function () {
     const u = await activeUser(t);
-    await t.agent().post('/api/login/').send({ email: u.email.toUpperCase(), password: u.password }).expect(200);
+    await t
+      .agent()
+      .post('/api/login/')
+      .send({ email: u.email.toUpperCase(), password: u.password })
+      .expect(200);
   });
 
   it('starts a new session on every login', async function () {
     const u = await activeUser(t);
     const a = await loginUser(t, u);
     const b = await loginUser(t, u);
-    const sid = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).sid as string;
+    const sid = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).sid as string;
     expect(sid(a.refresh)).to.not.equal(sid(b.refresh));
     expect(await db.models.AuthSession.count({ where: { userId: u.id } })).to.equal(2);
   });
@@ -73,9 +82,15 @@ describe('api: POST /api/login/', function () {
 
   it('answers field errors for missing or malformed fields', async function () {
     const res = await t.agent().post('/api/login/').send({}).expect(400);
-    expect(res.body).to.deep.equal({ email: ['This field is required.'], password: ['This field is required.'] });
+    expect(res.body).to.deep.equal({
+      email: ['This field is required.'],
+      password: ['This field is required.'],
+    });
     const res2 = await t.agent().post('/api/login/').send({ email: 'nope', password: '' }).expect(400);
-    expect(res2.body).to.deep.equal({ email: ['Enter a valid email address.'], password: ['This field may not be blank.'] });
+    expect(res2.body).to.deep.equal({
+      email: ['Enter a valid email address.'],
+      password: ['This field may not be blank.'],
+    });
   });
 
   it('takes about the same time for an unknown email, a wrong password and an inactive account', async function () {
@@ -99,7 +114,11 @@ describe('api: POST /api/login/', function () {
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const m = { unknown: median(times.unknown), wrong: median(times.wrong), inactive: median(times.inactive) };
+    const m = {
+      unknown: median(times.unknown),
+      wrong: median(times.wrong),
+      inactive: median(times.inactive),
+    };
     const max = Math.max(...Object.values(m));
     const min = Math.min(...Object.values(m));
     expect(min, JSON.stringify(m)).to.be.greaterThan(20); // bcrypt at cost 10 ran in every case
@@ -111,9 +130,17 @@ describe('api: POST /api/login/', function () {
     const limited = buildTestApp(db, { RATE_LIMIT_LOGIN_MAX: '3' });
     const u = await activeUser(limited);
     for (let i = 0; i < 3; i++) {
-      await limited.agent().post('/api/login/').send({ email: u.email, password: 'wrong-password-1' }).expect(400);
+      await limited
+        .agent()
+        .post('/api/login/')
+        .send({ email: u.email, password: 'wrong-password-1' })
+        .expect(400);
     }
-    const res = await limited.agent().post('/api/login/').send({ email: u.email, password: u.password }).expect(429);
+    const res = await limited
+      .agent()
+      .post('/api/login/')
+      .send({ email: u.email, password: u.password })
+      .expect(429);
     expect(res.body.detail).to.match(/^Request was throttled/);
     expect(res.headers['set-cookie']).to.equal(undefined);
     limited.mailer.close();

@@ -47,7 +47,9 @@ describe('api: POST /api/logout/', function () {
     const u = await activeUser(t);
     const s = await loginUser(t, u);
     await logout(`refresh_token=${s.refresh}`).expect(200);
-    const again = await logout(`refresh_token=${s.refresh}`).expect(401, { detail: 'Invalid refresh token.' });
+    const again = await logout(`refresh_token=${s.refresh}`).expect(401, {
+      detail: 'Invalid refresh token.',
+    });
     expect(parseSetCookies(again.headers['set-cookie']).get('refresh_token')!.value).to.equal('');
     await logout('refresh_token=not.a.jwt').expect(401);
   });

@@ -64,13 +64,22 @@ describe('api: password reset', function () {
     });
 
     it('answers 400 with field errors for a missing or invalid email', async function () {
-      await t.agent().post('/api/password_reset/').send({}).expect(400, { email: ['This field is required.'] });
-      await t.agent().post('/api/password_reset/').send({ email: 'nope' }).expect(400, { email: ['Enter a valid email address.'] });
+      await t
+        .agent()
+        .post('/api/password_reset/')
+        .send({})
+        .expect(400, { email: ['This field is required.'] });
+      await t
+        .agent()
+        .post('/api/password_reset/')
+        .send({ email: 'nope' })
+        .expect(400, { email: ['Enter a valid email address.'] });
     });
 
     it('is rate-limited per client address (429)', async function () {
       const limited = buildTestApp(db, { RATE_LIMIT_PASSWORD_RESET_MAX: '2' });
-      for (let i = 0; i < 2; i++) await limited.agent().post('/api/password_reset/').send({ email: uniqueEmail() }).expect(200);
+      for (let i = 0; i < 2; i++)
+        await limited.agent().post('/api/password_reset/').send({ email: uniqueEmail() }).expect(200);
       await limited.agent().post('/api/password_reset/').send({ email: uniqueEmail() }).expect(429);
       limited.mailer.close();
     });
@@ -131,10 +140,15 @@ describe('api: password reset', function () {
     it('checks the body after the link: mismatch, weak, missing fields get field errors and keep the link usable', async function () {
       const u = await activeUser(t);
       const { uid, token } = await requestLink(u.email);
-      await confirm(uid, token, { new_password: NEW_PASSWORD, confirm_password: `${NEW_PASSWORD}!` }).expect(400, {
-        confirm_password: ['Passwords do not match.'],
+      await confirm(uid, token, { new_password: NEW_PASSWORD, confirm_password: `${NEW_PASSWORD}!` }).expect(
+        400,
+        {
+          confirm_password: ['Passwords do not match.'],
+        },
+      );
+      await confirm(uid, token, both('password1')).expect(400, {
+        new_password: ['This password is too common.'],
       });
-      await confirm(uid, token, both('password1')).expect(400, { new_password: ['This password is too common.'] });
       await confirm(uid, token, both('short')).expect(400, {
         new_password: ['This password is too short. It must contain at least 8 characters.'],
       });

@@ -98,10 +98,16 @@ describe('api: authentication of protected routes', function () {
       const u = await activeUser(t);
       const s = await loginUser(t, u);
       await supertest(app).get('/api/staff-probe/').expect(401);
-      const res = await supertest(app).get('/api/staff-probe/').set('Cookie', `access_token=${s.access}`).expect(403);
+      const res = await supertest(app)
+        .get('/api/staff-probe/')
+        .set('Cookie', `access_token=${s.access}`)
+        .expect(403);
       expect(res.body).to.deep.equal({ detail: 'You do not have permission to perform this action.' });
       await db.models.User.update({ isStaff: true }, { where: { id: u.id } });
-      await supertest(app).get('/api/staff-probe/').set('Cookie', `access_token=${s.access}`).expect(200, { id: u.id });
+      await supertest(app)
+        .get('/api/staff-probe/')
+        .set('Cookie', `access_token=${s.access}`)
+        .expect(200, { id: u.id });
     });
   });
 

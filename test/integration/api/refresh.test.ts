@@ -24,7 +24,8 @@ describe('api: POST /api/token/refresh/', function () {
     await db?.drop();
   });
 
-  const refreshWith = (token: string) => t.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${token}`);
+  const refreshWith = (token: string) =>
+    t.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${token}`);
   const me = (access: string) => t.agent().get('/api/me/').set('Cookie', `access_token=${access}`);
   const rotate = async (token: string): Promise<Session> => {
     const res = await refreshWith(token).expect(200);
@@ -42,7 +43,10 @@ describe('api: POST /api/token/refresh/', function () {
     await me(s1.access).expect(200);
     const s2 = await rotate(s1.refresh);
     await me(s2.access).expect(200);
-    const rows = await db.models.RefreshToken.findAll({ where: { userId: u.id }, order: [['createdAt', 'ASC']] });
+    const rows = await db.models.RefreshToken.findAll({
+      where: { userId: u.id },
+      order: [['createdAt', 'ASC']],
+    });
     expect(rows).to.have.length(3);
     expect(rows.filter((r) => r.usedAt === null)).to.have.length(1);
     await refreshWith(s1.refresh).expect(401, INVALID); // the rotated one stopped working
@@ -96,7 +100,9 @@ describe('api: POST /api/token/refresh/', function () {
     const s = await loginUser(t, u);
     const claims = JSON.parse(Buffer.from(s.refresh.split('.')[1]!, 'base64url').toString());
     const now = Math.floor(Date.now() / 1000);
-    const expired = jwt.sign({ ...claims, iat: now - 100, exp: now - 50 }, t.config.JWT_SECRET, { algorithm: 'HS256' });
+    const expired = jwt.sign({ ...claims, iat: now - 100, exp: now - 50 }, t.config.JWT_SECRET, {
+      algorithm: 'HS256',
+    });
     await refreshWith(expired).expect(401, INVALID);
     // and by the server's clock: past the token's lifetime
     t.clock.offsetMs = (t.config.REFRESH_TOKEN_TTL + 60) * 1000;

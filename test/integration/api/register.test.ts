@@ -43,8 +43,16 @@ describe('api: POST /api/register/', function () {
   it('accepts a 64-character password and passphrases with spaces and unicode', async function () {
     const long = 'a long passphrase that is exactly sixty-four characters long!!!!';
     expect(long.length).to.equal(64);
-    await t.agent().post('/api/register/').send(body(uniqueEmail('long'), long)).expect(201);
-    await t.agent().post('/api/register/').send(body(uniqueEmail('uni'), 'Grüße aus Köln 🎬')).expect(201);
+    await t
+      .agent()
+      .post('/api/register/')
+      .send(body(uniqueEmail('long'), long))
+      .expect(201);
+    await t
+      .agent()
+      .post('/api/register/')
+      .send(body(uniqueEmail('uni'), 'Grüße aus Köln 🎬'))
+      .expect(201);
   });
 
   it('refuses an email already registered, whatever its case (400 with a field error)', async function () {
@@ -62,28 +70,51 @@ describe('api: POST /api/register/', function () {
       password: ['This field is required.'],
       confirmed_password: ['This field is required.'],
     });
-    const wrongType = await t.agent().post('/api/register/').send({ email: 42, password: [], confirmed_password: {} }).expect(400);
+    const wrongType = await t
+      .agent()
+      .post('/api/register/')
+      .send({ email: 42, password: [], confirmed_password: {} })
+      .expect(400);
     expect(wrongType.body).to.have.all.keys('email', 'password', 'confirmed_password');
   });
 
   it('refuses mismatched confirmation, short, common and email-derived passwords', async function () {
     const email = uniqueEmail('weak');
-    let res = await t.agent().post('/api/register/').send(body(email, GOOD_PASSWORD, `${GOOD_PASSWORD}x`)).expect(400);
+    let res = await t
+      .agent()
+      .post('/api/register/')
+      .send(body(email, GOOD_PASSWORD, `${GOOD_PASSWORD}x`))
+      .expect(400);
     expect(res.body).to.deep.equal({ confirmed_password: ['Passwords do not match.'] });
     res = await t.agent().post('/api/register/').send(body(email, 'k7#Qz!')).expect(400);
-    expect(res.body.password).to.deep.equal(['This password is too short. It must contain at least 8 characters.']);
+    expect(res.body.password).to.deep.equal([
+      'This password is too short. It must contain at least 8 characters.',
+    ]);
     res = await t.agent().post('/api/register/').send(body(email, 'Password123')).expect(400);
     expect(res.body.password).to.deep.equal(['This password is too common.']);
-    res = await t.agent().post('/api/register/').send(body('marguerite@example.test', 'Marguerite1!')).expect(400);
+    res = await t
+      .agent()
+      .post('/api/register/')
+      .send(body('marguerite@example.test', 'Marguerite1!'))
+      .expect(400);
     expect(res.body.password).to.deep.equal(['The password is too similar to the email address.']);
-    res = await t.agent().post('/api/register/').send(body(email, 'x'.repeat(129))).expect(400);
+    res = await t
+      .agent()
+      .post('/api/register/')
+      .send(body(email, 'x'.repeat(129)))
+      .expect(400);
     expect(res.body.password![0]).to.match(/too long/);
     expect(await db.models.User.count({ where: { email } })).to.equal(0);
   });
 
   it('refuses bodies that are not JSON, malformed JSON and oversized bodies without a 500', async function () {
     await t.agent().post('/api/register/').set('Content-Type', 'text/plain').send('email=a').expect(415);
-    const bad = await t.agent().post('/api/register/').set('Content-Type', 'application/json').send('{"email":').expect(400);
+    const bad = await t
+      .agent()
+      .post('/api/register/')
+      .set('Content-Type', 'application/json')
+      .send('{"email":')
+      .expect(400);
     expect(bad.body.detail).to.match(/JSON parse error/);
     const huge = { ...body(uniqueEmail('big')), padding: 'x'.repeat(20_000) };
     const big = await t.agent().post('/api/register/').send(huge).expect(413);
@@ -134,7 +165,11 @@ describe('api: POST /api/register/', function () {
     for (let i = 0; i < 2; i++) {
       await limited.agent().post('/api/register/').send({ email: 'bad' }).expect(400);
     }
-    const res = await limited.agent().post('/api/register/').send(body(uniqueEmail('limited'))).expect(429);
+    const res = await limited
+      .agent()
+      .post('/api/register/')
+      .send(body(uniqueEmail('limited')))
+      .expect(429);
     expect(res.body.detail).to.match(/^Request was throttled\. Expected available in \d+ seconds\.$/);
     expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
     limited.mailer.close();

@@ -17,17 +17,29 @@ describe('api/config', function () {
   });
 
   it('refuses to start in production without a JWT secret or with a weak one', function () {
-    expect(() => loadConfig(apiSchema, { ...base, NODE_ENV: 'production' })).to.throw(ConfigError, /JWT_SECRET: required/);
+    expect(() => loadConfig(apiSchema, { ...base, NODE_ENV: 'production' })).to.throw(
+      ConfigError,
+      /JWT_SECRET: required/,
+    );
     for (const weak of ['secret', 'short-secret', DEV_JWT_SECRET, 'a'.repeat(40)]) {
-      expect(() => loadConfig(apiSchema, { ...base, NODE_ENV: 'production', JWT_SECRET: weak }), weak).to.throw(ConfigError, /JWT_SECRET/);
+      expect(
+        () => loadConfig(apiSchema, { ...base, NODE_ENV: 'production', JWT_SECRET: weak }),
+        weak,
+      ).to.throw(ConfigError, /JWT_SECRET/);
     }
-    expect(loadConfig(apiSchema, { ...base, NODE_ENV: 'production', JWT_SECRET: strong }).JWT_SECRET).to.equal(strong);
+    expect(
+      loadConfig(apiSchema, { ...base, NODE_ENV: 'production', JWT_SECRET: strong }).JWT_SECRET,
+    ).to.equal(strong);
   });
 
   it('refuses SameSite=None without Secure, a wildcard CORS origin, and link templates without placeholders', function () {
     expect(() => loadConfig(apiSchema, { ...base, AUTH_COOKIE_SAMESITE: 'None' })).to.throw(/SameSite=None/);
-    expect(() => loadConfig(apiSchema, { ...base, CORS_ALLOWED_ORIGINS: '*' })).to.throw(/CORS_ALLOWED_ORIGINS/);
-    expect(() => loadConfig(apiSchema, { ...base, CORS_ALLOWED_ORIGINS: 'https://a.example/path' })).to.throw(/not an origin/);
+    expect(() => loadConfig(apiSchema, { ...base, CORS_ALLOWED_ORIGINS: '*' })).to.throw(
+      /CORS_ALLOWED_ORIGINS/,
+    );
+    expect(() => loadConfig(apiSchema, { ...base, CORS_ALLOWED_ORIGINS: 'https://a.example/path' })).to.throw(
+      /not an origin/,
+    );
     expect(() => loadConfig(apiSchema, { ...base, ACTIVATION_PATH: '/activate' })).to.throw(/\{uid\}/);
     expect(() => loadConfig(apiSchema, { ...base, BCRYPT_COST: '3' })).to.throw(/BCRYPT_COST/);
   });

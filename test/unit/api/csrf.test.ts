@@ -4,8 +4,14 @@ import { csrfProtection } from '../../../api/middleware/csrf.js';
 import { AppError } from '../../../api/errors.js';
 
 /** Runs the middleware on a fake request and returns the error it passed on, if any. */
-function run(opts: { method?: string; headers?: Record<string, string>; cookies?: Record<string, string> }): AppError | undefined {
-  const headers = Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+function run(opts: {
+  method?: string;
+  headers?: Record<string, string>;
+  cookies?: Record<string, string>;
+}): AppError | undefined {
+  const headers = Object.fromEntries(
+    Object.entries(opts.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   const req = {
     method: opts.method ?? 'POST',
     protocol: 'https',
@@ -24,11 +30,15 @@ describe('api/middleware/csrf', function () {
   const session = { refresh_token: 'x' };
 
   it('lets safe methods through whatever their origin', function () {
-    expect(run({ method: 'GET', headers: { Origin: 'https://evil.example' }, cookies: session })).to.equal(undefined);
+    expect(run({ method: 'GET', headers: { Origin: 'https://evil.example' }, cookies: session })).to.equal(
+      undefined,
+    );
   });
   it('accepts a trusted Origin and the API own origin', function () {
     expect(run({ headers: { Origin: 'https://app.example' }, cookies: session })).to.equal(undefined);
-    expect(run({ headers: { Origin: 'https://api.example', Host: 'api.example' }, cookies: session })).to.equal(undefined);
+    expect(
+      run({ headers: { Origin: 'https://api.example', Host: 'api.example' }, cookies: session }),
+    ).to.equal(undefined);
   });
   it('refuses foreign and "null" origins, with or without cookies (login CSRF)', function () {
     expect(run({ headers: { Origin: 'https://evil.example' } })?.status).to.equal(403);
@@ -37,7 +47,9 @@ describe('api/middleware/csrf', function () {
   });
   it('falls back to the Referer when there is no Origin', function () {
     expect(run({ headers: { Referer: 'https://app.example/login' }, cookies: session })).to.equal(undefined);
-    expect(run({ headers: { Referer: 'https://evil.example/x' }, cookies: session })?.code).to.equal('csrf_failed');
+    expect(run({ headers: { Referer: 'https://evil.example/x' }, cookies: session })?.code).to.equal(
+      'csrf_failed',
+    );
   });
   it('refuses cross-site fetch metadata without an Origin', function () {
     expect(run({ headers: { 'Sec-Fetch-Site': 'cross-site' } })?.status).to.equal(403);

@@ -4,9 +4,9 @@ import { safeError, sanitizePath } from '../../../api/errors.js';
 
 describe('api/services/mails', function () {
   it('builds frontend links from the configured templates', function () {
-    expect(buildLink('https://app.example/', '/activate/index.html?uid={uid}&token={token}', 'MQ', 'abc-123')).to.equal(
-      'https://app.example/activate/index.html?uid=MQ&token=abc-123',
-    );
+    expect(
+      buildLink('https://app.example/', '/activate/index.html?uid={uid}&token={token}', 'MQ', 'abc-123'),
+    ).to.equal('https://app.example/activate/index.html?uid=MQ&token=abc-123');
     expect(buildLink('https://app.example', 'activate/{uid}/{token}/', 'MQ', 'abc-123')).to.equal(
       'https://app.example/activate/MQ/abc-123/',
     );
@@ -26,7 +26,9 @@ describe('api/services/mails', function () {
 describe('api/errors: paths in logs', function () {
   it('blanks the one-time tokens carried in paths', function () {
     expect(sanitizePath('/api/activate/MQ/abc-def/')).to.equal('/api/activate/:uidb64/:token/');
-    expect(sanitizePath('/api/password_confirm/MQ/abc-def/')).to.equal('/api/password_confirm/:uidb64/:token/');
+    expect(sanitizePath('/api/password_confirm/MQ/abc-def/')).to.equal(
+      '/api/password_confirm/:uidb64/:token/',
+    );
     expect(sanitizePath('/api/login/')).to.equal('/api/login/');
   });
 });

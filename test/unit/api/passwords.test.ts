@@ -46,9 +46,13 @@ describe('api/security/passwords', function () {
       expect(validatePassword('LetMeIn123', {}, common)).to.deep.equal(['This password is too common.']);
     });
     it('refuses the email address or its local part with a few characters', function () {
-      expect(validatePassword('jonathan@example.com', { email: 'jonathan@example.com' }, common)).to.have.length(1);
+      expect(
+        validatePassword('jonathan@example.com', { email: 'jonathan@example.com' }, common),
+      ).to.have.length(1);
       expect(validatePassword('Jonathan2024', { email: 'jonathan@example.com' }, common)).to.have.length(1);
-      expect(validatePassword('jonathan likes long walks', { email: 'jonathan@example.com' }, common)).to.deep.equal([]);
+      expect(
+        validatePassword('jonathan likes long walks', { email: 'jonathan@example.com' }, common),
+      ).to.deep.equal([]);
       expect(validatePassword('bob-is-here-1', { email: 'bob@example.com' }, common)).to.deep.equal([]);
     });
   });

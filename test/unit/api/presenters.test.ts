@@ -23,7 +23,10 @@ describe('api/presenters/auth: the original contract', function () {
     expect(presentActivation()).to.deep.equal({ message: 'Account successfully activated.' });
   });
   it('login: the email under "username"', function () {
-    expect(presentLogin(user)).to.deep.equal({ detail: 'Login successful', user: { id: 1, username: 'user@example.com' } });
+    expect(presentLogin(user)).to.deep.equal({
+      detail: 'Login successful',
+      user: { id: 1, username: 'user@example.com' },
+    });
   });
   it('logout', function () {
     expect(presentLogout()).to.deep.equal({
@@ -31,10 +34,17 @@ describe('api/presenters/auth: the original contract', function () {
     });
   });
   it('token refresh', function () {
-    expect(presentRefresh('new_access_token')).to.deep.equal({ detail: 'Token refreshed', access: 'new_access_token' });
+    expect(presentRefresh('new_access_token')).to.deep.equal({
+      detail: 'Token refreshed',
+      access: 'new_access_token',
+    });
   });
   it('password reset and confirm', function () {
-    expect(presentPasswordResetRequested()).to.deep.equal({ detail: 'An email has been sent to reset your password.' });
-    expect(presentPasswordResetDone()).to.deep.equal({ detail: 'Your Password has been successfully reset.' });
+    expect(presentPasswordResetRequested()).to.deep.equal({
+      detail: 'An email has been sent to reset your password.',
+    });
+    expect(presentPasswordResetDone()).to.deep.equal({
+      detail: 'Your Password has been successfully reset.',
+    });
   });
 });

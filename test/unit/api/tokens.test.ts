@@ -23,7 +23,19 @@ describe('api/security/tokens', function () {
       for (const id of [1, 9, 10, 999, 2_147_483_647]) expect(decodeUid(encodeUid(id))).to.equal(id);
     });
     it('refuses anything that is not the canonical encoding of a positive id', function () {
-      for (const bad of ['', 'invalid-uid', 'MA', 'LTE', 'MDE', 'YWJj', 'MQ==', 'M Q', 'MR', '%%%', 'x'.repeat(40)]) {
+      for (const bad of [
+        '',
+        'invalid-uid',
+        'MA',
+        'LTE',
+        'MDE',
+        'YWJj',
+        'MQ==',
+        'M Q',
+        'MR',
+        '%%%',
+        'x'.repeat(40),
+      ]) {
         expect(decodeUid(bad), bad).to.equal(undefined);
       }
     });
@@ -31,7 +43,13 @@ describe('api/security/tokens', function () {
 
   describe('one-time tokens', function () {
     const key = deriveKey('unit-test-secret', 'activation-token');
-    const user: TokenUserState = { id: 7, email: 'A@Example.test', isActive: false, passwordHash: 'h1', lastLoginAt: null };
+    const user: TokenUserState = {
+      id: 7,
+      email: 'A@Example.test',
+      isActive: false,
+      passwordHash: 'h1',
+      lastLoginAt: null,
+    };
     const now = Date.UTC(2026, 0, 1);
     const ttl = 3600;
 
@@ -39,7 +57,9 @@ describe('api/security/tokens', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
       expect(t).to.match(/^[0-9a-z]+-[A-Za-z0-9_-]{43}$/);
       expect(checkOneTimeToken(key, 'activation', user, t, ttl, now + 1000)).to.equal('ok');
-      expect(checkOneTimeToken(key, 'activation', { ...user, email: 'a@example.test' }, t, ttl, now)).to.equal('ok');
+      expect(
+        checkOneTimeToken(key, 'activation', { ...user, email: 'a@example.test' }, t, ttl, now),
+      ).to.equal('ok');
     });
     it('expires after the lifetime', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
@@ -47,15 +67,23 @@ describe('api/security/tokens', function () {
     });
     it('stops working once the state it is bound to changes (single use)', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
-      expect(checkOneTimeToken(key, 'activation', { ...user, isActive: true }, t, ttl, now)).to.equal('invalid');
-      expect(checkOneTimeToken(key, 'activation', { ...user, passwordHash: 'h2' }, t, ttl, now)).to.equal('invalid');
-      expect(checkOneTimeToken(key, 'activation', { ...user, lastLoginAt: new Date(now) }, t, ttl, now)).to.equal('invalid');
+      expect(checkOneTimeToken(key, 'activation', { ...user, isActive: true }, t, ttl, now)).to.equal(
+        'invalid',
+      );
+      expect(checkOneTimeToken(key, 'activation', { ...user, passwordHash: 'h2' }, t, ttl, now)).to.equal(
+        'invalid',
+      );
+      expect(
+        checkOneTimeToken(key, 'activation', { ...user, lastLoginAt: new Date(now) }, t, ttl, now),
+      ).to.equal('invalid');
       expect(checkOneTimeToken(key, 'activation', { ...user, id: 8 }, t, ttl, now)).to.equal('invalid');
     });
     it('is bound to its purpose and key', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
       expect(checkOneTimeToken(key, 'password_reset', user, t, ttl, now)).to.equal('invalid');
-      expect(checkOneTimeToken(deriveKey('other', 'activation-token'), 'activation', user, t, ttl, now)).to.equal('invalid');
+      expect(
+        checkOneTimeToken(deriveKey('other', 'activation-token'), 'activation', user, t, ttl, now),
+      ).to.equal('invalid');
     });
     it('refuses tampered timestamps and signatures, and malformed input', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
@@ -64,7 +92,16 @@ describe('api/security/tokens', function () {
       const sig = t.slice(i + 1); // base64url: may itself contain '-'
       const later = (parseInt(ts, 36) + 100).toString(36);
       expect(checkOneTimeToken(key, 'activation', user, `${later}-${sig}`, ttl, now)).to.equal('invalid');
-      expect(checkOneTimeToken(key, 'activation', user, `${ts}-${sig.replace(/^./, (c) => (c === 'x' ? 'y' : 'x'))}`, ttl, now)).to.equal('invalid');
+      expect(
+        checkOneTimeToken(
+          key,
+          'activation',
+          user,
+          `${ts}-${sig.replace(/^./, (c) => (c === 'x' ? 'y' : 'x'))}`,
+          ttl,
+          now,
+        ),
+      ).to.equal('invalid');
       for (const bad of ['', 'abc', `${ts}-`, `-${sig}`, `${ts}-${sig}x`, `${ts}_${sig}`]) {
         expect(checkOneTimeToken(key, 'activation', user, bad, ttl, now), bad).to.equal('malformed');
       }
@@ -83,7 +120,10 @@ describe('api/security/tokens', function () {
 
     it('signs HS256 tokens that verify with their own type only', function () {
       const { token, jti } = signToken(s, 'access', { userId: 5, sessionId: sid, expiresAt: exp }, now);
-      expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).to.deep.equal({ alg: 'HS256', typ: 'JWT' });
+      expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).to.deep.equal({
+        alg: 'HS256',
+        typ: 'JWT',
+      });
       const claims = verifyToken(s, token, 'access', now);
       expect(claims).to.include({ sub: '5', typ: 'access', sid, jti, exp });
       expect(verifyToken(s, token, 'refresh', now)).to.equal(undefined);

@@ -22,7 +22,8 @@ export interface TestApp {
 
 export function smtpEnv(): { SMTP_HOST: string; SMTP_PORT: string } {
   const { SMTP_HOST, SMTP_PORT } = process.env;
-  if (!SMTP_HOST || !SMTP_PORT) throw new Error('SMTP_HOST/SMTP_PORT are not set: run through the integration hooks');
+  if (!SMTP_HOST || !SMTP_PORT)
+    throw new Error('SMTP_HOST/SMTP_PORT are not set: run through the integration hooks');
   return { SMTP_HOST, SMTP_PORT };
 }
 

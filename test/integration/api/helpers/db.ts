@@ -19,7 +19,10 @@ export interface TestDatabase {
 
 function serverUrl(): URL {
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: run through test/.mocharc.integration.json (integration hooks)');
+  if (!url)
+    throw new Error(
+      'DATABASE_URL is not set: run through test/.mocharc.integration.json (integration hooks)',
+    );
   return new URL(url);
 }
 

@@ -13,7 +13,11 @@ export interface Ran {
   stderr: string;
 }
 
-export function startCommand(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Ran>; output: () => string } {
+export function startCommand(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<Ran>; output: () => string } {
   const child = spawn(process.execPath, ['--import=tsx', script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -23,11 +27,18 @@ export function startCommand(script: string, args: string[], env: Record<string,
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Ran>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<Ran>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done, output: () => stdout + stderr };
 }
 
-export async function runCommand(script: string, args: string[], env: Record<string, string>, input?: string): Promise<Ran> {
+export async function runCommand(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<Ran> {
   const { child, done } = startCommand(script, args, env);
   child.stdin!.end(input ?? '');
   return done;

@@ -11,15 +11,27 @@ export interface Registered {
   token: string;
 }
 
-export async function registerUser(t: TestApp, opts: { email?: string; password?: string } = {}): Promise<Registered> {
+export async function registerUser(
+  t: TestApp,
+  opts: { email?: string; password?: string } = {},
+): Promise<Registered> {
   const email = opts.email ?? uniqueEmail();
   const password = opts.password ?? GOOD_PASSWORD;
   const res = await t.agent().post('/api/register/').send({ email, password, confirmed_password: password });
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
-  return { id: res.body.user.id, email, password, uid: Buffer.from(String(res.body.user.id)).toString('base64url'), token: res.body.token };
+  return {
+    id: res.body.user.id,
+    email,
+    password,
+    uid: Buffer.from(String(res.body.user.id)).toString('base64url'),
+    token: res.body.token,
+  };
 }
 
-export async function activeUser(t: TestApp, opts: { email?: string; password?: string } = {}): Promise<Registered> {
+export async function activeUser(
+  t: TestApp,
+  opts: { email?: string; password?: string } = {},
+): Promise<Registered> {
   const u = await registerUser(t, opts);
   await t.agent().get(`/api/activate/${u.uid}/${u.token}/`).expect(200);
   return u;
