@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(apiSchema);
   const { MIGRATE_ON_START } = loadConfigOrExit(z.object({ MIGRATE_ON_START: env.bool(false) }));
   const logger = createLogger('api', { level: config.LOG_LEVEL });
-  if (config.JWT_SECRET === DEV_JWT_SECRET) logger.warn('JWT_SECRET is not set: using an insecure development secret');
+  if (config.JWT_SECRET === DEV_JWT_SECRET)
+    logger.warn('JWT_SECRET is not set: using an insecure development secret');
   if (config.NODE_ENV === 'production' && !config.AUTH_COOKIE_SECURE) {
     logger.warn('AUTH_COOKIE_SECURE=false in production: auth cookies will also travel over plain HTTP');
   }
