@@ -30,14 +30,9 @@ if [ -f "$TARBALL" ]; then
 fi
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || "$ROOT/hack/cluster/base-image.sh"
 
-# --- inputs: Go-built binaries, cached per version -------------------------------------------------
-t0=$SECONDS
-"$ROOT/hack/tools.sh" k8s
-"$ROOT/hack/cluster/node-tools.sh" all
-log "binaries ready in $((SECONDS - t0)) s"
 d() { "$ROOT/hack/cluster/node-tools.sh" dir "$1"; }
-K8S_BIN=$(d k8s); CTD=$(d containerd); RUNC=$(d runc); CRICTL=$(d crictl); CNI=$(d cni)
-COREDNS=$(d coredns); ETCD=$(d etcd); PAUSE=$(d pause); KINDBASE=$(d kindbase)
+"$ROOT/hack/cluster/node-tools.sh" kindbase
+KINDBASE=$(d kindbase)
 
 WORK=$(mktemp -d "$VF_CACHE/node-image.XXXXXX")
 BUILD_CTR=
@@ -87,6 +82,14 @@ ENV container=docker
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 EOF
 build "node image 1/4: kind-base (debian packages)" "$KIND_BASE" "$C"
+
+# --- inputs: Go-built binaries, cached per version -------------------------------------------------
+t0=$SECONDS
+"$ROOT/hack/tools.sh" k8s
+"$ROOT/hack/cluster/node-tools.sh" all
+log "binaries ready in $((SECONDS - t0)) s"
+K8S_BIN=$(d k8s); CTD=$(d containerd); RUNC=$(d runc); CRICTL=$(d crictl); CNI=$(d cni)
+COREDNS=$(d coredns); ETCD=$(d etcd); PAUSE=$(d pause)
 
 # --- 2. node stage -------------------------------------------------------------------------------------
 # restrict_oom_score_adj: runc cannot set a negative oom_score_adj without CAP_SYS_RESOURCE, so
@@ -173,6 +176,8 @@ docker exec -d "$BUILD_CTR" sh -c 'containerd > /tmp/containerd.log 2>&1'
 for _ in $(seq 1 100); do docker exec "$BUILD_CTR" test -S /run/containerd/containerd.sock && break; sleep 0.2; done
 with_progress "node image 4/4: importing ${#TAGS[@]} images into the node's containerd" "$LOGS/node-image-import.log" \
   sh -c "docker save ${TAGS[*]} | docker exec -i '$BUILD_CTR' ctr -n k8s.io images import --all-platforms --no-unpack --digests --label=io.cri-containerd.pinned=pinned -"
+# ctr names the archive's index "import-<date>@sha256:..." besides the tags: drop that name (the tags stay)
+docker exec "$BUILD_CTR" sh -c 'ctr -n k8s.io images ls -q | grep "^import-" | xargs -r ctr -n k8s.io images rm' >/dev/null
 docker exec "$BUILD_CTR" ctr -n k8s.io images ls -q | grep -v '^sha256:' | sed 's/^/   preloaded: /' >&2
 docker exec "$BUILD_CTR" sh -c 'pkill containerd; for i in $(seq 1 50); do pgrep containerd >/dev/null || break; sleep 0.2; done; rm -rf /tmp/* /run/containerd'
 docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'ENV container=docker' \

@@ -15,13 +15,16 @@ log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
 cached() { # cached <dir> <label> <command...>
   local dir=$1 label=$2; shift 2
   if [ -f "$dir/.complete" ]; then return 0; fi
+  # one build per directory at a time (several scripts or sessions may ask for the same tool)
+  local lock; exec {lock}>"$dir.lock"; flock "$lock"
+  if [ -f "$dir/.complete" ]; then flock -u "$lock"; return 0; fi
   rm -rf "$dir"; mkdir -p "$dir"
   log "building $label (first time only; cached in $dir)"
   local t0=$SECONDS
   if ! "$@" > "$dir.build.log" 2>&1; then
-    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; return 1
+    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; flock -u "$lock"; return 1
   fi
-  touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"
+  touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"; flock -u "$lock"
 }
 
 dir_of() {
@@ -71,7 +74,7 @@ build_coredns() {
 }
 build_etcd() { # same wrapper module as hack/tools/etcd (its setup.sh), generated for the node's etcd version
   local d; d=$(dir_of etcd); local w=$NODE_DIR/etcd-bin
-  if ! grep -qs "go.etcd.io/etcd/server/v3 $NODE_ETCD_VERSION\$" "$w/go.mod"; then
+  if ! grep -qs "go.etcd.io/etcd/server/v3 $NODE_ETCD_VERSION\( \|\$\)" "$w/go.mod"; then
     log "generating the etcd $NODE_ETCD_VERSION wrapper module in $w"
     "$ROOT/hack/tools/etcd/setup.sh" "$NODE_ETCD_VERSION" "$w" >/dev/null 2>&1
   fi
