@@ -29,7 +29,7 @@ describe('api: commands (main, migrate, create-admin)', function () {
       HOST: '127.0.0.1',
       BCRYPT_COST: '4',
       LOG_LEVEL: 'info',
-      SHUTDOWN_DELAY_MS: '2000',
+      SHUTDOWN_DELAY_MS: '5000',
       ...smtpEnv(),
     });
     try {
