@@ -237,7 +237,8 @@ export class CatalogService {
   async abandonUpload(row: VideoRow): Promise<void> {
     if (row.sourceBucket && row.sourceKey) await this.removeSource(row.sourceBucket, row.sourceKey);
     try {
-      await this.o.Video.destroy({ where: { id: row.id, uid: null } });
+      const n = await this.o.Video.destroy({ where: { id: row.id, uid: null } });
+      this.o.logger.info({ id: row.id, removed: n, key: row.sourceKey }, 'upload undone');
     } catch (err) {
       this.o.logger.error({ id: row.id, err: (err as Error).message }, 'could not remove the row of a failed upload');
     }

@@ -14,7 +14,7 @@
  * path reaches a key unchecked: `..`, encoded slashes and the like simply do not match → 404.
  */
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { contentTypeFor } from '../../../common/storage/index.js';
 import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
 import { errors } from '../../errors.js';
@@ -167,6 +167,13 @@ export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../.
     uploadHandler({ catalog, storage: deps.storage, sourceBucket: deps.sourceBucket, maxBytes: deps.uploadMaxBytes, logger: deps.logger }),
   );
 
+  // a refused upload (401, 403, 4xx before or while reading) drains what the client is still
+  // sending, up to a bound, so it can read the answer instead of failing to write (EPIPE)
+  r.use('/admin/videos/', ((err, req, res, next) => {
+    if (req.method !== 'POST' || req.complete) return next(err);
+    drainRequest(req, res).then(() => next(err), next);
+  }) as ErrorRequestHandler);
+
   r.get('/admin/videos/', ...auth.requireStaff, async (_req, res) => {
     const rows = await catalog.listAll();
     res.json(rows.map((row) => presentAdminVideo(row, deps.publicApiUrl)));
@@ -181,4 +188,30 @@ export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../.
   });
 
   return r;
+}
+
+/** Reads and discards the rest of a request body (at most 2 MiB / 5 s; beyond that the connection will close). */
+function drainRequest(req: Request, res: Response, maxBytes = 2 * 1024 * 1024, maxMs = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (close: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onEnd);
+      if (close) res.set('Connection', 'close');
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done(true);
+    };
+    const onEnd = () => done(false);
+    const timer = setTimeout(() => done(true), maxMs);
+    req.unpipe();
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onEnd);
+    req.resume();
+  });
 }

@@ -133,7 +133,9 @@ export function uploadHandler(deps: UploadDeps): RequestHandler {
       const body = await upload(req, deps);
       res.status(202).json(body);
     } catch (err) {
-      if (!req.complete) res.set('Connection', 'close'); // the rest of the body is not wanted
+      // An early refusal (415, 400, 503) lets Node read and discard the rest of the body, so the
+      // client can finish sending and read the answer; past the size limit the connection closes.
+      if (!req.complete && err instanceof AppError && err.status === 413) res.set('Connection', 'close');
       if (err instanceof ClientGoneError) {
         deps.logger.info('upload abandoned by the client; nothing kept');
         res.destroy();

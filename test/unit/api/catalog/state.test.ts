@@ -94,7 +94,7 @@ describe('api catalog: reading messages and resources', function () {
   });
 
   it('reads the catalog id annotation strictly', function () {
-    const v = (a?: string) => ({ metadata: { annotations: a === undefined ? {} : { 'media.videoflix.io/catalog-id': a } } });
+    const v = (a?: string) => ({ metadata: { annotations: (a === undefined ? {} : { 'media.videoflix.io/catalog-id': a }) as Record<string, string> } });
     expect(catalogIdOf(v('12'))).to.equal(12);
     expect(catalogIdOf(v('0'))).to.equal(undefined);
     expect(catalogIdOf(v('12abc'))).to.equal(undefined);
