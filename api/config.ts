@@ -52,6 +52,8 @@ const apiFields = z
     REFRESH_TOKEN_TTL: seconds(7 * 24 * 3600),
     /** Absolute lifetime of a login session, however often it is refreshed (ASVS 7.3.2). */
     SESSION_MAX_AGE: seconds(30 * 24 * 3600),
+    /** How often expired and revoked sessions are deleted (a day after they ended). */
+    SESSION_PURGE_INTERVAL: seconds(3600),
     ACTIVATION_TOKEN_TTL: seconds(3 * 24 * 3600),
     PASSWORD_RESET_TOKEN_TTL: seconds(24 * 3600),
     BCRYPT_COST: z.coerce.number().int().min(4).max(31).default(12),

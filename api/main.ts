@@ -17,6 +17,7 @@ import { createSmtpMailer } from './infra/mailer.js';
 import { migrateUp } from './infra/migrator.js';
 import { initModels } from './models/index.js';
 import { BackgroundTasks } from './services/background.js';
+import { schedulePurge } from './services/sessions.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(apiSchema);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
   catalog?.start(); // status consumer + periodic resync (first run now)
+  const stopPurge = schedulePurge(app.locals.ctx, config.SESSION_PURGE_INTERVAL * 1000);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     lifecycle.shuttingDown = true;
+    stopPurge();
     if (config.SHUTDOWN_DELAY_MS > 0) await new Promise((r) => setTimeout(r, config.SHUTDOWN_DELAY_MS));
     const deadline = setTimeout(() => {
       logger.error('shutdown grace period exceeded; closing remaining connections');

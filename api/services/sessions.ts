@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Op, type Transaction } from 'sequelize';
-import { errors } from '../errors.js';
+import { errors, safeError } from '../errors.js';
 import type { RevokeReason, User } from '../models/index.js';
 import { hashCost } from '../security/passwords.js';
 import { signToken, verifyToken, type TokenClaims } from '../security/tokens.js';
@@ -170,4 +170,44 @@ export async function userForAccessToken(
   if (!session || session.expiresAt.getTime() <= ctx.now()) return null;
   const user = (session as unknown as { User: User }).User;
   return { id: user.id, email: user.email, isStaff: user.isStaff, sessionId: session.id };
+}
+
+/**
+ * Deletes what can no longer be used: sessions past their absolute expiry or revoked, and
+ * refresh tokens past their expiry, once `graceSeconds` have passed (so a replay of a token that
+ * just expired still finds its row and is answered as usual). Returns the rows deleted.
+ */
+export async function purgeExpiredSessions(
+  ctx: ServiceContext,
+  graceSeconds = 24 * 3600,
+): Promise<{ sessions: number; tokens: number }> {
+  const cutoff = new Date(ctx.now() - graceSeconds * 1000);
+  return ctx.sequelize.transaction(async (transaction) => {
+    // tokens of the deleted sessions go with them (ON DELETE CASCADE)
+    const sessions = await ctx.models.AuthSession.destroy({
+      where: { [Op.or]: [{ expiresAt: { [Op.lt]: cutoff } }, { revokedAt: { [Op.lt]: cutoff } }] },
+      transaction,
+    });
+    const tokens = await ctx.models.RefreshToken.destroy({
+      where: { expiresAt: { [Op.lt]: cutoff } },
+      transaction,
+    });
+    return { sessions, tokens };
+  });
+}
+
+/** Runs purgeExpiredSessions now and then every `intervalMs`; returns a stop function. */
+export function schedulePurge(ctx: ServiceContext, intervalMs: number): () => void {
+  const run = () => {
+    purgeExpiredSessions(ctx).then(
+      (n) => {
+        if (n.sessions || n.tokens) ctx.logger.info(n, 'expired sessions purged');
+      },
+      (err: unknown) => ctx.logger.warn({ err: safeError(err) }, 'session purge failed'),
+    );
+  };
+  run();
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

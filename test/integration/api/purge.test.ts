@@ -1,0 +1,46 @@
+/** Ended sessions and expired refresh tokens are deleted a day after they end; live ones stay. */
+import { expect } from 'chai';
+import { purgeExpiredSessions } from '../../../api/services/sessions.js';
+import { buildTestApp, type TestApp } from './helpers/app.js';
+import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { activeUser, loginUser } from './helpers/users.js';
+
+describe('api: purging ended sessions', function () {
+  let db: TestDatabase;
+  let t: TestApp;
+
+  before(async function () {
+    db = await freshDatabase('purge');
+    t = buildTestApp(db, { REFRESH_TOKEN_TTL: '3600', SESSION_MAX_AGE: '7200' });
+  });
+  after(async function () {
+    t?.mailer.close();
+    await db?.drop();
+  });
+
+  it('deletes revoked and expired sessions (and their tokens) after the grace period, keeps live ones', async function () {
+    const u = await activeUser(t);
+    const loggedOut = await loginUser(t, u);
+    await t.agent().post('/api/logout/').set('Cookie', `refresh_token=${loggedOut.refresh}`).expect(200);
+    const live = await loginUser(t, u);
+    const countOf = async () => ({
+      sessions: await db.models.AuthSession.count({ where: { userId: u.id } }),
+      tokens: await db.models.RefreshToken.count({ where: { userId: u.id } }),
+    });
+    expect(await countOf()).to.deep.equal({ sessions: 2, tokens: 2 });
+
+    // within the grace period nothing goes
+    expect(await purgeExpiredSessions(t.app.locals.ctx)).to.deep.equal({ sessions: 0, tokens: 0 });
+    await t.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${live.refresh}`).expect(200);
+
+    // a day and a bit later: the logged-out session goes; the live one is past its max age too
+    t.clock.offsetMs = (24 * 3600 + 60) * 1000;
+    const purged = await purgeExpiredSessions(t.app.locals.ctx);
+    expect(purged.sessions).to.equal(1);
+    expect((await countOf()).sessions).to.equal(1);
+    t.clock.offsetMs = (24 * 3600 + 7200 + 60) * 1000;
+    await purgeExpiredSessions(t.app.locals.ctx);
+    expect(await countOf()).to.deep.equal({ sessions: 0, tokens: 0 });
+    t.clock.offsetMs = 0;
+  });
+});
