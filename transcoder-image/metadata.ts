@@ -3,7 +3,7 @@
  * (not copied from the ladder): bandwidth from segment sizes and durations, CODECS from the
  * profile/level ffprobe reads in the produced stream, frame rate, segment start times.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RenditionMetadata, RenditionName } from '../common/video/index.js';
 import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } from './ffmpeg/index.js';
@@ -114,59 +114,60 @@ export function codecsString(
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
-/** Reads the produced directory (index.m3u8 + segments) and measures the rendition. */
-export async function measureRendition(
-  dir: string,
-  media: MediaTool,
+/** What is measured of one finished segment before it leaves the disk. */
+export interface SegmentMeasure {
+  bytes: number;
+  /** Presentation time (s) of the segment's first video frame, as in the stream. */
+  start: number;
+  video: ProbedStream;
+  audio?: ProbedStream;
+}
+
+/** Size and ffprobe reading of one segment file. */
+export async function measureSegment(file: string, media: MediaTool): Promise<SegmentMeasure> {
+  const [{ size }, info] = await Promise.all([stat(file), media.probe(file)]);
+  const video = pickVideoStream(info);
+  if (!video) throw new Error(`${path.basename(file)} has no video stream`);
+  if (video.startTime === undefined) throw new Error(`${path.basename(file)}: no video start time`);
+  return { bytes: size, start: video.startTime, video, audio: pickAudioStream(info) };
+}
+
+/**
+ * rendition.json from the finished playlist and the measures of its segments (keyed by URI):
+ * size and resolution/codecs/frame rate as the output has them, segment starts relative to the first.
+ */
+export function renditionMetadata(
+  playlist: MediaPlaylist,
+  measures: ReadonlyMap<string, SegmentMeasure>,
   rendition: { name: RenditionName; segmentSeconds: number },
-  playlistFile = 'index.m3u8',
-): Promise<RenditionMetadata> {
-  const playlist = parseMediaPlaylist(await readFile(path.join(dir, playlistFile), 'utf8'));
+): RenditionMetadata {
   if (!playlist.endList) throw new Error('playlist has no #EXT-X-ENDLIST: encode incomplete');
   if (playlist.segments.length === 0) throw new Error('playlist lists no segment');
-
-  const measured = await mapPool(playlist.segments, 4, async (seg) => {
-    const file = path.join(dir, seg.uri);
-    const [{ size }, info] = await Promise.all([stat(file), media.probe(file)]);
-    const video = pickVideoStream(info);
-    if (!video) throw new Error(`segment ${seg.uri} has no video stream`);
-    if (video.startTime === undefined) throw new Error(`segment ${seg.uri}: no video start time`);
-    return { seg, bytes: size, info, video, start: video.startTime };
+  const measured = playlist.segments.map((seg) => {
+    const m = measures.get(seg.uri);
+    if (!m) throw new Error(`segment ${seg.uri} of the playlist was not measured`);
+    return { seg, m };
   });
-
-  const first = measured[0]!;
-  const audio = pickAudioStream(first.info);
+  const first = measured[0]!.m;
   const { peak, average } = measureBandwidth(
-    measured.map((m) => ({ bytes: m.bytes, duration: m.seg.duration })),
+    measured.map(({ seg, m }) => ({ bytes: m.bytes, duration: seg.duration })),
   );
   const frameRate = first.video.frameRate;
   if (frameRate === undefined) throw new Error('cannot read the frame rate of the output');
-
+  if (first.video.width === undefined || first.video.height === undefined)
+    throw new Error('cannot read the output size');
   return {
     name: rendition.name,
-    width: first.video.width!,
-    height: first.video.height!,
+    width: first.video.width,
+    height: first.video.height,
     bandwidth: peak,
     averageBandwidth: average,
-    codecs: codecsString(first.video, audio),
+    codecs: codecsString(first.video, first.audio),
     frameRate: round3(frameRate),
     segmentDuration: rendition.segmentSeconds,
-    segmentStarts: measured.map((m) => round3(m.start - first.start)),
+    segmentStarts: measured.map(({ m }) => round3(m.start - first.start)),
     durationSeconds: round3(playlist.segments.reduce((n, s) => n + s.duration, 0)),
     segmentCount: playlist.segments.length,
-    hasAudio: audio !== undefined,
+    hasAudio: first.audio !== undefined,
   };
-}
-
-async function mapPool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
-  return out;
 }

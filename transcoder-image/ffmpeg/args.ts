@@ -120,7 +120,8 @@ export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
     '-hls_segment_type',
     'mpegts',
     '-hls_flags',
-    'independent_segments',
+    // temp_file: a segment appears under its name only once complete (SegmentShipper relies on it)
+    'independent_segments+temp_file',
     '-hls_segment_filename',
     path.join(o.outputDir, SEGMENT_FILE_PATTERN),
   ];

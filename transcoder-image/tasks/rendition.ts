@@ -2,13 +2,14 @@
  * `rendition <name>`: encode one HLS VOD rendition of the source and upload
  * <id>/<name>/segment_NNN.ts, index.m3u8 and, last, rendition.json.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { keys, rung, type RenditionMetadata, type RenditionName } from '../../common/video/index.js';
 import { TranscoderError, usageError } from '../errors.js';
-import { scaleToFit } from '../ffmpeg/index.js';
+import { pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
 import { rateControl } from '../ladder.js';
-import { measureRendition } from '../metadata.js';
+import { measureSegment, parseMediaPlaylist, renditionMetadata } from '../metadata.js';
+import { SegmentShipper } from '../segments.js';
 import { openSource, sourceFailure, type TaskContext } from './context.js';
 
 /** Used for the GOP length when the source does not tell its frame rate. */
@@ -35,7 +36,7 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
 
   await storage.checkBucket(job.mediaBucket);
   const { url, info, video } = await openSource(ctx);
-  const audio = info.streams.find((s) => s.codecType === 'audio' && (s.channels ?? 1) > 0);
+  const audio = pickAudioStream(info);
   const size = scaleToFit(
     {
       width: video.width!,
@@ -49,12 +50,22 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
   if (video.frameRate === undefined) log.warn({ fallback: FALLBACK_FPS }, 'source frame rate unknown');
 
   const dir = await mkdtemp(path.join(job.workDir, `${name}-${job.videoId}-`));
+  const prefix = keys.renditionPrefix(job.videoId, name);
   try {
     log.info(
       { ...size, ...rates, frameRate, segmentSeconds: ladder.segmentSeconds, audio: audio !== undefined },
       'encoding',
     );
     const started = performance.now();
+    // Segments are measured, uploaded and deleted while ffmpeg goes on; a failure there stops ffmpeg.
+    const stopEncode = new AbortController();
+    const shipper = new SegmentShipper({
+      dir,
+      measure: (file) => measureSegment(file, media),
+      upload: (segment, file) => storage.uploadFile(job.mediaBucket, `${prefix}${segment}`, file),
+      onError: () => stopEncode.abort(),
+    });
+    shipper.start();
     let lastReported = -1;
     try {
       await media.encodeHlsRendition({
@@ -73,7 +84,7 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
         profile: ladder.profile,
         segmentSeconds: ladder.segmentSeconds,
         gopSeconds: ladder.gopSeconds,
-        signal,
+        signal: AbortSignal.any([signal, stopEncode.signal]),
         onProgress: (percent) => {
           const step = Math.floor(percent / 25) * 25;
           if (step > lastReported) {
@@ -83,18 +94,22 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
         },
       });
     } catch (err) {
+      await shipper.stop();
+      if (shipper.error !== undefined) throw shippingFailure(shipper.error, name);
       throw sourceFailure(err, `encoding ${name}`);
+    }
+    let measures;
+    try {
+      measures = await shipper.finish();
+    } catch (err) {
+      throw shippingFailure(err, name);
     }
     const encodeSeconds = Math.round(performance.now() - started) / 1000;
 
     let metadata: RenditionMetadata;
     try {
-      metadata = await measureRendition(
-        dir,
-        media,
-        { name, segmentSeconds: ladder.segmentSeconds },
-        PLAYLIST,
-      );
+      const playlist = parseMediaPlaylist(await readFile(path.join(dir, PLAYLIST), 'utf8'));
+      metadata = renditionMetadata(playlist, measures, { name, segmentSeconds: ladder.segmentSeconds });
     } catch (err) {
       throw new TranscoderError('internal', `measuring ${name} output: ${(err as Error).message}`, {
         cause: err,
@@ -102,17 +117,22 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
     }
     await writeFile(path.join(dir, RENDITION_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
 
-    const uploaded = await storage.uploadDirectory(
-      dir,
-      job.mediaBucket,
-      keys.renditionPrefix(job.videoId, name),
-      {
-        last: [PLAYLIST, RENDITION_FILE],
-      },
-    );
+    // What is left in the directory: the playlist, then rendition.json (its presence means complete).
+    const last = await storage.uploadDirectory(dir, job.mediaBucket, prefix, {
+      last: [PLAYLIST, RENDITION_FILE],
+    });
+    const uploaded = [...[...measures.keys()].sort().map((n) => `${prefix}${n}`), ...last];
     log.info({ encodeSeconds, metadata, objects: uploaded.length }, 'rendition written');
     return { metadata, keys: uploaded, encodeSeconds };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A storage error while shipping stays one; a failure to measure a segment is internal. */
+function shippingFailure(err: unknown, name: string): TranscoderError {
+  if (err instanceof TranscoderError) return err;
+  return new TranscoderError('internal', `measuring ${name} output: ${(err as Error).message}`, {
+    cause: err,
+  });
 }

@@ -145,6 +145,8 @@ describe('transcoder ffmpeg arguments', () => {
       expect(valueOf(a, '-hls_time')).to.equal('4');
       expect(valueOf(a, '-hls_playlist_type')).to.equal('vod');
       expect(valueOf(a, '-hls_segment_filename')).to.equal('/work/out/segment_%03d.ts');
+      // segments appear under their name only when complete: the shipper uploads them while encoding
+      expect(valueOf(a, '-hls_flags')!.split('+')).to.include.members(['independent_segments', 'temp_file']);
     });
 
     it('drops audio when the source has none', () => {

@@ -5,7 +5,10 @@ import {
   codecsString,
   measureBandwidth,
   parseMediaPlaylist,
+  renditionMetadata,
+  type SegmentMeasure,
 } from '../../../transcoder-image/metadata.js';
+import type { ProbedStream } from '../../../transcoder-image/ffmpeg/types.js';
 
 const PLAYLIST = `#EXTM3U
 #EXT-X-VERSION:6
@@ -104,6 +107,74 @@ describe('transcoder rendition metadata', () => {
       ).to.equal('avc1.64001f,mp4a.40.2');
       expect(codecsString({ codecName: 'h264', profile: 'High', level: 40 })).to.equal('avc1.640028');
       expect(() => codecsString({ codecName: 'hevc', profile: 'Main', level: 93 })).to.throw(/hevc/);
+    });
+  });
+
+  describe('rendition.json', () => {
+    const video: ProbedStream = {
+      index: 0,
+      codecType: 'video',
+      codecName: 'h264',
+      profile: 'High',
+      level: 31,
+      width: 1280,
+      height: 720,
+      sampleAspectRatio: [1, 1],
+      rotation: 0,
+      frameRate: 30000 / 1001,
+      attachedPicture: false,
+    };
+    const audio: ProbedStream = {
+      ...video,
+      index: 1,
+      codecType: 'audio',
+      codecName: 'aac',
+      profile: 'LC',
+      level: undefined,
+    };
+    const measures = new Map<string, SegmentMeasure>([
+      ['segment_000.ts', { bytes: 1_500_000, start: 1.4, video, audio }],
+      ['segment_001.ts', { bytes: 2_250_000, start: 7.406, video, audio }],
+      ['segment_002.ts', { bytes: 500_000, start: 13.412, video, audio }],
+    ]);
+
+    it('combines the playlist and the segment measures', () => {
+      const m = renditionMetadata(parseMediaPlaylist(PLAYLIST), measures, {
+        name: '720p',
+        segmentSeconds: 6,
+      });
+      expect(m).to.deep.equal({
+        name: '720p',
+        width: 1280,
+        height: 720,
+        bandwidth: Math.ceil((2_250_000 * 8) / 6.006),
+        averageBandwidth: Math.ceil((4_250_000 * 8) / (6 + 6.006 + 1.968)),
+        codecs: 'avc1.64001f,mp4a.40.2',
+        frameRate: 29.97,
+        segmentDuration: 6,
+        segmentStarts: [0, 6.006, 12.012],
+        durationSeconds: 13.974,
+        segmentCount: 3,
+        hasAudio: true,
+      });
+    });
+
+    it('has no mp4a and hasAudio false without an audio track', () => {
+      const silent = new Map([...measures].map(([k, v]) => [k, { ...v, audio: undefined }]));
+      const m = renditionMetadata(parseMediaPlaylist(PLAYLIST), silent, { name: '720p', segmentSeconds: 6 });
+      expect(m.codecs).to.equal('avc1.64001f');
+      expect(m.hasAudio).to.equal(false);
+    });
+
+    it('refuses an unfinished playlist or a segment that was not measured', () => {
+      const p = parseMediaPlaylist(PLAYLIST);
+      expect(() =>
+        renditionMetadata({ ...p, endList: false }, measures, { name: '720p', segmentSeconds: 6 }),
+      ).to.throw(/ENDLIST/);
+      const partial = new Map([...measures].slice(0, 2));
+      expect(() => renditionMetadata(p, partial, { name: '720p', segmentSeconds: 6 })).to.throw(
+        /segment_002\.ts .*not measured/,
+      );
     });
   });
 });
