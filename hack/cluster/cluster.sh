@@ -32,7 +32,9 @@ up() {
     if [ "$(docker inspect -f '{{.State.Running}}' "$NODE" 2>/dev/null)" != true ]; then
       log "cluster $CLUSTER_NAME exists but its node is stopped: starting it"; docker start "$NODE" >/dev/null
     fi
-    log "reusing cluster $CLUSTER_NAME ($(docker inspect -f '{{.Config.Image}}' "$NODE"))"
+    local running; running=$(docker inspect -f '{{.Config.Image}}' "$NODE")
+    log "reusing cluster $CLUSTER_NAME ($running)"
+    [ "$running" = "$image" ] || log "note: the current node image is $image; to switch: hack/cluster/cluster.sh down && hack/cluster/cluster.sh up"
     kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_OUT" >/dev/null 2>&1
   else
     if [ -z "${KIND_NODE_IMAGE:-}" ] && ! docker image inspect "$image" >/dev/null 2>&1; then "$ROOT/hack/cluster/node-image.sh"; fi

@@ -185,4 +185,8 @@ docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' 
 log "committed $IMAGE in $((SECONDS - t0)) s"
 with_progress "saving $IMAGE to $TARBALL" "$LOGS/node-image-save.log" \
   sh -c "docker save '$IMAGE' | zstd -q -T0 -3 -o '$TARBALL.tmp' && mv '$TARBALL.tmp' '$TARBALL'"
+# older node images of this recipe family: their tarballs go, their docker images too unless a container uses them
+for f in "$IMAGES_CACHE"/kind-node-*.tar.zst; do [ "$f" = "$TARBALL" ] || rm -f "$f"; done
+docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^videoflix/kind-(node|node-stage2|base):' | grep -v -e "^$IMAGE\$" -e "^$STAGE2\$" -e "^$KIND_BASE\$" \
+  | xargs -r docker rmi >/dev/null 2>&1 || true
 log "node image $IMAGE ready ($(du -h "$TARBALL" | cut -f1) compressed) in $((SECONDS - T_ALL)) s"
