@@ -11,7 +11,8 @@ import { freePort, runCommand, startCommand } from './helpers/process.js';
 import { loginUser } from './helpers/users.js';
 
 describe('api: commands (main, migrate, create-admin)', function () {
-  this.timeout(60_000);
+  // child processes start through tsx: slow on a loaded machine
+  this.timeout(240_000);
   let db: TestDatabase;
 
   before(async function () {
@@ -34,7 +35,7 @@ describe('api: commands (main, migrate, create-admin)', function () {
     });
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-        timeoutMs: 30_000,
+        timeoutMs: 120_000,
         what: `main.ts ready on ${port}; output: ${app.output()}`,
       });
       const post = (path: string, body: object) =>
