@@ -19,6 +19,7 @@ import { csrfProtection } from './middleware/csrf.js';
 import { createRateLimits } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
 import type { Models } from './models/index.js';
+import { adminConsoleRouter } from './routes/admin-console/index.js';
 import { authRouter } from './routes/auth/index.js';
 import { buildOpenApi, openApiRouter } from './routes/docs/openapi.js';
 import { healthRouter, type Lifecycle } from './routes/health/index.js';
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(healthRouter({ sequelize: deps.sequelize, lifecycle }));
   app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
+  app.use(adminConsoleRouter()); // the admin console's static files at /admin/ (issue 15)
   app.use('/api', authRouter({ ctx, auth, limits: createRateLimits(rateLimitSettings(config)) }));
   // Catalog and admin routers (issue 13) mount here too, e.g. videoRouter({ ctx, auth, storage, kube }).
   for (const make of deps.routers ?? []) app.use('/api', make({ ctx, auth }));
