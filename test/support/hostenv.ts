@@ -25,15 +25,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
 import amqp from 'amqplib';
 import YAML from 'yaml';
 import { GiveUp, pollUntil, waitFor } from './waiters.js';
 
 const execFileP = promisify(execFile);
-// Loaded lazily: importing @kubernetes/client-node takes seconds on a busy machine, and the
-// environment's processes can boot meanwhile.
-const loadK8s = () => import('@kubernetes/client-node');
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN_DIR = path.join(REPO_ROOT, 'bin');
@@ -449,6 +445,39 @@ function httpsStatus(url: string, ca: Buffer): Promise<number> {
   });
 }
 
+/** One request to the environment's API server as admin (client certificate from its pki). */
+function kubeRequest(
+  state: HostEnvState,
+  method: string,
+  apiPath: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  const pki = path.join(state.root, 'pki');
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${state.apiserverUrl}${apiPath}`,
+      {
+        method,
+        ca: fs.readFileSync(path.join(pki, 'ca.crt')),
+        cert: fs.readFileSync(path.join(pki, 'admin.crt')),
+        key: fs.readFileSync(path.join(pki, 'admin.key')),
+        headers: payload ? { 'content-type': 'application/json' } : {},
+        timeout: 5000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${apiPath}: timeout`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 async function amqpAnswers(url: string): Promise<boolean> {
   try {
     const conn = await amqp.connect(url, { timeout: 2000 });
@@ -572,17 +601,21 @@ function kubeconfigYaml(server: string, pki: string, user: string): string {
   });
 }
 
-/** Applies every CRD in the *.yaml files of `dirs` (server-side apply) and waits until Established. */
+/**
+ * Applies every CRD in the *.yaml files of `dirs` with `kubectl apply --server-side` (a separate
+ * process: importing @kubernetes/client-node takes seconds of this process's single thread on a
+ * busy machine) and waits until each is Established. Returns the CRD names.
+ */
 export async function applyCrds(
   kubeconfig: string,
   dirs: string[],
   log: (l: string) => void = () => undefined,
 ): Promise<string[]> {
-  const k8s = await loadK8s();
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const kubectl = (...args: string[]) =>
+    execFileP(path.join(BIN_DIR, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], {
+      env: baseEnv(os.tmpdir()),
+      maxBuffer: 16 * 1024 * 1024,
+    });
   const names: string[] = [];
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) continue;
@@ -590,33 +623,31 @@ export async function applyCrds(
       .readdirSync(dir)
       .filter((f) => /\.ya?ml$/.test(f))
       .sort()) {
-      // k8s.loadAllYaml, not a plain YAML parse: the typed serializer drops wire names such as
-      // `enum`, `default` and `x-kubernetes-validations` from plain objects.
-      for (const obj of k8s.loadAllYaml(
-        fs.readFileSync(path.join(dir, file), 'utf8'),
-      ) as Array<KubernetesObject | null>) {
-        if (!obj || obj.kind !== 'CustomResourceDefinition' || !obj.metadata?.name) continue;
-        await objects.patch(
-          obj,
-          undefined,
-          undefined,
+      const full = path.join(dir, file);
+      const crds = YAML.parseAllDocuments(fs.readFileSync(full, 'utf8'))
+        .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+        .filter((o) => o?.kind === 'CustomResourceDefinition' && o.metadata?.name)
+        .map((o) => o?.metadata?.name as string);
+      if (!crds.length) continue;
+      try {
+        await kubectl(
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          '--field-manager',
           'videoflix-hostenv',
-          true,
-          k8s.PatchStrategy.ServerSideApply,
+          '-f',
+          full,
         );
-        names.push(obj.metadata.name);
-        log(`applied CRD ${obj.metadata.name} from ${path.relative(REPO_ROOT, path.join(dir, file))}`);
+      } catch (err) {
+        throw new Error(`kubectl apply -f ${full}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
       }
+      names.push(...crds);
+      log(`applied CRD ${crds.join(', ')} from ${path.relative(REPO_ROOT, full)}`);
     }
   }
-  for (const name of names) {
-    await waitFor(
-      async () => {
-        const crd = await ext.readCustomResourceDefinition({ name });
-        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      },
-      { timeoutMs: 30_000, what: `CRD ${name} Established` },
-    );
+  if (names.length) {
+    await kubectl('wait', '--for=condition=Established', '--timeout=30s', ...names.map((n) => `crd/${n}`));
   }
   return names;
 }
@@ -792,36 +823,28 @@ function readinessCheck(state: HostEnvState, name: string, restart = false): () 
       return async () => (await httpsStatus(`${state.apiserverUrl}/readyz`, ca)) === 200;
     }
     case 'kube-controller-manager': {
-      let client: CoreV1Api | undefined;
-      const coreApi = async () => {
-        if (!client) {
-          const k8s = await loadK8s();
-          const kc = new k8s.KubeConfig();
-          kc.loadFromFile(state.env.KUBECONFIG);
-          client = kc.makeApiClient(k8s.CoreV1Api);
-        }
-        return client;
-      };
+      const api = (method: string, apiPath: string, body?: unknown) =>
+        kubeRequest(state, method, apiPath, body);
       if (!restart) {
         // The serviceaccount controller creating `default` in `default` proves the KCM runs.
         return async () =>
-          (await (await coreApi()).listNamespacedServiceAccount({ namespace: 'default' })).items.some(
-            (sa) => sa.metadata?.name === 'default',
-          );
+          (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200;
       }
       // After a restart that SA exists already: a fresh namespace must get its own.
       const ns = `hostenv-probe-${crypto.randomBytes(4).toString('hex')}`;
       let created = false;
       return async () => {
-        const core = await coreApi();
         if (!created) {
-          await core.createNamespace({ body: { metadata: { name: ns } } });
+          const res = await api('POST', '/api/v1/namespaces', {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: ns },
+          });
+          if (res.status !== 201) throw new Error(`creating namespace ${ns}: ${res.status} ${res.body}`);
           created = true;
         }
-        const found = (await core.listNamespacedServiceAccount({ namespace: ns })).items.some(
-          (sa) => sa.metadata?.name === 'default',
-        );
-        if (found) await core.deleteNamespace({ name: ns });
+        const found = (await api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200;
+        if (found) await api('DELETE', `/api/v1/namespaces/${ns}`);
         return found;
       };
     }
