@@ -25,7 +25,7 @@ export const operatorSchema = storageSchema
     /** /metrics, /healthz, /readyz. */
     HTTP_PORT: env.port(8080),
     HTTP_HOST: env.str('0.0.0.0'),
-    WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    WORKERS: z.coerce.number().int().min(1).max(64).default(4),
     RESYNC_SECONDS: seconds(300),
     WATCHDOG_SECONDS: seconds(300),
     RELIST_SECONDS: seconds(900),

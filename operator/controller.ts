@@ -25,6 +25,7 @@ import {
   VERSION,
   ANNOTATIONS,
   LABELS,
+  REASONS,
   keys,
   statusRoutingKey,
   type RenditionMetadata,
@@ -34,6 +35,7 @@ import {
   type VideoStatusMessage,
 } from '../common/video/index.js';
 import { Informer, objectKey, type ListResult } from './runtime/informer.js';
+import { shareAgents } from './runtime/kubeconfig.js';
 import { LeaderElector } from './runtime/leader.js';
 import { createMetrics, type OperatorMetrics } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/queue.js';
@@ -46,6 +48,7 @@ import {
   selectedRenditions,
   type Action,
   type DecideSettings,
+  type EventSpec,
   type Fetched,
   type Observed,
 } from './video/decide.js';
@@ -116,9 +119,10 @@ export class VideoController {
   private readonly sequences = new Map<string, number>();
   private stopped = false;
   private draining?: Promise<void>;
+  private eventChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ControllerOptions) {
-    const kc = o.kubeConfig;
+    const kc = shareAgents(o.kubeConfig);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
@@ -239,6 +243,7 @@ export class VideoController {
     this.stopped = true;
     if (this.elector) await this.elector.stop();
     await this.stopLeading();
+    await this.eventChain;
     await Promise.all([this.videos.stop(), this.jobs.stop()]);
   }
 
@@ -315,6 +320,7 @@ export class VideoController {
   }
 
   async reconcile(key: string): Promise<void> {
+    const tStart = performance.now();
     const [namespace = '', name = ''] = key.split('/');
     let video: Video;
     try {
@@ -352,9 +358,11 @@ export class VideoController {
       if (failed.length) observed.terminationMessages = await this.terminationMessages(namespace, failed);
     }
 
+    const tObserved = performance.now();
     const decision = decide(observed, this.o.decide);
     let current = video;
     for (const action of decision.actions) current = await this.act(current, action);
+    const tActed = performance.now();
 
     if (decision.status) {
       const before = video.status ?? {};
@@ -366,8 +374,26 @@ export class VideoController {
         }
       }
     }
-    for (const e of decision.events) await this.events.record(current, e);
+    this.recordEvents(current, decision.events);
     if (decision.requeueAfterMs) this.queue?.addAfter(key, decision.requeueAfterMs);
+    const tDone = performance.now();
+    this.o.logger.debug(
+      {
+        video: key,
+        phase: decision.status?.phase,
+        actions: decision.actions.map((a) => a.type),
+        ms: { observe: Math.round(tObserved - tStart), act: Math.round(tActed - tObserved), status: Math.round(tDone - tActed) },
+      },
+      'reconciled',
+    );
+  }
+
+  /** Events are recorded in order in the background: they never slow down or fail a reconcile. */
+  private recordEvents(video: Video, events: EventSpec[]) {
+    if (events.length === 0) return;
+    this.eventChain = this.eventChain.then(async () => {
+      for (const e of events) await this.events.record(video, e);
+    });
   }
 
   /** Transcoder Pods of a Video that still exist (by the labels every Job template carries). */
@@ -442,7 +468,7 @@ export class VideoController {
           await removeSource(this.o.storage, video.spec.source.bucket, video.spec.source.key);
         }
         log.info({ removed, prefix: keys.prefix(uid) }, 'media removed');
-        await this.events.record(video, { type: 'Normal', reason: 'MediaDeleted', message: `Removed ${removed} objects under ${keys.prefix(uid)}` });
+        this.recordEvents(video, [{ type: 'Normal', reason: REASONS.mediaDeleted, message: `Removed ${removed} objects under ${keys.prefix(uid)}` }]);
         return video;
       }
     }

@@ -3,20 +3,19 @@
  * status publisher → /metrics, /healthz, /readyz. SIGTERM/SIGINT shut down in order: stop taking
  * work and release the Lease, drain in-flight reconciles, flush status messages, close the server.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfigOrExit } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
 import { VideoController } from './controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
+import { loadKubeConfig } from './runtime/kubeconfig.js';
 import { minioFrom } from './storage.js';
 import { StatusPublisher } from './video/publish.js';
 
 async function main() {
   const config = loadConfigOrExit(operatorSchema);
   const logger = createLogger('operator', { level: config.LOG_LEVEL });
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  const kc = loadKubeConfig();
   const storage = minioFrom(config.S3_ENDPOINT, config.S3_REGION, config.S3_ACCESS_KEY, config.S3_SECRET_KEY);
   const ref: { controller?: VideoController } = {};
   let stopping = false;

@@ -107,7 +107,7 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
     identity,
     namespace: o.namespace,
     leaderElection: o.leaderElection ?? false,
-    workers: 2,
+    workers: 4,
     resyncMs: 30_000,
     watchdogMs: 60_000,
     relistMs: 120_000,

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type * as k8s from '@kubernetes/client-node';
-import { FINALIZER, GROUP, LABELS, PLURAL, VERSION, keys, type ProbeResult, type RenditionName } from '../../../common/video/index.js';
+import { FINALIZER, GROUP, LABELS, PLURAL, VERSION, keys, type ProbeResult, type RenditionName, type Video } from '../../../common/video/index.js';
 import { createHealthServer, listen } from '../../../operator/runtime/health.js';
 import { apiStatus, createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
@@ -355,6 +355,49 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(await ownedJobs(batch, ns)).to.deep.equal([]);
     expect(await pods()).to.deep.equal([]);
     expect(await listKeys(storage, buckets.media, `${uid}/`)).to.deep.equal([]);
+  });
+
+  it('keeps up with 10 Videos at once: one set of Jobs each, all Ready', async function () {
+    this.timeout(120_000);
+    op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
+    const names = Array.from({ length: 10 }, (_, i) => `batch-${i}`);
+    const t0 = Date.now();
+    await Promise.all(names.map((n) => createVideo(custom, ns, n, { source: source(n) })));
+    // One poll loop for all (not twenty), so the test itself does not load the API server.
+    const poll = { timeoutMs: 60_000, intervalMs: 250 };
+    await waitJobs(batch, ns, names.map((n) => `${n}-thumbnail`), poll.timeoutMs);
+    const uids = new Map<string, string>();
+    for (const n of names) {
+      const uid = (await getVideo(custom, ns, n)).metadata.uid!;
+      uids.set(n, uid);
+      await writeProbe(storage, buckets.media, uid, PROBE_1080);
+      await completeJob(batch, ns, `${n}-thumbnail`);
+    }
+    await waitJobs(batch, ns, names.flatMap((n) => ALL.map((r) => `${n}-${r}`)), poll.timeoutMs);
+    for (const n of names) {
+      for (const r of ALL) {
+        await writeRendition(storage, buckets.media, uids.get(n)!, r);
+        await completeJob(batch, ns, `${n}-${r}`);
+      }
+    }
+    await waitFor(async () => {
+      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Video[] };
+      const notReady = list.items.filter((v) => v.status?.phase !== 'Ready').map((v) => `${v.metadata.name}:${v.status?.phase}`);
+      return notReady.length === 0 && list.items.length === names.length ? true : (notReady as unknown as false);
+    }, { ...poll, what: 'all Ready' });
+    const wall = Date.now() - t0;
+    const jobs = await ownedJobs(batch, ns);
+    expect(jobs).to.have.length(names.length * 4);
+    expect(new Set(jobs.map((j) => j.metadata?.name)).size).to.equal(names.length * 4);
+    const hist = (await op.controller.metrics.reconcileDuration.get()).values;
+    const pick = (suffix: string, le?: number) =>
+      hist.find((v) => v.metricName?.endsWith(suffix) && v.labels.result === 'success' && (le === undefined || (v.labels as Record<string, unknown>).le === le))?.value ?? 0;
+    const count = pick('_count');
+    const p95 = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].find((b) => pick('_bucket', b) >= 0.95 * count);
+    const errors = (await op.controller.metrics.reconciles.get()).values.find((v) => v.labels.result === 'error')?.value ?? 0;
+    process.stderr.write(
+      `      (10 Videos → Ready in ${wall} ms; ${count} reconciles, mean ${((pick('_sum') / count) * 1000).toFixed(1)} ms, p95 ≤ ${p95 ? p95 * 1000 : '>5000'} ms, ${errors} retried errors)\n`,
+    );
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {
