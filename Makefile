@@ -77,6 +77,13 @@ cluster-down: ## Delete the kind cluster.
 images: base-image ## Build the project's images and kind-load them.
 	hack/cluster/images.sh
 
+##@ Local platform
+.PHONY: dev dev-down
+dev: ## Run the platform on the kind cluster: chart, ingress, admin account, a Ready sample; URLs in .dev/endpoints.env.
+	hack/dev.sh up
+dev-down: ## Remove the platform: the release, the cluster, and the project's dockerd.
+	hack/dev.sh down
+
 ##@ Benchmarks
 .PHONY: bench
 bench: $(NPM_STAMP) ## Run the benchmarks under bench/ and print their figures.
