@@ -4,7 +4,14 @@
  */
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
-import { CLUSTER, HOST_AT_START, HOST_BASELINE, NODE_NAME, clusterConfig, hostStateDiff } from '../support/cluster-hooks.js';
+import {
+  CLUSTER,
+  HOST_AT_START,
+  HOST_BASELINE,
+  NODE_NAME,
+  clusterConfig,
+  hostStateDiff,
+} from '../support/cluster-hooks.js';
 import { createTestNamespace, deleteNamespace } from '../support/kube.js';
 import { restrictedContainer, waitForPodPhase } from './support.js';
 
@@ -31,12 +38,22 @@ describe('cluster tier: the kind cluster', function () {
   it('runs the control plane and kube-proxy from the images preloaded in the node image', async function () {
     const pods = await core.listNamespacedPod({ namespace: 'kube-system' });
     const byPrefix = (p: string) => pods.items.filter((x) => x.metadata?.name?.startsWith(p));
-    for (const prefix of ['etcd-', 'kube-apiserver-', 'kube-controller-manager-', 'kube-scheduler-', 'kube-proxy-', 'coredns-']) {
+    for (const prefix of [
+      'etcd-',
+      'kube-apiserver-',
+      'kube-controller-manager-',
+      'kube-scheduler-',
+      'kube-proxy-',
+      'coredns-',
+    ]) {
       const found = byPrefix(prefix);
-      expect(found, `kube-system pods named ${prefix}*`).to.not.be.empty;
+      expect(found, `kube-system pods named ${prefix}*`).to.have.length.greaterThan(0);
       for (const p of found) {
         expect(p.status?.phase, `${p.metadata?.name}`).to.equal('Running');
-        expect(p.status?.containerStatuses?.every((s) => s.ready), `${p.metadata?.name} ready`).to.equal(true);
+        expect(
+          p.status?.containerStatuses?.every((s) => s.ready),
+          `${p.metadata?.name} ready`,
+        ).to.equal(true);
       }
     }
     const images = pods.items.flatMap((p) => p.spec?.containers.map((c) => c.image) ?? []);
@@ -64,7 +81,11 @@ describe('cluster tier: the kind cluster', function () {
               name: 'resolver',
               image: CLUSTER.images.transcoder,
               // the short name goes through the Pod's search path, the full name straight to CoreDNS
-              command: ['sh', '-c', `getent hosts dns-target && getent hosts dns-target.${namespace}.svc.cluster.local && cat /etc/resolv.conf`],
+              command: [
+                'sh',
+                '-c',
+                `getent hosts dns-target && getent hosts dns-target.${namespace}.svc.cluster.local && cat /etc/resolv.conf`,
+              ],
             },
           ],
         },
@@ -74,7 +95,9 @@ describe('cluster tier: the kind cluster', function () {
     const log = await core.readNamespacedPodLog({ namespace, name: 'resolver' });
     expect(pod.status?.phase, `pod log:\n${log}`).to.equal('Succeeded');
     const lines = log.split('\n');
-    expect(lines[0], log).to.match(new RegExp(`^${ip!.replace(/\./g, '\\.')}\\s+dns-target\\.${namespace}\\.svc\\.cluster\\.local`));
+    expect(lines[0], log).to.match(
+      new RegExp(`^${ip!.replace(/\./g, '\\.')}\\s+dns-target\\.${namespace}\\.svc\\.cluster\\.local`),
+    );
     expect(lines[1], log).to.match(new RegExp(`^${ip!.replace(/\./g, '\\.')}\\s`));
     expect(log).to.match(/nameserver 10\.96\.0\.10/);
   });

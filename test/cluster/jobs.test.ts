@@ -87,8 +87,13 @@ describe('cluster tier: Jobs with the project images', function () {
       },
     });
     const { type } = await waitForJobEnd(batch, namespace, 'encode');
-    const pods = await core.listNamespacedPod({ namespace, labelSelector: 'batch.kubernetes.io/job-name=encode' });
-    const log = pods.items[0] ? await core.readNamespacedPodLog({ namespace, name: pods.items[0].metadata!.name! }) : '';
+    const pods = await core.listNamespacedPod({
+      namespace,
+      labelSelector: 'batch.kubernetes.io/job-name=encode',
+    });
+    const log = pods.items[0]
+      ? await core.readNamespacedPodLog({ namespace, name: pods.items[0].metadata!.name! })
+      : '';
     expect(type, `job log:\n${log}`).to.equal('Complete');
     expect(log).to.contain(`uploaded s3://${bucket}/${key}`);
 
@@ -144,7 +149,10 @@ describe('cluster tier: Jobs with the project images', function () {
     const failed = job.status?.conditions?.find((c) => c.type === 'Failed');
     expect(failed?.reason).to.equal('BackoffLimitExceeded');
     expect(job.status?.failed).to.equal(2); // the first try + backoffLimit 1 retry
-    const pods = await core.listNamespacedPod({ namespace, labelSelector: 'batch.kubernetes.io/job-name=fail' });
+    const pods = await core.listNamespacedPod({
+      namespace,
+      labelSelector: 'batch.kubernetes.io/job-name=fail',
+    });
     expect(pods.items).to.have.length(2);
     for (const pod of pods.items) {
       const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;

@@ -36,7 +36,9 @@ export async function waitForPodPhase(
     async () => {
       const pod = await core.readNamespacedPod({ namespace, name });
       if (phases.includes(pod.status?.phase ?? '')) return pod;
-      const waiting = pod.status?.containerStatuses?.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason);
+      const waiting = pod.status?.containerStatuses?.map(
+        (s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason,
+      );
       throw new Error(`pod ${name} is ${pod.status?.phase} (${waiting?.join(',') ?? 'no container status'})`);
     },
     { timeoutMs, intervalMs: 500, what: `pod ${namespace}/${name} to be ${phases.join(' or ')}` },
@@ -53,7 +55,9 @@ export async function waitForJobEnd(
   return waitFor(
     async () => {
       const job = await batch.readNamespacedJob({ namespace, name });
-      const end = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+      const end = job.status?.conditions?.find(
+        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
       if (end) return { job, type: end.type as 'Complete' | 'Failed' };
       throw new Error(
         `job ${name}: active ${job.status?.active ?? 0}, succeeded ${job.status?.succeeded ?? 0}, failed ${job.status?.failed ?? 0}`,
@@ -120,10 +124,16 @@ export async function deployVersitygw(kc: k8s.KubeConfig, namespace: string): Pr
     async () => {
       const d = await apps.readNamespacedDeployment({ namespace, name: 'versitygw' });
       if ((d.status?.readyReplicas ?? 0) >= 1) return true;
-      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/name=versitygw' });
+      const pods = await core.listNamespacedPod({
+        namespace,
+        labelSelector: 'app.kubernetes.io/name=versitygw',
+      });
       throw new Error(
         pods.items
-          .map((p) => `${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`)
+          .map(
+            (p) =>
+              `${p.metadata?.name} ${p.status?.phase} ${JSON.stringify(p.status?.containerStatuses?.[0]?.state ?? {})}`,
+          )
           .join('; ') || 'no pod yet',
       );
     },
@@ -140,8 +150,21 @@ export async function portForward(
 ): Promise<{ port: number; close: () => void }> {
   const child: ChildProcess = spawn(
     'kubectl',
-    ['--kubeconfig', CLUSTER.kubeconfig, '-n', namespace, 'port-forward', target, `:${remotePort}`, '--address', '127.0.0.1'],
-    { env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      '--kubeconfig',
+      CLUSTER.kubeconfig,
+      '-n',
+      namespace,
+      'port-forward',
+      target,
+      `:${remotePort}`,
+      '--address',
+      '127.0.0.1',
+    ],
+    {
+      env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH ?? ''}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
