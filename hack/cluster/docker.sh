@@ -17,7 +17,7 @@ CTD_PID=$VF_RUN_DIR/containerd.pid
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 CONTAINERD=${CONTAINERD:-/usr/bin/containerd}
 KIND_NETWORK=kind
-HOST_BEFORE=$ROOT/.cache/cluster/host-before.txt
+HOST_BEFORE=${HOST_BEFORE:-$ROOT/.cache/cluster/host-before.txt}
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

@@ -37,7 +37,7 @@ export const CLUSTER = {
     transcoder: process.env.TRANSCODER_IMAGE ?? `videoflix/transcoder:${process.env.IMAGE_TAG ?? 'dev'}`,
     versitygw: process.env.VERSITYGW_IMAGE ?? `videoflix/versitygw:${versions.VERSITYGW_VERSION ?? 'v1.8.0'}`,
   },
-  hostBeforeFile: path.join(ROOT, '.cache/cluster/host-before.txt'),
+  hostBeforeFile: process.env.HOST_BEFORE ?? path.join(ROOT, '.cache/cluster/host-before.txt'),
 };
 export const NODE_NAME = `${CLUSTER.name}-control-plane`;
 
