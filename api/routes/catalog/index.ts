@@ -122,24 +122,27 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   const { catalog, storage, mediaBucket } = deps;
   const ready = loadReady(catalog);
   const video = (res: Response) => res.locals.video as VideoRow;
+  // Playlists only without a trailing slash: relative URIs inside a playlist served as
+  // `index.m3u8/` would resolve below it (`index.m3u8/segment_000.ts`) and break the player.
+  const exact: RequestHandler = (req, _res, next) => next(req.path.endsWith('/') ? errors.notFound() : undefined);
 
   r.get('/video/', auth.requireAuth, async (_req, res) => {
     const rows = await catalog.listReady();
     res.json(rows.map((row) => presentVideo(row, deps.publicApiUrl)));
   });
 
-  r.get('/video/:id/master.m3u8', auth.requireAuth, ready, async (req, res) => {
+  r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
     const row = video(res);
     await sendObject(storage, mediaBucket, row.masterPlaylistKey ?? keys.master(row.uid!), req, res, CACHE.playlist, 'master');
   });
 
-  r.get('/video/:id/thumbnail.jpg', auth.requireAuth, ready, async (req, res) => {
+  r.get('/video/:id/thumbnail.jpg', exact, auth.requireAuth, ready, async (req, res) => {
     const row = video(res);
     if (!row.thumbnailKey) throw errors.notFound();
     await sendObject(storage, mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
   });
 
-  r.get('/video/:id/:resolution/index.m3u8', auth.requireAuth, ready, async (req, res) => {
+  r.get('/video/:id/:resolution/index.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
     const row = video(res);
     const resolution = resolutionOf(req, row);
     if (!resolution) throw errors.notFound();
