@@ -16,9 +16,6 @@ log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
 
 build_traefik() {
   if [ -f "$TRAEFIK_DIR/.complete" ]; then return 0; fi
-  # one build at a time (images.sh, tests and a developer may all ask for it)
-  mkdir -p "$CACHE"; exec 9>"$TRAEFIK_DIR.lock"; flock 9
-  if [ -f "$TRAEFIK_DIR/.complete" ]; then return 0; fi
   # one build at a time (make dev, the test tiers and images.sh may all ask for it): wait for a running one
   mkdir -p "$CACHE"; exec {lockfd}>"$TRAEFIK_DIR.lock"
   flock -n "$lockfd" || { log "waiting for the traefik build in progress ($TRAEFIK_DIR.lock)"; flock "$lockfd"; }
