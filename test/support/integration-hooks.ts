@@ -13,22 +13,38 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_ROOT, type HostEnv, loadHostEnv, setCurrentHostEnv, startHostEnv } from './hostenv.js';
+import {
+  DEFAULT_ROOT,
+  type HostEnv,
+  isRunning,
+  loadHostEnv,
+  readState,
+  setCurrentHostEnv,
+  startHostEnv,
+} from './hostenv.js';
 
 const KEEP_RUNS = 5;
 let owned: HostEnv | undefined;
 
 const say = (line: string) => process.stderr.write(`[hostenv] ${line}\n`);
 
-/** Deletes the oldest private run directories whose environment is no longer recorded as running. */
+/**
+ * Deletes the oldest private run directories whose environment is over: no state.json (stopped
+ * cleanly), or a state.json none of whose processes runs any more (its run was killed).
+ */
 function pruneRuns(runs: string): void {
   if (!fs.existsSync(runs)) return;
+  const over = (dir: string) => {
+    const state = readState(dir);
+    return !state || !Object.values(state.processes).some(isRunning); // the newest are kept anyway
+  };
   const dirs = fs
     .readdirSync(runs)
-    .filter((d) => !fs.existsSync(path.join(runs, d, 'state.json')))
     .sort()
-    .reverse();
-  for (const d of dirs.slice(KEEP_RUNS)) fs.rmSync(path.join(runs, d), { recursive: true, force: true });
+    .reverse()
+    .slice(KEEP_RUNS)
+    .filter((d) => over(path.join(runs, d)));
+  for (const d of dirs) fs.rmSync(path.join(runs, d), { recursive: true, force: true });
 }
 
 let planned: Promise<void> | undefined;
