@@ -5,7 +5,10 @@ import { DEFAULT_LADDER, type LadderSettings } from '../common/video/index.js';
 import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
 
 const seconds = (def: number) => z.coerce.number().positive().default(def);
-const optionalInt = z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional());
+const optionalInt = z.preprocess(
+  (v) => (v === '' ? undefined : v),
+  z.coerce.number().int().min(0).optional(),
+);
 
 export const operatorSchema = storageSchema
   .extend(amqpSchema.shape)
@@ -81,8 +84,13 @@ export function jobSettingsFrom(c: OperatorEnv): JobSettings {
     s3Region: c.S3_REGION,
     mediaBucket: c.S3_MEDIA_BUCKET,
     backoffLimit: c.JOB_BACKOFF_LIMIT,
-    activeDeadlineSeconds: { thumbnail: c.JOB_DEADLINE_THUMBNAIL_SECONDS, rendition: c.JOB_DEADLINE_RENDITION_SECONDS },
-    ...(c.JOB_TTL_SECONDS_AFTER_FINISHED !== undefined ? { ttlSecondsAfterFinished: c.JOB_TTL_SECONDS_AFTER_FINISHED } : {}),
+    activeDeadlineSeconds: {
+      thumbnail: c.JOB_DEADLINE_THUMBNAIL_SECONDS,
+      rendition: c.JOB_DEADLINE_RENDITION_SECONDS,
+    },
+    ...(c.JOB_TTL_SECONDS_AFTER_FINISHED !== undefined
+      ? { ttlSecondsAfterFinished: c.JOB_TTL_SECONDS_AFTER_FINISHED }
+      : {}),
     runAsUser: c.TRANSCODER_RUN_AS_USER,
     runAsGroup: c.TRANSCODER_RUN_AS_GROUP,
     ...(c.SEGMENT_SECONDS !== undefined ? { segmentSeconds: c.SEGMENT_SECONDS } : {}),

@@ -98,7 +98,9 @@ const code = (err: unknown) => (err as { code?: number })?.code;
 
 /** Name of the Video that controls a Job, from its controller ownerReference. */
 function controllerOf(job: V1Job): { key: string; uid: string } | undefined {
-  const ref = job.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND && r.apiVersion.startsWith(`${GROUP}/`));
+  const ref = job.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === KIND && r.apiVersion.startsWith(`${GROUP}/`),
+  );
   return ref ? { key: `${job.metadata?.namespace}/${ref.name}`, uid: ref.uid } : undefined;
 }
 
@@ -130,16 +132,28 @@ export class VideoController {
     this.events = new EventRecorder(this.core, 'videoflix-operator', o.identity, log);
     const ns = o.namespace;
     const informerOpts = { kubeConfig: kc, logger: log, watchdogMs: o.watchdogMs, relistMs: o.relistMs };
-    const clean = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
+    const clean = <T extends object>(x: T) =>
+      Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
     this.videos = new Informer(
       clean({
         ...informerOpts,
         name: 'videos',
-        path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        path: ns
+          ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`
+          : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
         list: async () =>
           (ns
-            ? await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
-            : await this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as ListResult<Video>,
+            ? await this.custom.listNamespacedCustomObject({
+                group: GROUP,
+                version: VERSION,
+                namespace: ns,
+                plural: PLURAL,
+              })
+            : await this.custom.listClusterCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+              })) as ListResult<Video>,
         onRestart: (reason: string) => this.metrics.informerRestarts.inc({ informer: 'videos', reason }),
       }),
     );
@@ -152,7 +166,9 @@ export class VideoController {
         list: async () =>
           (ns
             ? await this.batch.listNamespacedJob({ namespace: ns, labelSelector: OWNED_JOBS_SELECTOR })
-            : await this.batch.listJobForAllNamespaces({ labelSelector: OWNED_JOBS_SELECTOR })) as ListResult<V1Job>,
+            : await this.batch.listJobForAllNamespaces({
+                labelSelector: OWNED_JOBS_SELECTOR,
+              })) as ListResult<V1Job>,
         onRestart: (reason: string) => this.metrics.informerRestarts.inc({ informer: 'jobs', reason }),
       }),
     );
@@ -196,10 +212,24 @@ export class VideoController {
     this.jobs.on('delete', onJob);
     this.statusClient = {
       get: async (namespace, name) =>
-        (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as Video,
+        (await this.custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+        })) as Video,
       patchStatus: async (namespace, name, body) =>
         (await this.custom.patchNamespacedCustomObjectStatus(
-          { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: 'videoflix-operator' },
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            name,
+            body,
+            fieldManager: 'videoflix-operator',
+          },
           MERGE,
         )) as Video,
     };
@@ -248,12 +278,18 @@ export class VideoController {
   }
 
   healthy(): { ok: boolean; detail?: string } {
-    return { ok: true, detail: `informer restarts: videos ${this.videos.restarts}, jobs ${this.jobs.restarts}` };
+    return {
+      ok: true,
+      detail: `informer restarts: videos ${this.videos.restarts}, jobs ${this.jobs.restarts}`,
+    };
   }
 
   ready(): { ok: boolean; detail?: string } {
     const ok = this.videos.synced && this.jobs.synced;
-    return { ok, detail: `${ok ? 'caches synced' : 'caches syncing'}; ${this.leading ? 'leader' : 'standby'}` };
+    return {
+      ok,
+      detail: `${ok ? 'caches synced' : 'caches syncing'}; ${this.leading ? 'leader' : 'standby'}`,
+    };
   }
 
   private enqueue(key: string) {
@@ -299,7 +335,16 @@ export class VideoController {
       } catch (err) {
         result = 'error';
         const e = err as { code?: number; body?: unknown; message?: string };
-        this.o.logger.warn({ key, err: e.message ?? String(err), code: e.code, body: e.body, requeues: queue.numRequeues(key) }, 'reconcile failed');
+        this.o.logger.warn(
+          {
+            key,
+            err: e.message ?? String(err),
+            code: e.code,
+            body: e.body,
+            requeues: queue.numRequeues(key),
+          },
+          'reconcile failed',
+        );
         queue.addRateLimited(key);
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -314,7 +359,8 @@ export class VideoController {
   private jobsOf(namespace: string, uid: string): Map<string, V1Job> {
     const m = new Map<string, V1Job>();
     for (const j of this.jobs.list()) {
-      if (j.metadata?.namespace === namespace && controllerOf(j)?.uid === uid) m.set(j.metadata?.name ?? '', j);
+      if (j.metadata?.namespace === namespace && controllerOf(j)?.uid === uid)
+        m.set(j.metadata?.name ?? '', j);
     }
     return m;
   }
@@ -324,7 +370,13 @@ export class VideoController {
     const [namespace = '', name = ''] = key.split('/');
     let video: Video;
     try {
-      video = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as Video;
+      video = (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+      })) as Video;
     } catch (err) {
       if (code(err) === 404) return;
       throw err;
@@ -352,7 +404,8 @@ export class VideoController {
       }
       observed.metadata = error ? { error } : { ok: metas };
     }
-    if (video.metadata.deletionTimestamp && jobs.size === 0) observed.remainingPods = await this.podsOf(video);
+    if (video.metadata.deletionTimestamp && jobs.size === 0)
+      observed.remainingPods = await this.podsOf(video);
     if (live) {
       const failed = failedJobs(video, jobs);
       if (failed.length) observed.terminationMessages = await this.terminationMessages(namespace, failed);
@@ -369,7 +422,10 @@ export class VideoController {
       const written = await writeStatus(this.statusClient, current, decision.status);
       if (written) {
         current = written;
-        if (before.phase !== decision.status.phase || before.observedGeneration !== decision.status.observedGeneration) {
+        if (
+          before.phase !== decision.status.phase ||
+          before.observedGeneration !== decision.status.observedGeneration
+        ) {
           this.publish(current, decision.status);
         }
       }
@@ -382,7 +438,11 @@ export class VideoController {
         video: key,
         phase: decision.status?.phase,
         actions: decision.actions.map((a) => a.type),
-        ms: { observe: Math.round(tObserved - tStart), act: Math.round(tActed - tObserved), status: Math.round(tDone - tActed) },
+        ms: {
+          observe: Math.round(tObserved - tStart),
+          act: Math.round(tActed - tObserved),
+          status: Math.round(tDone - tActed),
+        },
       },
       'reconciled',
     );
@@ -399,7 +459,10 @@ export class VideoController {
   /** Transcoder Pods of a Video that still exist (by the labels every Job template carries). */
   private async podsOf(video: Video): Promise<number> {
     const selector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.video}=${labelValue(video.metadata.name ?? '')}`;
-    const pods = await this.core.listNamespacedPod({ namespace: video.metadata.namespace ?? '', labelSelector: selector });
+    const pods = await this.core.listNamespacedPod({
+      namespace: video.metadata.namespace ?? '',
+      labelSelector: selector,
+    });
     return pods.items.length;
   }
 
@@ -411,7 +474,9 @@ export class VideoController {
       case 'RemoveFinalizer': {
         const current = video.metadata.finalizers ?? [];
         const finalizers =
-          action.type === 'AddFinalizer' ? [...current.filter((f) => f !== FINALIZER), FINALIZER] : current.filter((f) => f !== FINALIZER);
+          action.type === 'AddFinalizer'
+            ? [...current.filter((f) => f !== FINALIZER), FINALIZER]
+            : current.filter((f) => f !== FINALIZER);
         const updated = (await this.custom.patchNamespacedCustomObject(
           {
             group: GROUP,
@@ -424,20 +489,28 @@ export class VideoController {
           },
           MERGE,
         )) as Video;
-        log.info({ finalizer: FINALIZER }, action.type === 'AddFinalizer' ? 'finalizer added' : 'finalizer removed');
+        log.info(
+          { finalizer: FINALIZER },
+          action.type === 'AddFinalizer' ? 'finalizer added' : 'finalizer removed',
+        );
         if (action.type === 'RemoveFinalizer') this.publishDeleted(video);
         return updated;
       }
       case 'CreateJob': {
         const jobName = action.job.metadata?.name ?? '';
         try {
-          await this.batch.createNamespacedJob({ namespace, body: action.job, fieldManager: 'videoflix-operator' });
+          await this.batch.createNamespacedJob({
+            namespace,
+            body: action.job,
+            fieldManager: 'videoflix-operator',
+          });
           this.metrics.jobsCreated.inc({ task: action.task });
           log.info({ job: jobName, task: action.task }, 'job created');
         } catch (err) {
           if (code(err) !== 409) throw err;
           const existing = await this.batch.readNamespacedJob({ name: jobName, namespace });
-          if (controllerOf(existing)?.uid !== uid) throw new Error(`Job ${namespace}/${jobName} exists and is not controlled by this Video`);
+          if (controllerOf(existing)?.uid !== uid)
+            throw new Error(`Job ${namespace}/${jobName} exists and is not controlled by this Video`);
         }
         return video;
       }
@@ -468,7 +541,13 @@ export class VideoController {
           await removeSource(this.o.storage, video.spec.source.bucket, video.spec.source.key);
         }
         log.info({ removed, prefix: keys.prefix(uid) }, 'media removed');
-        this.recordEvents(video, [{ type: 'Normal', reason: REASONS.mediaDeleted, message: `Removed ${removed} objects under ${keys.prefix(uid)}` }]);
+        this.recordEvents(video, [
+          {
+            type: 'Normal',
+            reason: REASONS.mediaDeleted,
+            message: `Removed ${removed} objects under ${keys.prefix(uid)}`,
+          },
+        ]);
         return video;
       }
     }
@@ -498,14 +577,18 @@ export class VideoController {
     const out = new Map<string, string>();
     for (const job of jobNames) {
       try {
-        const pods = await this.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` });
+        const pods = await this.core.listNamespacedPod({
+          namespace,
+          labelSelector: `batch.kubernetes.io/job-name=${job}`,
+        });
         let best: { at: number; message: string } | undefined;
         for (const p of pods.items as V1Pod[]) {
           for (const cs of p.status?.containerStatuses ?? []) {
             const t = cs.state?.terminated ?? cs.lastState?.terminated;
             if (!t || t.exitCode === 0 || !t.message?.trim()) continue;
             const at = t.finishedAt ? new Date(t.finishedAt).getTime() : 0;
-            if (!best || at >= best.at) best = { at, message: t.message.trim().split('\n').slice(-3).join(' ') };
+            if (!best || at >= best.at)
+              best = { at, message: t.message.trim().split('\n').slice(-3).join(' ') };
           }
         }
         if (best) out.set(job, best.message);
@@ -538,7 +621,9 @@ export class VideoController {
       category: video.spec.category ?? '',
       ...(status.masterPlaylistKey ? { masterPlaylistKey: status.masterPlaylistKey } : {}),
       ...(status.thumbnailKey ? { thumbnailKey: status.thumbnailKey } : {}),
-      ...(status.source?.durationSeconds !== undefined ? { durationSeconds: status.source.durationSeconds } : {}),
+      ...(status.source?.durationSeconds !== undefined
+        ? { durationSeconds: status.source.durationSeconds }
+        : {}),
       renditions: status.renditions ?? [],
       ...(status.message ? { message: status.message } : {}),
       observedAt: new Date().toISOString(),

@@ -61,9 +61,16 @@ async function main() {
     },
   });
   ref.controller = ctl;
-  const server = createHealthServer({ healthy: () => ctl.healthy(), ready: () => ctl.ready(), registry: ctl.metrics.registry });
+  const server = createHealthServer({
+    healthy: () => ctl.healthy(),
+    ready: () => ctl.ready(),
+    registry: ctl.metrics.registry,
+  });
   const port = await listen(server, config.HTTP_PORT, config.HTTP_HOST);
-  logger.info({ port, identity: config.POD_NAME, namespace: config.WATCH_NAMESPACE || '(all)' }, 'operator listening');
+  logger.info(
+    { port, identity: config.POD_NAME, namespace: config.WATCH_NAMESPACE || '(all)' },
+    'operator listening',
+  );
   publisher.start();
   await ctl.start();
 

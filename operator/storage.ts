@@ -2,6 +2,16 @@
 import type { Client as MinioClient } from 'minio';
 import { createS3Client } from '../common/storage/index.js';
 
-export function minioFrom(endpoint: string, region: string, accessKey: string, secretKey: string): MinioClient {
-  return createS3Client({ S3_ENDPOINT: endpoint, S3_REGION: region, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey });
+export function minioFrom(
+  endpoint: string,
+  region: string,
+  accessKey: string,
+  secretKey: string,
+): MinioClient {
+  return createS3Client({
+    S3_ENDPOINT: endpoint,
+    S3_REGION: region,
+    S3_ACCESS_KEY: accessKey,
+    S3_SECRET_KEY: secretKey,
+  });
 }

@@ -2,7 +2,10 @@
 import { CONDITION_TYPES } from './constants.js';
 import type { Condition, Video } from './types.js';
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

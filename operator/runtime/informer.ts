@@ -48,7 +48,11 @@ export const objectKey = (o: KubernetesObject) =>
 
 export class Informer<T extends KubernetesObject> {
   private readonly cache = new Map<string, T>();
-  private readonly handlers = { add: [] as Handler<T>[], update: [] as Handler<T>[], delete: [] as Handler<T>[] };
+  private readonly handlers = {
+    add: [] as Handler<T>[],
+    update: [] as Handler<T>[],
+    delete: [] as Handler<T>[],
+  };
   private resourceVersion = '';
   private lastList = 0;
   private abort = new AbortController();
@@ -170,7 +174,11 @@ export class Informer<T extends KubernetesObject> {
         this.o.onRestart?.('error');
         const delay = backoffDelay(failures, this.o.backoffBaseMs, this.o.backoffMaxMs, 0.2);
         this.o.logger.warn(
-          { informer: this.o.name, err: (err as Error)?.message ?? String(err), retryInMs: Math.round(delay) },
+          {
+            informer: this.o.name,
+            err: (err as Error)?.message ?? String(err),
+            retryInMs: Math.round(delay),
+          },
           'informer failed; restarting',
         );
         await sleep(delay, signal);
@@ -238,7 +246,8 @@ export class Informer<T extends KubernetesObject> {
           (err: unknown) => {
             if (gen !== this.watchGeneration && settled) return;
             if (!err) return finish('closed');
-            const code = (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
+            const code =
+              (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
             if (code === 410) return finish('gone');
             if ((err as Error).name === 'AbortError') return finish(signal.aborted ? 'stopped' : 'closed');
             finish(err instanceof Error ? err : new Error(String(err)));

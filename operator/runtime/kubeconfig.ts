@@ -21,7 +21,20 @@ export function shareAgents(kc: KubeConfig): KubeConfig {
   target.createAgent = (cluster, agentOptions) => {
     const o = agentOptions;
     const identity = createHash('sha256')
-      .update(JSON.stringify([cluster?.server, cluster?.proxyUrl, o.ca, o.cert, o.key, o.pfx, o.servername, o.rejectUnauthorized].map((x) => (x === undefined ? null : String(x)))))
+      .update(
+        JSON.stringify(
+          [
+            cluster?.server,
+            cluster?.proxyUrl,
+            o.ca,
+            o.cert,
+            o.key,
+            o.pfx,
+            o.servername,
+            o.rejectUnauthorized,
+          ].map((x) => (x === undefined ? null : String(x))),
+        ),
+      )
       .digest('hex');
     let agent = agents.get(identity);
     if (!agent) {

@@ -74,7 +74,10 @@ export class LeaderElector {
   private setLeading(v: boolean) {
     if (v === this.leading) return;
     this.leading = v;
-    this.o.logger.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, v ? 'became leader' : 'stopped leading');
+    this.o.logger.info(
+      { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity },
+      v ? 'became leader' : 'stopped leading',
+    );
     try {
       if (v) this.o.onStartedLeading();
       else this.o.onStoppedLeading();
@@ -125,7 +128,12 @@ export class LeaderElector {
       try {
         await api.createNamespacedLease({
           namespace,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(now, true) },
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: this.spec(now, true),
+          },
         });
         return true;
       } catch (e) {

@@ -29,7 +29,12 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
   const p = 'videoflix_operator_';
   return {
     registry,
-    reconciles: new Counter({ name: `${p}reconcile_total`, help: 'Reconciles by result', labelNames: ['result'], registers: [registry] }),
+    reconciles: new Counter({
+      name: `${p}reconcile_total`,
+      help: 'Reconciles by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     reconcileDuration: new Histogram({
       name: `${p}reconcile_duration_seconds`,
       help: 'Reconcile duration',
@@ -55,7 +60,12 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
         for (const j of src.jobsByOutcome()) this.set({ task: j.task, outcome: j.outcome }, j.count);
       },
     }),
-    jobsCreated: new Counter({ name: `${p}jobs_created_total`, help: 'Jobs created', labelNames: ['task'], registers: [registry] }),
+    jobsCreated: new Counter({
+      name: `${p}jobs_created_total`,
+      help: 'Jobs created',
+      labelNames: ['task'],
+      registers: [registry],
+    }),
     videos: new Gauge({
       name: `${p}videos`,
       help: 'Videos by phase',
@@ -80,7 +90,12 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
       labelNames: ['informer', 'reason'],
       registers: [registry],
     }),
-    published: new Counter({ name: `${p}status_messages_total`, help: 'Status messages by result', labelNames: ['result'], registers: [registry] }),
+    published: new Counter({
+      name: `${p}status_messages_total`,
+      help: 'Status messages by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     outbox: new Gauge({
       name: `${p}status_outbox_size`,
       help: 'Status messages waiting for the broker',

@@ -126,8 +126,13 @@ export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): bool
 }
 
 /** Observe step helper: rendition metadata is read once every selected rendition is done, before the master exists. */
-export function needsRenditionMetadata(video: Video, jobs: ReadonlyMap<string, V1Job>, ladder?: LadderSettings): boolean {
-  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True') return false;
+export function needsRenditionMetadata(
+  video: Video,
+  jobs: ReadonlyMap<string, V1Job>,
+  ladder?: LadderSettings,
+): boolean {
+  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
+    return false;
   const selected = selectedRenditions(video, ladder);
   if (selected.length === 0) return false;
   return selected.every((r) => {
@@ -141,7 +146,9 @@ export function needsRenditionMetadata(video: Video, jobs: ReadonlyMap<string, V
 /** Observe step helper: failed Jobs whose Pod termination message is worth reading. */
 export function failedJobs(video: Video, jobs: ReadonlyMap<string, V1Job>): string[] {
   if (cond(video.status, CONDITION_TYPES.failed)?.status === 'True') return [];
-  return [...jobs.values()].filter((j) => jobOutcome(j).state === 'Failed').map((j) => j.metadata?.name ?? '');
+  return [...jobs.values()]
+    .filter((j) => jobOutcome(j).state === 'Failed')
+    .map((j) => j.metadata?.name ?? '');
 }
 
 interface Failure {
@@ -180,7 +187,9 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     if ((o.remainingPods ?? 0) > 0) return { actions, events, requeueAfterMs: 1_000 };
     return {
       actions: [{ type: 'CleanupMedia' }, { type: 'RemoveFinalizer' }],
-      events: [{ type: 'Normal', reason: REASONS.deleting, message: `Removing objects under ${keys.prefix(uid)}` }],
+      events: [
+        { type: 'Normal', reason: REASONS.deleting, message: `Removing objects under ${keys.prefix(uid)}` },
+      ],
     };
   }
 
@@ -194,11 +203,21 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   if (!hasFinalizer(video)) {
     actions.push({ type: 'AddFinalizer' });
     if (!old.phase) {
-      set({ type: CONDITION_TYPES.ready, status: 'False', reason: REASONS.pending, message: 'Waiting to be processed' });
+      set({
+        type: CONDITION_TYPES.ready,
+        status: 'False',
+        reason: REASONS.pending,
+        message: 'Waiting to be processed',
+      });
       return {
         actions,
         events: [{ type: 'Normal', reason: REASONS.pending, message: 'Accepted; processing starts shortly' }],
-        status: { phase: derivePhase(conditions), observedGeneration: gen, conditions, message: 'Waiting to be processed' },
+        status: {
+          phase: derivePhase(conditions),
+          observedGeneration: gen,
+          conditions,
+          message: 'Waiting to be processed',
+        },
       };
     }
     return { actions, events, status: old };
@@ -207,11 +226,17 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   const status: VideoStatus = { ...old };
   const existingFailed = cond(old, CONDITION_TYPES.failed);
   let failure: Failure | undefined =
-    existingFailed?.status === 'True' ? { reason: existingFailed.reason, message: existingFailed.message } : undefined;
+    existingFailed?.status === 'True'
+      ? { reason: existingFailed.reason, message: existingFailed.message }
+      : undefined;
   const create = (task: Task) => {
     const job = buildJob(video, task, settings.jobs);
     actions.push({ type: 'CreateJob', task, job });
-    events.push({ type: 'Normal', reason: REASONS.jobCreated, message: `Created Job ${job.metadata?.name} (${task})` });
+    events.push({
+      type: 'Normal',
+      reason: REASONS.jobCreated,
+      message: `Created Job ${job.metadata?.name} (${task})`,
+    });
   };
 
   // 1. Thumbnail and probe.
@@ -221,22 +246,47 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     if (!job) {
       if (!failure) {
         create(THUMBNAIL_TASK);
-        set({ type: CONDITION_TYPES.probed, status: 'Unknown', reason: REASONS.probing, message: `Job ${thumbName} probes the source` });
+        set({
+          type: CONDITION_TYPES.probed,
+          status: 'Unknown',
+          reason: REASONS.probing,
+          message: `Job ${thumbName} probes the source`,
+        });
       }
     } else {
       const outcome = jobOutcome(job);
       if (outcome.state === 'Active') {
-        set({ type: CONDITION_TYPES.probed, status: 'Unknown', reason: REASONS.probing, message: `Job ${thumbName} probes the source` });
+        set({
+          type: CONDITION_TYPES.probed,
+          status: 'Unknown',
+          reason: REASONS.probing,
+          message: `Job ${thumbName} probes the source`,
+        });
       } else if (outcome.state === 'Failed') {
         failure ??= jobFailure(THUMBNAIL_TASK, outcome, o.terminationMessages?.get(thumbName));
-        set({ type: CONDITION_TYPES.probed, status: 'False', reason: failure.reason, message: failure.message });
+        set({
+          type: CONDITION_TYPES.probed,
+          status: 'False',
+          reason: failure.reason,
+          message: failure.message,
+        });
       } else if (o.probe && 'ok' in o.probe) {
         const p = o.probe.ok;
         if (!(p.height > 0 && p.width > 0)) {
           failure ??= { reason: REASONS.invalidSource, message: 'the source has no video stream' };
-          set({ type: CONDITION_TYPES.probed, status: 'False', reason: REASONS.invalidSource, message: failure.message });
+          set({
+            type: CONDITION_TYPES.probed,
+            status: 'False',
+            reason: REASONS.invalidSource,
+            message: failure.message,
+          });
         } else {
-          status.source = { durationSeconds: p.durationSeconds, width: p.width, height: p.height, hasAudio: p.hasAudio };
+          status.source = {
+            durationSeconds: p.durationSeconds,
+            width: p.width,
+            height: p.height,
+            hasAudio: p.hasAudio,
+          };
           status.durationText = durationText(p.durationSeconds);
           status.thumbnailKey = keys.thumbnail(uid);
           const msg = `${p.width}x${p.height}, ${p.durationSeconds.toFixed(1)} s, ${p.hasAudio ? 'with' : 'no'} audio`;
@@ -245,7 +295,12 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
         }
       } else if (o.probe && 'error' in o.probe) {
         failure ??= { reason: REASONS.storageError, message: `probe.json: ${o.probe.error}` };
-        set({ type: CONDITION_TYPES.probed, status: 'False', reason: REASONS.storageError, message: failure.message });
+        set({
+          type: CONDITION_TYPES.probed,
+          status: 'False',
+          reason: REASONS.storageError,
+          message: failure.message,
+        });
       }
     }
   }
@@ -275,7 +330,8 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
         continue;
       }
       const outcome = jobOutcome(job);
-      if (outcome.state === 'Complete') entries.push({ name, phase: 'Succeeded', job: jn, playlistKey: keys.playlist(uid, name) });
+      if (outcome.state === 'Complete')
+        entries.push({ name, phase: 'Succeeded', job: jn, playlistKey: keys.playlist(uid, name) });
       else if (outcome.state === 'Active') entries.push({ name, phase: 'Running', job: jn });
       else {
         const f = jobFailure(name, outcome, o.terminationMessages?.get(jn));
@@ -300,17 +356,37 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
           const key = keys.master(uid);
           actions.push({ type: 'WriteMaster', key, body: buildMasterPlaylist(metas) });
           status.masterPlaylistKey = key;
-          events.push({ type: 'Normal', reason: REASONS.playlistWritten, message: `Wrote ${key} (${alignment.message})` });
+          events.push({
+            type: 'Normal',
+            reason: REASONS.playlistWritten,
+            message: `Wrote ${key} (${alignment.message})`,
+          });
         }
       } else if (o.metadata && 'error' in o.metadata) {
         failure = { reason: REASONS.storageError, message: `rendition metadata: ${o.metadata.error}` };
       }
     }
-    if (failure) set({ type: CONDITION_TYPES.transcoded, status: 'False', reason: failure.reason, message: failure.message });
+    if (failure)
+      set({
+        type: CONDITION_TYPES.transcoded,
+        status: 'False',
+        reason: failure.reason,
+        message: failure.message,
+      });
     else if (allDone && status.masterPlaylistKey)
-      set({ type: CONDITION_TYPES.transcoded, status: 'True', reason: REASONS.transcoded, message: `${done}/${selected.length} renditions` });
+      set({
+        type: CONDITION_TYPES.transcoded,
+        status: 'True',
+        reason: REASONS.transcoded,
+        message: `${done}/${selected.length} renditions`,
+      });
     else
-      set({ type: CONDITION_TYPES.transcoded, status: 'Unknown', reason: REASONS.transcoding, message: `${done}/${selected.length} renditions done` });
+      set({
+        type: CONDITION_TYPES.transcoded,
+        status: 'Unknown',
+        reason: REASONS.transcoding,
+        message: `${done}/${selected.length} renditions done`,
+      });
   }
 
   // 3. Summary conditions, phase and message.
@@ -318,18 +394,30 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     set({ type: CONDITION_TYPES.failed, status: 'True', reason: failure.reason, message: failure.message });
     set({ type: CONDITION_TYPES.ready, status: 'False', reason: failure.reason, message: failure.message });
     status.message = failure.message;
-    if (existingFailed?.status !== 'True') events.push({ type: 'Warning', reason: failure.reason, message: failure.message });
+    if (existingFailed?.status !== 'True')
+      events.push({ type: 'Warning', reason: failure.reason, message: failure.message });
   } else if (status.masterPlaylistKey) {
     conditions = removeCondition(conditions, CONDITION_TYPES.failed);
     const names = (status.renditions ?? []).filter((r) => r.phase === 'Succeeded').map((r) => r.name);
-    set({ type: CONDITION_TYPES.ready, status: 'True', reason: REASONS.ready, message: `Playable: ${names.join(', ')}` });
+    set({
+      type: CONDITION_TYPES.ready,
+      status: 'True',
+      reason: REASONS.ready,
+      message: `Playable: ${names.join(', ')}`,
+    });
     status.message = `Ready: ${names.join(', ')}`;
     if (cond(old, CONDITION_TYPES.ready)?.status !== 'True')
-      events.push({ type: 'Normal', reason: REASONS.ready, message: `HLS ladder ready: ${names.join(', ')}` });
+      events.push({
+        type: 'Normal',
+        reason: REASONS.ready,
+        message: `HLS ladder ready: ${names.join(', ')}`,
+      });
   } else {
     const probing = !status.source?.height;
     const reason = probing ? REASONS.probing : REASONS.transcoding;
-    const message = probing ? 'Probing the source' : `Transcoding: ${status.renditionsSummary} renditions done`;
+    const message = probing
+      ? 'Probing the source'
+      : `Transcoding: ${status.renditionsSummary} renditions done`;
     set({ type: CONDITION_TYPES.ready, status: 'False', reason, message });
     status.message = message;
   }
@@ -339,7 +427,12 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   return { actions, status, events };
 }
 
-const ORDER: string[] = [CONDITION_TYPES.ready, CONDITION_TYPES.probed, CONDITION_TYPES.transcoded, CONDITION_TYPES.failed];
+const ORDER: string[] = [
+  CONDITION_TYPES.ready,
+  CONDITION_TYPES.probed,
+  CONDITION_TYPES.transcoded,
+  CONDITION_TYPES.failed,
+];
 function orderConditions(c: Condition[]): Condition[] {
   const rank = (t: string) => (ORDER.includes(t) ? ORDER.indexOf(t) : ORDER.length);
   return [...c].sort((a, b) => rank(a.type) - rank(b.type));

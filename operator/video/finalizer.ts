@@ -21,7 +21,8 @@ async function list(client: Client, bucket: string, prefix: string): Promise<str
 
 /** Removes every object under `<uid>/`; returns how many were removed. Refuses a malformed uid. */
 export async function removeMedia(client: Client, bucket: string, uid: string): Promise<number> {
-  if (!UID.test(uid)) throw new Error(`refusing to clean up a prefix that is not a uid: ${JSON.stringify(uid)}`);
+  if (!UID.test(uid))
+    throw new Error(`refusing to clean up a prefix that is not a uid: ${JSON.stringify(uid)}`);
   const prefix = keys.prefix(uid);
   if (!(await client.bucketExists(bucket))) return 0;
   let removed = 0;
@@ -32,7 +33,10 @@ export async function removeMedia(client: Client, bucket: string, uid: string): 
       const batch = names.slice(i, i + 1000);
       const res = await client.removeObjects(bucket, batch);
       const errors = (res as Array<{ Error?: { Code?: string; Message?: string } }>).filter((r) => r?.Error);
-      if (errors.length) throw new Error(`removing ${errors.length} objects failed: ${errors[0]?.Error?.Message ?? errors[0]?.Error?.Code}`);
+      if (errors.length)
+        throw new Error(
+          `removing ${errors.length} objects failed: ${errors[0]?.Error?.Message ?? errors[0]?.Error?.Code}`,
+        );
       removed += batch.length;
     }
   }

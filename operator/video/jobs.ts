@@ -151,8 +151,7 @@ function env(video: Video, settings: JobSettings): V1EnvVar[] {
 export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job {
   const name = jobName(video, task);
   const labels = jobLabels(video, task, settings.instance);
-  const args =
-    task === THUMBNAIL_TASK ? [TRANSCODER_TASKS.thumbnail] : [TRANSCODER_TASKS.rendition, task];
+  const args = task === THUMBNAIL_TASK ? [TRANSCODER_TASKS.thumbnail] : [TRANSCODER_TASKS.rendition, task];
   const res = settings.resources[task];
   const resources: V1ResourceRequirements = { requests: { ...res.requests }, limits: { ...res.limits } };
   return {
@@ -168,7 +167,9 @@ export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job
     spec: {
       backoffLimit: settings.backoffLimit,
       activeDeadlineSeconds:
-        task === THUMBNAIL_TASK ? settings.activeDeadlineSeconds.thumbnail : settings.activeDeadlineSeconds.rendition,
+        task === THUMBNAIL_TASK
+          ? settings.activeDeadlineSeconds.thumbnail
+          : settings.activeDeadlineSeconds.rendition,
       ...(settings.ttlSecondsAfterFinished !== undefined
         ? { ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished }
         : {}),

@@ -76,6 +76,7 @@ export function invalidMetadata(m: unknown): string | undefined {
     if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) <= 0) return `bad ${k}`;
   }
   if (typeof r.codecs !== 'string' || !r.codecs) return 'bad codecs';
-  if (!Array.isArray(r.segmentStarts) || r.segmentStarts.some((x) => typeof x !== 'number')) return 'bad segmentStarts';
+  if (!Array.isArray(r.segmentStarts) || r.segmentStarts.some((x) => typeof x !== 'number'))
+    return 'bad segmentStarts';
   return undefined;
 }

@@ -60,7 +60,10 @@ export class StatusPublisher implements StatusSink {
     while (this.outbox.length > max) {
       const dropped = this.outbox.shift();
       this.o.onResult?.('dropped');
-      this.o.logger.error({ routingKey: dropped?.routingKey, uid: dropped?.message.uid }, 'status outbox full: dropped oldest');
+      this.o.logger.error(
+        { routingKey: dropped?.routingKey, uid: dropped?.message.uid },
+        'status outbox full: dropped oldest',
+      );
     }
     this.wake?.();
   }
@@ -76,7 +79,9 @@ export class StatusPublisher implements StatusSink {
   }
 
   private async connect() {
-    const conn = await amqp.connect(this.o.url, { clientProperties: { connection_name: 'videoflix-operator' } });
+    const conn = await amqp.connect(this.o.url, {
+      clientProperties: { connection_name: 'videoflix-operator' },
+    });
     conn.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
     conn.on('close', () => {
       if (this.connection === conn) {
@@ -114,7 +119,10 @@ export class StatusPublisher implements StatusSink {
   private send(ch: ConfirmChannel, item: Pending): Promise<void> {
     const body = Buffer.from(JSON.stringify(item.message));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('publish confirm timed out')), this.o.confirmTimeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => reject(new Error('publish confirm timed out')),
+        this.o.confirmTimeoutMs ?? 10_000,
+      );
       try {
         ch.publish(
           this.o.exchange,
@@ -150,8 +158,16 @@ export class StatusPublisher implements StatusSink {
           this.failures = 0;
         } catch (err) {
           this.failures++;
-          const delay = backoffDelay(this.failures, this.o.backoffBaseMs ?? 500, this.o.backoffMaxMs ?? 30_000, 0.2);
-          this.o.logger.warn({ err: (err as Error).message, retryInMs: Math.round(delay), waiting: this.outbox.length }, 'amqp connect failed');
+          const delay = backoffDelay(
+            this.failures,
+            this.o.backoffBaseMs ?? 500,
+            this.o.backoffMaxMs ?? 30_000,
+            0.2,
+          );
+          this.o.logger.warn(
+            { err: (err as Error).message, retryInMs: Math.round(delay), waiting: this.outbox.length },
+            'amqp connect failed',
+          );
           await this.pause(delay);
           continue;
         }
@@ -170,10 +186,15 @@ export class StatusPublisher implements StatusSink {
         this.o.logger.debug({ routingKey: item.routingKey, uid: item.message.uid }, 'status published');
       } catch (err) {
         this.o.onResult?.('failed');
-        this.o.logger.warn({ err: (err as Error).message, routingKey: item.routingKey }, 'status publish failed; will retry');
+        this.o.logger.warn(
+          { err: (err as Error).message, routingKey: item.routingKey },
+          'status publish failed; will retry',
+        );
         await this.disconnect();
         this.failures++;
-        await this.pause(backoffDelay(this.failures, this.o.backoffBaseMs ?? 500, this.o.backoffMaxMs ?? 30_000, 0.2));
+        await this.pause(
+          backoffDelay(this.failures, this.o.backoffBaseMs ?? 500, this.o.backoffMaxMs ?? 30_000, 0.2),
+        );
       }
     }
   }

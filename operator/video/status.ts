@@ -5,7 +5,13 @@
  * resourceVersion (optimistic concurrency), retried on 409 Conflict.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CONDITION_TYPES, type Condition, type Phase, type Video, type VideoStatus } from '../../common/video/index.js';
+import {
+  CONDITION_TYPES,
+  type Condition,
+  type Phase,
+  type Video,
+  type VideoStatus,
+} from '../../common/video/index.js';
 
 export interface ConditionInput {
   type: string;
@@ -19,7 +25,11 @@ export interface ConditionInput {
 export const k8sTime = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Returns a new list with `input` set; lastTransitionTime is kept unless the status changed. */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === input.type);
   const existing = i >= 0 ? list[i] : undefined;
@@ -54,7 +64,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** RFC 7386 JSON merge patch turning `from` into `to` (objects merged, arrays replaced, removals null). */
 export function createMergePatch(from: unknown, to: unknown): Json | undefined {
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const isObj = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
   if (!isObj(from) || !isObj(to)) {
     return isDeepStrictEqual(from, to) ? undefined : ((to ?? null) as Json);
   }

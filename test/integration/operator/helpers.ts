@@ -68,7 +68,8 @@ export async function makeBuckets(client: MinioClient): Promise<{ media: string;
 
 export async function listKeys(client: MinioClient, bucket: string, prefix: string): Promise<string[]> {
   const out: string[] = [];
-  for await (const o of client.listObjectsV2(bucket, prefix, true) as AsyncIterable<{ name?: string }>) if (o.name) out.push(o.name);
+  for await (const o of client.listObjectsV2(bucket, prefix, true) as AsyncIterable<{ name?: string }>)
+    if (o.name) out.push(o.name);
   return out.sort();
 }
 
@@ -92,13 +93,15 @@ export interface OperatorTestOptions {
   sink?: StatusSink;
   leaderElection?: ControllerOptions['leaderElection'];
   backoffLimit?: number;
+  /** Credentials other than the admin's (RBAC test). */
+  kubeConfig?: k8s.KubeConfig;
 }
 
 export async function startOperator(o: OperatorTestOptions): Promise<RunningOperator> {
   const identity = o.identity ?? uniqueName('op');
   const sink = o.sink ?? new MemorySink();
   const controller = new VideoController({
-    kubeConfig: kubeConfig(),
+    kubeConfig: o.kubeConfig ?? kubeConfig(),
     storage: s3(),
     mediaBucket: o.mediaBucket,
     sourceBucket: o.sourceBucket,
@@ -149,15 +152,34 @@ export async function createVideo(
     version: VERSION,
     namespace,
     plural: PLURAL,
-    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec: { title: `Video ${name}`, ...spec } },
+    body: {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+      spec: { title: `Video ${name}`, ...spec },
+    },
   })) as Video;
 }
 
-export async function getVideo(custom: k8s.CustomObjectsApi, namespace: string, name: string): Promise<Video> {
-  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as Video;
+export async function getVideo(
+  custom: k8s.CustomObjectsApi,
+  namespace: string,
+  name: string,
+): Promise<Video> {
+  return (await custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    name,
+  })) as Video;
 }
 
-export async function videoGone(custom: k8s.CustomObjectsApi, namespace: string, name: string): Promise<boolean> {
+export async function videoGone(
+  custom: k8s.CustomObjectsApi,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
   try {
     await getVideo(custom, namespace, name);
     return false;
@@ -167,13 +189,21 @@ export async function videoGone(custom: k8s.CustomObjectsApi, namespace: string,
   }
 }
 
-export async function waitPhase(custom: k8s.CustomObjectsApi, namespace: string, name: string, phase: string, timeoutMs = 20_000): Promise<Video> {
+export async function waitPhase(
+  custom: k8s.CustomObjectsApi,
+  namespace: string,
+  name: string,
+  phase: string,
+  timeoutMs = 20_000,
+): Promise<Video> {
   let last: unknown;
   return waitFor(
     async () => {
       const v = await getVideo(custom, namespace, name);
       last = v.status;
-      return v.status?.phase === phase && v.status.observedGeneration === v.metadata.generation ? v : undefined;
+      return v.status?.phase === phase && v.status.observedGeneration === v.metadata.generation
+        ? v
+        : undefined;
     },
     { timeoutMs, what: `Video ${namespace}/${name} phase ${phase} (status: ${JSON.stringify(last)})` },
   );
@@ -183,7 +213,12 @@ export async function ownedJobs(batch: k8s.BatchV1Api, namespace: string): Promi
   return (await batch.listNamespacedJob({ namespace, labelSelector: OWNED_JOBS_SELECTOR })).items;
 }
 
-export async function waitJobs(batch: k8s.BatchV1Api, namespace: string, names: string[], timeoutMs = 15_000): Promise<k8s.V1Job[]> {
+export async function waitJobs(
+  batch: k8s.BatchV1Api,
+  namespace: string,
+  names: string[],
+  timeoutMs = 15_000,
+): Promise<k8s.V1Job[]> {
   return waitFor(
     async () => {
       const jobs = await ownedJobs(batch, namespace);
@@ -201,7 +236,13 @@ export async function completeJob(batch: k8s.BatchV1Api, namespace: string, name
   await patchJobStatus(batch, namespace, name, (job) => {
     const now = time();
     const start = job.status?.startTime ? time(new Date(job.status.startTime)) : now;
-    const c = { status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastTransitionTime: now, lastProbeTime: now };
+    const c = {
+      status: 'True',
+      reason: 'CompletionsReached',
+      message: 'Reached expected number of succeeded pods',
+      lastTransitionTime: now,
+      lastProbeTime: now,
+    };
     return {
       startTime: start,
       completionTime: now,
@@ -240,12 +281,21 @@ export async function failJob(
   });
 }
 
-async function patchJobStatus(batch: k8s.BatchV1Api, namespace: string, name: string, make: (job: k8s.V1Job) => object) {
+async function patchJobStatus(
+  batch: k8s.BatchV1Api,
+  namespace: string,
+  name: string,
+  make: (job: k8s.V1Job) => object,
+) {
   await waitFor(
     async () => {
       const job = await batch.readNamespacedJob({ name, namespace });
       await batch.patchNamespacedJobStatus(
-        { name, namespace, body: { metadata: { resourceVersion: job.metadata?.resourceVersion }, status: make(job) } },
+        {
+          name,
+          namespace,
+          body: { metadata: { resourceVersion: job.metadata?.resourceVersion }, status: make(job) },
+        },
         MERGE,
       );
       return true;
@@ -255,9 +305,17 @@ async function patchJobStatus(batch: k8s.BatchV1Api, namespace: string, name: st
 }
 
 /** Gives the Job's Pod a terminated container with a termination message (what the kubelet reports). */
-export async function terminatePod(core: k8s.CoreV1Api, namespace: string, job: string, exitCode: number, message: string): Promise<void> {
+export async function terminatePod(
+  core: k8s.CoreV1Api,
+  namespace: string,
+  job: string,
+  exitCode: number,
+  message: string,
+): Promise<void> {
   const pod = await waitFor(
-    async () => (await core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` })).items[0],
+    async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` }))
+        .items[0],
     { timeoutMs: 15_000, what: `a Pod of Job ${job}` },
   );
   const now = time();
@@ -286,9 +344,18 @@ export async function terminatePod(core: k8s.CoreV1Api, namespace: string, job: 
 }
 
 /** Plays the thumbnail Job: probe.json and a thumbnail into the media bucket. */
-export async function writeProbe(client: MinioClient, bucket: string, uid: string, probe: ProbeResult): Promise<void> {
-  await client.putObject(bucket, keys.probe(uid), Buffer.from(JSON.stringify(probe)), undefined, { 'Content-Type': 'application/json' });
-  await client.putObject(bucket, keys.thumbnail(uid), Buffer.from('jpeg'), undefined, { 'Content-Type': 'image/jpeg' });
+export async function writeProbe(
+  client: MinioClient,
+  bucket: string,
+  uid: string,
+  probe: ProbeResult,
+): Promise<void> {
+  await client.putObject(bucket, keys.probe(uid), Buffer.from(JSON.stringify(probe)), undefined, {
+    'Content-Type': 'application/json',
+  });
+  await client.putObject(bucket, keys.thumbnail(uid), Buffer.from('jpeg'), undefined, {
+    'Content-Type': 'image/jpeg',
+  });
 }
 
 const LADDER: Record<RenditionName, [number, number, number]> = {
@@ -298,7 +365,13 @@ const LADDER: Record<RenditionName, [number, number, number]> = {
 };
 
 /** Plays a rendition Job: playlist, segments and rendition.json. */
-export async function writeRendition(client: MinioClient, bucket: string, uid: string, name: RenditionName, segmentStarts = [0, 6, 12, 18, 24]): Promise<RenditionMetadata> {
+export async function writeRendition(
+  client: MinioClient,
+  bucket: string,
+  uid: string,
+  name: RenditionName,
+  segmentStarts = [0, 6, 12, 18, 24],
+): Promise<RenditionMetadata> {
   const [width, height, bandwidth] = LADDER[name];
   const meta: RenditionMetadata = {
     name,
@@ -314,16 +387,39 @@ export async function writeRendition(client: MinioClient, bucket: string, uid: s
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:6', '#EXT-X-PLAYLIST-TYPE:VOD'];
   for (let i = 0; i < segmentStarts.length; i++) {
     lines.push('#EXTINF:6.000,', segmentName(i));
-    await client.putObject(bucket, keys.segment(uid, name, segmentName(i)), Buffer.from(`ts ${i}`), undefined, { 'Content-Type': 'video/MP2T' });
+    await client.putObject(
+      bucket,
+      keys.segment(uid, name, segmentName(i)),
+      Buffer.from(`ts ${i}`),
+      undefined,
+      { 'Content-Type': 'video/MP2T' },
+    );
   }
   lines.push('#EXT-X-ENDLIST');
-  await client.putObject(bucket, keys.playlist(uid, name), Buffer.from(lines.join('\n')), undefined, { 'Content-Type': 'application/vnd.apple.mpegurl' });
-  await client.putObject(bucket, keys.renditionMeta(uid, name), Buffer.from(JSON.stringify(meta)), undefined, { 'Content-Type': 'application/json' });
+  await client.putObject(bucket, keys.playlist(uid, name), Buffer.from(lines.join('\n')), undefined, {
+    'Content-Type': 'application/vnd.apple.mpegurl',
+  });
+  await client.putObject(
+    bucket,
+    keys.renditionMeta(uid, name),
+    Buffer.from(JSON.stringify(meta)),
+    undefined,
+    { 'Content-Type': 'application/json' },
+  );
   return meta;
 }
 
-export async function eventsFor(core: k8s.CoreV1Api, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
-  return (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},involvedObject.kind=Video` })).items;
+export async function eventsFor(
+  core: k8s.CoreV1Api,
+  namespace: string,
+  name: string,
+): Promise<k8s.CoreV1Event[]> {
+  return (
+    await core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.name=${name},involvedObject.kind=Video`,
+    })
+  ).items;
 }
 
 /** A durable queue bound to the status exchange, collecting messages (reconnects after an outage). */
@@ -347,7 +443,11 @@ export class StatusConsumer {
     await ch.bindQueue(this.queue, this.exchange, this.bindingKey);
     await ch.consume(this.queue, (m) => {
       if (!m) return;
-      this.messages.push({ routingKey: m.fields.routingKey, body: JSON.parse(m.content.toString()) as VideoStatusMessage, redelivered: m.fields.redelivered });
+      this.messages.push({
+        routingKey: m.fields.routingKey,
+        body: JSON.parse(m.content.toString()) as VideoStatusMessage,
+        redelivered: m.fields.redelivered,
+      });
       ch.ack(m);
     });
     this.conn = conn;
@@ -384,7 +484,10 @@ export class StatusConsumer {
 
 export async function ensureTranscoderServiceAccount(core: k8s.CoreV1Api, namespace: string): Promise<void> {
   try {
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'videoflix-transcoder' }, automountServiceAccountToken: false } });
+    await core.createNamespacedServiceAccount({
+      namespace,
+      body: { metadata: { name: 'videoflix-transcoder' }, automountServiceAccountToken: false },
+    });
   } catch (err) {
     if (apiStatus(err) !== 409) throw err;
   }

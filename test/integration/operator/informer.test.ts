@@ -24,9 +24,15 @@ describe('operator informer (list + watch with restart, watchdog, relist)', func
     await deleteNamespace(kc, ns);
   });
 
-  const cm = (name: string, v = '1') => core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v } } });
+  const cm = (name: string, v = '1') =>
+    core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v } } });
 
-  function make(opts: { watchdogMs?: number; relistMs?: number; watchTimeoutSeconds?: number; list?: () => Promise<ListResult<k8s.V1ConfigMap>> }) {
+  function make(opts: {
+    watchdogMs?: number;
+    relistMs?: number;
+    watchTimeoutSeconds?: number;
+    list?: () => Promise<ListResult<k8s.V1ConfigMap>>;
+  }) {
     const seen: string[] = [];
     const reasons: string[] = [];
     const inf = new Informer<k8s.V1ConfigMap>({
@@ -56,10 +62,19 @@ describe('operator informer (list + watch with restart, watchdog, relist)', func
     expect(await inf.waitForSync()).to.equal(true);
     expect(inf.get(`${ns}/before`)?.data?.v).to.equal('1');
     await cm('during');
-    await core.replaceNamespacedConfigMap({ name: 'before', namespace: ns, body: { metadata: { name: 'before' }, data: { v: '2' } } });
+    await core.replaceNamespacedConfigMap({
+      name: 'before',
+      namespace: ns,
+      body: { metadata: { name: 'before' }, data: { v: '2' } },
+    });
     await core.deleteNamespacedConfigMap({ name: 'during', namespace: ns });
     await waitFor(() => seen.includes('delete during'), { what: 'delete event' });
-    expect(seen.filter((s) => !s.includes('kube-root-ca'))).to.deep.equal(['add before', 'add during', 'update before', 'delete during']);
+    expect(seen.filter((s) => !s.includes('kube-root-ca'))).to.deep.equal([
+      'add before',
+      'add during',
+      'update before',
+      'delete during',
+    ]);
     expect(inf.get(`${ns}/before`)?.data?.v).to.equal('2');
     expect(inf.get(`${ns}/during`)).to.equal(undefined);
   });

@@ -22,7 +22,12 @@ import {
   type RunningOperator,
 } from './helpers.js';
 
-const LEASE = { name: 'videoflix-operator', leaseDurationSeconds: 2, renewDeadlineMs: 1500, retryPeriodMs: 200 };
+const LEASE = {
+  name: 'videoflix-operator',
+  leaseDurationSeconds: 2,
+  renewDeadlineMs: 1500,
+  retryPeriodMs: 200,
+};
 
 describe('operator leader election (two replicas, one Lease)', function () {
   this.timeout(60_000);
@@ -44,9 +49,26 @@ describe('operator leader election (two replicas, one Lease)', function () {
 
   afterEach(async () => {
     await Promise.all(replicas.splice(0).map((r) => r.stop()));
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Array<{ metadata: { name: string } }> };
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+    })) as { items: Array<{ metadata: { name: string } }> };
     for (const v of list.items)
-      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: v.metadata.name, body: { metadata: { finalizers: null } } }, MERGE).catch(() => undefined);
+      await custom
+        .patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: ns,
+            plural: PLURAL,
+            name: v.metadata.name,
+            body: { metadata: { finalizers: null } },
+          },
+          MERGE,
+        )
+        .catch(() => undefined);
     await deleteNamespace(kc, ns);
   });
 
@@ -63,18 +85,24 @@ describe('operator leader election (two replicas, one Lease)', function () {
   }
 
   const reconciles = async (r: RunningOperator) => {
-    const m = await r.controller.metrics.registry.getSingleMetricAsString('videoflix_operator_reconcile_total');
+    const m = await r.controller.metrics.registry.getSingleMetricAsString(
+      'videoflix_operator_reconcile_total',
+    );
     return [...m.matchAll(/} (\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
   };
 
-  const holder = async () => (await coordination.readNamespacedLease({ name: LEASE.name, namespace: ns })).spec?.holderIdentity;
+  const holder = async () =>
+    (await coordination.readNamespacedLease({ name: LEASE.name, namespace: ns })).spec?.holderIdentity;
 
   it('one leader acts; the standby takes over when it steps down, without duplicates', async () => {
     const [a, b] = await Promise.all([start('replica-a'), start('replica-b')]);
-    const leaders = await waitFor(() => {
-      const l = [a, b].filter((r) => r.controller.isLeader);
-      return l.length > 0 ? l : undefined;
-    }, { what: 'a leader' });
+    const leaders = await waitFor(
+      () => {
+        const l = [a, b].filter((r) => r.controller.isLeader);
+        return l.length > 0 ? l : undefined;
+      },
+      { what: 'a leader' },
+    );
     expect(leaders, 'exactly one leader').to.have.length(1);
     const leader = leaders[0];
     const standby = leader === a ? b : a;
@@ -82,7 +110,9 @@ describe('operator leader election (two replicas, one Lease)', function () {
 
     await createVideo(custom, ns, 'ha', { source: { bucket: buckets.sources, key: 'ha.mp4' } });
     await waitJobs(batch, ns, ['ha-thumbnail']);
-    await waitFor(async () => (await getVideo(custom, ns, 'ha')).status?.phase === 'Processing', { what: 'Processing' });
+    await waitFor(async () => (await getVideo(custom, ns, 'ha')).status?.phase === 'Processing', {
+      what: 'Processing',
+    });
     expect(await reconciles(leader!)).to.be.greaterThan(0);
     expect(await reconciles(standby!)).to.equal(0);
     expect(standby!.controller.isLeader).to.equal(false);
@@ -94,7 +124,12 @@ describe('operator leader election (two replicas, one Lease)', function () {
     await waitFor(() => standby!.controller.isLeader, { timeoutMs: 5_000, what: 'standby leads' });
     const takeoverMs = Date.now() - t0;
     const uid = (await getVideo(custom, ns, 'ha')).metadata.uid!;
-    await writeProbe(storage, buckets.media, uid, { durationSeconds: 12, width: 1280, height: 720, hasAudio: true });
+    await writeProbe(storage, buckets.media, uid, {
+      durationSeconds: 12,
+      width: 1280,
+      height: 720,
+      hasAudio: true,
+    });
     await completeJob(batch, ns, 'ha-thumbnail');
     await waitJobs(batch, ns, ['ha-480p', 'ha-720p']);
     for (const r of ['480p', '720p'] as const) {
@@ -102,7 +137,11 @@ describe('operator leader election (two replicas, one Lease)', function () {
       await completeJob(batch, ns, `ha-${r}`);
     }
     await waitPhase(custom, ns, 'ha', 'Ready');
-    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name).sort()).to.deep.equal(['ha-480p', 'ha-720p', 'ha-thumbnail']);
+    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name).sort()).to.deep.equal([
+      'ha-480p',
+      'ha-720p',
+      'ha-thumbnail',
+    ]);
     process.stderr.write(`      (takeover after release: ${takeoverMs} ms)\n`);
   });
 

@@ -7,7 +7,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type * as k8s from '@kubernetes/client-node';
-import { FINALIZER, GROUP, LABELS, PLURAL, VERSION, keys, type ProbeResult, type RenditionName, type Video } from '../../../common/video/index.js';
+import {
+  FINALIZER,
+  GROUP,
+  LABELS,
+  PLURAL,
+  VERSION,
+  keys,
+  type ProbeResult,
+  type RenditionName,
+  type Video,
+} from '../../../common/video/index.js';
 import { createHealthServer, listen } from '../../../operator/runtime/health.js';
 import { apiStatus, createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
@@ -38,7 +48,14 @@ import {
 
 const run = promisify(execFile);
 const ALL: RenditionName[] = ['480p', '720p', '1080p'];
-const PROBE_1080 = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true, videoCodec: 'h264', frameRate: 25 };
+const PROBE_1080 = {
+  durationSeconds: 30,
+  width: 1920,
+  height: 1080,
+  hasAudio: true,
+  videoCodec: 'h264',
+  frameRate: 25,
+};
 
 describe('operator (host tier: API server, job/GC controllers, versitygw)', function () {
   this.timeout(60_000);
@@ -62,13 +79,28 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await op?.stop();
     op = undefined;
     // Videos keep their finalizer once the operator is gone: drop it so the namespace can go.
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as {
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+    })) as {
       items: Array<{ metadata: { name: string; finalizers?: string[] } }>;
     };
     for (const v of list.items) {
       if (v.metadata.finalizers?.length) {
         await custom
-          .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: v.metadata.name, body: { metadata: { finalizers: null } } }, MERGE)
+          .patchNamespacedCustomObject(
+            {
+              group: GROUP,
+              version: VERSION,
+              namespace: ns,
+              plural: PLURAL,
+              name: v.metadata.name,
+              body: { metadata: { finalizers: null } },
+            },
+            MERGE,
+          )
           .catch(() => undefined);
       }
     }
@@ -78,16 +110,27 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
   const source = (name: string) => ({ bucket: buckets.sources, key: `uploads/${name}.mp4` });
 
   /** Drives one Video through probe and every rendition; returns its uid. */
-  async function driveToReady(name: string, renditions: RenditionName[] = ALL, probe: ProbeResult = PROBE_1080): Promise<string> {
-    const v = await waitFor(async () => {
-      const x = await getVideo(custom, ns, name);
-      return x.metadata.finalizers?.includes(FINALIZER) ? x : undefined;
-    }, { what: 'finalizer' });
+  async function driveToReady(
+    name: string,
+    renditions: RenditionName[] = ALL,
+    probe: ProbeResult = PROBE_1080,
+  ): Promise<string> {
+    const v = await waitFor(
+      async () => {
+        const x = await getVideo(custom, ns, name);
+        return x.metadata.finalizers?.includes(FINALIZER) ? x : undefined;
+      },
+      { what: 'finalizer' },
+    );
     const uid = v.metadata.uid!;
     await waitJobs(batch, ns, [`${name}-thumbnail`]);
     await writeProbe(storage, buckets.media, uid, probe);
     await completeJob(batch, ns, `${name}-thumbnail`);
-    await waitJobs(batch, ns, renditions.map((r) => `${name}-${r}`));
+    await waitJobs(
+      batch,
+      ns,
+      renditions.map((r) => `${name}-${r}`),
+    );
     for (const r of renditions) {
       await writeRendition(storage, buckets.media, uid, r);
       await completeJob(batch, ns, `${name}-${r}`);
@@ -99,7 +142,18 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     const bad = async (spec: object, pattern: RegExp) => {
       let err: unknown;
       await custom
-        .createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Video', metadata: { name: uniqueName('bad') }, spec } })
+        .createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'Video',
+            metadata: { name: uniqueName('bad') },
+            spec,
+          },
+        })
         .catch((e: unknown) => (err = e));
       expect(apiStatus(err), JSON.stringify(spec)).to.equal(422);
       expect(String((err as { body?: unknown }).body)).to.match(pattern);
@@ -114,18 +168,42 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(ok.spec.renditions).to.deep.equal(ALL); // schema default
     let err: unknown;
     await custom
-      .patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'immutable', body: { spec: { source: { key: 'other' } } } }, MERGE)
+      .patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+          name: 'immutable',
+          body: { spec: { source: { key: 'other' } } },
+        },
+        MERGE,
+      )
       .catch((e: unknown) => (err = e));
     expect(apiStatus(err)).to.equal(422);
     expect(String((err as { body?: unknown }).body)).to.contain('spec.source is immutable');
     // Mutable fields stay mutable.
-    await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'immutable', body: { spec: { title: 'New title' } } }, MERGE);
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name: 'immutable',
+        body: { spec: { title: 'New title' } },
+      },
+      MERGE,
+    );
   });
 
   it('takes a Video to Ready: finalizer, thumbnail Job first, one Job per rendition, master.m3u8 once', async () => {
     op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
     const t0 = Date.now();
-    await createVideo(custom, ns, 'movie', { source: source('movie'), category: 'Drama', description: 'A film' });
+    await createVideo(custom, ns, 'movie', {
+      source: source('movie'),
+      category: 'Drama',
+      description: 'A film',
+    });
 
     // Finalizer, then only the thumbnail/probe Job.
     const thumb = (await waitJobs(batch, ns, ['movie-thumbnail']))[0]!;
@@ -135,7 +213,14 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(v1.status?.phase).to.equal('Processing');
     expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name)).to.deep.equal(['movie-thumbnail']);
     expect(thumb.metadata?.ownerReferences).to.deep.equal([
-      { apiVersion: `${GROUP}/${VERSION}`, kind: 'Video', name: 'movie', uid, controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Video',
+        name: 'movie',
+        uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ]);
     expect(thumb.spec?.template.spec?.containers[0]?.args).to.deep.equal(['thumbnail']);
 
@@ -152,7 +237,12 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(j720.spec?.template.spec?.containers[0]?.resources?.limits?.memory).to.equal('1536Mi');
 
     const probed = await getVideo(custom, ns, 'movie');
-    expect(probed.status?.source).to.deep.equal({ durationSeconds: 30, width: 1920, height: 1080, hasAudio: true });
+    expect(probed.status?.source).to.deep.equal({
+      durationSeconds: 30,
+      width: 1920,
+      height: 1080,
+      hasAudio: true,
+    });
     expect(probed.status?.thumbnailKey).to.equal(keys.thumbnail(uid));
 
     // Two renditions done: still Processing, no master yet.
@@ -160,7 +250,9 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await completeJob(batch, ns, 'movie-480p');
     await writeRendition(storage, buckets.media, uid, '1080p');
     await completeJob(batch, ns, 'movie-1080p');
-    await waitFor(async () => (await getVideo(custom, ns, 'movie')).status?.renditionsReady === 2, { what: '2 renditions ready' });
+    await waitFor(async () => (await getVideo(custom, ns, 'movie')).status?.renditionsReady === 2, {
+      what: '2 renditions ready',
+    });
     expect(await listKeys(storage, buckets.media, keys.master(uid))).to.deep.equal([]);
     expect((await getVideo(custom, ns, 'movie')).status?.phase).to.equal('Processing');
 
@@ -194,13 +286,31 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(stat.metaData['content-type']).to.equal('application/vnd.apple.mpegurl');
 
     // Written once: the object is not rewritten by later reconciles.
-    await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'movie', body: { spec: { title: 'Renamed' } } }, MERGE);
-    await waitFor(async () => (await getVideo(custom, ns, 'movie')).status?.observedGeneration === 2, { what: 'generation 2 observed' });
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name: 'movie',
+        body: { spec: { title: 'Renamed' } },
+      },
+      MERGE,
+    );
+    await waitFor(async () => (await getVideo(custom, ns, 'movie')).status?.observedGeneration === 2, {
+      what: 'generation 2 observed',
+    });
     expect((await storage.statObject(buckets.media, keys.master(uid))).etag).to.equal(stat.etag);
     expect(await ownedJobs(batch, ns)).to.have.length(4);
 
     const reasons = (await eventsFor(core, ns, 'movie')).map((e) => `${e.type}/${e.reason}`);
-    expect(reasons).to.include.members(['Normal/Pending', 'Normal/JobCreated', 'Normal/Probed', 'Normal/PlaylistWritten', 'Normal/Ready']);
+    expect(reasons).to.include.members([
+      'Normal/Pending',
+      'Normal/JobCreated',
+      'Normal/Probed',
+      'Normal/PlaylistWritten',
+      'Normal/Ready',
+    ]);
     expect(reasons.filter((r) => r.startsWith('Warning'))).to.deep.equal([]);
 
     // kubectl get videos prints the columns (and the short name and category work).
@@ -213,11 +323,19 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(short.stdout.trim()).to.equal('video.media.videoflix.io/movie');
     const cat = await run('kubectl', ['get', 'videoflix', '-n', ns, '-o', 'name'], { env });
     expect(cat.stdout).to.contain('video.media.videoflix.io/movie');
-    const wait = await run('kubectl', ['wait', '--for=condition=Ready', `video/movie`, '-n', ns, '--timeout=5s'], { env });
+    const wait = await run(
+      'kubectl',
+      ['wait', '--for=condition=Ready', `video/movie`, '-n', ns, '--timeout=5s'],
+      { env },
+    );
     expect(wait.stdout).to.contain('condition met');
 
-    const m = await op.controller.metrics.registry.getSingleMetricAsString('videoflix_operator_jobs_created_total');
-    expect(m).to.match(/task="thumbnail"} 1/).and.match(/task="720p"} 1/);
+    const m = await op.controller.metrics.registry.getSingleMetricAsString(
+      'videoflix_operator_jobs_created_total',
+    );
+    expect(m)
+      .to.match(/task="thumbnail"} 1/)
+      .and.match(/task="720p"} 1/);
     process.stderr.write(`      (create → Ready, test-driven: ${elapsed} ms)\n`);
   });
 
@@ -232,7 +350,10 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
       ['1080p', 'Skipped'],
     ]);
     expect(v.status?.renditionsSummary).to.equal('1/1');
-    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name).sort()).to.deep.equal(['small-480p', 'small-thumbnail']);
+    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name).sort()).to.deep.equal([
+      'small-480p',
+      'small-thumbnail',
+    ]);
     const master = await readText(storage, buckets.media, keys.master(v.metadata.uid!));
     expect(master.match(/#EXT-X-STREAM-INF/g)).to.have.length(1);
   });
@@ -252,24 +373,37 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await terminatePod(core, ns, 'broken-720p', 3, 'storage error: PutObject videoflix-media: AccessDenied');
     await failJob(batch, ns, 'broken-720p');
     const failed = await waitPhase(custom, ns, 'broken', 'Failed');
-    expect(failed.status?.message).to.equal('rendition 720p: storage error: PutObject videoflix-media: AccessDenied');
+    expect(failed.status?.message).to.equal(
+      'rendition 720p: storage error: PutObject videoflix-media: AccessDenied',
+    );
     const conds = Object.fromEntries((failed.status?.conditions ?? []).map((c) => [c.type, c]));
     expect(conds.Failed).to.include({ status: 'True', reason: 'JobFailed' });
     expect(conds.Ready).to.include({ status: 'False', reason: 'JobFailed' });
     expect(failed.status?.renditions?.find((r) => r.name === '720p')).to.include({ phase: 'Failed' });
     expect(failed.status?.renditions?.find((r) => r.name === '480p')).to.include({ phase: 'Succeeded' });
 
-    const warnings = await waitFor(async () => (await eventsFor(core, ns, 'broken')).filter((e) => e.type === 'Warning'), {
-      what: 'a Warning event',
-    }).then((w) => (w.length ? w : undefined));
-    expect(warnings?.[0]).to.include({ reason: 'JobFailed', message: 'rendition 720p: storage error: PutObject videoflix-media: AccessDenied' });
+    const warnings = await waitFor(
+      async () => (await eventsFor(core, ns, 'broken')).filter((e) => e.type === 'Warning'),
+      {
+        what: 'a Warning event',
+      },
+    ).then((w) => (w.length ? w : undefined));
+    expect(warnings?.[0]).to.include({
+      reason: 'JobFailed',
+      message: 'rendition 720p: storage error: PutObject videoflix-media: AccessDenied',
+    });
 
     // The 1080p Job finishing later does not revive it, and no Job is recreated.
     await writeRendition(storage, buckets.media, uid, '1080p');
     await completeJob(batch, ns, 'broken-1080p');
-    await waitFor(async () => (await getVideo(custom, ns, 'broken')).status?.renditions?.find((r) => r.name === '1080p')?.phase === 'Succeeded', {
-      what: '1080p recorded',
-    });
+    await waitFor(
+      async () =>
+        (await getVideo(custom, ns, 'broken')).status?.renditions?.find((r) => r.name === '1080p')?.phase ===
+        'Succeeded',
+      {
+        what: '1080p recorded',
+      },
+    );
     const after = await getVideo(custom, ns, 'broken');
     expect(after.status?.phase).to.equal('Failed');
     expect(after.status?.masterPlaylistKey).to.equal(undefined);
@@ -281,7 +415,13 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
     await createVideo(custom, ns, 'noise', { source: source('noise') });
     await waitJobs(batch, ns, ['noise-thumbnail']);
-    await failJob(batch, ns, 'noise-thumbnail', 'PodFailurePolicy', 'Container transcoder for pod noise-thumbnail-x failed with exit code 2 matching FailJob rule at index 0');
+    await failJob(
+      batch,
+      ns,
+      'noise-thumbnail',
+      'PodFailurePolicy',
+      'Container transcoder for pod noise-thumbnail-x failed with exit code 2 matching FailJob rule at index 0',
+    );
     const v = await waitPhase(custom, ns, 'noise', 'Failed');
     const failedCond = v.status?.conditions?.find((c) => c.type === 'Failed');
     expect(failedCond).to.include({ status: 'True', reason: 'InvalidSource' });
@@ -299,7 +439,9 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     const before = await waitJobs(batch, ns, ['resume-480p', 'resume-720p', 'resume-1080p']);
     await writeRendition(storage, buckets.media, uid, '480p');
     await completeJob(batch, ns, 'resume-480p');
-    await waitFor(async () => (await getVideo(custom, ns, 'resume')).status?.renditionsReady === 1, { what: '480p recorded' });
+    await waitFor(async () => (await getVideo(custom, ns, 'resume')).status?.renditionsReady === 1, {
+      what: '480p recorded',
+    });
     await op.stop();
 
     // While it is down: one more rendition finishes.
@@ -307,14 +449,18 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await completeJob(batch, ns, 'resume-720p');
 
     op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
-    await waitFor(async () => (await getVideo(custom, ns, 'resume')).status?.renditionsReady === 2, { what: '720p seen after restart' });
+    await waitFor(async () => (await getVideo(custom, ns, 'resume')).status?.renditionsReady === 2, {
+      what: '720p seen after restart',
+    });
     await writeRendition(storage, buckets.media, uid, '1080p');
     await completeJob(batch, ns, 'resume-1080p');
     await waitPhase(custom, ns, 'resume', 'Ready');
     const after = await ownedJobs(batch, ns);
     const uids = (l: k8s.V1Job[]) => l.map((j) => `${j.metadata?.name}:${j.metadata?.uid}`).sort();
     expect(uids(after)).to.deep.equal(uids(before));
-    const created = await op.controller.metrics.registry.getSingleMetricAsString('videoflix_operator_jobs_created_total');
+    const created = await op.controller.metrics.registry.getSingleMetricAsString(
+      'videoflix_operator_jobs_created_total',
+    );
     expect(created).to.not.match(/} [1-9]/); // the second instance created nothing
   });
 
@@ -325,16 +471,32 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await waitPhase(custom, ns, 'gone', 'Ready');
     await storage.putObject(buckets.sources, 'uploads/gone.mp4', Buffer.from('source'));
     const objects = await listKeys(storage, buckets.media, `${uid}/`);
-    expect(objects).to.include.members([keys.master(uid), keys.probe(uid), keys.thumbnail(uid), keys.renditionMeta(uid, '720p')]);
+    expect(objects).to.include.members([
+      keys.master(uid),
+      keys.probe(uid),
+      keys.thumbnail(uid),
+      keys.renditionMeta(uid, '720p'),
+    ]);
     // A neighbour's objects must survive.
     await storage.putObject(buckets.media, 'someone-else/master.m3u8', Buffer.from('x'));
 
-    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'gone' });
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'gone',
+    });
     await waitFor(() => videoGone(custom, ns, 'gone'), { what: 'Video gone' });
     expect(await listKeys(storage, buckets.media, `${uid}/`)).to.deep.equal([]);
-    expect(await listKeys(storage, buckets.media, 'someone-else/')).to.deep.equal(['someone-else/master.m3u8']);
+    expect(await listKeys(storage, buckets.media, 'someone-else/')).to.deep.equal([
+      'someone-else/master.m3u8',
+    ]);
     expect(await listKeys(storage, buckets.sources, 'uploads/gone.mp4')).to.deep.equal(['uploads/gone.mp4']); // the API owns sources
-    await waitFor(async () => (await ownedJobs(batch, ns)).length === 0, { timeoutMs: 30_000, what: 'Jobs deleted' });
+    await waitFor(async () => (await ownedJobs(batch, ns)).length === 0, {
+      timeoutMs: 30_000,
+      what: 'Jobs deleted',
+    });
   });
 
   it('a Video deleted while processing: its Jobs and Pods go first, then its objects, then the finalizer', async () => {
@@ -347,10 +509,17 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await waitJobs(batch, ns, ['midway-480p', 'midway-720p', 'midway-1080p']);
     await writeRendition(storage, buckets.media, uid, '480p');
     // The Job controller made Pods for the running Jobs (Pending: there are no nodes).
-    const pods = async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.video}=midway` })).items;
+    const pods = async () =>
+      (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.video}=midway` })).items;
     await waitFor(async () => (await pods()).length >= 3, { what: 'Pods of the rendition Jobs' });
 
-    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'midway' });
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'midway',
+    });
     await waitFor(() => videoGone(custom, ns, 'midway'), { timeoutMs: 30_000, what: 'Video gone' });
     expect(await ownedJobs(batch, ns)).to.deep.equal([]);
     expect(await pods()).to.deep.equal([]);
@@ -365,7 +534,12 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await Promise.all(names.map((n) => createVideo(custom, ns, n, { source: source(n) })));
     // One poll loop for all (not twenty), so the test itself does not load the API server.
     const poll = { timeoutMs: 60_000, intervalMs: 250 };
-    await waitJobs(batch, ns, names.map((n) => `${n}-thumbnail`), poll.timeoutMs);
+    await waitJobs(
+      batch,
+      ns,
+      names.map((n) => `${n}-thumbnail`),
+      poll.timeoutMs,
+    );
     const uids = new Map<string, string>();
     for (const n of names) {
       const uid = (await getVideo(custom, ns, n)).metadata.uid!;
@@ -373,28 +547,54 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
       await writeProbe(storage, buckets.media, uid, PROBE_1080);
       await completeJob(batch, ns, `${n}-thumbnail`);
     }
-    await waitJobs(batch, ns, names.flatMap((n) => ALL.map((r) => `${n}-${r}`)), poll.timeoutMs);
+    await waitJobs(
+      batch,
+      ns,
+      names.flatMap((n) => ALL.map((r) => `${n}-${r}`)),
+      poll.timeoutMs,
+    );
     for (const n of names) {
       for (const r of ALL) {
         await writeRendition(storage, buckets.media, uids.get(n)!, r);
         await completeJob(batch, ns, `${n}-${r}`);
       }
     }
-    await waitFor(async () => {
-      const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Video[] };
-      const notReady = list.items.filter((v) => v.status?.phase !== 'Ready').map((v) => `${v.metadata.name}:${v.status?.phase}`);
-      return notReady.length === 0 && list.items.length === names.length ? true : (notReady as unknown as false);
-    }, { ...poll, what: 'all Ready' });
+    await waitFor(
+      async () => {
+        const list = (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+        })) as { items: Video[] };
+        const notReady = list.items
+          .filter((v) => v.status?.phase !== 'Ready')
+          .map((v) => `${v.metadata.name}:${v.status?.phase}`);
+        return notReady.length === 0 && list.items.length === names.length
+          ? true
+          : (notReady as unknown as false);
+      },
+      { ...poll, what: 'all Ready' },
+    );
     const wall = Date.now() - t0;
     const jobs = await ownedJobs(batch, ns);
     expect(jobs).to.have.length(names.length * 4);
     expect(new Set(jobs.map((j) => j.metadata?.name)).size).to.equal(names.length * 4);
     const hist = (await op.controller.metrics.reconcileDuration.get()).values;
     const pick = (suffix: string, le?: number) =>
-      hist.find((v) => v.metricName?.endsWith(suffix) && v.labels.result === 'success' && (le === undefined || (v.labels as Record<string, unknown>).le === le))?.value ?? 0;
+      hist.find(
+        (v) =>
+          v.metricName?.endsWith(suffix) &&
+          v.labels.result === 'success' &&
+          (le === undefined || (v.labels as Record<string, unknown>).le === le),
+      )?.value ?? 0;
     const count = pick('_count');
-    const p95 = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].find((b) => pick('_bucket', b) >= 0.95 * count);
-    const errors = (await op.controller.metrics.reconciles.get()).values.find((v) => v.labels.result === 'error')?.value ?? 0;
+    const p95 = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5].find(
+      (b) => pick('_bucket', b) >= 0.95 * count,
+    );
+    const errors =
+      (await op.controller.metrics.reconciles.get()).values.find((v) => v.labels.result === 'error')?.value ??
+      0;
     process.stderr.write(
       `      (10 Videos → Ready in ${wall} ms; ${count} reconciles, mean ${((pick('_sum') / count) * 1000).toFixed(1)} ms, p95 ≤ ${p95 ? p95 * 1000 : '>5000'} ms, ${errors} retried errors)\n`,
     );
@@ -405,7 +605,11 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     const ctl = op.controller;
     await createVideo(custom, ns, 'metrics', { source: source('metrics') });
     await waitJobs(batch, ns, ['metrics-thumbnail']);
-    const server = createHealthServer({ healthy: () => ctl.healthy(), ready: () => ctl.ready(), registry: ctl.metrics.registry });
+    const server = createHealthServer({
+      healthy: () => ctl.healthy(),
+      ready: () => ctl.ready(),
+      registry: ctl.metrics.registry,
+    });
     const port = await listen(server, 0, '127.0.0.1');
     try {
       const get = async (p: string) => {
@@ -416,12 +620,17 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
       const ready = await get('/readyz');
       expect(ready.status).to.equal(200);
       expect(ready.text).to.contain('caches synced').and.contain('leader');
-      const metrics = await waitFor(async () => {
-        const m = (await get('/metrics')).text;
-        return /videoflix_operator_videos\{phase="Processing"\} 1/.test(m) ? m : undefined;
-      }, { what: 'a Processing video in /metrics' });
+      const metrics = await waitFor(
+        async () => {
+          const m = (await get('/metrics')).text;
+          return /videoflix_operator_videos\{phase="Processing"\} 1/.test(m) ? m : undefined;
+        },
+        { what: 'a Processing video in /metrics' },
+      );
       expect(metrics).to.match(/videoflix_operator_reconcile_total\{result="success"\} [1-9]/);
-      expect(metrics).to.match(/videoflix_operator_reconcile_duration_seconds_count\{result="success"\} [1-9]/);
+      expect(metrics).to.match(
+        /videoflix_operator_reconcile_duration_seconds_count\{result="success"\} [1-9]/,
+      );
       expect(metrics).to.contain('videoflix_operator_workqueue_depth');
       expect(metrics).to.match(/videoflix_operator_jobs\{task="thumbnail",outcome="Active"\} 1/);
       expect(metrics).to.contain('videoflix_operator_leader 1');

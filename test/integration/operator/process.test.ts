@@ -10,7 +10,18 @@ import { expect } from 'chai';
 import { GROUP, PLURAL, VERSION } from '../../../common/video/index.js';
 import { createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
-import { MERGE, REPO_ROOT, StatusConsumer, applyVideoCrd, clients, createVideo, getVideo, makeBuckets, s3, waitJobs } from './helpers.js';
+import {
+  MERGE,
+  REPO_ROOT,
+  StatusConsumer,
+  applyVideoCrd,
+  clients,
+  createVideo,
+  getVideo,
+  makeBuckets,
+  s3,
+  waitJobs,
+} from './helpers.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -44,9 +55,26 @@ describe('operator process (operator/main.ts)', function () {
     }
     child = undefined;
     await consumer?.close();
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Array<{ metadata: { name: string } }> };
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+    })) as { items: Array<{ metadata: { name: string } }> };
     for (const v of list.items)
-      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: v.metadata.name, body: { metadata: { finalizers: null } } }, MERGE).catch(() => undefined);
+      await custom
+        .patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: ns,
+            plural: PLURAL,
+            name: v.metadata.name,
+            body: { metadata: { finalizers: null } },
+          },
+          MERGE,
+        )
+        .catch(() => undefined);
     await deleteNamespace(kc, ns);
   });
 
@@ -76,8 +104,15 @@ describe('operator process (operator/main.ts)', function () {
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 30_000, what: `/readyz (output: ${output.slice(-500)})` });
-    await waitFor(async () => (await fetch(`${url}/metrics`)).text().then((t) => t.includes('videoflix_operator_leader 1')), { what: 'leader' });
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, {
+      timeoutMs: 30_000,
+      what: `/readyz (output: ${output.slice(-500)})`,
+    });
+    await waitFor(
+      async () =>
+        (await fetch(`${url}/metrics`)).text().then((t) => t.includes('videoflix_operator_leader 1')),
+      { what: 'leader' },
+    );
     const lease = await coordination.readNamespacedLease({ name: 'videoflix-operator', namespace: ns });
     expect(lease.spec?.holderIdentity).to.equal('operator-proc-0');
 
@@ -85,7 +120,9 @@ describe('operator process (operator/main.ts)', function () {
     const [job] = await waitJobs(batch, ns, ['proc-thumbnail']);
     expect(job!.spec?.template.spec?.containers[0]?.image).to.equal('videoflix-transcoder:proc');
     const uid = (await getVideo(custom, ns, 'proc')).metadata.uid!;
-    await waitFor(() => consumer!.phases(uid).includes('Processing'), { what: 'Processing message from the process' });
+    await waitFor(() => consumer!.phases(uid).includes('Processing'), {
+      what: 'Processing message from the process',
+    });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).to.contain('process_cpu_seconds_total'); // default metrics on in main.ts
     expect(metrics).to.match(/videoflix_operator_status_messages_total\{result="confirmed"\} [1-9]/);
@@ -112,6 +149,9 @@ describe('operator process (operator/main.ts)', function () {
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
     expect(code).to.equal(78);
-    expect(err).to.contain('S3_ACCESS_KEY').and.contain('WORKERS').and.contain('TRANSCODER_IMAGE_PULL_POLICY');
+    expect(err)
+      .to.contain('S3_ACCESS_KEY')
+      .and.contain('WORKERS')
+      .and.contain('TRANSCODER_IMAGE_PULL_POLICY');
   });
 });

@@ -58,21 +58,48 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
       confirmTimeoutMs: 3_000,
     });
     publisher.start();
-    op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources, sink: publisher });
+    op = await startOperator({
+      namespace: ns,
+      mediaBucket: buckets.media,
+      sourceBucket: buckets.sources,
+      sink: publisher,
+    });
   });
 
   afterEach(async () => {
     await op?.stop();
     await publisher?.stop(1_000);
     await consumer?.close();
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Array<{ metadata: { name: string } }> };
+    const list = (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+    })) as { items: Array<{ metadata: { name: string } }> };
     for (const v of list.items)
-      await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: v.metadata.name, body: { metadata: { finalizers: null } } }, MERGE).catch(() => undefined);
+      await custom
+        .patchNamespacedCustomObject(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: ns,
+            plural: PLURAL,
+            name: v.metadata.name,
+            body: { metadata: { finalizers: null } },
+          },
+          MERGE,
+        )
+        .catch(() => undefined);
     await deleteNamespace(kc, ns);
   });
 
   async function probeAndTranscode(name: string, uid: string) {
-    await writeProbe(storage, buckets.media, uid, { durationSeconds: 8, width: 854, height: 480, hasAudio: true });
+    await writeProbe(storage, buckets.media, uid, {
+      durationSeconds: 8,
+      width: 854,
+      height: 480,
+      hasAudio: true,
+    });
     await completeJob(batch, ns, `${name}-thumbnail`);
     await waitJobs(batch, ns, [`${name}-480p`]);
     await writeRendition(storage, buckets.media, uid, '480p', [0, 6]);
@@ -80,18 +107,42 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
   }
 
   it('publishes each phase change with its routing key, then video.deleted', async () => {
-    await createVideo(custom, ns, 'news', { source: { bucket: buckets.sources, key: 'news.mp4' }, category: 'News', description: 'd' }, { [ANNOTATIONS.catalogId]: '42' });
+    await createVideo(
+      custom,
+      ns,
+      'news',
+      { source: { bucket: buckets.sources, key: 'news.mp4' }, category: 'News', description: 'd' },
+      { [ANNOTATIONS.catalogId]: '42' },
+    );
     await waitJobs(batch, ns, ['news-thumbnail']);
     const uid = (await getVideo(custom, ns, 'news')).metadata.uid!;
     await probeAndTranscode('news', uid);
     await waitPhase(custom, ns, 'news', 'Ready');
-    await waitFor(() => consumer!.phases(uid).includes('Ready'), { what: 'Ready message', timeoutMs: 10_000 });
+    await waitFor(() => consumer!.phases(uid).includes('Ready'), {
+      what: 'Ready message',
+      timeoutMs: 10_000,
+    });
     expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
 
     const mine = consumer!.messages.filter((m) => m.body.uid === uid);
-    expect([...new Set(mine.map((m) => m.routingKey))]).to.deep.equal(['video.pending', 'video.processing', 'video.ready']);
+    expect([...new Set(mine.map((m) => m.routingKey))]).to.deep.equal([
+      'video.pending',
+      'video.processing',
+      'video.ready',
+    ]);
     const ready = mine.find((m) => m.body.phase === 'Ready')!.body;
-    expect(ready).to.include({ namespace: ns, name: 'news', uid, catalogId: 42, title: 'Video news', category: 'News', description: 'd', masterPlaylistKey: keys.master(uid), thumbnailKey: keys.thumbnail(uid), durationSeconds: 8 });
+    expect(ready).to.include({
+      namespace: ns,
+      name: 'news',
+      uid,
+      catalogId: 42,
+      title: 'Video news',
+      category: 'News',
+      description: 'd',
+      masterPlaylistKey: keys.master(uid),
+      thumbnailKey: keys.thumbnail(uid),
+      durationSeconds: 8,
+    });
     expect(ready.renditions.map((r) => [r.name, r.phase])).to.deep.equal([
       ['480p', 'Succeeded'],
       ['720p', 'Skipped'],
@@ -100,9 +151,18 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
     const seq = mine.map((m) => m.body.sequence);
     expect(seq).to.deep.equal([...seq].sort((a, b) => a - b));
 
-    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'news' });
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'news',
+    });
     await waitFor(() => videoGone(custom, ns, 'news'), { what: 'Video gone' });
-    await waitFor(() => consumer!.messages.find((m) => m.body.uid === uid && m.routingKey === 'video.deleted'), { what: 'video.deleted' });
+    await waitFor(
+      () => consumer!.messages.find((m) => m.body.uid === uid && m.routingKey === 'video.deleted'),
+      { what: 'video.deleted' },
+    );
   });
 
   it('publishes Failed', async () => {
@@ -121,7 +181,9 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
     await createVideo(custom, ns, 'outage', { source: { bucket: buckets.sources, key: 'outage.mp4' } });
     await waitJobs(batch, ns, ['outage-thumbnail']);
     const uid = (await getVideo(custom, ns, 'outage')).metadata.uid!;
-    await waitFor(() => consumer!.phases(uid).includes('Processing'), { what: 'Processing message before the outage' });
+    await waitFor(() => consumer!.phases(uid).includes('Processing'), {
+      what: 'Processing message before the outage',
+    });
 
     consumer!.forget();
     await stopRabbit();
@@ -135,7 +197,10 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
       await startRabbit();
     }
     await consumer!.connect();
-    await waitFor(() => consumer!.phases(uid).includes('Ready'), { timeoutMs: 30_000, what: 'Ready message after the outage' });
+    await waitFor(() => consumer!.phases(uid).includes('Ready'), {
+      timeoutMs: 30_000,
+      what: 'Ready message after the outage',
+    });
     expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
     expect(publisher!.size).to.equal(0);
   });

@@ -29,7 +29,14 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 type Keys<T> = Record<keyof Required<T>, true>;
-const specKeys = { title: true, description: true, category: true, source: true, renditions: true, thumbnailTime: true } satisfies Keys<VideoSpec>;
+const specKeys = {
+  title: true,
+  description: true,
+  category: true,
+  source: true,
+  renditions: true,
+  thumbnailTime: true,
+} satisfies Keys<VideoSpec>;
 const refKeys = { bucket: true, key: true } satisfies Keys<ObjectRef>;
 const statusKeys = {
   phase: true,
@@ -45,10 +52,34 @@ const statusKeys = {
   thumbnailKey: true,
   message: true,
 } satisfies Keys<VideoStatus>;
-const conditionKeys = { type: true, status: true, reason: true, message: true, observedGeneration: true, lastTransitionTime: true } satisfies Keys<Condition>;
-const renditionKeys = { name: true, phase: true, job: true, message: true, playlistKey: true } satisfies Keys<RenditionStatus>;
-const sourceKeys = { durationSeconds: true, width: true, height: true, hasAudio: true } satisfies Keys<SourceInfo>;
-const renditionPhases = { Pending: true, Running: true, Succeeded: true, Failed: true, Skipped: true } satisfies Record<RenditionPhase, true>;
+const conditionKeys = {
+  type: true,
+  status: true,
+  reason: true,
+  message: true,
+  observedGeneration: true,
+  lastTransitionTime: true,
+} satisfies Keys<Condition>;
+const renditionKeys = {
+  name: true,
+  phase: true,
+  job: true,
+  message: true,
+  playlistKey: true,
+} satisfies Keys<RenditionStatus>;
+const sourceKeys = {
+  durationSeconds: true,
+  width: true,
+  height: true,
+  hasAudio: true,
+} satisfies Keys<SourceInfo>;
+const renditionPhases = {
+  Pending: true,
+  Running: true,
+  Succeeded: true,
+  Failed: true,
+  Skipped: true,
+} satisfies Record<RenditionPhase, true>;
 
 interface Schema {
   type?: string;
@@ -64,7 +95,12 @@ const crd = parse(fs.readFileSync(path.join(ROOT, 'crds/media.videoflix.io_video
     group: string;
     scope: string;
     names: { kind: string; plural: string; shortNames: string[]; categories: string[] };
-    versions: Array<{ name: string; schema: { openAPIV3Schema: Schema }; subresources?: { status?: object }; additionalPrinterColumns: Array<{ name: string; jsonPath: string }> }>;
+    versions: Array<{
+      name: string;
+      schema: { openAPIV3Schema: Schema };
+      subresources?: { status?: object };
+      additionalPrinterColumns: Array<{ name: string; jsonPath: string }>;
+    }>;
   };
 };
 const version = crd.spec.versions[0]!;
@@ -105,7 +141,11 @@ describe('Video CRD and TypeScript types agree', () => {
     expect(spec.properties!.renditions!.items!.enum).to.deep.equal([...RENDITIONS]);
     expect(status.properties!.phase!.enum).to.deep.equal([...PHASES]);
     expect(status.properties!.renditions!.items!.properties!.name!.enum).to.deep.equal([...RENDITIONS]);
-    expect(status.properties!.renditions!.items!.properties!.phase!.enum).to.deep.equal(sorted(renditionPhases).sort((a, b) => Object.keys(renditionPhases).indexOf(a) - Object.keys(renditionPhases).indexOf(b)));
+    expect(status.properties!.renditions!.items!.properties!.phase!.enum).to.deep.equal(
+      sorted(renditionPhases).sort(
+        (a, b) => Object.keys(renditionPhases).indexOf(a) - Object.keys(renditionPhases).indexOf(b),
+      ),
+    );
   });
 
   it('printer columns point at fields that exist', () => {

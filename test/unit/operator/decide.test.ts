@@ -1,12 +1,25 @@
 import { expect } from 'chai';
 import { FINALIZER, type ProbeResult, type Video, type VideoStatus } from '../../../common/video/index.js';
-import { decide, durationText, needsProbe, needsRenditionMetadata, failedJobs, type Observed } from '../../../operator/video/decide.js';
+import {
+  decide,
+  durationText,
+  needsProbe,
+  needsRenditionMetadata,
+  failedJobs,
+  type Observed,
+} from '../../../operator/video/decide.js';
 import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
 
 const S = { jobs: settings };
 const probe1080: ProbeResult = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true };
-const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({ video: v, jobs: new Map(), now: NOW, ...o });
-const types = (d: ReturnType<typeof decide>) => d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
+const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
+  video: v,
+  jobs: new Map(),
+  now: NOW,
+  ...o,
+});
+const types = (d: ReturnType<typeof decide>) =>
+  d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
 const cond = (s: VideoStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
 
 /** Runs decide and feeds its status back, as the API server would store it. */
@@ -40,11 +53,16 @@ describe('operator/video/decide', () => {
   it('reads the probe only once the thumbnail Job completed', () => {
     expect(needsProbe(video(), jobs(job('demo-thumbnail', undefined)))).to.equal(false);
     expect(needsProbe(video(), jobs(job('demo-thumbnail', 'Complete')))).to.equal(true);
-    expect(needsProbe(video({}, {}, { source: { height: 720 } }), jobs(job('demo-thumbnail', 'Complete')))).to.equal(false);
+    expect(
+      needsProbe(video({}, {}, { source: { height: 720 } }), jobs(job('demo-thumbnail', 'Complete'))),
+    ).to.equal(false);
   });
 
   it('after the probe: records the source and creates one Job per rendition no taller than it', () => {
-    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { ok: { ...probe1080, height: 720, width: 1280 } } });
+    const { d } = step(video(), {
+      jobs: jobs(job('demo-thumbnail', 'Complete')),
+      probe: { ok: { ...probe1080, height: 720, width: 1280 } },
+    });
     expect(types(d)).to.deep.equal(['CreateJob:480p', 'CreateJob:720p']);
     expect(d.status?.source).to.deep.equal({ durationSeconds: 30, width: 1280, height: 720, hasAudio: true });
     expect(d.status?.thumbnailKey).to.equal(`${UID}/thumbnail.jpg`);
@@ -67,14 +85,20 @@ describe('operator/video/decide', () => {
   });
 
   it('a probe without a video stream fails the Video', () => {
-    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { ok: { ...probe1080, width: 0, height: 0 } } });
+    const { d } = step(video(), {
+      jobs: jobs(job('demo-thumbnail', 'Complete')),
+      probe: { ok: { ...probe1080, width: 0, height: 0 } },
+    });
     expect(d.status?.phase).to.equal('Failed');
     expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'InvalidSource' });
     expect(d.actions).to.deep.equal([]);
   });
 
   it('a missing probe.json fails with StorageError', () => {
-    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', 'Complete')), probe: { error: 'x/probe.json not found' } });
+    const { d } = step(video(), {
+      jobs: jobs(job('demo-thumbnail', 'Complete')),
+      probe: { error: 'x/probe.json not found' },
+    });
     expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'StorageError' });
   });
 
@@ -86,7 +110,12 @@ describe('operator/video/decide', () => {
 
   it('waits while renditions run, counting the finished ones', () => {
     const v = video({}, {}, probed);
-    const j = jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete'), job('demo-720p', undefined), job('demo-1080p', undefined));
+    const j = jobs(
+      job('demo-thumbnail', 'Complete'),
+      job('demo-480p', 'Complete'),
+      job('demo-720p', undefined),
+      job('demo-1080p', undefined),
+    );
     const { d } = step(v, { jobs: j });
     expect(d.actions).to.deep.equal([]);
     expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Succeeded', 'Running', 'Running']);
@@ -97,7 +126,11 @@ describe('operator/video/decide', () => {
   });
 
   it('never redoes a finished rendition, even when its Job is gone', () => {
-    const v = video({}, {}, { ...probed, renditions: [{ name: '480p', phase: 'Succeeded', job: 'demo-480p' }] });
+    const v = video(
+      {},
+      {},
+      { ...probed, renditions: [{ name: '480p', phase: 'Succeeded', job: 'demo-480p' }] },
+    );
     const { d } = step(v, { jobs: jobs(job('demo-720p', undefined), job('demo-1080p', undefined)) });
     expect(types(d)).to.deep.equal([]);
     expect(d.status?.renditions?.[0]?.phase).to.equal('Succeeded');
@@ -105,7 +138,12 @@ describe('operator/video/decide', () => {
 
   it('all renditions done: checks alignment, writes the master once, then Ready', () => {
     const v = video({}, {}, probed);
-    const j = jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete'), job('demo-720p', 'Complete'), job('demo-1080p', 'Complete'));
+    const j = jobs(
+      job('demo-thumbnail', 'Complete'),
+      job('demo-480p', 'Complete'),
+      job('demo-720p', 'Complete'),
+      job('demo-1080p', 'Complete'),
+    );
     expect(needsRenditionMetadata(v, j)).to.equal(true);
     const { d, next } = step(v, { jobs: j, metadata: { ok: [meta('480p'), meta('720p'), meta('1080p')] } });
     expect(types(d)).to.deep.equal(['WriteMaster']);
@@ -127,7 +165,10 @@ describe('operator/video/decide', () => {
 
   it('misaligned segments fail the Video instead of writing a master', () => {
     const j = jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Complete'), job('demo-1080p', 'Complete'));
-    const { d } = step(video({}, {}, probed), { jobs: j, metadata: { ok: [meta('480p'), meta('720p', [0, 6, 13]), meta('1080p')] } });
+    const { d } = step(video({}, {}, probed), {
+      jobs: j,
+      metadata: { ok: [meta('480p'), meta('720p', [0, 6, 13]), meta('1080p')] },
+    });
     expect(types(d)).to.deep.equal([]);
     expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'SegmentsMisaligned' });
   });
@@ -135,26 +176,46 @@ describe('operator/video/decide', () => {
   it('a Job failed past its limit fails the Video with the transcoder reason and a Warning', () => {
     const j = jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed'), job('demo-1080p', undefined));
     expect(failedJobs(video(), j)).to.deep.equal(['demo-720p']);
-    const { d, next } = step(video({}, {}, probed), { jobs: j, terminationMessages: new Map([['demo-720p', 'storage error: upload refused']]) });
+    const { d, next } = step(video({}, {}, probed), {
+      jobs: j,
+      terminationMessages: new Map([['demo-720p', 'storage error: upload refused']]),
+    });
     expect(d.status?.phase).to.equal('Failed');
     expect(d.status?.message).to.equal('rendition 720p: storage error: upload refused');
-    expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'JobFailed', message: 'rendition 720p: storage error: upload refused' });
+    expect(cond(d.status, 'Failed')).to.include({
+      status: 'True',
+      reason: 'JobFailed',
+      message: 'rendition 720p: storage error: upload refused',
+    });
     expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'JobFailed' });
     expect(d.status?.renditions?.[1]).to.include({ name: '720p', phase: 'Failed' });
     expect(d.events.filter((e) => e.type === 'Warning')).to.deep.equal([
       { type: 'Warning', reason: 'JobFailed', message: 'rendition 720p: storage error: upload refused' },
     ]);
     // Sticky: no new Jobs, no second Warning.
-    const again = decide(obs(next, { jobs: jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed')) }), S);
+    const again = decide(
+      obs(next, { jobs: jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed')) }),
+      S,
+    );
     expect(again.actions).to.deep.equal([]);
     expect(again.events.filter((e) => e.type === 'Warning')).to.deep.equal([]);
     expect(again.status?.phase).to.equal('Failed');
   });
 
   it('without a termination message the Job condition message is the reason; FailJob means InvalidSource', () => {
-    const j = jobs(job('demo-thumbnail', 'Failed', 'PodFailurePolicy', 'Container transcoder for pod x failed with exit code 2'));
+    const j = jobs(
+      job(
+        'demo-thumbnail',
+        'Failed',
+        'PodFailurePolicy',
+        'Container transcoder for pod x failed with exit code 2',
+      ),
+    );
     const { d } = step(video(), { jobs: j });
-    expect(cond(d.status, 'Failed')).to.include({ reason: 'InvalidSource', message: 'thumbnail/probe: Container transcoder for pod x failed with exit code 2' });
+    expect(cond(d.status, 'Failed')).to.include({
+      reason: 'InvalidSource',
+      message: 'thumbnail/probe: Container transcoder for pod x failed with exit code 2',
+    });
     expect(cond(d.status, 'Probed')).to.include({ status: 'False' });
   });
 
@@ -166,7 +227,10 @@ describe('operator/video/decide', () => {
 
   it('deletion: stops the Jobs first, waits for their Pods, then removes media and the finalizer', () => {
     const deleting = video({ deletionTimestamp: NOW.toISOString() });
-    const withJobs = decide(obs(deleting, { jobs: jobs(job('demo-720p', undefined), job('demo-thumbnail', 'Complete')) }), S);
+    const withJobs = decide(
+      obs(deleting, { jobs: jobs(job('demo-720p', undefined), job('demo-thumbnail', 'Complete')) }),
+      S,
+    );
     expect(withJobs.actions).to.deep.equal([{ type: 'DeleteJobs', names: ['demo-720p', 'demo-thumbnail'] }]);
     expect(withJobs.requeueAfterMs).to.be.greaterThan(0);
     const podsLeft = decide(obs(deleting, { remainingPods: 1 }), S);
@@ -181,7 +245,9 @@ describe('operator/video/decide', () => {
 
   it('tracks the generation: a title change only bumps observedGeneration', () => {
     const v = video({ generation: 2 }, {}, { ...probed, observedGeneration: 1 });
-    const { d } = step(v, { jobs: jobs(job('demo-480p', undefined), job('demo-720p', undefined), job('demo-1080p', undefined)) });
+    const { d } = step(v, {
+      jobs: jobs(job('demo-480p', undefined), job('demo-720p', undefined), job('demo-1080p', undefined)),
+    });
     expect(d.status?.observedGeneration).to.equal(2);
     expect(d.actions).to.deep.equal([]);
   });

@@ -1,6 +1,12 @@
 /** Shared fixtures for the operator's unit tests (no I/O). */
 import type { V1Job } from '@kubernetes/client-node';
-import { API_VERSION, FINALIZER, KIND, type RenditionMetadata, type Video } from '../../../common/video/index.js';
+import {
+  API_VERSION,
+  FINALIZER,
+  KIND,
+  type RenditionMetadata,
+  type Video,
+} from '../../../common/video/index.js';
 import { DEFAULT_RESOURCES, type JobSettings } from '../../../operator/video/jobs.js';
 
 export const UID = '0d46d1de-bea1-4aa3-8037-bd5d64d689c0';
@@ -25,7 +31,11 @@ export const settings: JobSettings = {
   tmpSizeLimit: '4Gi',
 };
 
-export function video(over: Partial<Video['metadata']> = {}, spec: Partial<Video['spec']> = {}, status?: Video['status']): Video {
+export function video(
+  over: Partial<Video['metadata']> = {},
+  spec: Partial<Video['spec']> = {},
+  status?: Video['status'],
+): Video {
   return {
     apiVersion: API_VERSION,
     kind: KIND,
@@ -38,13 +48,23 @@ export function video(over: Partial<Video['metadata']> = {}, spec: Partial<Video
       finalizers: [FINALIZER],
       ...over,
     },
-    spec: { title: 'Demo', source: { bucket: 'videoflix-sources', key: 'up/demo.mp4' }, renditions: ['480p', '720p', '1080p'], ...spec },
+    spec: {
+      title: 'Demo',
+      source: { bucket: 'videoflix-sources', key: 'up/demo.mp4' },
+      renditions: ['480p', '720p', '1080p'],
+      ...spec,
+    },
     ...(status ? { status } : {}),
   };
 }
 
 type JobCond = 'Complete' | 'Failed' | undefined;
-export function job(name: string, cond: JobCond, reason = 'BackoffLimitExceeded', message = 'Job has reached the specified backoff limit'): V1Job {
+export function job(
+  name: string,
+  cond: JobCond,
+  reason = 'BackoffLimitExceeded',
+  message = 'Job has reached the specified backoff limit',
+): V1Job {
   const conditions =
     cond === 'Complete'
       ? [{ type: 'Complete', status: 'True' }]
@@ -60,7 +80,11 @@ export function job(name: string, cond: JobCond, reason = 'BackoffLimitExceeded'
 export const jobs = (...list: V1Job[]) => new Map(list.map((j) => [j.metadata?.name ?? '', j]));
 
 export function meta(name: '480p' | '720p' | '1080p', starts = [0, 6, 12]): RenditionMetadata {
-  const dims = { '480p': [854, 480, 1_500_000], '720p': [1280, 720, 3_000_000], '1080p': [1920, 1080, 5_400_000] }[name];
+  const dims = {
+    '480p': [854, 480, 1_500_000],
+    '720p': [1280, 720, 3_000_000],
+    '1080p': [1920, 1080, 5_400_000],
+  }[name];
   return {
     name,
     width: dims[0]!,

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { API_VERSION, EXIT_CODES, LABELS, TRANSCODER_ENV } from '../../../common/video/index.js';
-import { buildJob, childName, jobName, labelValue, MAX_NAME, OWNED_JOBS_SELECTOR } from '../../../operator/video/jobs.js';
+import {
+  buildJob,
+  childName,
+  jobName,
+  labelValue,
+  MAX_NAME,
+  OWNED_JOBS_SELECTOR,
+} from '../../../operator/video/jobs.js';
 import { settings, UID, video } from './fixtures.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -59,7 +66,14 @@ describe('operator/video/jobs', () => {
       expect(jobName(v, '720p')).to.equal('demo-720p');
       expect(job.metadata?.namespace).to.equal('media');
       expect(job.metadata?.ownerReferences).to.deep.equal([
-        { apiVersion: API_VERSION, kind: 'Video', name: 'demo', uid: UID, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: API_VERSION,
+          kind: 'Video',
+          name: 'demo',
+          uid: UID,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
       expect(job.metadata?.labels?.[LABELS.video]).to.equal('demo');
       expect(job.metadata?.labels?.[LABELS.rendition]).to.equal('720p');
@@ -71,7 +85,9 @@ describe('operator/video/jobs', () => {
     it('runs the transcoder contract command', () => {
       expect(c.command).to.deep.equal(['node', '/app/dist/transcoder-image/main.js']);
       expect(c.args).to.deep.equal(['rendition', '720p']);
-      expect(buildJob(v, 'thumbnail', settings).spec!.template.spec!.containers[0]!.args).to.deep.equal(['thumbnail']);
+      expect(buildJob(v, 'thumbnail', settings).spec!.template.spec!.containers[0]!.args).to.deep.equal([
+        'thumbnail',
+      ]);
     });
 
     it('fails at once on bad input and ignores disruptions', () => {
@@ -83,7 +99,10 @@ describe('operator/video/jobs', () => {
         action: 'FailJob',
         onExitCodes: { containerName: 'transcoder', operator: 'In', values: [EXIT_CODES.badInput] },
       });
-      expect(rules[1]).to.deep.equal({ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+      expect(rules[1]).to.deep.equal({
+        action: 'Ignore',
+        onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }],
+      });
       expect(pod.restartPolicy).to.equal('Never');
     });
 
@@ -94,11 +113,20 @@ describe('operator/video/jobs', () => {
       expect(env[TRANSCODER_ENV.mediaBucket]?.value).to.equal('videoflix-media');
       expect(env.S3_ENDPOINT?.value).to.equal('http://s3.example:7070');
       expect(env.S3_ACCESS_KEY?.value).to.equal(undefined);
-      expect(env.S3_ACCESS_KEY?.valueFrom?.secretKeyRef).to.deep.equal({ name: 'videoflix-storage', key: 'S3_ACCESS_KEY' });
-      expect(env.S3_SECRET_KEY?.valueFrom?.secretKeyRef).to.deep.equal({ name: 'videoflix-storage', key: 'S3_SECRET_KEY' });
+      expect(env.S3_ACCESS_KEY?.valueFrom?.secretKeyRef).to.deep.equal({
+        name: 'videoflix-storage',
+        key: 'S3_ACCESS_KEY',
+      });
+      expect(env.S3_SECRET_KEY?.valueFrom?.secretKeyRef).to.deep.equal({
+        name: 'videoflix-storage',
+        key: 'S3_SECRET_KEY',
+      });
       expect(env[TRANSCODER_ENV.thumbnailTime]).to.equal(undefined);
       const withTime = buildJob(video({}, { thumbnailTime: 4.5 }), 'thumbnail', settings);
-      expect(withTime.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === TRANSCODER_ENV.thumbnailTime)?.value).to.equal('4.5');
+      expect(
+        withTime.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === TRANSCODER_ENV.thumbnailTime)
+          ?.value,
+      ).to.equal('4.5');
     });
 
     it('runs as non-root without an API token, with requests and limits per rendition', () => {
@@ -111,7 +139,9 @@ describe('operator/video/jobs', () => {
       expect(c.securityContext?.capabilities?.drop).to.deep.equal(['ALL']);
       expect(c.terminationMessagePolicy).to.equal('FallbackToLogsOnError');
       expect(c.resources).to.deep.equal(settings.resources['720p']);
-      expect(buildJob(v, '1080p', settings).spec!.template.spec!.containers[0]!.resources?.limits?.memory).to.equal('2Gi');
+      expect(
+        buildJob(v, '1080p', settings).spec!.template.spec!.containers[0]!.resources?.limits?.memory,
+      ).to.equal('2Gi');
       expect(c.volumeMounts).to.deep.equal([{ name: 'tmp', mountPath: '/tmp' }]);
     });
 

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { buildMasterPlaylist, checkSegmentAlignment, invalidMetadata } from '../../../operator/video/playlist.js';
+import {
+  buildMasterPlaylist,
+  checkSegmentAlignment,
+  invalidMetadata,
+} from '../../../operator/video/playlist.js';
 import { meta } from './fixtures.js';
 
 describe('operator/video/playlist', () => {
@@ -23,7 +27,9 @@ describe('operator/video/playlist', () => {
 
   it('rounds bandwidths and prints fractional frame rates with three decimals', () => {
     const m = { ...meta('480p'), bandwidth: 1234.6, averageBandwidth: 999.4, frameRate: 30000 / 1001 };
-    expect(buildMasterPlaylist([m])).to.contain('BANDWIDTH=1235,AVERAGE-BANDWIDTH=999,').and.contain('FRAME-RATE=29.970');
+    expect(buildMasterPlaylist([m]))
+      .to.contain('BANDWIDTH=1235,AVERAGE-BANDWIDTH=999,')
+      .and.contain('FRAME-RATE=29.970');
   });
 
   it('refuses an empty ladder', () => {

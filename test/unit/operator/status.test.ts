@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import type { Condition, Video } from '../../../common/video/index.js';
 import { isVideoReady } from '../../../common/video/index.js';
-import { createMergePatch, derivePhase, setCondition, writeStatus, type StatusClient } from '../../../operator/video/status.js';
+import {
+  createMergePatch,
+  derivePhase,
+  setCondition,
+  writeStatus,
+  type StatusClient,
+} from '../../../operator/video/status.js';
 import { video } from './fixtures.js';
 
 const t0 = new Date('2026-11-26T08:00:00.123Z');
@@ -10,15 +16,30 @@ const t1 = new Date('2026-11-26T08:05:00.000Z');
 describe('operator/video/status', () => {
   describe('setCondition', () => {
     it('adds a condition with a second-precision lastTransitionTime', () => {
-      const c = setCondition([], { type: 'Ready', status: 'False', reason: 'Pending', message: 'm', observedGeneration: 1 }, t0);
+      const c = setCondition(
+        [],
+        { type: 'Ready', status: 'False', reason: 'Pending', message: 'm', observedGeneration: 1 },
+        t0,
+      );
       expect(c).to.deep.equal([
-        { type: 'Ready', status: 'False', reason: 'Pending', message: 'm', observedGeneration: 1, lastTransitionTime: '2026-11-26T08:00:00Z' },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'Pending',
+          message: 'm',
+          observedGeneration: 1,
+          lastTransitionTime: '2026-11-26T08:00:00Z',
+        },
       ]);
     });
 
     it('keeps lastTransitionTime when only reason or message change', () => {
       const a = setCondition([], { type: 'Ready', status: 'False', reason: 'Pending', message: 'm' }, t0);
-      const b = setCondition(a, { type: 'Ready', status: 'False', reason: 'Transcoding', message: '1/3' }, t1);
+      const b = setCondition(
+        a,
+        { type: 'Ready', status: 'False', reason: 'Transcoding', message: '1/3' },
+        t1,
+      );
       expect(b[0]?.lastTransitionTime).to.equal('2026-11-26T08:00:00Z');
       expect(b[0]?.reason).to.equal('Transcoding');
     });
@@ -38,7 +59,13 @@ describe('operator/video/status', () => {
   });
 
   it('derives the phase from the conditions', () => {
-    const c = (type: string, status: Condition['status']): Condition => ({ type, status, reason: 'R', message: '', lastTransitionTime: '' });
+    const c = (type: string, status: Condition['status']): Condition => ({
+      type,
+      status,
+      reason: 'R',
+      message: '',
+      lastTransitionTime: '',
+    });
     expect(derivePhase(undefined)).to.equal('Pending');
     expect(derivePhase([c('Ready', 'False')])).to.equal('Pending');
     expect(derivePhase([c('Ready', 'False'), c('Probed', 'Unknown')])).to.equal('Processing');
@@ -47,16 +74,39 @@ describe('operator/video/status', () => {
   });
 
   it('isVideoReady needs Ready=True for the current generation', () => {
-    const ready: Condition = { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: '' };
-    expect(isVideoReady(video({ generation: 2 }, {}, { observedGeneration: 2, conditions: [ready] }))).to.equal(true);
-    expect(isVideoReady(video({ generation: 3 }, {}, { observedGeneration: 2, conditions: [ready] }))).to.equal(false);
-    expect(isVideoReady(video({ generation: 2 }, {}, { observedGeneration: 2, conditions: [{ ...ready, status: 'False' }] }))).to.equal(false);
+    const ready: Condition = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ready',
+      message: '',
+      lastTransitionTime: '',
+    };
+    expect(
+      isVideoReady(video({ generation: 2 }, {}, { observedGeneration: 2, conditions: [ready] })),
+    ).to.equal(true);
+    expect(
+      isVideoReady(video({ generation: 3 }, {}, { observedGeneration: 2, conditions: [ready] })),
+    ).to.equal(false);
+    expect(
+      isVideoReady(
+        video({ generation: 2 }, {}, { observedGeneration: 2, conditions: [{ ...ready, status: 'False' }] }),
+      ),
+    ).to.equal(false);
   });
 
   describe('createMergePatch', () => {
     it('sends only what changed, null for removals, whole arrays', () => {
-      const from = { phase: 'Processing', message: 'x', source: { width: 1, height: 2 }, renditions: [{ name: 'a' }] };
-      const to = { phase: 'Ready', source: { width: 1, height: 3 }, renditions: [{ name: 'a' }, { name: 'b' }] };
+      const from = {
+        phase: 'Processing',
+        message: 'x',
+        source: { width: 1, height: 2 },
+        renditions: [{ name: 'a' }],
+      };
+      const to = {
+        phase: 'Ready',
+        source: { width: 1, height: 3 },
+        renditions: [{ name: 'a' }, { name: 'b' }],
+      };
       expect(createMergePatch(from, to)).to.deep.equal({
         phase: 'Ready',
         message: null,
@@ -98,17 +148,23 @@ describe('operator/video/status', () => {
     it('writes a merge patch guarded by the resourceVersion', async () => {
       const { client, calls } = fake(0);
       await writeStatus(client, video({}, {}, { phase: 'Pending' }), { phase: 'Processing' });
-      expect(calls).to.deep.equal([{ kind: 'patch', body: { metadata: { resourceVersion: '100' }, status: { phase: 'Processing' } } }]);
+      expect(calls).to.deep.equal([
+        { kind: 'patch', body: { metadata: { resourceVersion: '100' }, status: { phase: 'Processing' } } },
+      ]);
     });
 
     it('re-reads and retries on 409 Conflict, then gives up', async () => {
       const ok = fake(1);
       await writeStatus(ok.client, video({}, {}, { phase: 'Pending' }), { phase: 'Processing' });
       expect(ok.calls.map((c) => c.kind)).to.deep.equal(['patch', 'get', 'patch']);
-      expect((ok.calls[2]?.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion).to.equal('101');
+      expect(
+        (ok.calls[2]?.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion,
+      ).to.equal('101');
       const bad = fake(5);
       let err: unknown;
-      await writeStatus(bad.client, video({}, {}, { phase: 'Pending' }), { phase: 'Processing' }, 3).catch((e: unknown) => (err = e));
+      await writeStatus(bad.client, video({}, {}, { phase: 'Pending' }), { phase: 'Processing' }, 3).catch(
+        (e: unknown) => (err = e),
+      );
       expect((err as { code?: number })?.code).to.equal(409);
       expect(bad.calls.filter((c) => c.kind === 'patch')).to.have.length(3);
     });
