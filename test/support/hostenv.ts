@@ -314,7 +314,7 @@ async function waitReady(
   rec: ProcRecord,
   what: string,
   check: () => Promise<boolean>,
-  timeoutMs = 60_000,
+  timeoutMs = 120_000,
 ): Promise<void> {
   await waitFor(
     async () => {
@@ -719,7 +719,7 @@ export class HostEnv {
   }
 
   /** Starts a stopped process again with the same spec (same ports, same data) and waits until ready. */
-  async startProcess(name: string, timeoutMs = 60_000): Promise<void> {
+  async startProcess(name: string, timeoutMs = 120_000): Promise<void> {
     this.refresh();
     const rec = this.record(name);
     if (isRunning(rec)) return;
@@ -974,7 +974,7 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   void new Promise<void>((resolve) => (markPlanned = resolve)).then(() => opts.onPlanned?.(hostEnv));
   const start = async (
     spec: Omit<ProcSpec, 'log' | 'stopTimeoutMs' | 'stopSignal'> & Partial<ProcSpec>,
-    timeoutMs = 60_000,
+    timeoutMs = 120_000,
   ) => {
     const rec = launch({
       log: path.join(logs, `${spec.name}.log`),
