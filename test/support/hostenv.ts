@@ -285,8 +285,10 @@ export async function stopProcess(rec: ProcRecord): Promise<'graceful' | 'killed
 }
 
 /**
- * Processes (other than this one and its ancestors) whose working directory is inside `root` or
- * whose command line names it: every process of an environment has one or the other.
+ * Processes (other than this one and its ancestors) working in, or naming, the data or pki
+ * directory of the environment in `root`: every process of an environment does one or the other.
+ * Only those two directories: other environments may live below `root` (`runs/` under the
+ * default root) and must not be touched.
  */
 export function straysOf(root: string): number[] {
   const mine = new Set<number>();
@@ -295,13 +297,17 @@ export function straysOf(root: string): number[] {
     const st = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
     pid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
   }
+  const dirs = [path.join(root, 'data'), path.join(root, 'pki')];
+  const inside = (p: string) => dirs.some((d) => p === d || p.startsWith(`${d}/`));
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || mine.has(Number(entry)) || !isAlive(Number(entry))) continue;
     try {
       const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cwd === root || cwd.startsWith(`${root}/`) || cmdline.includes(`${root}/`)) out.push(Number(entry));
+      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (inside(cwd) || args.some((a) => dirs.some((d) => a.includes(`${d}/`) || a.endsWith(d)))) {
+        out.push(Number(entry));
+      }
     } catch {
       // exited meanwhile, or not ours to read
     }
