@@ -62,6 +62,11 @@ const jobSchema = z.object({
   [TRANSCODER_ENV.segmentSeconds]: z.string().optional(),
   /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */
   WORK_DIR: z.string().min(1).optional(),
+  /** Encoder threads; unset or 0: from the container's CPU limit, else libx264's default. */
+  FFMPEG_THREADS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(64).optional(),
+  ),
 });
 
 export interface JobConfig {
@@ -72,6 +77,8 @@ export interface JobConfig {
   thumbnailTime?: number;
   terminationMessagePath: string;
   workDir: string;
+  /** Explicit encoder threads (FFMPEG_THREADS), if set and not 0. */
+  ffmpegThreads?: number;
   ladder: LadderSettings;
   storage: StorageSettings;
 }
@@ -98,6 +105,7 @@ export function loadJobConfig(env: Record<string, string | undefined>): JobConfi
       thumbnailTime: job[TRANSCODER_ENV.thumbnailTime],
       terminationMessagePath: job[TRANSCODER_ENV.terminationMessagePath],
       workDir: job.WORK_DIR ?? os.tmpdir(),
+      ffmpegThreads: job.FFMPEG_THREADS ? job.FFMPEG_THREADS : undefined,
       ladder,
       storage: {
         S3_ENDPOINT: storage.S3_ENDPOINT,

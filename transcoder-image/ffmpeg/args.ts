@@ -88,6 +88,7 @@ export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
     '0',
     '-force_key_frames',
     forceKeyFramesExpr(o.segmentSeconds),
+    ...(o.threads !== undefined ? ['-threads', String(o.threads)] : []),
   ];
   const audio =
     o.audioStreamIndex === undefined

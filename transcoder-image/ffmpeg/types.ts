@@ -57,6 +57,8 @@ export interface EncodeHlsOptions {
   profile: string;
   segmentSeconds: number;
   gopSeconds: number;
+  /** Encoder threads; undefined lets libx264 choose. */
+  threads?: number;
   signal?: AbortSignal;
   onProgress?: (percent: number) => void;
 }

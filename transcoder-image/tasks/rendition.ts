@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { keys, rung, type RenditionMetadata, type RenditionName } from '../../common/video/index.js';
+import { encoderThreads } from '../cpu.js';
 import { TranscoderError, usageError } from '../errors.js';
 import { pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
 import { rateControl } from '../ladder.js';
@@ -49,11 +50,20 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
   const frameRate = video.frameRate ?? FALLBACK_FPS;
   if (video.frameRate === undefined) log.warn({ fallback: FALLBACK_FPS }, 'source frame rate unknown');
 
+  const threads = await encoderThreads(job.ffmpegThreads);
+
   const dir = await mkdtemp(path.join(job.workDir, `${name}-${job.videoId}-`));
   const prefix = keys.renditionPrefix(job.videoId, name);
   try {
     log.info(
-      { ...size, ...rates, frameRate, segmentSeconds: ladder.segmentSeconds, audio: audio !== undefined },
+      {
+        ...size,
+        ...rates,
+        frameRate,
+        segmentSeconds: ladder.segmentSeconds,
+        audio: audio !== undefined,
+        threads: threads ?? 'auto',
+      },
       'encoding',
     );
     const started = performance.now();
@@ -84,6 +94,7 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
         profile: ladder.profile,
         segmentSeconds: ladder.segmentSeconds,
         gopSeconds: ladder.gopSeconds,
+        threads,
         signal: AbortSignal.any([signal, stopEncode.signal]),
         onProgress: (percent) => {
           const step = Math.floor(percent / 25) * 25;

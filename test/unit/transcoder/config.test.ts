@@ -78,6 +78,16 @@ describe('transcoder environment', () => {
     expect(terminationMessagePath({ TERMINATION_MESSAGE_PATH: '/x/y' })).to.equal('/x/y');
   });
 
+  it('takes FFMPEG_THREADS when set (0 or empty: automatic)', () => {
+    expect(loadJobConfig({ ...base, FFMPEG_THREADS: '4' }).ffmpegThreads).to.equal(4);
+    expect(loadJobConfig({ ...base, FFMPEG_THREADS: '0' }).ffmpegThreads).to.equal(undefined);
+    expect(loadJobConfig({ ...base, FFMPEG_THREADS: '' }).ffmpegThreads).to.equal(undefined);
+    expect(loadJobConfig(base).ffmpegThreads).to.equal(undefined);
+    expect(usage(() => loadJobConfig({ ...base, FFMPEG_THREADS: 'many' })).message).to.match(
+      /FFMPEG_THREADS/,
+    );
+  });
+
   it('passes SEGMENT_SECONDS and LADDER_JSON to the ladder', () => {
     const c = loadJobConfig({ ...base, SEGMENT_SECONDS: '4', LADDER_JSON: '{"preset":"faster"}' });
     expect(c.ladder).to.include({ segmentSeconds: 4, preset: 'faster' });

@@ -149,6 +149,11 @@ describe('transcoder ffmpeg arguments', () => {
       expect(valueOf(a, '-hls_flags')!.split('+')).to.include.members(['independent_segments', 'temp_file']);
     });
 
+    it('passes -threads only when a thread count is given', () => {
+      expect(hlsOutputOptions(opts)).not.to.include('-threads');
+      expect(valueOf(hlsOutputOptions({ ...opts, threads: 3 }), '-threads')).to.equal('3');
+    });
+
     it('drops audio when the source has none', () => {
       const a = hlsOutputOptions({ ...opts, audioStreamIndex: undefined });
       expect(a).to.include('-an');
