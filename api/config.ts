@@ -170,8 +170,10 @@ export const catalogSchema = storageSchema
     AMQP_QUEUE: env.str('videoflix.api.catalog'),
     AMQP_PREFETCH: z.coerce.number().int().min(1).max(1000).default(8),
     AMQP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(30_000),
-    /** Namespace of the Video resources; empty = the Pod's namespace in a cluster, else `default`. */
+    /** Namespace of the Video resources; empty = KUBE_NAMESPACE, else the Pod's namespace in a cluster, else `default`. */
     VIDEO_NAMESPACE: z.string().default(''),
+    /** The Pod's namespace (the chart sets it from the downward API): used when VIDEO_NAMESPACE is empty. */
+    KUBE_NAMESPACE: z.string().default(''),
     /** Largest accepted upload in bytes (default 5 GiB). */
     UPLOAD_MAX_BYTES: z.coerce
       .number()
