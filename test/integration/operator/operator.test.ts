@@ -207,7 +207,7 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
 
     // Finalizer, then only the thumbnail/probe Job.
     const thumb = (await waitJobs(batch, ns, ['movie-thumbnail']))[0]!;
-    const v1 = await getVideo(custom, ns, 'movie');
+    const v1 = await waitPhase(custom, ns, 'movie', 'Processing');
     const uid = v1.metadata.uid!;
     expect(v1.metadata.finalizers).to.deep.equal([FINALIZER]);
     expect(v1.status?.phase).to.equal('Processing');
@@ -236,7 +236,14 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(j720.spec?.template.spec?.automountServiceAccountToken).to.equal(false);
     expect(j720.spec?.template.spec?.containers[0]?.resources?.limits?.memory).to.equal('1536Mi');
 
-    const probed = await getVideo(custom, ns, 'movie');
+    // Jobs are created before the status is written: wait for the status.
+    const probed = await waitFor(
+      async () => {
+        const v = await getVideo(custom, ns, 'movie');
+        return v.status?.source ? v : undefined;
+      },
+      { what: 'status.source' },
+    );
     expect(probed.status?.source).to.deep.equal({
       durationSeconds: 30,
       width: 1920,

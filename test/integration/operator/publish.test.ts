@@ -202,6 +202,6 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
       what: 'Ready message after the outage',
     });
     expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
-    expect(publisher!.size).to.equal(0);
+    await waitFor(() => publisher!.size === 0, { what: 'an empty outbox' });
   });
 });
