@@ -1,0 +1,99 @@
+/**
+ * Benchmark 5 (issue 16): the catalog and sign-in, on the host tier with api/main.ts as a child.
+ *
+ * - GET /api/video/ with 10,000 Ready rows, 50 concurrent signed-in clients (autocannon, the
+ *   access cookie), against GET /healthz on the same server (what the process does with no work).
+ * - POST /api/login/ at the configured bcrypt cost (BCRYPT_COST, default 12), against
+ *   bcrypt.compare alone (the API's own hasher, same hash, same concurrency) in this process.
+ *   BENCH_DURATION=10 (seconds per load run), BENCH_CATALOG_ROWS=10000
+ */
+import os from 'node:os';
+import { createPasswordHasher } from '../api/security/passwords.js';
+import { FRONTEND_ORIGIN, startApi } from './support/api.js';
+import { hostTier, report, say } from './support/lib.js';
+import { drained, load } from './support/load.js';
+
+const BENCH = 'catalog';
+const ROWS = Number(process.env.BENCH_CATALOG_ROWS ?? 10_000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+
+async function main() {
+  const { release } = await hostTier();
+  const api = await startApi('catalog');
+  try {
+    await api.db.sequelize.query(`
+      INSERT INTO videos (title, description, category, namespace, name, uid, phase, renditions,
+                          master_playlist_key, thumbnail_key, duration_seconds, created_at, updated_at)
+      SELECT 'Bench video ' || i, 'A benchmark row with a description of ordinary length, ' || i,
+             (ARRAY['Drama','Documentary','Comedy','Action'])[1 + i % 4], 'bench', 'bench-' || i,
+             gen_random_uuid(), 'Ready', '[]'::jsonb, 'x/master.m3u8', 'x/thumbnail.jpg', 30,
+             now() - (i || ' seconds')::interval, now()
+      FROM generate_series(1, ${ROWS}) AS i`);
+    const first = await fetch(`${api.url}/api/video/`, { headers: { cookie: api.cookie } });
+    const body = await first.text();
+    const items = (JSON.parse(body) as unknown[]).length;
+    say(`  GET /api/video/ answers ${first.status} with ${items} items, ${(body.length / 1024).toFixed(0)} KiB`);
+
+    const health = await load({ url: `${api.url}/healthz`, connections: 50, durationSec: DURATION, headers: { cookie: api.cookie }, serverPid: api.child.pid });
+    await drained(api.child.pid);
+    const list = await load({ url: `${api.url}/api/video/`, connections: 50, durationSec: DURATION, headers: { cookie: api.cookie }, serverPid: api.child.pid });
+    report({
+      bench: BENCH,
+      metric: `GET /api/video/ (${items} rows, 50 clients) req/s`,
+      value: list.rps,
+      unit: 'req/s',
+      baseline: { label: '/healthz same server', value: health.rps },
+      ratio: list.rps / health.rps,
+      note: `p50 ${list.p50} ms, p99 ${list.p99} ms (healthz p50 ${health.p50}, p99 ${health.p99}); ${(body.length / 1024).toFixed(0)} KiB per answer, ${list.mbps.toFixed(1)} MB/s; API CPU ${list.cpuMsPerReq?.toFixed(1)} ms/req (healthz ${health.cpuMsPerReq?.toFixed(2)}); ${list.errors} errors`,
+    });
+    report({ bench: BENCH, metric: 'GET /api/video/ p99 latency', value: list.p99, unit: 'ms', baseline: { label: '/healthz p99', value: health.p99 }, ratio: list.p99 / health.p99, note: `p50 ${list.p50} ms` });
+
+    // Sign-in throughput at the configured cost vs the hash comparison alone.
+    await drained(api.child.pid);
+    const conc = 8;
+    const loginRun = await load({
+      url: `${api.url}/api/login/`,
+      method: 'POST',
+      connections: conc,
+      durationSec: DURATION,
+      headers: { 'content-type': 'application/json', origin: FRONTEND_ORIGIN },
+      body: JSON.stringify({ email: api.email, password: api.password }),
+      serverPid: api.child.pid,
+    });
+    const [stored] = (await api.db.sequelize.query('SELECT password_hash FROM users WHERE email = :email', { replacements: { email: api.email }, plain: false })) as unknown as [Array<{ password_hash: string }>];
+    const hash = stored[0]!.password_hash;
+    const hasher = createPasswordHasher(api.bcryptCost);
+    let compares = 0;
+    const t0 = performance.now();
+    const until = t0 + DURATION * 1000;
+    await Promise.all(
+      Array.from({ length: conc }, async () => {
+        while (performance.now() < until) {
+          if (!(await hasher.verify(api.password, hash))) throw new Error('bcrypt baseline: wrong hash');
+          compares++;
+        }
+      }),
+    );
+    const compareRate = compares / ((performance.now() - t0) / 1000);
+    report({
+      bench: BENCH,
+      metric: `POST /api/login/ (bcrypt cost ${api.bcryptCost}, ${conc} clients) logins/s`,
+      value: loginRun.rps,
+      unit: '/s',
+      baseline: { label: 'bcrypt.compare alone', value: compareRate },
+      ratio: loginRun.rps / compareRate,
+      note: `p50 ${loginRun.p50} ms, p99 ${loginRun.p99} ms; ${loginRun.ok} ok, ${loginRun.errors} errors; libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads on ${os.cpus().length} cores; API CPU ${loginRun.cpuMsPerReq?.toFixed(0)} ms/login`,
+    });
+  } finally {
+    await api.stop();
+    await release();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`catalog failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
