@@ -310,7 +310,14 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect((await storage.statObject(buckets.media, keys.master(uid))).etag).to.equal(stat.etag);
     expect(await ownedJobs(batch, ns)).to.have.length(4);
 
-    const reasons = (await eventsFor(core, ns, 'movie')).map((e) => `${e.type}/${e.reason}`);
+    // Events are recorded in the background: wait for the last one.
+    const reasons = await waitFor(
+      async () => {
+        const r = (await eventsFor(core, ns, 'movie')).map((e) => `${e.type}/${e.reason}`);
+        return r.includes('Normal/Ready') ? r : undefined;
+      },
+      { what: 'the Ready event' },
+    );
     expect(reasons).to.include.members([
       'Normal/Pending',
       'Normal/JobCreated',
@@ -390,11 +397,12 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     expect(failed.status?.renditions?.find((r) => r.name === '480p')).to.include({ phase: 'Succeeded' });
 
     const warnings = await waitFor(
-      async () => (await eventsFor(core, ns, 'broken')).filter((e) => e.type === 'Warning'),
-      {
-        what: 'a Warning event',
+      async () => {
+        const w = (await eventsFor(core, ns, 'broken')).filter((e) => e.type === 'Warning');
+        return w.length > 0 ? w : undefined;
       },
-    ).then((w) => (w.length ? w : undefined));
+      { what: 'a Warning event' },
+    );
     expect(warnings?.[0]).to.include({
       reason: 'JobFailed',
       message: 'rendition 720p: storage error: PutObject videoflix-media: AccessDenied',
