@@ -31,16 +31,20 @@ export interface BenchApi {
   stop(): Promise<void>;
 }
 
+export function profileDir(label: string): string {
+  return path.join(BENCH_CACHE, 'profiles', label);
+}
+
 export function s3Client(): Client {
   const e = process.env;
   return createS3Client({ S3_ENDPOINT: e.S3_ENDPOINT!, S3_REGION: e.S3_REGION ?? 'us-east-1', S3_ACCESS_KEY: e.S3_ACCESS_KEY!, S3_SECRET_KEY: e.S3_SECRET_KEY! });
 }
 
 /** POST /api/login/ → the Cookie header carrying access_token (and refresh_token). */
-export async function login(url: string, email: string, password: string): Promise<string> {
+export async function login(url: string, email: string, password: string, origin = FRONTEND_ORIGIN): Promise<string> {
   const res = await fetch(`${url}/api/login/`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', origin: FRONTEND_ORIGIN },
+    headers: { 'content-type': 'application/json', origin },
     body: JSON.stringify({ email, password }),
   });
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
@@ -89,7 +93,11 @@ export async function startApi(label: string, env: Record<string, string> = {}):
       LOG_LEVEL: 'info',
       ...env,
     },
-    { logFile: path.join(BENCH_CACHE, 'logs', `api-${label}.log`) },
+    {
+      logFile: path.join(BENCH_CACHE, 'logs', `api-${label}.log`),
+      // BENCH_PROFILE=1: a V8 CPU profile of the API, written when it stops (summarised by profile.ts)
+      ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir(label)}`] } : {}),
+    },
   );
   try {
     await waitHttpOk(`${url}/readyz`, child);

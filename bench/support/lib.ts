@@ -117,9 +117,9 @@ export interface Child {
 export function startNode(
   script: string,
   env: Record<string, string | undefined>,
-  opts: { imports?: string[]; /** Output to this file instead of a pipe (cheaper under load). */ logFile?: string } = {},
+  opts: { imports?: string[]; /** Output to this file instead of a pipe (cheaper under load). */ logFile?: string; nodeArgs?: string[] } = {},
 ): Child {
-  const args = ['--import=tsx', ...(opts.imports ?? []).map((m) => `--import=${m}`), script];
+  const args = [...(opts.nodeArgs ?? []), '--import=tsx', ...(opts.imports ?? []).map((m) => `--import=${m}`), script];
   let fd: number | undefined;
   if (opts.logFile) {
     fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
