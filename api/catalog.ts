@@ -13,6 +13,8 @@ import { KubeVideos, loadKubeConfig, resolveNamespace, type VideoClient } from '
 import { StatusConsumer } from './infra/status-consumer.js';
 import { ObjectStorage } from './infra/storage.js';
 import { initVideoModel } from './models/video.js';
+import { MediaUrlSigner } from './security/media-urls.js';
+import { deriveKey } from './security/tokens.js';
 import { catalogOpenApiPaths } from './routes/catalog/openapi.js';
 import { adminVideoRouter, videoRouter } from './routes/catalog/index.js';
 import { CatalogService } from './services/catalog.js';
@@ -32,6 +34,8 @@ export interface Catalog {
 export interface CatalogWiring {
   config: CatalogConfig;
   publicApiUrl: string;
+  /** JWT_SECRET: the key of signed thumbnail URLs is derived from it. */
+  secret: string;
   sequelize: Sequelize;
   logger: Logger;
   /** Defaults: from $KUBECONFIG / in-cluster, and S3 from config (tests may pass their own). */
@@ -79,6 +83,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
     sourceBucket: config.S3_SOURCE_BUCKET,
     publicApiUrl: w.publicApiUrl,
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
+    signer: new MediaUrlSigner(deriveKey(w.secret, 'thumbnail-url'), config.THUMBNAIL_URL_TTL_SECONDS),
     logger: logger.child({ area: 'catalog' }),
   };
   const routers: Array<(x: Parameters<NonNullable<AppDeps['routers']>[number]>[0]) => Router> = [

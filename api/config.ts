@@ -189,6 +189,8 @@ export const catalogSchema = storageSchema
       .default(8 * 1024 ** 2),
     /** Time allowed to receive a whole request when the catalog is on (uploads take long; default 1 h). */
     UPLOAD_REQUEST_TIMEOUT_SECONDS: seconds(3600),
+    /** Lifetime of the signature in a list's thumbnail_url (rounded up to the hour). */
+    THUMBNAIL_URL_TTL_SECONDS: seconds(24 * 3600),
     /** Period of the catalog resync against the Video resources (also run at start-up). */
     CATALOG_RESYNC_SECONDS: seconds(300),
     /** Rows left `Uploading` longer than this (a crashed upload) are removed by the resync. */

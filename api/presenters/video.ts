@@ -11,19 +11,23 @@ export interface VideoListItem {
   category: string;
 }
 
-/** Absolute URL of a video's thumbnail route (authenticated like the HLS routes). */
-export function thumbnailUrl(publicApiUrl: string, row: Pick<VideoRow, 'id' | 'thumbnailKey'>): string | null {
+/** Signs the query of a thumbnail URL (api/security/media-urls.ts); absent: the URL needs the cookie. */
+export type SignThumbnail = (id: number) => string;
+
+/** Absolute URL of a video's thumbnail route: works with the cookie, and with its signature alone. */
+export function thumbnailUrl(publicApiUrl: string, row: Pick<VideoRow, 'id' | 'thumbnailKey'>, sign?: SignThumbnail): string | null {
   if (!row.thumbnailKey) return null;
-  return `${publicApiUrl.replace(/\/+$/, '')}/api/video/${row.id}/thumbnail.jpg`;
+  const url = `${publicApiUrl.replace(/\/+$/, '')}/api/video/${row.id}/thumbnail.jpg`;
+  return sign ? `${url}?${sign(row.id)}` : url;
 }
 
-export function presentVideo(row: VideoRow, publicApiUrl: string): VideoListItem {
+export function presentVideo(row: VideoRow, publicApiUrl: string, sign?: SignThumbnail): VideoListItem {
   return {
     id: row.id,
     created_at: row.createdAt.toISOString(),
     title: row.title,
     description: row.description,
-    thumbnail_url: thumbnailUrl(publicApiUrl, row),
+    thumbnail_url: thumbnailUrl(publicApiUrl, row, sign),
     category: row.category,
   };
 }
@@ -33,7 +37,7 @@ export function statusWord(phase: VideoRow['phase']): string {
   return phase.toLowerCase();
 }
 
-export function presentAdminVideo(row: VideoRow, publicApiUrl: string) {
+export function presentAdminVideo(row: VideoRow, publicApiUrl: string, sign?: SignThumbnail) {
   return {
     id: row.id,
     title: row.title,
@@ -46,7 +50,7 @@ export function presentAdminVideo(row: VideoRow, publicApiUrl: string) {
     duration_seconds: row.durationSeconds ?? null,
     source_size: row.sourceSize === null || row.sourceSize === undefined ? null : Number(row.sourceSize),
     resource: row.uid ? { namespace: row.namespace, name: row.name, uid: row.uid } : null,
-    thumbnail_url: thumbnailUrl(publicApiUrl, row),
+    thumbnail_url: thumbnailUrl(publicApiUrl, row, sign),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

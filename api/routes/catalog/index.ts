@@ -20,6 +20,7 @@ import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../
 import { errors } from '../../errors.js';
 import type { ObjectStorage } from '../../infra/storage.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
+import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { VideoRow } from '../../models/video.js';
 import { presentAdminVideo, presentVideo } from '../../presenters/video.js';
 import type { CatalogService } from '../../services/catalog.js';
@@ -33,6 +34,7 @@ export interface CatalogRouteDeps {
   sourceBucket: string;
   publicApiUrl: string;
   uploadMaxBytes: number;
+  signer: MediaUrlSigner;
 }
 
 const ID = /^[1-9]\d{0,9}$/;
@@ -122,13 +124,23 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   const { catalog, storage, mediaBucket } = deps;
   const ready = loadReady(catalog);
   const video = (res: Response) => res.locals.video as VideoRow;
+  const sign = (id: number) => deps.signer.sign(id);
+  /** A valid signature in the query stands in for the cookie (and lets other sites embed the image). */
+  const signedOrAuth: RequestHandler = (req, res, next) => {
+    const id = param(req, 'id');
+    if (ID.test(id) && deps.signer.verify(Number(id), req.query.exp, req.query.sig)) {
+      res.set('Cross-Origin-Resource-Policy', 'cross-origin');
+      return next();
+    }
+    auth.requireAuth(req, res, next);
+  };
   // Playlists only without a trailing slash: relative URIs inside a playlist served as
   // `index.m3u8/` would resolve below it (`index.m3u8/segment_000.ts`) and break the player.
   const exact: RequestHandler = (req, _res, next) => next(req.path.endsWith('/') ? errors.notFound() : undefined);
 
   r.get('/video/', auth.requireAuth, async (_req, res) => {
     const rows = await catalog.listReady();
-    res.json(rows.map((row) => presentVideo(row, deps.publicApiUrl)));
+    res.json(rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)));
   });
 
   r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
@@ -136,7 +148,7 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     await sendObject(storage, mediaBucket, row.masterPlaylistKey ?? keys.master(row.uid!), req, res, CACHE.playlist, 'master');
   });
 
-  r.get('/video/:id/thumbnail.jpg', exact, auth.requireAuth, ready, async (req, res) => {
+  r.get('/video/:id/thumbnail.jpg', exact, signedOrAuth, ready, async (req, res) => {
     const row = video(res);
     if (!row.thumbnailKey) throw errors.notFound();
     await sendObject(storage, mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
@@ -179,7 +191,7 @@ export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../.
 
   r.get('/admin/videos/', ...auth.requireStaff, async (_req, res) => {
     const rows = await catalog.listAll();
-    res.json(rows.map((row) => presentAdminVideo(row, deps.publicApiUrl)));
+    res.json(rows.map((row) => presentAdminVideo(row, deps.publicApiUrl, (id) => deps.signer.sign(id))));
   });
 
   r.delete('/admin/videos/:id/', ...auth.requireStaff, async (req, res) => {

@@ -103,6 +103,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
   const catalog = createCatalog({
     config,
     publicApiUrl: apiConfig.PUBLIC_API_URL,
+    secret: apiConfig.JWT_SECRET,
     sequelize: db.sequelize,
     logger,
     kube: undefined,

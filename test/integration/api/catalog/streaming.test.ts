@@ -70,12 +70,24 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     }
     const newest = res.body[0] as { id: number; thumbnail_url: string; description: string; category: string };
     expect(newest).to.deep.include({ id: readyId, description: 'from yaml', category: 'Docs' });
-    expect(newest.thumbnail_url).to.equal(`http://api.test:8000/api/video/${readyId}/thumbnail.jpg`);
-    const thumb = await get(new URL(newest.thumbnail_url).pathname, h.userCookie);
-    expect(thumb.status).to.equal(200);
-    expect(thumb.headers['content-type']).to.equal('image/jpeg');
-    expect((thumb.body as Buffer).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).to.equal(true);
-    expect((await get(new URL(newest.thumbnail_url).pathname)).status).to.equal(401);
+    expect(newest.thumbnail_url).to.match(new RegExp(`^http://api\\.test:8000/api/video/${readyId}/thumbnail\\.jpg\\?exp=\\d+&sig=[\\w-]{43}$`));
+    const thumbUrl = new URL(newest.thumbnail_url);
+    // with the cookie, and with the URL's own signature alone (an <img> on another site sends no SameSite cookie)
+    for (const [p, cookie] of [
+      [thumbUrl.pathname, h.userCookie],
+      [`${thumbUrl.pathname}${thumbUrl.search}`, undefined],
+    ] as const) {
+      const thumb = await get(p, cookie);
+      expect(thumb.status, p).to.equal(200);
+      expect(thumb.headers['content-type']).to.equal('image/jpeg');
+      expect((thumb.body as Buffer).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).to.equal(true);
+    }
+    expect((await get(`${thumbUrl.pathname}${thumbUrl.search}`)).headers['cross-origin-resource-policy']).to.equal('cross-origin');
+    expect((await get(thumbUrl.pathname)).status).to.equal(401);
+    const tampered = `${thumbUrl.pathname}${thumbUrl.search.replace(/sig=./, (m) => (m.endsWith('A') ? 'sig=B' : 'sig=A'))}`;
+    expect((await get(tampered)).status).to.equal(401);
+    // another video's signature does not open this one
+    expect((await get(`/api/video/${processingId}/thumbnail.jpg${thumbUrl.search}`)).status).to.equal(401);
     // the same with the slash-less path the original also answered
     expect((await h.t.agent().get('/api/video').set('Cookie', h.userCookie)).body).to.have.length(2);
   });

@@ -40,6 +40,10 @@ describe('api catalog: presenters', function () {
     expect(Object.keys(item)).to.deep.equal(['id', 'created_at', 'title', 'description', 'thumbnail_url', 'category']);
   });
 
+  it('appends the signature to the thumbnail URL when given a signer', function () {
+    expect(presentVideo(row(), 'http://api', (id) => `exp=1&sig=s${id}`).thumbnail_url).to.equal('http://api/api/video/7/thumbnail.jpg?exp=1&sig=s7');
+  });
+
   it('has no thumbnail URL without a thumbnail', function () {
     expect(thumbnailUrl('http://x', { id: 1, thumbnailKey: null })).to.equal(null);
   });
