@@ -42,8 +42,8 @@ export const operatorSchema = storageSchema
     TRANSCODER_SECRET_KEY_KEY: env.str('S3_SECRET_KEY'),
     /** S3 endpoint as the transcoder Pods reach it; defaults to S3_ENDPOINT. */
     TRANSCODER_S3_ENDPOINT: z.string().url().optional(),
-    TRANSCODER_RUN_AS_USER: z.coerce.number().int().min(1).default(1000),
-    TRANSCODER_RUN_AS_GROUP: z.coerce.number().int().min(1).default(1000),
+    TRANSCODER_RUN_AS_USER: z.coerce.number().int().min(1).default(10001),
+    TRANSCODER_RUN_AS_GROUP: z.coerce.number().int().min(1).default(10001),
     TRANSCODER_TMP_SIZE_LIMIT: env.str('4Gi'),
     /** JSON object overriding requests/limits per task: {"1080p":{"requests":{...},"limits":{...}}}. */
     TRANSCODER_RESOURCES_JSON: z.string().default(''),
