@@ -63,3 +63,26 @@ export async function drained(serverPid: number, maxMs = 60_000): Promise<void> 
     if (procCpuSeconds(serverPid) - c0 < 0.05) return;
   }
 }
+
+/**
+ * CPU milliseconds per request of the processes in `pids`, from a closed loop of `n` requests
+ * (`concurrency` at a time) that all complete before the CPU is read again, so work in flight at
+ * the end of a timed run does not skew it.
+ */
+export async function cpuPerRequest(urls: string[], pids: number[], opts: { n?: number; concurrency?: number; headers?: Record<string, string> } = {}): Promise<number[]> {
+  const n = opts.n ?? 40;
+  const conc = opts.concurrency ?? 4;
+  const before = pids.map((p) => procCpuSeconds(p));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next < n) {
+        const i = next++;
+        const res = await fetch(urls[i % urls.length]!, { headers: opts.headers ?? {} });
+        if (res.status !== 200) throw new Error(`${urls[i % urls.length]}: ${res.status}`);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  return pids.map((p, i) => ((procCpuSeconds(p) - before[i]!) * 1000) / n);
+}

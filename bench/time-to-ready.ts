@@ -1,0 +1,227 @@
+/**
+ * Benchmark 1 (issue 16): time to Ready. A 30 s 1080p H.264/AAC sample (ffmpeg test sources):
+ *
+ * - plain ffmpeg, the three renditions as three processes in parallel, with exactly the
+ *   transcoder's settings (its argument builder, ladder rate control, scaling and thread rule);
+ * - plain ffmpeg, one process producing the whole ladder (one decode, three encodes);
+ * - the platform on kind (what `make dev` installed, when BENCH_API_URL is set): wall time from the
+ *   upload request through the ingress to the Video's Ready condition, broken down by step from the
+ *   Jobs, Pods, the transcoder's logs and what this script saw while polling every 250 ms.
+ * Goal: the platform at most 1.10 × the parallel plain-ffmpeg time.
+ *   BENCH_API_URL, BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD, BENCH_KUBECONFIG (from .dev/endpoints.env)
+ *   BENCH_PLATFORM_REASON: why the platform part is not run (hack/bench.sh sets it)
+ *   BENCH_TTR_SECONDS=30 (sample length)
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ANNOTATIONS, GROUP, LABELS, PLURAL, RENDITIONS, VERSION, type Video } from '../common/video/index.js';
+import { createMediaDir } from '../test/support/media.js';
+import { login } from './support/api.js';
+import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
+import { notRun, report, say } from './support/lib.js';
+
+const BENCH = 'time-to-ready';
+const SECONDS = Number(process.env.BENCH_TTR_SECONDS ?? 30);
+
+async function plainFfmpeg(source: string, dir: string): Promise<{ parallelMs: number; singleMs: number; perRendition: Record<string, number> }> {
+  const info = await probeSource(source);
+  const perRendition: Record<string, number> = {};
+  const t0 = performance.now();
+  await Promise.all(
+    RENDITIONS.map(async (r) => {
+      const out = await renditionOutput(info, source, path.join(dir, 'parallel'), r);
+      perRendition[r] = await ffmpeg([...inputArgs(source), ...out]);
+    }),
+  );
+  const parallelMs = performance.now() - t0;
+  const outs: string[] = [];
+  for (const r of RENDITIONS) outs.push(...(await renditionOutput(info, source, path.join(dir, 'single'), r)));
+  const singleMs = await ffmpeg([...inputArgs(source), ...outs]);
+  return { parallelMs, singleMs, perRendition };
+}
+
+/** multipart upload as the admin console sends it; resolves with the 202 body and the time. */
+function upload(apiUrl: string, cookie: string, file: string, title: string): Promise<{ id: number; ms: number }> {
+  const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
+  const field = (n: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`;
+  const head = Buffer.from(`${field('title', title)}${field('description', 'time to Ready benchmark')}${field('category', 'Bench')}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="sample.mp4"\r\nContent-Type: video/mp4\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const size = fs.statSync(file).size;
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${apiUrl}/api/admin/videos/`, {
+      method: 'POST',
+      headers: { cookie, origin: new URL(apiUrl).origin, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => (res.statusCode === 202 ? resolve({ id: (JSON.parse(body) as { id: number }).id, ms: performance.now() - t0 }) : reject(new Error(`upload: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.write(head);
+    const rs = fs.createReadStream(file);
+    rs.pipe(req, { end: false });
+    rs.on('end', () => req.end(tail));
+  });
+}
+
+interface Seen {
+  jobCreated: Record<string, number>;
+  jobDone: Record<string, number>;
+  ready?: number;
+  videoSeen?: number;
+}
+
+const ms = (iso: string | Date | undefined) => (iso ? new Date(iso).getTime() : NaN);
+
+async function platform(source: string, parallelMs: number) {
+  const apiUrl = process.env.BENCH_API_URL!;
+  const kc = new k8s.KubeConfig();
+  if (process.env.BENCH_KUBECONFIG) kc.loadFromFile(process.env.BENCH_KUBECONFIG);
+  else kc.loadFromDefault();
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const cookie = await login(apiUrl, process.env.BENCH_ADMIN_EMAIL!, process.env.BENCH_ADMIN_PASSWORD!, new URL(apiUrl).origin);
+  const title = `Bench time to Ready ${new Date().toISOString()}`;
+  const wall0 = Date.now();
+  const up = await upload(apiUrl, cookie, source, title);
+  say(`  uploaded in ${(up.ms / 1000).toFixed(1)} s as catalog id ${up.id}`);
+  const seen: Seen = { jobCreated: {}, jobDone: {} };
+  let video: Video | undefined;
+  const deadline = Date.now() + 15 * 60_000;
+  while (Date.now() < deadline) {
+    const now = Date.now();
+    if (!video) {
+      const all = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: Video[] };
+      video = all.items.find((v) => v.metadata.annotations?.[ANNOTATIONS.catalogId] === String(up.id));
+      if (video) seen.videoSeen = now;
+    }
+    if (video) {
+      const ns = video.metadata.namespace!;
+      const v = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: video.metadata.name! })) as Video;
+      const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.video}=${video.metadata.name}` });
+      for (const j of jobs.items) {
+        const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
+        seen.jobCreated[name] ??= now;
+        if (j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) seen.jobDone[name] ??= now;
+      }
+      if (v.status?.phase === 'Failed') throw new Error(`the Video failed: ${JSON.stringify(v.status)}`);
+      const readyCond = v.status?.conditions?.find((c) => c.type === 'Ready');
+      if (v.status?.phase === 'Ready' && readyCond?.status === 'True') {
+        seen.ready = now;
+        video = v;
+        break;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!seen.ready || !video) throw new Error(`not Ready within 15 min: saw ${JSON.stringify(seen)}`);
+  const totalMs = seen.ready - wall0;
+
+  // Per Job: created, container started and finished (Pod status), and the transcoder's own log.
+  const ns = video.metadata.namespace!;
+  const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.video}=${video.metadata.name}` });
+  const steps: string[] = [];
+  const perJob: Record<string, { created: number; started: number; finished: number; encodeStart?: number; encodeSec?: number }> = {};
+  for (const j of jobs.items) {
+    const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${j.metadata!.name}` });
+    const pod = pods.items.find((p) => p.status?.phase === 'Succeeded') ?? pods.items[0];
+    const term = pod?.status?.containerStatuses?.[0]?.state?.terminated;
+    let encodeStart: number | undefined;
+    let encodeSec: number | undefined;
+    let firstLog: number | undefined;
+    if (pod) {
+      const logText = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns }).catch(() => '');
+      for (const line of String(logText).split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const l = JSON.parse(line) as { time?: number | string; msg?: string; encodeSeconds?: number };
+          const t = typeof l.time === 'number' ? l.time : ms(l.time);
+          firstLog ??= t;
+          if (l.msg === 'encoding') encodeStart = t;
+          if (typeof l.encodeSeconds === 'number') encodeSec = l.encodeSeconds;
+        } catch {
+          // not JSON
+        }
+      }
+    }
+    perJob[name] = {
+      created: seen.jobCreated[name] ?? ms(j.metadata!.creationTimestamp),
+      started: ms(term?.startedAt) || (firstLog ?? NaN),
+      finished: seen.jobDone[name] ?? ms(j.status?.completionTime),
+      ...(encodeStart !== undefined ? { encodeStart } : {}),
+      ...(encodeSec !== undefined ? { encodeSec } : {}),
+    };
+  }
+  const thumb = Object.entries(perJob).find(([k]) => !(RENDITIONS as readonly string[]).includes(k))?.[1];
+  const rends = Object.entries(perJob).filter(([k]) => (RENDITIONS as readonly string[]).includes(k));
+  const s = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
+  steps.push(`upload ${(up.ms / 1000).toFixed(1)} s`);
+  if (thumb) {
+    steps.push(`Video → thumbnail Job ${s(wall0 + up.ms, thumb.created)} s`);
+    steps.push(`thumbnail Job start (Pod scheduled + container up) ${s(thumb.created, thumb.started)} s`);
+    steps.push(`probe + thumbnail ${s(thumb.started, thumb.finished)} s`);
+  }
+  const firstRend = Math.min(...rends.map(([, r]) => r.created));
+  if (thumb) steps.push(`probe done → rendition Jobs ${s(thumb.finished, firstRend)} s`);
+  for (const [name, r] of rends) {
+    const open = r.encodeStart !== undefined ? `, source opened/probed ${s(r.started, r.encodeStart)} s` : '';
+    const enc = r.encodeSec !== undefined ? `, encode ${r.encodeSec.toFixed(1)} s` : '';
+    const after = r.encodeStart !== undefined && r.encodeSec !== undefined ? `, after encode (last segments, metadata, exit) ${s(r.encodeStart + r.encodeSec * 1000, r.finished)} s` : '';
+    steps.push(`${name}: Job start ${s(r.created, r.started)} s${open}${enc}${after}`);
+  }
+  const lastDone = Math.max(...rends.map(([, r]) => r.finished));
+  steps.push(`last rendition done → Ready (alignment check, master playlist, status) ${s(lastDone, seen.ready)} s`);
+  report({
+    bench: BENCH,
+    metric: `platform on kind: upload → Ready (${SECONDS} s 1080p)`,
+    value: totalMs / 1000,
+    unit: 's',
+    baseline: { label: '3 plain ffmpeg in parallel', value: parallelMs / 1000 },
+    ratio: totalMs / parallelMs,
+    goal: '≤ 1.10',
+    note: steps.join('; '),
+  });
+  await fetch(`${apiUrl}/api/admin/videos/${up.id}/`, { method: 'DELETE', headers: { cookie, origin: new URL(apiUrl).origin } }).catch(() => undefined);
+}
+
+async function main() {
+  const media = await createMediaDir('videoflix-bench-ttr-');
+  try {
+    const source = await media.clip({ durationSec: SECONDS, width: 1920, height: 1080, fps: 30, name: 'sample-1080p.mp4' });
+    const { parallelMs, singleMs, perRendition } = await plainFfmpeg(source, media.dir);
+    report({
+      bench: BENCH,
+      metric: `plain ffmpeg, 3 renditions in parallel (${SECONDS} s 1080p)`,
+      value: parallelMs / 1000,
+      unit: 's',
+      note: `each: ${Object.entries(perRendition).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')} (transcoder settings, veryfast)`,
+    });
+    report({
+      bench: BENCH,
+      metric: 'plain ffmpeg, one process for the whole ladder',
+      value: singleMs / 1000,
+      unit: 's',
+      baseline: { label: '3 in parallel', value: parallelMs / 1000 },
+      ratio: singleMs / parallelMs,
+      note: 'one decode feeding three scalers and encoders',
+    });
+    if (process.env.BENCH_API_URL) await platform(source, parallelMs);
+    else notRun(BENCH, `platform part: ${process.env.BENCH_PLATFORM_REASON || 'BENCH_API_URL not set (the kind platform of make dev)'}`);
+  } finally {
+    await media.cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`time-to-ready failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
