@@ -7,13 +7,48 @@
  * own api/operator/transcoder images; the bundled services' tags are the chart's defaults).
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { CHART, ROOT, helm, kubectl, run, uniqueName, waitUntil } from './helpers.js';
+import { request } from 'node:http';
+import { CHART, ROOT, helm, kubectl, ok, run, uniqueName, waitUntil } from './helpers.js';
 
 const RELEASE = 'vf';
 const FULLNAME = `${RELEASE}-videoflix`;
 const IMAGE_TAG = process.env.IMAGE_TAG ?? 'dev';
 const INGRESS_URL = `http://127.0.0.1:${process.env.INGRESS_HTTP_PORT ?? '8080'}`;
+
+/** An HTTP request to the ingress on 127.0.0.1 with a Host header of our choice (fetch cannot set Host). */
+async function fetchVia(
+  urlPath: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | FormData } = {},
+): Promise<{ status: number; body: string; cookies: string[] }> {
+  let body: Buffer | undefined;
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.body instanceof FormData) {
+    const encoded = new Response(init.body);
+    headers['content-type'] = encoded.headers.get('content-type') ?? '';
+    body = Buffer.from(await encoded.arrayBuffer());
+  } else if (init.body !== undefined) {
+    body = Buffer.from(init.body);
+  }
+  if (body) headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    const req = request(`${INGRESS_URL}${urlPath}`, { method: init.method ?? 'GET', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? ''),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('chart: helm install with the bundled services, on the kind cluster', function () {
   this.timeout(900_000);
@@ -68,6 +103,8 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         'install',
         RELEASE,
         CHART,
+        '-f',
+        path.join(CHART, 'ci/kind-values.yaml'),
         '--namespace',
         ns,
         '--create-namespace',
@@ -102,7 +139,10 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
 
   after(async () => {
     if (!ns) return;
-    if (installed) await run('helm', ['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
+    if (installed) {
+      await run('kubectl', ['delete', 'videos', '--all', '-n', ns, '--wait=true', '--timeout=120s']);
+      await run('helm', ['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
+    }
     await run('kubectl', ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
   });
 
@@ -306,6 +346,89 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     expect((await curl('/maildev/api/email')).stdout).to.equal('200');
   });
 
+  it("turns an upload through the ingress into a Ready Video, with the chart's ServiceAccounts and Secrets", async () => {
+    // a staff account (the API's own command, in the API Pod), then the admin upload as the frontend does it
+    const email = 'chart-e2e@videoflix.test';
+    const password = `Chart-e2e-${Math.random().toString(36).slice(2, 10)}`;
+    await kubectl([
+      'exec',
+      '-n',
+      ns,
+      `deploy/${FULLNAME}-api`,
+      '--',
+      'env',
+      `ADMIN_EMAIL=${email}`,
+      `ADMIN_PASSWORD=${password}`,
+      'node',
+      'dist/api/cli/create-admin.js',
+      '--update',
+    ]);
+    const sample = path.join(os.tmpdir(), `${ns}.mp4`);
+    await ok('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=854x480:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '96k',
+      sample,
+    ]);
+    const origin = { Host: host, Origin: `http://${host}` };
+    const login = await fetchVia('/api/login/', {
+      method: 'POST',
+      headers: { ...origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(login.status, login.body).to.equal(200);
+    const cookie = login.cookies.join('; ');
+    const form = new FormData();
+    form.set('title', 'Chart e2e');
+    form.set('description', 'uploaded through the ingress');
+    form.set('category', 'test');
+    form.set('file', new Blob([readFileSync(sample)], { type: 'video/mp4' }), 'sample.mp4');
+    const upload = await fetchVia('/api/admin/videos/', {
+      method: 'POST',
+      headers: { ...origin, cookie },
+      body: form,
+    });
+    expect(upload.status, upload.body).to.equal(202);
+    const id = (JSON.parse(upload.body) as { id: number }).id;
+    // the operator (its Role) runs the Jobs (the transcoder's ServiceAccount and the S3 Secret) to Ready
+    await kubectl(['wait', '--for=condition=Ready', 'videos', '--all', '-n', ns, '--timeout=420s'], {
+      timeoutMs: 430_000,
+    });
+    const listed = await waitUntil(
+      async () => {
+        const r = await fetchVia('/api/video/', { headers: { Host: host, cookie } });
+        const items = JSON.parse(r.body) as { id: number }[];
+        return items.some((v) => v.id === id) ? items : false;
+      },
+      'the Video in the catalog',
+      60_000,
+    );
+    expect(listed.map((v) => v.id)).to.include(id);
+    const master = await fetchVia(`/api/video/${id}/master.m3u8`, { headers: { Host: host, cookie } });
+    expect(master.status).to.equal(200);
+    expect(master.body).to.contain('#EXT-X-STREAM-INF');
+  });
+
   it('passes helm test (sign in and list the catalog through the Service)', async () => {
     const r = await run('helm', ['test', RELEASE, '-n', ns, '--timeout', '5m']);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
@@ -368,6 +491,10 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
   });
 
   it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
+    // as the README says: Videos first, while the operator runs (it removes their media and Jobs)
+    await kubectl(['delete', 'videos', '--all', '-n', ns, '--wait=true', '--timeout=180s'], {
+      timeoutMs: 190_000,
+    });
     await helm(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
     installed = false;
     const left = await waitUntil(
