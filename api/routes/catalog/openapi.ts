@@ -122,9 +122,13 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
     '/api/video/{id}/thumbnail.jpg': {
       get: {
         tags: ['videos'],
-        summary: 'Thumbnail (the `thumbnail_url` of the list)',
-        security: userAuth,
-        parameters: [idParam],
+        summary: 'Thumbnail (the `thumbnail_url` of the list): with the cookie, or with the signature the list put in the URL',
+        security: [...userAuth, {}],
+        parameters: [
+          idParam,
+          { name: 'exp', in: 'query', required: false, schema: { type: 'integer' }, description: 'expiry of the signature (Unix seconds)' },
+          { name: 'sig', in: 'query', required: false, schema: { type: 'string' }, description: 'HMAC-SHA256 of id and expiry, base64url' },
+        ],
         responses: {
           '200': { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
           '401': unauthorized,

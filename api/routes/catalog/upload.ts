@@ -22,7 +22,7 @@ import type { CatalogService } from '../../services/catalog.js';
 import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
 
 export const uploadFieldsSchema = z.object({
-  title: z.string().trim().min(1, 'This field may not be blank.').max(200, 'Ensure this field has no more than 200 characters.'),
+  title: z.string({ error: 'This field is required.' }).trim().min(1, 'This field may not be blank.').max(200, 'Ensure this field has no more than 200 characters.'),
   description: z.string().trim().max(5000, 'Ensure this field has no more than 5000 characters.').default(''),
   category: z.string().trim().max(100, 'Ensure this field has no more than 100 characters.').default(''),
 });
