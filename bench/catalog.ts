@@ -9,7 +9,8 @@
  */
 import os from 'node:os';
 import { createPasswordHasher } from '../api/security/passwords.js';
-import { FRONTEND_ORIGIN, startApi } from './support/api.js';
+import { FRONTEND_ORIGIN, profileDir, startApi } from './support/api.js';
+import { summariseDir } from './support/profile.js';
 import { hostTier, report, say } from './support/lib.js';
 import { cpuPerRequest, drained, load } from './support/load.js';
 
@@ -92,6 +93,7 @@ async function main() {
     await api.stop();
     await release();
   }
+  if (process.env.BENCH_PROFILE) say(`API CPU profile (BENCH_PROFILE=1):\n${summariseDir(profileDir('catalog'))}`);
 }
 
 main().then(
