@@ -1,6 +1,7 @@
 /**
  * The host test environment from the command line (`make env-up` / `make env-down`):
  *   node --import=tsx test/support/hostenv-cli.ts up [--root DIR]      start, write state.json + env.sh, exit
+ *        [--guard-parent PID]  also start a guard that stops the environment when PID dies
  *   node --import=tsx test/support/hostenv-cli.ts down [--root DIR]    stop every process by pid
  *   node --import=tsx test/support/hostenv-cli.ts status [--root DIR]  pids, liveness, memory, env
  * The processes started by `up` keep running after it exits; the mocha hooks reuse them.
@@ -17,14 +18,16 @@ import {
 } from './hostenv.js';
 
 function usage(): never {
-  process.stderr.write('usage: hostenv-cli.ts up|down|status [--root DIR]\n');
+  process.stderr.write('usage: hostenv-cli.ts up|down|status [--root DIR] [--guard-parent PID]\n');
   process.exit(2);
 }
 
 const [command, ...rest] = process.argv.slice(2);
 let root = DEFAULT_ROOT;
+let guardParent: number | undefined;
 for (let i = 0; i < rest.length; i++) {
   if (rest[i] === '--root' && rest[i + 1]) root = path.resolve(rest[++i] as string);
+  else if (rest[i] === '--guard-parent' && rest[i + 1]) guardParent = Number(rest[++i]);
   else usage();
 }
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
@@ -51,7 +54,7 @@ async function up(): Promise<void> {
   };
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
-  const env = await startHostEnv({ root, log: (l) => say(`  ${l}`) });
+  const env = await startHostEnv({ root, guardParent, log: (l) => say(`  ${l}`) });
   process.off('SIGINT', abort);
   process.off('SIGTERM', abort);
   say(

@@ -37,6 +37,8 @@ export const BIN_DIR = path.join(REPO_ROOT, 'bin');
 export const DEFAULT_ROOT = path.join(REPO_ROOT, '.cache/hostenv');
 export const CLI_PATH = path.join(REPO_ROOT, 'test/support/hostenv-cli.ts');
 const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** An initdb result reused by every environment (outside the work tree, like the tools). */
+const PG_TEMPLATE = path.join(os.homedir(), '.cache/videoflix/hostenv/postgres-15-C.UTF-8-template');
 const RABBIT_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const EPMD = '/usr/bin/epmd';
 const S3_REGION = 'us-east-1';
@@ -107,6 +109,8 @@ export interface HostEnvState {
   guardPid?: number;
   /** False while starting (state.json is written after every launch, so `down` can clean up). */
   ready: boolean;
+  /** True once the variables and the files they name (the kubeconfig) exist. */
+  planned?: boolean;
 }
 
 export interface StartOptions {
@@ -901,6 +905,46 @@ export function readState(root = DEFAULT_ROOT): HostEnvState | undefined {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as HostEnvState) : undefined;
 }
 
+/**
+ * Runs initdb as the `postgres` OS user (it refuses root) into <dir>/data: UTF-8, C.UTF-8,
+ * local connections trusted (the socket directory is ours), TCP with scram-sha-256. The
+ * superuser's password is a placeholder; each environment sets its own after start.
+ */
+async function initdb(dir: string, uid: number, gid: number, log: string): Promise<void> {
+  const pwfile = path.join(dir, 'pwfile');
+  await fsp.writeFile(pwfile, `${secret(18)}\n`, { mode: 0o600 });
+  await fsp.chown(pwfile, uid, gid);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        `${PG_BIN}/initdb`,
+        [
+          '-D',
+          path.join(dir, 'data'),
+          '-U',
+          'postgres',
+          `--pwfile=${pwfile}`,
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C.UTF-8',
+          '--no-sync',
+          '--no-instructions',
+        ],
+        { uid, gid, cwd: dir, env: baseEnv(dir) },
+        (err, stdout, stderr) => {
+          fs.appendFileSync(log, `${stdout}${stderr}`);
+          if (err) reject(new Error(`initdb failed: ${stderr || err.message}`));
+          else resolve();
+        },
+      );
+    });
+  } finally {
+    await fsp.rm(pwfile, { force: true });
+  }
+}
+
 /** Starts the whole host tier. On any failure, stops what it started and rethrows. */
 export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   const t0 = Date.now();
@@ -977,7 +1021,11 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
   if (opts.guardParent) spawnGuard(hostEnv, opts.guardParent);
   // "Planned" = every variable and the files they name (the kubeconfig) exist.
   let markPlanned: () => void = () => undefined;
-  void new Promise<void>((resolve) => (markPlanned = resolve)).then(() => opts.onPlanned?.(hostEnv));
+  void new Promise<void>((resolve) => (markPlanned = resolve)).then(() => {
+    state.planned = true;
+    hostEnv.save();
+    opts.onPlanned?.(hostEnv);
+  });
   const start = async (
     spec: Omit<ProcSpec, 'log' | 'stopTimeoutMs' | 'stopSignal'> & Partial<ProcSpec>,
     timeoutMs = 120_000,
@@ -1122,35 +1170,24 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
     const uid = Number((await execFileP('id', ['-u', 'postgres'])).stdout.trim());
     const gid = Number((await execFileP('id', ['-g', 'postgres'])).stdout.trim());
     await fsp.mkdir(path.join(dir, 'run'), { recursive: true });
-    await fsp.writeFile(path.join(dir, 'pwfile'), `${adminPassword}\n`, { mode: 0o600 });
-    for (const p of [dir, path.join(dir, 'run'), path.join(dir, 'pwfile')]) await fsp.chown(p, uid, gid);
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        `${PG_BIN}/initdb`,
-        [
-          '-D',
-          path.join(dir, 'data'),
-          '-U',
-          'postgres',
-          `--pwfile=${path.join(dir, 'pwfile')}`,
-          '--auth-local=trust',
-          '--auth-host=scram-sha-256',
-          '-E',
-          'UTF8',
-          '--locale=C.UTF-8',
-          '--no-sync',
-          '--no-instructions',
-        ],
-        { uid, gid, cwd: dir, env: baseEnv(dir) },
-        (err, stdout, stderr) => {
-          fs.appendFileSync(path.join(logs, 'postgres.log'), `${stdout}${stderr}`);
-          if (err) reject(new Error(`initdb failed: ${stderr || err.message}`));
-          else resolve();
-        },
-      );
-    });
-    await fsp.rm(path.join(dir, 'pwfile'));
-    note('initdb done');
+    for (const p of [dir, path.join(dir, 'run')]) await fsp.chown(p, uid, gid);
+    const pgData = path.join(dir, 'data');
+    if (fs.existsSync(path.join(PG_TEMPLATE, 'PG_VERSION'))) {
+      // A cluster made by initdb once, copied (ownership kept): initdb takes seconds on a busy machine.
+      await execFileP('cp', ['-a', PG_TEMPLATE, pgData]);
+      note('postgres data copied from the initdb template');
+    } else {
+      await initdb(dir, uid, gid, path.join(logs, 'postgres.log'));
+      note('initdb done');
+      const tmp = `${PG_TEMPLATE}.${process.pid}.tmp`;
+      try {
+        await fsp.mkdir(path.dirname(PG_TEMPLATE), { recursive: true });
+        await execFileP('cp', ['-a', pgData, tmp]);
+        await fsp.rename(tmp, PG_TEMPLATE); // atomic; fails if a concurrent run was first
+      } catch {
+        await fsp.rm(tmp, { recursive: true, force: true });
+      }
+    }
     await start({
       name: 'postgres',
       cmd: `${PG_BIN}/postgres`,
@@ -1181,6 +1218,7 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
       stopSignal: 'SIGINT', // "fast" shutdown; SIGTERM would wait for every client to disconnect
     });
     const sql = [
+      `ALTER ROLE postgres PASSWORD '${adminPassword}'`,
       `CREATE ROLE videoflix LOGIN CREATEDB PASSWORD '${dbPassword}'`,
       'CREATE DATABASE videoflix OWNER videoflix',
     ];

@@ -8,20 +8,24 @@
  *
  * Mocha imports spec files before it runs mochaGlobalSetup. So the variables are published when
  * this module is loaded (top-level await; describe() bodies can read process.env), the processes
- * boot while mocha loads the spec files, and mochaGlobalSetup waits until they are all ready.
+ * boot while mocha loads the spec files (the start-up itself runs in a child process, the CLI's
+ * `up`, so mocha's busy thread does not slow it), and mochaGlobalSetup waits until all are ready.
  * mochaGlobalTeardown stops a private environment (also after a failed start-up).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  CLI_PATH,
   DEFAULT_ROOT,
-  type HostEnv,
+  HostEnv,
+  REPO_ROOT,
   isRunning,
   loadHostEnv,
   readState,
   setCurrentHostEnv,
-  startHostEnv,
 } from './hostenv.js';
+import { GiveUp, waitFor } from './waiters.js';
 
 const KEEP_RUNS = 5;
 let owned: HostEnv | undefined;
@@ -70,25 +74,52 @@ async function begin(): Promise<void> {
   pruneRuns(runs);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const root = path.join(runs, `${stamp}-${process.pid}`);
-  await new Promise<void>((resolve, reject) => {
-    const booting = startHostEnv({
-      root,
-      guardParent: process.pid,
-      onPlanned: (env) => {
-        owned = env;
-        setCurrentHostEnv(env);
-        env.applyToProcessEnv();
-        resolve();
-      },
+  // The start-up runs in a child process (the CLI's `up`): mocha's thread is busy for seconds
+  // loading the spec files, which would delay every readiness check and dependent launch here.
+  fs.mkdirSync(path.join(root, 'logs'), { recursive: true });
+  const cliLog = path.join(root, 'logs', 'hostenv-cli.log');
+  const fd = fs.openSync(cliLog, 'a');
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', CLI_PATH, 'up', '--root', root, '--guard-parent', String(process.pid)],
+    { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env: process.env },
+  );
+  fs.closeSync(fd);
+  const failed = (code: number | null) =>
+    new Error(
+      `the host environment did not start (exit ${code}); ${cliLog}:\n${fs.readFileSync(cliLog, 'utf8').trim().split('\n').slice(-30).join('\n')}`,
+    );
+  let exited: number | null | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      exited = code;
+      if (code === 0) resolve();
+      else reject(failed(code));
     });
-    booting.catch(reject); // a failure before the plan
-    started = booting.then((env) => {
-      say(
-        `started a private environment in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${path.relative(process.cwd(), path.join(root, 'logs'))}`,
-      );
-    });
-    started.catch(() => undefined); // reported by mochaGlobalSetup
   });
+  done.catch(() => undefined); // reported by begin() or mochaGlobalSetup
+  const plan = await waitFor(
+    () => {
+      if (exited !== undefined && exited !== 0) throw new GiveUp(failed(exited).message);
+      const state = readState(root);
+      return state?.planned ? state : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 25, what: `the plan of the host environment in ${root}` },
+  );
+  const env = new HostEnv(plan, true);
+  owned = env;
+  setCurrentHostEnv(env);
+  env.applyToProcessEnv();
+  started = done.then(() => {
+    env.refresh();
+    const final = readState(root);
+    if (final) env.state = final;
+    say(
+      `started a private environment in ${(env.state.startupMs / 1000).toFixed(1)} s; logs in ${path.relative(process.cwd(), path.join(root, 'logs'))}`,
+    );
+  });
+  started.catch(() => undefined); // reported by mochaGlobalSetup
 }
 
 /** Idempotent: publishes the environment's variables once per process. */
