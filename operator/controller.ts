@@ -365,6 +365,15 @@ export class VideoController {
     return m;
   }
 
+  private async liveJobsOf(namespace: string, uid: string): Promise<Map<string, V1Job>> {
+    const list = await this.batch.listNamespacedJob({ namespace, labelSelector: OWNED_JOBS_SELECTOR });
+    const m = new Map<string, V1Job>();
+    for (const j of list.items) {
+      if (controllerOf(j)?.uid === uid && !j.metadata?.deletionTimestamp) m.set(j.metadata?.name ?? '', j);
+    }
+    return m;
+  }
+
   async reconcile(key: string): Promise<void> {
     const tStart = performance.now();
     const [namespace = '', name = ''] = key.split('/');
@@ -382,7 +391,11 @@ export class VideoController {
       throw err;
     }
     const uid = video.metadata.uid ?? '';
-    const jobs = this.jobsOf(namespace, uid);
+    // On deletion the Jobs are read from the API server, not the cache: a Job created a moment ago
+    // and not yet in the cache must not be left running while the media are removed.
+    const jobs = video.metadata.deletionTimestamp
+      ? await this.liveJobsOf(namespace, uid)
+      : this.jobsOf(namespace, uid);
     const observed: Observed = { video, jobs, now: new Date() };
     const live = !video.metadata.deletionTimestamp && (video.metadata.finalizers ?? []).includes(FINALIZER);
     if (live && needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
