@@ -15,9 +15,18 @@ import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import { createS3Client, describeStorageError, isNotFound, type StorageSettings } from '../../common/storage/index.js';
 
+export interface ByteRange {
+  start: number;
+  /** Inclusive; undefined: to the end. */
+  end?: number;
+}
+
 export interface StoredObject {
   stream: Readable;
+  /** Bytes in `stream` (the part's length when a range was read). */
   size: number;
+  /** The bytes a range request got, of how many. */
+  part?: { start: number; end: number; total: number };
   contentType?: string;
   etag?: string;
   lastModified?: string;
@@ -53,31 +62,50 @@ export class ObjectStorage {
     return new ObjectStorage(createS3Client(cfg), partSize);
   }
 
-  /** Opens an object for streaming; undefined when it (or its bucket) does not exist. */
-  async open(bucket: string, key: string): Promise<StoredObject | undefined> {
+  /**
+   * Opens an object for streaming; undefined when it (or its bucket) does not exist. With `range`
+   * (first byte, optional last byte) only that part is read: `part` then says which bytes of how
+   * many; a range that starts past the end is 'unsatisfiable'.
+   */
+  async open(bucket: string, key: string, range?: ByteRange): Promise<StoredObject | 'unsatisfiable' | undefined> {
     let stream: Readable;
     try {
-      stream = await this.client.getObject(bucket, key);
+      stream = range
+        ? await this.client.getPartialObject(bucket, key, range.start, range.end === undefined ? undefined : range.end - range.start + 1)
+        : await this.client.getObject(bucket, key);
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      if (range && (err as { code?: string }).code === 'InvalidRange') return 'unsatisfiable';
       throw new StorageError(`reading ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
     }
     const headers = (stream as unknown as IncomingMessage).headers ?? {};
     let size = Number(headers['content-length']);
     if (!Number.isFinite(size)) size = (await this.client.statObject(bucket, key)).size;
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(headers['content-range'] ?? ''));
     return {
       stream,
       size,
       contentType: headers['content-type'],
       etag: headers.etag,
       lastModified: headers['last-modified'],
+      ...(m ? { part: { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } } : {}),
     };
+  }
+
+  /** Size of an object (for a 416 answer's Content-Range); undefined when missing. */
+  async size(bucket: string, key: string): Promise<number | undefined> {
+    try {
+      return (await this.client.statObject(bucket, key)).size;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw new StorageError(`checking ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+    }
   }
 
   /** Reads a small object whole (playlists); undefined when missing. */
   async readText(bucket: string, key: string, maxBytes = 1024 * 1024): Promise<{ text: string; obj: StoredObject } | undefined> {
     const obj = await this.open(bucket, key);
-    if (!obj) return undefined;
+    if (!obj || obj === 'unsatisfiable') return undefined;
     if (obj.size > maxBytes) {
       obj.stream.destroy();
       throw new StorageError(`${bucket}/${key} is larger than ${maxBytes} bytes`);

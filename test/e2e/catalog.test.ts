@@ -12,13 +12,13 @@
  * scaled to 0, then back): the catalog still ends Ready (queued messages, or the API's resync).
  */
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, kubectl } from '../support/cluster-hooks.js';
+import { ROOT } from '../support/cluster-hooks.js';
 import { createMediaDir, type MediaDir } from '../support/media.js';
 import { waitFor } from '../support/waiters.js';
 
@@ -54,6 +54,19 @@ function devUp(): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`hack/dev.sh up exited ${code}`))));
   });
+}
+
+/** kubectl (./bin first) against the platform's cluster: the kubeconfig .dev/endpoints.env names. */
+function kubectl(args: string[], opts: { timeoutMs?: number } = {}): string {
+  const kubeconfig = readEndpoints()?.KUBECONFIG ?? process.env.KUBECONFIG ?? '';
+  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH ?? ''}` },
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 interface AdminVideo {

@@ -17,8 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { contentTypeFor } from '../../../common/storage/index.js';
 import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
-import { errors } from '../../errors.js';
-import type { ObjectStorage } from '../../infra/storage.js';
+import { AppError, errors } from '../../errors.js';
+import type { ByteRange, ObjectStorage } from '../../infra/storage.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { VideoRow } from '../../models/video.js';
@@ -87,21 +87,46 @@ async function sendObject(
     res.status(200).end(req.method === 'HEAD' ? undefined : body);
     return;
   }
-  const obj = await storage.open(bucket, key);
+  // one byte range (what native players ask for); other forms are answered whole, as RFC 9110 allows
+  const range = req.get('if-range') === undefined ? parseRange(req.get('range')) : undefined;
+  const obj = await storage.open(bucket, key, range);
   if (!obj) throw errors.notFound();
+  if (obj === 'unsatisfiable') {
+    const total = await storage.size(bucket, key);
+    if (total === undefined) throw errors.notFound();
+    res.set('Content-Range', `bytes */${total}`);
+    res.set('Accept-Ranges', 'bytes');
+    throw new AppError(416, 'range_not_satisfiable', 'Requested range not satisfiable.');
+  }
   setHeaders(res, key, obj.size, cache, obj.etag, obj.lastModified);
+  res.set('Accept-Ranges', 'bytes');
   if (notModified(req, obj.etag) || req.method === 'HEAD') {
     obj.stream.destroy();
     if (notModified(req, obj.etag)) res.status(304);
     return void res.end();
   }
-  res.status(200);
+  if (obj.part) {
+    res.status(206);
+    res.set('Content-Range', `bytes ${obj.part.start}-${obj.part.end}/${obj.part.total}`);
+  } else {
+    res.status(200);
+  }
   try {
     await pipeline(obj.stream, res);
   } catch {
     // the client went away or the store broke off: the connection is already closed
     res.destroy();
   }
+}
+
+/** `bytes=<first>-[<last>]` → the range; anything else (suffix, several ranges, garbage) → undefined. */
+export function parseRange(header: string | undefined): ByteRange | undefined {
+  const m = header ? /^bytes=(\d{1,15})-(\d{0,15})$/.exec(header.trim()) : null;
+  if (!m) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] ? Number(m[2]) : undefined;
+  if (end !== undefined && end < start) return undefined;
+  return { start, ...(end !== undefined ? { end } : {}) };
 }
 
 function setHeaders(res: Response, key: string, size: number, cache: string, etag?: string, lastModified?: string) {

@@ -128,6 +128,28 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     expect(again.status).to.equal(304);
   });
 
+  it('answers single byte ranges of a segment (206, Content-Range), 416 past the end, and the whole for other forms', async function () {
+    const p = `/api/video/${readyId}/480p/segment_001.ts`;
+    const file = await fsp.readFile(path.join(hls.dir, '480p', 'segment_001.ts'));
+    const first = await get(p, h.userCookie).set('Range', 'bytes=0-99');
+    expect(first.status).to.equal(206);
+    expect(first.headers['content-range']).to.equal(`bytes 0-99/${file.length}`);
+    expect(first.headers['content-length']).to.equal('100');
+    expect((first.body as Buffer).equals(file.subarray(0, 100))).to.equal(true);
+    const rest = await get(p, h.userCookie).set('Range', 'bytes=100-');
+    expect(rest.status).to.equal(206);
+    expect((rest.body as Buffer).equals(file.subarray(100))).to.equal(true);
+    const past = await get(p, h.userCookie).set('Range', `bytes=${file.length + 10}-`);
+    expect(past.status).to.equal(416);
+    expect(past.headers['content-range']).to.equal(`bytes */${file.length}`);
+    for (const r of ['bytes=-10', 'bytes=0-1,5-9', 'lines=1-2', 'bytes=9-1']) {
+      const whole = await get(p, h.userCookie).set('Range', r);
+      expect(whole.status, r).to.equal(200);
+      expect((whole.body as Buffer).length, r).to.equal(file.length);
+    }
+    expect(first.headers['accept-ranges']).to.equal('bytes');
+  });
+
   it('plays through the routes as a player resolves the relative URIs, and ffprobe decodes what it fetched', async function () {
     const base = 'http://api.test:8000';
     const masterUrl = new URL(`/api/video/${readyId}/master.m3u8`, base);
