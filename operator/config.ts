@@ -59,6 +59,8 @@ export const operatorSchema = storageSchema
     /** app.kubernetes.io/instance on the Jobs (the Helm release name). */
     INSTANCE: env.str('videoflix'),
     PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Publish every Video's current status when this replica becomes leader. */
+    PUBLISH_ON_LEAD: env.bool(true),
   });
 
 export type OperatorEnv = z.infer<typeof operatorSchema>;

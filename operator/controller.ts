@@ -89,6 +89,12 @@ export interface ControllerOptions {
   relistMs?: number;
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
   defaultMetrics?: boolean;
+  /**
+   * On becoming leader, publish the current status of every Video once (default true). The outbox
+   * lives in memory, so this is what makes a message lost in a crash during a broker outage
+   * reappear: consumers keep the newest by sequence, so a repeat is harmless.
+   */
+  publishOnLead?: boolean;
   /** Called when the Lease was lost while running (not on stop); main.ts exits so a fresh process campaigns. */
   onLostLeadership?: () => void;
 }
@@ -301,7 +307,11 @@ export class VideoController {
     this.leading = true;
     const queue = new WorkQueue(this.o.queue ?? {});
     this.queue = queue;
-    for (const v of this.videos.list()) queue.add(objectKey(v));
+    for (const v of this.videos.list()) {
+      queue.add(objectKey(v));
+      if ((this.o.publishOnLead ?? true) && v.status?.phase && !v.metadata.deletionTimestamp)
+        this.publish(v, v.status);
+    }
     const n = this.o.workers ?? 2;
     this.workers = Array.from({ length: n }, () => this.work(queue));
     const resync = this.o.resyncMs ?? 300_000;

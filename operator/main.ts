@@ -55,6 +55,7 @@ async function main() {
       alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
     },
     defaultMetrics: true,
+    publishOnLead: config.PUBLISH_ON_LEAD,
     onLostLeadership: () => {
       logger.error('lost the Lease; exiting so that a fresh process campaigns again');
       void shutdown('lost leadership', 1);

@@ -204,4 +204,46 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
     expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
     await waitFor(() => publisher!.size === 0, { what: 'an empty outbox' });
   });
+  it('a crash during an outage loses the outbox, but the next leader publishes the current status', async () => {
+    await createVideo(custom, ns, 'crash', { source: { bucket: buckets.sources, key: 'crash.mp4' } });
+    await waitJobs(batch, ns, ['crash-thumbnail']);
+    const uid = (await getVideo(custom, ns, 'crash')).metadata.uid!;
+    await waitFor(() => consumer!.phases(uid).includes('Processing'), {
+      what: 'Processing before the outage',
+    });
+    consumer!.forget();
+    await stopRabbit();
+    try {
+      await probeAndTranscode('crash', uid);
+      await waitPhase(custom, ns, 'crash', 'Ready');
+      await waitFor(() => publisher!.size >= 1, { what: 'Ready held in the outbox' });
+      // The process dies: its outbox is gone with it.
+      await op!.stop();
+      op = undefined;
+      await publisher!.stop(0);
+    } finally {
+      await startRabbit();
+    }
+    await consumer!.connect();
+    publisher = new StatusPublisher({
+      url: process.env.AMQP_URL!,
+      exchange,
+      logger: createLogger('publisher-test-2', { level: process.env.OPERATOR_TEST_LOG ?? 'silent' }),
+      backoffBaseMs: 100,
+      backoffMaxMs: 500,
+    });
+    publisher.start();
+    op = await startOperator({
+      namespace: ns,
+      mediaBucket: buckets.media,
+      sourceBucket: buckets.sources,
+      sink: publisher,
+    });
+    await waitFor(() => consumer!.phases(uid).includes('Ready'), {
+      timeoutMs: 30_000,
+      what: 'Ready from the new leader',
+    });
+    const ready = consumer!.messages.find((m) => m.body.uid === uid && m.body.phase === 'Ready')!.body;
+    expect(ready.masterPlaylistKey).to.equal(keys.master(uid));
+  });
 });
