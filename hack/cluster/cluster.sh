@@ -3,7 +3,8 @@
 # the locally assembled node image (or KIND_NODE_IMAGE); waits for the node and CoreDNS; kubeconfig in
 # .cache/cluster/kubeconfig (never ~/.kube/config).
 # usage: hack/cluster/cluster.sh up|down|status
-#   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE
+#   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE,
+#        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 export INGRESS_HTTP_PORT=${INGRESS_HTTP_PORT:-8080} INGRESS_HTTPS_PORT=${INGRESS_HTTPS_PORT:-8443}
@@ -42,8 +43,13 @@ up() {
     for p in "$INGRESS_HTTP_PORT" "$INGRESS_HTTPS_PORT"; do
       port_free "$p" || die "127.0.0.1:$p is in use: set INGRESS_HTTP_PORT / INGRESS_HTTPS_PORT to free ports"
     done
-    local cfg=$ROOT/.cache/cluster/kind-config.yaml
+    local cfg=$ROOT/.cache/cluster/kind-config-$CLUSTER_NAME.yaml
+    # our node images carry their own CNI conflist; upstream ones (KIND_NODE_IMAGE=kindest/node:...) use kind's default CNI
+    local no_cni=true
+    case "$image" in videoflix/kind-node:*) ;; *) no_cni=false ;; esac
+    no_cni=${DISABLE_DEFAULT_CNI:-$no_cni}
     sed -e "s/\${INGRESS_HTTP_PORT}/$INGRESS_HTTP_PORT/g" -e "s/\${INGRESS_HTTPS_PORT}/$INGRESS_HTTPS_PORT/g" \
+      -e "s/\${DISABLE_DEFAULT_CNI}/$no_cni/g" \
       "$ROOT/hack/cluster/kind-config.yaml" > "$cfg"
     log "creating kind cluster $CLUSTER_NAME from $image (ingress on 127.0.0.1:$INGRESS_HTTP_PORT/$INGRESS_HTTPS_PORT)"
     kind create cluster --name "$CLUSTER_NAME" --image "$image" --config "$cfg" --kubeconfig "$KUBECONFIG_OUT" --retain=false 2>&1 \

@@ -13,7 +13,9 @@ VF_RUN_DIR=${VF_RUN_DIR:-/run/videoflix}
 export DOCKER_HOST=${VF_DOCKER_HOST:-unix://$VF_RUN_DIR/docker.sock}
 LOGS=${LOGS:-$ROOT/.cache/logs}
 CLUSTER_NAME=${CLUSTER_NAME:-videoflix}
-KUBECONFIG_OUT=${KUBECONFIG_OUT:-$ROOT/.cache/cluster/kubeconfig}
+# .cache/cluster/kubeconfig for the default cluster, .cache/cluster/<name>.kubeconfig for others
+if [ "$CLUSTER_NAME" = videoflix ]; then KUBECONFIG_OUT=${KUBECONFIG_OUT:-$ROOT/.cache/cluster/kubeconfig}
+else KUBECONFIG_OUT=${KUBECONFIG_OUT:-$ROOT/.cache/cluster/$CLUSTER_NAME.kubeconfig}; fi
 BASE_IMAGE=${BASE_IMAGE:-videoflix/debian:bookworm}
 mkdir -p "$LOGS"
 

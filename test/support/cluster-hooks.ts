@@ -27,9 +27,18 @@ const versions = Object.fromEntries(
     .map((m) => [m[1]!, m[2]!]),
 ) as Record<string, string>;
 
+const CLUSTER_NAME = process.env.CLUSTER_NAME ?? 'videoflix';
 export const CLUSTER = {
-  name: process.env.CLUSTER_NAME ?? 'videoflix',
-  kubeconfig: process.env.CLUSTER_KUBECONFIG ?? path.join(ROOT, '.cache/cluster/kubeconfig'),
+  name: CLUSTER_NAME,
+  /** As hack/cluster/env.sh names it: .cache/cluster/kubeconfig, or <name>.kubeconfig for other cluster names. */
+  kubeconfig:
+    process.env.CLUSTER_KUBECONFIG ??
+    process.env.KUBECONFIG_OUT ??
+    path.join(
+      ROOT,
+      '.cache/cluster',
+      CLUSTER_NAME === 'videoflix' ? 'kubeconfig' : `${CLUSTER_NAME}.kubeconfig`,
+    ),
   dockerHost: process.env.DOCKER_HOST ?? 'unix:///run/videoflix/docker.sock',
   k8sVersion: versions.K8S_VERSION ?? 'v1.35.4',
   /** Images built and loaded by hack/cluster/images.sh. */
