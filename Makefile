@@ -24,7 +24,7 @@ $(NODE):
 	hack/tools.sh node
 tools: ## Build every pinned tool (kube-*, etcd, versitygw, helm, kind, maildev, node).
 	hack/tools.sh all
-$(NPM_STAMP): package.json package-lock.json | $(NODE)
+$(NPM_STAMP): package-lock.json | $(NODE)
 	npm ci --no-audit --no-fund
 	touch $@
 
