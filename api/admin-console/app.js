@@ -134,23 +134,29 @@
     const body = $('videos-body');
     const rows = state.videos.map((v) => {
       const renditions = v.renditions || [];
-      const done = renditions.filter((r) => r.phase === 'Succeeded').length;
+      // renditions taller than the source are Skipped (never upscaled): not part of the work to do
+      const todo = renditions.filter((r) => r.phase !== 'Skipped');
+      const done = todo.filter((r) => r.phase === 'Succeeded').length;
+      const skipped = renditions.length - todo.length;
       const renditionCell = el(
         'td',
         { className: 'renditions' },
-        ...renditions.map((r) =>
+        ...renditions.flatMap((r) => [
           el('span', {
             className: 'rendition',
             dataset: { rendition: r.name, phase: r.phase },
             textContent: `${r.name} ${r.phase}`,
             title: r.message || '',
           }),
-        ),
+          ' ',
+        ]),
         el('div', {
           className: 'muted',
-          textContent: renditions.length ? `${done}/${renditions.length} done` : '',
+          textContent: todo.length
+            ? `${done}/${todo.length} done${skipped ? `, ${skipped} skipped` : ''}`
+            : '',
         }),
-        renditions.length ? el('progress', { max: renditions.length, value: done }) : '',
+        todo.length ? el('progress', { max: todo.length, value: done }) : '',
       );
       const errors = [
         v.error,
@@ -158,7 +164,7 @@
       ]
         .filter(Boolean)
         .join('\n');
-      const actions = el('td', { className: 'actions' });
+      const actions = el('div', { className: 'actions' });
       if (v.phase === 'Ready') {
         actions.append(
           el('button', { type: 'button', className: 'play', textContent: 'Play', onclick: () => play(v) }),
@@ -182,7 +188,7 @@
         el('td', { textContent: duration(v.duration_seconds) }),
         el('td', { textContent: new Date(v.created_at).toLocaleString() }),
         el('td', { className: 'error-reason error', textContent: errors }),
-        actions,
+        el('td', {}, actions),
       );
     });
     body.replaceChildren(...rows);

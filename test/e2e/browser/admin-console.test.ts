@@ -183,7 +183,8 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
           (e) => `${(e as unknown as DataEl).dataset.rendition}=${(e as unknown as DataEl).dataset.phase}`,
         ),
       );
-    expect(states).to.include.members(['480p=Succeeded', '720p=Succeeded']);
+    expect(states).to.have.members(['480p=Succeeded', '720p=Succeeded', '1080p=Skipped']);
+    expect(await row.locator('td.renditions .muted').textContent()).to.equal('2/2 done, 1 skipped');
     expect(await row.locator('td.renditions progress').getAttribute('value')).to.equal(
       await row.locator('td.renditions progress').getAttribute('max'),
     );
