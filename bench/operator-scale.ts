@@ -20,12 +20,14 @@ import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type Video } from '../common
 import { OWNED_JOBS_SELECTOR } from '../operator/video/jobs.js';
 import { createTestNamespace, kubeConfig, uniqueName } from '../test/support/kube.js';
 import { waitFor } from '../test/support/waiters.js';
-import { BENCH_CACHE, freePort, hostTier, MiB, pool, procMem, REPO_ROOT, report, say, startNode, waitHttpOk } from './support/lib.js';
+import { BENCH_CACHE, freePort, hostTier, MiB, pool, procCpuSeconds, procMem, REPO_ROOT, report, say, startNode, waitHttpOk } from './support/lib.js';
 
 const execFileP = promisify(execFile);
 const BENCH = 'operator';
 const SIZES = (process.env.BENCH_OPERATOR_SIZES ?? '100,500').split(',').map(Number).filter((n) => n > 0);
 const IN_FLIGHT = 50;
+/** BENCH_OPERATOR_COMPILED=1: also compare the idle memory of tsx with the compiled build the image runs. */
+const COMPILED = process.env.BENCH_OPERATOR_COMPILED === '1';
 
 async function apiserverRequests(kubeconfig: string): Promise<number> {
   const { stdout } = await execFileP(path.join(REPO_ROOT, 'bin/kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 64 * MiB });
@@ -62,6 +64,7 @@ async function main() {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   const s3bucket = `bench-src-${uniqueName('op').slice(3)}`;
+  // (buckets are never created: with no node no Job runs, and nothing reaches the S3 server)
   const media = `bench-media-${uniqueName('op').slice(3)}`;
   try {
     for (const n of SIZES) {
@@ -101,6 +104,9 @@ async function main() {
         const apiBefore = await apiserverRequests(env.env.KUBECONFIG);
         const metricsBefore = await (await fetch(`${url}/metrics`)).text();
 
+        const apiserverPid = env.state.processes['kube-apiserver']!.pid;
+        const cpu0 = procCpuSeconds(op.pid);
+        const apiCpu0 = procCpuSeconds(apiserverPid);
         const t0 = performance.now();
         let acceptedMs = 0;
         const creating = createAll(custom, ns, n, s3bucket).then((ms) => (acceptedMs = ms));
@@ -134,6 +140,8 @@ async function main() {
           { timeoutMs: 120_000, intervalMs: 250, what: 'operator idle' },
         );
         const settledMs = performance.now() - t0 - 2000;
+        const opCpu = procCpuSeconds(op.pid) - cpu0;
+        const apiserverCpu = procCpuSeconds(apiserverPid) - apiCpu0;
         const metricsAfter = await (await fetch(`${url}/metrics`)).text();
         const apiAfter = await apiserverRequests(env.env.KUBECONFIG);
         await new Promise((r) => setTimeout(r, 1200));
@@ -160,16 +168,47 @@ async function main() {
           .join(', ');
         const label = `N=${n}`;
         report({ bench: BENCH, metric: `${label}: all Jobs created`, value: admittedMs / 1000, unit: 's', baseline: { label: `${n} creates alone`, value: baselineMs / 1000 }, ratio: admittedMs / baselineMs, goal: n >= 500 ? '< 60 s' : undefined, note: `creates with operator running took ${(acceptedMs / 1000).toFixed(1)} s; idle after ${(settledMs / 1000).toFixed(1)} s; phases ${JSON.stringify(phases)}` });
-        report({ bench: BENCH, metric: `${label}: reconciles/s`, value: reconciles / (settledMs / 1000), unit: '/s', note: `${reconciles} reconciles (${(reconciles / n).toFixed(2)} per Video, ${errors} errors) in ${(settledMs / 1000).toFixed(1)} s` });
+        report({ bench: BENCH, metric: `${label}: reconciles/s`, value: reconciles / (settledMs / 1000), unit: '/s', note: `${reconciles} reconciles (${(reconciles / n).toFixed(2)} per Video, ${errors} errors) in ${(settledMs / 1000).toFixed(1)} s; operator CPU ${opCpu.toFixed(1)} s (${((opCpu * 1000) / Math.max(1, reconciles)).toFixed(0)} ms/reconcile, ${((100 * opCpu) / (settledMs / 1000)).toFixed(0)} % of one core); kube-apiserver CPU ${apiserverCpu.toFixed(1)} s` });
         report({ bench: BENCH, metric: `${label}: operator API requests per Video`, value: opRequests / n, unit: 'req', goal: 'flat in N', note: `${opRequests} in all: ${breakdown}; kube-apiserver counted ${apiAfter - apiBefore} (all clients, incl. ${n} creates, job controller Pods, ${polls} bench polls) = ${((apiAfter - apiBefore) / n).toFixed(1)}/Video` });
         report({ bench: BENCH, metric: `${label}: operator peak memory (VmHWM)`, value: mem.hwmKb / 1024, unit: 'MiB', baseline: { label: 'idle RSS', value: idleRss / 1024 }, ratio: mem.hwmKb / idleRss, goal: '< 250 MiB', note: `RSS at end ${(mem.rssKb / 1024).toFixed(0)} MiB` });
       } finally {
         await op.stop();
       }
     }
+    if (COMPILED) await idleMemoryCompiled(media, s3bucket);
   } finally {
     await release();
   }
+}
+
+/**
+ * The image runs `node dist/operator/main.js` (tsc output, images/operator/Dockerfile); the benchmark
+ * runs operator/main.ts under tsx, whose compiler and caches live in the same heap. Both idle, the
+ * difference is what tsx adds to the figures above.
+ */
+async function idleMemoryCompiled(media: string, sources: string) {
+  const dist = path.join(BENCH_CACHE, 'dist');
+  const t0 = performance.now();
+  await execFileP(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist], { cwd: REPO_ROOT, maxBuffer: 16 * MiB });
+  say(`  tsc build in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const kc = kubeConfig();
+  const rss: Record<string, number> = {};
+  for (const [label, script, plain] of [
+    ['tsx', path.join(REPO_ROOT, 'operator/main.ts'), false],
+    ['compiled', path.join(dist, 'operator/main.js'), true],
+  ] as const) {
+    const ns = await createTestNamespace(kc, `bench-idle-${label}`, { waitForServiceAccount: false });
+    const port = await freePort();
+    const op = startNode(script, { LOG_LEVEL: 'warn', WATCH_NAMESPACE: ns, POD_NAMESPACE: ns, POD_NAME: `bench-idle-${label}`, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', S3_MEDIA_BUCKET: media, S3_SOURCE_BUCKET: sources, AMQP_EXCHANGE: `bench.idle.${ns}` }, { plain });
+    try {
+      await waitHttpOk(`http://127.0.0.1:${port}/readyz`, op);
+      await new Promise((r) => setTimeout(r, 3000));
+      rss[label] = procMem(op.pid).rssKb / 1024;
+    } finally {
+      await op.stop();
+    }
+  }
+  report({ bench: BENCH, metric: 'operator idle RSS, compiled (as the image runs it)', value: rss.compiled!, unit: 'MiB', baseline: { label: 'under tsx', value: rss.tsx! }, ratio: rss.compiled! / rss.tsx!, note: `tsx adds ${(rss.tsx! - rss.compiled!).toFixed(0)} MiB to every operator figure above` });
 }
 
 main().then(

@@ -117,9 +117,16 @@ export interface Child {
 export function startNode(
   script: string,
   env: Record<string, string | undefined>,
-  opts: { imports?: string[]; /** Output to this file instead of a pipe (cheaper under load). */ logFile?: string; nodeArgs?: string[] } = {},
+  opts: {
+    imports?: string[];
+    /** Output to this file instead of a pipe (cheaper under load). */
+    logFile?: string;
+    nodeArgs?: string[];
+    /** Plain node, no tsx (a compiled .js script). */
+    plain?: boolean;
+  } = {},
 ): Child {
-  const args = [...(opts.nodeArgs ?? []), '--import=tsx', ...(opts.imports ?? []).map((m) => `--import=${m}`), script];
+  const args = [...(opts.nodeArgs ?? []), ...(opts.plain ? [] : ['--import=tsx']), ...(opts.imports ?? []).map((m) => `--import=${m}`), script];
   let fd: number | undefined;
   if (opts.logFile) {
     fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
