@@ -55,7 +55,6 @@ export const REASONS = {
   deleting: 'Deleting',
   jobCreated: 'JobCreated',
   mediaDeleted: 'MediaDeleted',
-  cleanupFailed: 'CleanupFailed',
 } as const;
 
 /** Routing key of a status message on the topic exchange: `video.<phase>` in lower case. */
