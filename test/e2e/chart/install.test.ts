@@ -435,76 +435,79 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     expect(r.stdout).to.match(/Phase:\s+Succeeded/);
   });
 
-  it('upgrades to a changed configuration, keeping the generated credentials, every Pod Ready', async () => {
-    const secretData = async () =>
-      (
-        await kubectl([
-          'get',
-          'secrets',
+  // nested suites run after the tests above: RBAC first, then these
+  describe('then upgraded and uninstalled', () => {
+    it('upgrades to a changed configuration, keeping the generated credentials, every Pod Ready', async () => {
+      const secretData = async () =>
+        (
+          await kubectl([
+            'get',
+            'secrets',
+            '-n',
+            ns,
+            '-l',
+            `app.kubernetes.io/instance=${RELEASE}`,
+            '-o',
+            'jsonpath={range .items[*]}{.metadata.name}={.data}{"\\n"}{end}',
+          ])
+        )
+          .split('\n')
+          .filter(Boolean)
+          .sort();
+      const before = await secretData();
+      expect(before.length).to.be.greaterThan(3);
+      await helm(
+        [
+          'upgrade',
+          RELEASE,
+          CHART,
           '-n',
           ns,
-          '-l',
-          `app.kubernetes.io/instance=${RELEASE}`,
-          '-o',
-          'jsonpath={range .items[*]}{.metadata.name}={.data}{"\\n"}{end}',
-        ])
-      )
-        .split('\n')
-        .filter(Boolean)
-        .sort();
-    const before = await secretData();
-    expect(before.length).to.be.greaterThan(3);
-    await helm(
-      [
-        'upgrade',
-        RELEASE,
-        CHART,
+          '--reuse-values',
+          '--set',
+          'operator.workers=3',
+          '--set',
+          'logLevel=debug',
+          '--wait',
+          '--timeout',
+          '8m',
+        ],
+        {
+          timeoutMs: 9 * 60_000,
+        },
+      );
+      expect(await secretData(), 'generated Secrets after the upgrade').to.deep.equal(before);
+      const env = await kubectl([
+        'get',
+        'deployment',
+        `${FULLNAME}-operator`,
         '-n',
         ns,
-        '--reuse-values',
-        '--set',
-        'operator.workers=3',
-        '--set',
-        'logLevel=debug',
-        '--wait',
-        '--timeout',
-        '8m',
-      ],
-      {
-        timeoutMs: 9 * 60_000,
-      },
-    );
-    expect(await secretData(), 'generated Secrets after the upgrade').to.deep.equal(before);
-    const env = await kubectl([
-      'get',
-      'deployment',
-      `${FULLNAME}-operator`,
-      '-n',
-      ns,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="WORKERS")].value}',
-    ]);
-    expect(env).to.equal('3');
-    await kubectl(['rollout', 'status', `deployment/${FULLNAME}-operator`, '-n', ns, '--timeout=5m']);
-    await kubectl(['rollout', 'status', `deployment/${FULLNAME}-api`, '-n', ns, '--timeout=5m']);
-    expect((await curl('/readyz')).stdout).to.equal('200');
-  });
-
-  it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
-    // as the README says: Videos first, while the operator runs (it removes their media and Jobs)
-    await kubectl(['delete', 'videos', '--all', '-n', ns, '--wait=true', '--timeout=180s'], {
-      timeoutMs: 190_000,
+        '-o',
+        'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="WORKERS")].value}',
+      ]);
+      expect(env).to.equal('3');
+      await kubectl(['rollout', 'status', `deployment/${FULLNAME}-operator`, '-n', ns, '--timeout=5m']);
+      await kubectl(['rollout', 'status', `deployment/${FULLNAME}-api`, '-n', ns, '--timeout=5m']);
+      expect((await curl('/readyz')).stdout).to.equal('200');
     });
-    await helm(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
-    installed = false;
-    const left = await waitUntil(
-      async () => {
-        const out = (await kubectl(['get', 'pods,jobs,services', '-n', ns, '-o', 'name'])).trim();
-        return out === '' ? 'none' : false;
-      },
-      `no Pods, Jobs or Services in ${ns}`,
-      120_000,
-    );
-    expect(left).to.equal('none');
+
+    it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
+      // as the README says: Videos first, while the operator runs (it removes their media and Jobs)
+      await kubectl(['delete', 'videos', '--all', '-n', ns, '--wait=true', '--timeout=180s'], {
+        timeoutMs: 190_000,
+      });
+      await helm(['uninstall', RELEASE, '-n', ns, '--wait', '--timeout', '3m']);
+      installed = false;
+      const left = await waitUntil(
+        async () => {
+          const out = (await kubectl(['get', 'pods,jobs,services', '-n', ns, '-o', 'name'])).trim();
+          return out === '' ? 'none' : false;
+        },
+        `no Pods, Jobs or Services in ${ns}`,
+        120_000,
+      );
+      expect(left).to.equal('none');
+    });
   });
 });
