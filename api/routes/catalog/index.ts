@@ -18,14 +18,15 @@ import { Router, type ErrorRequestHandler, type Request, type RequestHandler, ty
 import { contentTypeFor } from '../../../common/storage/index.js';
 import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
 import { AppError, errors } from '../../errors.js';
-import type { ByteRange, ObjectStorage } from '../../infra/storage.js';
+import { kubeStatus } from '../../infra/kube.js';
+import { StorageError, type ByteRange, type ObjectStorage } from '../../infra/storage.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { VideoRow } from '../../models/video.js';
 import { presentAdminVideo, presentVideo } from '../../presenters/video.js';
 import type { CatalogService } from '../../services/catalog.js';
 import { servedPlaylist } from '../../services/playlists.js';
-import { uploadHandler } from './upload.js';
+import { isUnreachable, uploadHandler } from './upload.js';
 
 export interface CatalogRouteDeps {
   catalog: CatalogService;
@@ -119,6 +120,15 @@ async function sendObject(
   }
 }
 
+/** Storage or cluster trouble is a 503 to the client (logged by the error handler), never a bare 500. */
+const infraErrors: ErrorRequestHandler = (err, _req, _res, next) => {
+  if (err instanceof StorageError) return next(errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.'));
+  if (kubeStatus(err) !== undefined || isUnreachable(err)) {
+    return next(errors.serviceUnavailable('kubernetes_unavailable', 'The processing cluster is unavailable, try again later.'));
+  }
+  next(err);
+};
+
 /** `bytes=<first>-[<last>]` → the range; anything else (suffix, several ranges, garbage) → undefined. */
 export function parseRange(header: string | undefined): ByteRange | undefined {
   const m = header ? /^bytes=(\d{1,15})-(\d{0,15})$/.exec(header.trim()) : null;
@@ -194,6 +204,7 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     await sendObject(storage, mediaBucket, keys.segment(row.uid!, resolution, segment), req, res, CACHE.segment);
   });
 
+  r.use('/video', infraErrors);
   return r;
 }
 
@@ -227,6 +238,7 @@ export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../.
     res.status(202).json({ id: Number(id), status: outcome });
   });
 
+  r.use('/admin/videos', infraErrors);
   return r;
 }
 

@@ -195,13 +195,14 @@ function mapFailure(err: unknown, maxBytes: number): unknown {
   if (err instanceof StorageError) return errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.');
   const status = kubeStatus(err);
   if (status === 422 || status === 400) return errors.badRequest('invalid_video', `The Video resource was refused: ${kubeMessage(err)}`);
-  if (status !== undefined || isKubeUnreachable(err)) {
+  if (status !== undefined || isUnreachable(err)) {
     return errors.serviceUnavailable('kubernetes_unavailable', 'The processing cluster is unavailable, try again later.');
   }
   return err;
 }
 
-function isKubeUnreachable(err: unknown): boolean {
+/** A connection-level failure (the server is down or unreachable). */
+export function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code);
 }
