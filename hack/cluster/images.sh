@@ -86,3 +86,6 @@ for row in "${IMAGES[@]}"; do
   log "image $name done in $((SECONDS - t0)) s"
 done
 log "images done in $((SECONDS - T_ALL)) s"
+# docker 20.10's builder keeps every superseded build stage as a dangling image (the newest ones are the
+# layer cache of the next build): drop those older than a day so the data root does not grow without end
+docker image prune -f --filter until=24h >/dev/null 2>&1 || true
