@@ -21,7 +21,9 @@ wait_ready() {
   kubectl wait --for=condition=Ready "node/$NODE" --timeout=240s >/dev/null
   log "node Ready after $((SECONDS - t0)) s; waiting for CoreDNS"
   kubectl -n kube-system rollout status deployment/coredns --timeout=240s >/dev/null
-  log "CoreDNS available after $((SECONDS - t0)) s"
+  # a reused cluster whose node was restarted reports stale statuses at first: wait for every system pod
+  kubectl -n kube-system wait --for=condition=Ready pods --all --timeout=240s >/dev/null
+  log "CoreDNS and the control plane Ready after $((SECONDS - t0)) s"
 }
 
 up() {
