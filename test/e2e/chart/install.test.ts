@@ -55,6 +55,9 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
   let ns: string;
   let host: string;
   let installed = false;
+  /** Set by the upload test: the admin's cookies and the generated sample. */
+  let adminCookie = '';
+  let samplePath = '';
 
   const canI = async (sa: string, verb: string, resource: string, extra: string[] = []) => {
     const r = await run('kubectl', [
@@ -398,6 +401,8 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     });
     expect(login.status, login.body).to.equal(200);
     const cookie = login.cookies.join('; ');
+    adminCookie = cookie;
+    samplePath = sample;
     const form = new FormData();
     form.set('title', 'Chart e2e');
     form.set('description', 'uploaded through the ingress');
@@ -437,7 +442,7 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
 
   // nested suites run after the tests above: RBAC first, then these
   describe('then upgraded and uninstalled', () => {
-    it('upgrades to a changed configuration, keeping the generated credentials, every Pod Ready', async () => {
+    it('upgrades to a changed configuration while a Video processes: generated credentials kept, Pods Ready, the Video Ready', async () => {
       const secretData = async () =>
         (
           await kubectl([
@@ -456,6 +461,23 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           .sort();
       const before = await secretData();
       expect(before.length).to.be.greaterThan(3);
+      // a Video still processing while the upgrade rolls the API and the operator
+      expect(adminCookie, 'the upload test ran first').to.not.equal('');
+      const form = new FormData();
+      form.set('title', 'Uploaded before the upgrade');
+      form.set('description', 'processed across the upgrade');
+      form.set('category', 'test');
+      form.set('file', new Blob([readFileSync(samplePath)], { type: 'video/mp4' }), 'sample.mp4');
+      const upload = await fetchVia('/api/admin/videos/', {
+        method: 'POST',
+        headers: { Host: host, Origin: `http://${host}`, cookie: adminCookie },
+        body: form,
+      });
+      expect(upload.status, upload.body).to.equal(202);
+      const phases = (
+        await kubectl(['get', 'videos', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}'])
+      ).split(' ');
+      console.log(`      Video phases when the upgrade starts: ${phases.join(', ')}`);
       await helm(
         [
           'upgrade',
@@ -490,6 +512,10 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
       await kubectl(['rollout', 'status', `deployment/${FULLNAME}-operator`, '-n', ns, '--timeout=5m']);
       await kubectl(['rollout', 'status', `deployment/${FULLNAME}-api`, '-n', ns, '--timeout=5m']);
       expect((await curl('/readyz')).stdout).to.equal('200');
+      // the Video uploaded before the upgrade ends Ready too
+      await kubectl(['wait', '--for=condition=Ready', 'videos', '--all', '-n', ns, '--timeout=420s'], {
+        timeoutMs: 430_000,
+      });
     });
 
     it('leaves no Pods, Jobs or Services behind after helm uninstall', async () => {
