@@ -47,7 +47,11 @@ ensure_kind_network() {
 }
 
 up() {
-  if alive "$DOCKERD_PID" && docker_ok; then ensure_kind_network; log "dockerd already running ($DOCKER_HOST)"; return 0; fi
+  if alive "$DOCKERD_PID"; then # ours runs already (maybe still starting): use it, never start a second one
+    for _ in $(seq 1 150); do docker_ok && break; sleep 0.2; done
+    docker_ok || die "dockerd (pid $(cat "$DOCKERD_PID")) runs but does not answer on $DOCKER_HOST: hack/cluster/docker.sh down, then up"
+    ensure_kind_network; log "dockerd already running ($DOCKER_HOST)"; return 0
+  fi
   mkdir -p "$DATA_ROOT" "$CTD_ROOT" "$CTD_STATE" "$EXEC_ROOT" "$LOGS" "$(dirname "$HOST_BEFORE")"
   local t0=$SECONDS
   # the host's firewall rules and kernel settings before anything of ours runs (the tests compare)
