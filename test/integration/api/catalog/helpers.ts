@@ -67,7 +67,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(label: string, env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  label: string,
+  env: Record<string, string> = {},
+  extra: { routers?: NonNullable<Parameters<typeof createApp>[0]['routers']> } = {},
+): Promise<Harness> {
   const db = await freshDatabase(`catalog_${label}`);
   const kc = kubeConfig();
   await applyCrds(process.env.KUBECONFIG!, [path.join(REPO_ROOT, 'crds')]);
@@ -122,7 +126,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
     models: db.models,
     mailer,
     logger,
-    routers: catalog.routers,
+    routers: [...catalog.routers, ...(extra.routers ?? [])],
     openApiPaths: catalog.openApiPaths,
   });
   const t: TestApp = {
