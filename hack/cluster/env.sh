@@ -38,11 +38,12 @@ with_progress() { # with_progress <label> <logfile> <command...>
   log "$label: done in $((SECONDS - t0)) s"
 }
 # The node image's tag: the Kubernetes version and a hash of its recipe (node-image.sh, node/, the versions
-# it pins), so any change to the recipe builds a new image and an unchanged one is reused.
+# it pins), so any change to the recipe builds a new image and an unchanged one is reused. (node-tools.sh
+# is not part of it: its binaries are cached per version, whatever the script looks like.)
 node_image() {
   if [ -n "${KIND_NODE_IMAGE:-}" ]; then echo "$KIND_NODE_IMAGE"; return; fi
   local h
-  h=$( (cd "$ROOT" && cat hack/cluster/node-image.sh hack/cluster/node-tools.sh && find hack/cluster/node -type f | LC_ALL=C sort | xargs cat \
+  h=$( (cd "$ROOT" && cat hack/cluster/node-image.sh && find hack/cluster/node -type f | LC_ALL=C sort | xargs cat \
     && grep -E '^(K8S|KIND|CONTAINERD|RUNC|CRICTL|CNI_PLUGINS|COREDNS|NODE_ETCD|PAUSE)_VERSION=' hack/versions.env) | sha256sum | cut -c1-10)
   echo "videoflix/kind-node:$K8S_VERSION-$h"
 }

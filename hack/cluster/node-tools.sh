@@ -20,8 +20,14 @@ cached() { # cached <dir> <label> <command...>
   if [ -f "$dir/.complete" ]; then flock -u "$lock"; return 0; fi
   rm -rf "$dir"; mkdir -p "$dir"
   log "building $label (first time only; cached in $dir)"
-  local t0=$SECONDS
-  if ! "$@" > "$dir.build.log" 2>&1; then
+  local t0=$SECONDS pid rc=0
+  "$@" > "$dir.build.log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do  # a heartbeat every 30 s: some of these builds take minutes
+    sleep 5; [ $(((SECONDS - t0) % 30)) -lt 5 ] && kill -0 "$pid" 2>/dev/null && log "   ... $label: $((SECONDS - t0)) s"
+  done
+  wait "$pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
     log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; flock -u "$lock"; return 1
   fi
   touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"; flock -u "$lock"
