@@ -1,7 +1,7 @@
 /**
  * The catalog end to end on the kind cluster (issue 13), against the platform `make dev` installed with
- * the chart (its URLs and admin credentials from .dev/endpoints.env; when that file is missing or its API
- * does not answer, the before hook runs `hack/dev.sh up`, as the browser test does).
+ * the chart (test/support/platform.ts: .dev/endpoints.env, `hack/dev.sh up` when it is missing or its API
+ * does not answer; kubectl and S3 through the platform's kubeconfig).
  *
  * An admin uploads a 1080p sample generated here → the operator's Jobs run the transcoder in the cluster →
  * the catalog shows it Ready → a signed-in user lists it, fetches the master playlist, each variant and
@@ -12,62 +12,17 @@
  * scaled to 0, then back): the catalog still ends Ready (queued messages, or the API's resync).
  */
 import { expect } from 'chai';
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../support/cluster-hooks.js';
 import { createMediaDir, type MediaDir } from '../support/media.js';
+import { ensurePlatform, kubectl, NS, openS3, type Endpoints, type S3Access } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
 
 const execFileP = promisify(execFile);
-const ENDPOINTS = path.join(ROOT, '.dev/endpoints.env');
-const NS = process.env.DEV_NAMESPACE ?? 'videoflix';
 const READY_TIMEOUT_MS = Number(process.env.E2E_READY_TIMEOUT_MS ?? 15 * 60_000);
-
-type Endpoints = Record<'API_URL' | 'KUBECONFIG' | 'ADMIN_EMAIL' | 'ADMIN_PASSWORD', string>;
-
-function readEndpoints(): Endpoints | undefined {
-  if (!existsSync(ENDPOINTS)) return undefined;
-  return Object.fromEntries(
-    readFileSync(ENDPOINTS, 'utf8')
-      .split('\n')
-      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!, m[2]!]),
-  ) as Endpoints;
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(5000) })).status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function devUp(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'hack/dev.sh'), ['up'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`hack/dev.sh up exited ${code}`))));
-  });
-}
-
-/** kubectl (./bin first) against the platform's cluster: the kubeconfig .dev/endpoints.env names. */
-function kubectl(args: string[], opts: { timeoutMs?: number } = {}): string {
-  const kubeconfig = readEndpoints()?.KUBECONFIG ?? process.env.KUBECONFIG ?? '';
-  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], {
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 60_000,
-    env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH ?? ''}` },
-  });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
-}
 
 interface AdminVideo {
   id: number;
@@ -85,6 +40,7 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
   let env: Endpoints;
   let api: string;
   let media: MediaDir;
+  let s3: S3Access | undefined;
   let adminAccess: string;
   let userCookie: string;
   const tag = Date.now().toString(36);
@@ -130,16 +86,10 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
   const get = (p: string, cookie?: string) => fetch(`${api}${p}`, { headers: cookie ? { Cookie: cookie } : {} });
 
   before(async function () {
-    this.timeout(90 * 60_000);
-    let e = readEndpoints();
-    if (!e || !(await answers(`${e.API_URL}/readyz`))) {
-      console.log(`      ${e ? 'the platform in .dev/endpoints.env does not answer' : 'no .dev/endpoints.env'}: running hack/dev.sh up`);
-      await devUp();
-      e = readEndpoints();
-    }
-    if (!e) throw new Error(`hack/dev.sh up wrote no ${ENDPOINTS}`);
-    env = e;
+    this.timeout(90 * 60_000); // a cold `hack/dev.sh up` builds images and installs the chart
+    env = await ensurePlatform();
     api = env.API_URL.replace(/\/+$/, '');
+    s3 = await openS3();
     media = await createMediaDir('videoflix-e2e-catalog-');
     adminAccess = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access;
     // an ordinary user, registered and activated through the API (token from the register answer)
@@ -159,6 +109,7 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
 
   after(async function () {
     await media?.cleanup();
+    await s3?.stop();
   });
 
   let readyId: number;
@@ -239,6 +190,7 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
 
   it('refuses a non-admin upload (403) and a non-video (415); an upload cut off half-way leaves nothing', async function () {
     const before = (await adminList()).length;
+    const sourcesBefore = (await s3!.list(s3!.sourceBucket, '')).length;
     const videosBefore = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items.length as number;
     const clip = await media.clip({ durationSec: 1 });
     const userAccess = userCookie.slice('access_token='.length);
@@ -283,8 +235,9 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
       async () => {
         const rows = (await adminList()).length;
         const videos = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items.length as number;
-        if (rows === before && videos === videosBefore) return true;
-        throw new Error(`rows ${rows} (before ${before}), videos ${videos} (before ${videosBefore})`);
+        const sources = (await s3!.list(s3!.sourceBucket, '')).length;
+        if (rows === before && videos === videosBefore && sources === sourcesBefore) return true;
+        throw new Error(`rows ${rows} (before ${before}), videos ${videos} (before ${videosBefore}), sources ${sources} (before ${sourcesBefore})`);
       },
       { timeoutMs: 30_000, what: 'nothing left of the cut-off upload' },
     );
