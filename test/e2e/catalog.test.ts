@@ -189,9 +189,9 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
   });
 
   it('refuses a non-admin upload (403) and a non-video (415); an upload cut off half-way leaves nothing', async function () {
-    const before = (await adminList()).length;
-    const sourcesBefore = (await s3!.list(s3!.sourceBucket, '')).length;
-    const videosBefore = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items.length as number;
+    // the platform is shared (other tests upload and delete meanwhile): look for what this upload would leave
+    const sourcesBefore = new Set(await s3!.list(s3!.sourceBucket, ''));
+    const cutTitle = `cut ${tag}`;
     const clip = await media.clip({ durationSec: 1 });
     const userAccess = userCookie.slice('access_token='.length);
     expect((await upload(userAccess, clip, 'not allowed')).status).to.equal(403);
@@ -202,7 +202,7 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     // 12 MiB of a 64 MiB body, then the connection drops
     const boundary = `----e2e${tag}`;
     const pre = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\ncut ${tag}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n${cutTitle}\r\n` +
         `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
     );
     const head = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(12)]);
@@ -233,11 +233,15 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     });
     await waitFor(
       async () => {
-        const rows = (await adminList()).length;
-        const videos = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items.length as number;
-        const sources = (await s3!.list(s3!.sourceBucket, '')).length;
-        if (rows === before && videos === videosBefore && sources === sourcesBefore) return true;
-        throw new Error(`rows ${rows} (before ${before}), videos ${videos} (before ${videosBefore}), sources ${sources} (before ${sourcesBefore})`);
+        const rows = (await adminList()).filter((v) => v.title === cutTitle);
+        const videos = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items as Array<{
+          spec: { title: string; source: { key: string } };
+        }>;
+        const referenced = new Set(videos.map((v) => v.spec.source.key));
+        const orphans = (await s3!.list(s3!.sourceBucket, '')).filter((k) => !sourcesBefore.has(k) && !referenced.has(k));
+        const cutVideos = videos.filter((v) => v.spec.title === cutTitle);
+        if (rows.length === 0 && cutVideos.length === 0 && orphans.length === 0) return true;
+        throw new Error(`rows ${rows.length}, videos ${cutVideos.length}, orphan sources ${orphans.join(', ')}`);
       },
       { timeoutMs: 30_000, what: 'nothing left of the cut-off upload' },
     );
