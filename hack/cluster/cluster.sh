@@ -28,6 +28,7 @@ wait_ready() {
 
 up() {
   need_docker
+  need_tools kind k8s
   local image t0=$SECONDS
   image=$(node_image)
   mkdir -p "$(dirname "$KUBECONFIG_OUT")"

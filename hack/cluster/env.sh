@@ -47,5 +47,13 @@ node_image() {
     && grep -E '^(K8S|KIND|CONTAINERD|RUNC|CRICTL|CNI_PLUGINS|COREDNS|NODE_ETCD|PAUSE)_VERSION=' hack/versions.env) | sha256sum | cut -c1-10)
   echo "videoflix/kind-node:$K8S_VERSION-$h"
 }
+# Pinned tools from hack/tools.sh (built once per version), for `make cluster` / `make images` on a fresh clone.
+need_tools() { # need_tools <tools.sh tool>...   (kind, k8s for kubectl)
+  local t bin
+  for t in "$@"; do
+    case "$t" in k8s) bin=kubectl ;; *) bin=$t ;; esac
+    [ -x "$LOCALBIN/$bin" ] || "$ROOT/hack/tools.sh" "$t" >&2
+  done
+}
 docker_ok() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 need_docker() { docker_ok || die "the project's dockerd is not running at $DOCKER_HOST: run hack/cluster/docker.sh up (make docker-up)"; }
