@@ -297,7 +297,8 @@ describe('api catalog: a large upload streams with flat memory', function () {
     process.stderr.write(
       `      [upload] ${SIZE / 1024 / 1024} MiB in ${ms} ms (${throughput.toFixed(0)} MiB/s); heap+buffers peak growth ${growthMiB.toFixed(1)} MiB (part size ${h.config.UPLOAD_PART_BYTES / 1024 / 1024} MiB)\n`,
     );
-    // holding the file would need ≥ 256 MiB; streaming holds two parts plus stream buffers
-    expect(growthMiB).to.be.lessThan(96);
+    // holding the file would need ≥ 256 MiB; streaming holds two parts plus stream buffers, and garbage
+    // the GC has not collected yet (measured 66-83 MiB on a loaded 2-core machine, client included)
+    expect(growthMiB).to.be.lessThan(128);
   });
 });
