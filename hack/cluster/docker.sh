@@ -82,6 +82,7 @@ EOF
 
   local runtime_args=()
   if needs_cap_wrapper; then
+    command -v jq >/dev/null || die "jq is needed by hack/cluster/runc-wrapper.sh on this host: apt-get install jq (hack/deps.sh host)"
     log "CAP_SYS_RESOURCE is missing from the bounding set: containers run through hack/cluster/runc-wrapper.sh"
     runtime_args=(--add-runtime "vf-runc=$ROOT/hack/cluster/runc-wrapper.sh" --default-runtime vf-runc)
   fi

@@ -59,6 +59,12 @@ const notUp = (why: string) =>
   );
 
 if (!fs.existsSync(CLUSTER.kubeconfig)) throw notUp(`no kubeconfig at ${CLUSTER.kubeconfig}`);
+// the specs generate and check media on the host
+for (const tool of ['ffmpeg', 'ffprobe']) {
+  if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`${tool} is not installed on this host: hack/deps.sh host (Debian's ffmpeg)`);
+  }
+}
 process.env.KUBECONFIG = CLUSTER.kubeconfig;
 process.env.DOCKER_HOST = CLUSTER.dockerHost;
 
