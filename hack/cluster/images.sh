@@ -52,6 +52,7 @@ stage_versitygw() {
 
 # ---- build and load ----------------------------------------------------------------------------------
 need_docker
+need_tools kind
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || "$ROOT/hack/cluster/base-image.sh"
 LOAD=1
 if [ "${1:-}" = --no-load ]; then LOAD=0; shift; fi
