@@ -66,6 +66,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
     sourceBucket: config.S3_SOURCE_BUCKET,
     mediaBucket: config.S3_MEDIA_BUCKET,
     uploadStaleSeconds: config.UPLOAD_STALE_SECONDS,
+    tombstoneSeconds: config.CATALOG_TOMBSTONE_SECONDS,
   });
   const consumer = new StatusConsumer({
     url: config.AMQP_URL,

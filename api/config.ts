@@ -195,6 +195,8 @@ export const catalogSchema = storageSchema
     CATALOG_RESYNC_SECONDS: seconds(300),
     /** Rows left `Uploading` longer than this (a crashed upload) are removed by the resync. */
     UPLOAD_STALE_SECONDS: seconds(24 * 3600),
+    /** Rows of deleted videos stay this long as tombstones (a late, older message cannot revive them). */
+    CATALOG_TOMBSTONE_SECONDS: seconds(7 * 24 * 3600),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production') {

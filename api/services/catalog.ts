@@ -5,7 +5,7 @@
  *
  * Row life: Uploading (API) → Pending/Processing/Ready/Failed (operator) → Deleting (delete
  * requested) → Deleted (the resource and its media are gone; kept as a tombstone so a replayed,
- * older message can never bring the video back).
+ * older message can never bring the video back; purged by the resync after CATALOG_TOMBSTONE_SECONDS).
  */
 import { randomUUID } from 'node:crypto';
 import { Op, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
@@ -27,6 +27,8 @@ export interface CatalogOptions {
   sourceBucket: string;
   mediaBucket: string;
   uploadStaleSeconds: number;
+  /** Deleted rows (tombstones) older than this are purged by the resync (default 7 days). */
+  tombstoneSeconds?: number;
   now?: () => number;
 }
 
@@ -41,6 +43,7 @@ export interface ResyncResult {
   applied: number;
   markedDeleted: number;
   staleUploadsRemoved: number;
+  tombstonesPurged: number;
 }
 
 export class CatalogService {
@@ -131,7 +134,7 @@ export class CatalogService {
     const V = this.o.Video;
     const started = new Date(this.now());
     const videos = await this.o.kube.list();
-    const result: ResyncResult = { resources: videos.length, applied: 0, markedDeleted: 0, staleUploadsRemoved: 0 };
+    const result: ResyncResult = { resources: videos.length, applied: 0, markedDeleted: 0, staleUploadsRemoved: 0, tombstonesPurged: 0 };
     const live = new Set<string>();
     for (const video of videos) {
       if (!video.metadata.uid || !video.metadata.name) continue;
@@ -160,6 +163,9 @@ export class CatalogService {
       await this.abandonUpload(row);
       result.staleUploadsRemoved++;
     }
+    // a tombstone only has to outlive the redelivery of older messages about its Video
+    const tombstoneBefore = new Date(this.now() - (this.o.tombstoneSeconds ?? 7 * 24 * 3600) * 1000);
+    result.tombstonesPurged = await V.destroy({ where: { phase: 'Deleted', updatedAt: { [Op.lt]: tombstoneBefore } } });
     return result;
   }
 

@@ -160,6 +160,15 @@ describe('api catalog: status consumer and resync', function () {
     expect(await h.Video.findByPk(stuck.id)).to.equal(null);
     expect(await h.s3.statObject(h.sources, stuck.sourceKey!).then(() => 'exists', () => 'gone')).to.equal('gone');
     expect((await h.Video.findByPk(fresh.id))!.phase).to.equal('Uploading');
+
+    // the tombstone stays until it is older than CATALOG_TOMBSTONE_SECONDS, then the resync purges it
+    const tomb = (await rowOf(video.metadata.uid!))!;
+    expect((await h.catalog.service.resync()).tombstonesPurged).to.equal(0);
+    await h.db.sequelize.query('UPDATE videos SET updated_at = $1 WHERE id = $2', {
+      bind: [new Date(Date.now() - 2 * h.config.CATALOG_TOMBSTONE_SECONDS * 1000), tomb.id],
+    });
+    expect((await h.catalog.service.resync()).tombstonesPurged).to.equal(1);
+    expect(await h.Video.findByPk(tomb.id)).to.equal(null);
   });
 
   it('resync links a Video whose upload crashed after creating it (annotation → row)', async function () {
