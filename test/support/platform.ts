@@ -15,7 +15,7 @@
  *   port-forward (call it in after()).
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -68,9 +68,9 @@ function runningDevUps(): number[] {
   const pids: number[] = [];
   let entries: string[] = [];
   try {
-    entries = spawnSync('ls', ['/proc'], { encoding: 'utf8' }).stdout.split('\n');
+    entries = readdirSync('/proc');
   } catch {
-    return pids;
+    return pids; // no procfs: nothing to wait for
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
@@ -78,8 +78,7 @@ function runningDevUps(): number[] {
       const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
       const i = cmd.findIndex((a) => a.endsWith('hack/dev.sh'));
       if (i < 0 || cmd[i + 1] !== 'up') continue;
-      const cwd = spawnSync('readlink', [`/proc/${e}/cwd`], { encoding: 'utf8' }).stdout.trim();
-      if (cwd === ROOT || cmd[i]!.startsWith(ROOT)) pids.push(Number(e));
+      if (readlinkSync(`/proc/${e}/cwd`) === ROOT || cmd[i]!.startsWith(ROOT)) pids.push(Number(e));
     } catch {
       // gone meanwhile, or not ours to read
     }
