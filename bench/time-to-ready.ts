@@ -194,6 +194,11 @@ async function main() {
   const media = await createMediaDir('videoflix-bench-ttr-');
   try {
     const source = await media.clip({ durationSec: SECONDS, width: 1920, height: 1080, fps: 30, name: 'sample-1080p.mp4' });
+    if (process.env.BENCH_TTR_PLATFORM_ONLY === '1') {
+      // a check of the platform part alone (no ratio without the baseline)
+      await platform(source, NaN);
+      return;
+    }
     const { parallelMs, singleMs, perRendition } = await plainFfmpeg(source, media.dir);
     report({
       bench: BENCH,
