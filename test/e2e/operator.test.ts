@@ -13,6 +13,13 @@
  * - the leader operator Pod (the Lease's holder) killed while rendition Jobs run → another takes the Lease,
  *   the same Jobs (same uids) finish, no Job is added, the Video ends Ready;
  * - a Video deleted while a rendition Job runs → its Jobs, Pods and every object under `<uid>/` are gone.
+ *
+ * Run: `npx mocha --config test/.mocharc.e2e.json --grep 'operator end to end' test/e2e/operator.test.ts`
+ * (mocha adds a file named on the command line to the config's spec glob, so without --grep every e2e
+ * file runs). The root hooks (cluster-hooks.ts) want the test tiers' kind cluster; when only the make dev
+ * platform runs, point them at it: CLUSTER_NAME=<its cluster> (hack/dev.sh's CLUSTER_NAME) or
+ * CLUSTER_KUBECONFIG=<KUBECONFIG of .dev/endpoints.env>. Killing the leader interrupts the platform's
+ * operator for everyone using it for ~10-30 s (the Lease's expiry); it resumes where it stopped.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
