@@ -56,7 +56,9 @@ export function createCatalog(w: CatalogWiring): Catalog {
       },
       config.UPLOAD_PART_BYTES,
     );
-  const kube = w.kube ?? new KubeVideos(loadKubeConfig(), resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
+  const kube =
+    w.kube ??
+    new KubeVideos(loadKubeConfig(), resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
   const service = new CatalogService({
     sequelize: w.sequelize,
     Video: initVideoModel(w.sequelize),

@@ -42,7 +42,13 @@ async function main(): Promise<void> {
   const catalogConfig = loadConfigOrExit(catalogSchema);
   const catalog =
     catalogConfig.S3_ACCESS_KEY && catalogConfig.S3_SECRET_KEY
-      ? createCatalog({ config: catalogConfig, publicApiUrl: config.PUBLIC_API_URL, secret: config.JWT_SECRET, sequelize, logger })
+      ? createCatalog({
+          config: catalogConfig,
+          publicApiUrl: config.PUBLIC_API_URL,
+          secret: config.JWT_SECRET,
+          sequelize,
+          logger,
+        })
       : undefined;
   if (!catalog) logger.warn('catalog disabled: S3_ACCESS_KEY and S3_SECRET_KEY are not set');
 

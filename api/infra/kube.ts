@@ -49,7 +49,9 @@ export function kubeMessage(err: unknown): string {
 
 export interface VideoClient {
   readonly namespace: string;
-  create(body: Omit<Video, 'apiVersion' | 'kind'> & Partial<Pick<Video, 'apiVersion' | 'kind'>>): Promise<Video>;
+  create(
+    body: Omit<Video, 'apiVersion' | 'kind'> & Partial<Pick<Video, 'apiVersion' | 'kind'>>,
+  ): Promise<Video>;
   get(name: string): Promise<Video | undefined>;
   list(): Promise<Video[]>;
   /** Deletes by name (only the object with `uid` when given); false when it was already gone. */

@@ -74,7 +74,10 @@ export class StatusConsumer {
     if (this.stopped) return;
     this.failures++;
     const delay = this.backoff();
-    this.o.logger.warn({ retryInMs: Math.round(delay), attempt: this.failures }, 'status consumer reconnecting');
+    this.o.logger.warn(
+      { retryInMs: Math.round(delay), attempt: this.failures },
+      'status consumer reconnecting',
+    );
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.connecting = this.connect();
@@ -86,7 +89,9 @@ export class StatusConsumer {
     if (this.stopped) return;
     let conn: ChannelModel | undefined;
     try {
-      conn = await amqp.connect(this.o.url, { clientProperties: { connection_name: 'videoflix-api-catalog' } });
+      conn = await amqp.connect(this.o.url, {
+        clientProperties: { connection_name: 'videoflix-api-catalog' },
+      });
       conn.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
       conn.on('close', () => this.lost(conn!));
       const ch = await conn.createChannel();
@@ -148,10 +153,14 @@ export class StatusConsumer {
     let parsed: VideoStatusMessage;
     try {
       const result = statusMessageSchema.safeParse(JSON.parse(m.content.toString('utf8')));
-      if (!result.success) throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!result.success)
+        throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       parsed = result.data as VideoStatusMessage;
     } catch (err) {
-      this.o.logger.error({ routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message }, 'dropping a message that is not a status message');
+      this.o.logger.error(
+        { routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message },
+        'dropping a message that is not a status message',
+      );
       safe(() => ch.nack(m, false, false));
       return;
     }
@@ -159,9 +168,15 @@ export class StatusConsumer {
       const result = await this.o.handle(parsed);
       safe(() => ch.ack(m));
       this.handled++;
-      this.o.logger.debug({ routingKey: m.fields.routingKey, uid: parsed.uid, sequence: parsed.sequence, result }, 'status message handled');
+      this.o.logger.debug(
+        { routingKey: m.fields.routingKey, uid: parsed.uid, sequence: parsed.sequence, result },
+        'status message handled',
+      );
     } catch (err) {
-      this.o.logger.warn({ uid: parsed.uid, err: (err as Error).message }, 'status message not handled; requeued');
+      this.o.logger.warn(
+        { uid: parsed.uid, err: (err as Error).message },
+        'status message not handled; requeued',
+      );
       await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 1000));
       safe(() => ch.nack(m, false, true));
     }

@@ -13,7 +13,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
-import { createS3Client, describeStorageError, isNotFound, type StorageSettings } from '../../common/storage/index.js';
+import {
+  createS3Client,
+  describeStorageError,
+  isNotFound,
+  type StorageSettings,
+} from '../../common/storage/index.js';
 
 export interface ByteRange {
   start: number;
@@ -67,11 +72,20 @@ export class ObjectStorage {
    * (first byte, optional last byte) only that part is read: `part` then says which bytes of how
    * many; a range that starts past the end is 'unsatisfiable'.
    */
-  async open(bucket: string, key: string, range?: ByteRange): Promise<StoredObject | 'unsatisfiable' | undefined> {
+  async open(
+    bucket: string,
+    key: string,
+    range?: ByteRange,
+  ): Promise<StoredObject | 'unsatisfiable' | undefined> {
     let stream: Readable;
     try {
       stream = range
-        ? await this.client.getPartialObject(bucket, key, range.start, range.end === undefined ? undefined : range.end - range.start + 1)
+        ? await this.client.getPartialObject(
+            bucket,
+            key,
+            range.start,
+            range.end === undefined ? undefined : range.end - range.start + 1,
+          )
         : await this.client.getObject(bucket, key);
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -103,7 +117,11 @@ export class ObjectStorage {
   }
 
   /** Reads a small object whole (playlists); undefined when missing. */
-  async readText(bucket: string, key: string, maxBytes = 1024 * 1024): Promise<{ text: string; obj: StoredObject } | undefined> {
+  async readText(
+    bucket: string,
+    key: string,
+    maxBytes = 1024 * 1024,
+  ): Promise<{ text: string; obj: StoredObject } | undefined> {
     const obj = await this.open(bucket, key);
     if (!obj || obj === 'unsatisfiable') return undefined;
     if (obj.size > maxBytes) {
@@ -136,8 +154,15 @@ export class ObjectStorage {
   }
 
   /** Streams `source` to `bucket/key`; resolves with the size once the object exists. */
-  async upload(bucket: string, key: string, source: AsyncIterable<Buffer>, opts: UploadOptions): Promise<{ size: number }> {
-    const headers: Record<string, string> = { 'Content-Type': opts.contentType ?? 'application/octet-stream' };
+  async upload(
+    bucket: string,
+    key: string,
+    source: AsyncIterable<Buffer>,
+    opts: UploadOptions,
+  ): Promise<{ size: number }> {
+    const headers: Record<string, string> = {
+      'Content-Type': opts.contentType ?? 'application/octet-stream',
+    };
     const parts: Array<{ part: number; etag: string }> = [];
     let uploadId: string | undefined;
     let inFlight: Promise<void> | undefined;
@@ -152,7 +177,16 @@ export class ObjectStorage {
       if (inFlight) await inFlight;
       const part = ++partNumber;
       inFlight = this.client
-        .uploadPart({ bucketName: bucket, objectName: key, uploadID: uploadId!, partNumber: part, headers: { 'Content-Length': body.length } }, body)
+        .uploadPart(
+          {
+            bucketName: bucket,
+            objectName: key,
+            uploadID: uploadId!,
+            partNumber: part,
+            headers: { 'Content-Length': body.length },
+          },
+          body,
+        )
         .then((res) => {
           parts.push({ part, etag: res.etag });
         });
@@ -192,7 +226,8 @@ export class ObjectStorage {
         await this.client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
       }
       if (err instanceof UploadTooLargeError) throw err;
-      if (isS3Failure(err)) throw new StorageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+      if (isS3Failure(err))
+        throw new StorageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
       throw err;
     }
   }
@@ -202,5 +237,7 @@ export class ObjectStorage {
 function isS3Failure(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
   const code = (err as { code?: string })?.code ?? '';
-  return name === 'S3Error' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+  return (
+    name === 'S3Error' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)
+  );
 }

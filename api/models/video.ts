@@ -2,7 +2,14 @@
  * The catalog row of a video. Registered on its own (`initVideoModel`) so the catalog area does
  * not touch the account models; the table comes from migration 0003-videos.
  */
-import { DataTypes, Model, type CreationOptional, type InferAttributes, type InferCreationAttributes, type Sequelize } from 'sequelize';
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from 'sequelize';
 import type { Phase, RenditionStatus } from '../../common/video/index.js';
 
 /** The operator's phases, plus the API's own: an upload in progress, a delete requested, and gone (a tombstone). */

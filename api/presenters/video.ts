@@ -15,7 +15,11 @@ export interface VideoListItem {
 export type SignThumbnail = (id: number) => string;
 
 /** Absolute URL of a video's thumbnail route: works with the cookie, and with its signature alone. */
-export function thumbnailUrl(publicApiUrl: string, row: Pick<VideoRow, 'id' | 'thumbnailKey'>, sign?: SignThumbnail): string | null {
+export function thumbnailUrl(
+  publicApiUrl: string,
+  row: Pick<VideoRow, 'id' | 'thumbnailKey'>,
+  sign?: SignThumbnail,
+): string | null {
   if (!row.thumbnailKey) return null;
   const url = `${publicApiUrl.replace(/\/+$/, '')}/api/video/${row.id}/thumbnail.jpg`;
   return sign ? `${url}?${sign(row.id)}` : url;
@@ -45,7 +49,11 @@ export function presentAdminVideo(row: VideoRow, publicApiUrl: string, sign?: Si
     category: row.category,
     status: statusWord(row.phase),
     phase: row.phase,
-    renditions: (row.renditions ?? []).map((r) => ({ name: r.name, phase: r.phase, ...(r.message ? { message: r.message } : {}) })),
+    renditions: (row.renditions ?? []).map((r) => ({
+      name: r.name,
+      phase: r.phase,
+      ...(r.message ? { message: r.message } : {}),
+    })),
     error: row.error ?? null,
     duration_seconds: row.durationSeconds ?? null,
     source_size: row.sourceSize === null || row.sourceSize === undefined ? null : Number(row.sourceSize),

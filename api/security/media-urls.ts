@@ -27,7 +27,13 @@ export class MediaUrlSigner {
   }
 
   verify(id: number, exp: unknown, sig: unknown): boolean {
-    if (typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return false;
+    if (
+      typeof exp !== 'string' ||
+      typeof sig !== 'string' ||
+      !/^\d{1,12}$/.test(exp) ||
+      !/^[A-Za-z0-9_-]{43}$/.test(sig)
+    )
+      return false;
     const expiry = Number(exp);
     if (expiry * 1000 <= this.now()) return false;
     const want = Buffer.from(this.mac(id, expiry));

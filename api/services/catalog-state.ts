@@ -11,7 +11,15 @@
  * - a deletion is final for that uid and always applies.
  */
 import { z } from 'zod';
-import { ANNOTATIONS, PHASES, RENDITIONS, type Phase, type RenditionStatus, type Video, type VideoStatusMessage } from '../../common/video/index.js';
+import {
+  ANNOTATIONS,
+  PHASES,
+  RENDITIONS,
+  type Phase,
+  type RenditionStatus,
+  type Video,
+  type VideoStatusMessage,
+} from '../../common/video/index.js';
 import type { CatalogPhase } from '../models/video.js';
 
 export interface StatusUpdate {
@@ -46,16 +54,23 @@ export type Freshness = 'apply' | 'stale' | 'duplicate';
 const INTEGER = /^\d{1,30}$/;
 
 /** -1, 0 or 1 when both are decimal integers; undefined when they cannot be compared. */
-export function compareResourceVersions(a: string | null | undefined, b: string | null | undefined): -1 | 0 | 1 | undefined {
+export function compareResourceVersions(
+  a: string | null | undefined,
+  b: string | null | undefined,
+): -1 | 0 | 1 | undefined {
   if (!a || !b || !INTEGER.test(a) || !INTEGER.test(b)) return undefined;
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function freshness(row: RowVersion, update: Pick<StatusUpdate, 'source' | 'resourceVersion' | 'sequence' | 'deleted'>): Freshness {
+export function freshness(
+  row: RowVersion,
+  update: Pick<StatusUpdate, 'source' | 'resourceVersion' | 'sequence' | 'deleted'>,
+): Freshness {
   if (update.deleted) return 'apply';
-  const rowSeq = row.statusSequence === null || row.statusSequence === undefined ? undefined : BigInt(row.statusSequence);
+  const rowSeq =
+    row.statusSequence === null || row.statusSequence === undefined ? undefined : BigInt(row.statusSequence);
   if (!row.resourceVersion && rowSeq === undefined) return 'apply';
   const byVersion = compareResourceVersions(update.resourceVersion, row.resourceVersion);
   if (byVersion !== undefined) return byVersion < 0 ? 'stale' : byVersion > 0 ? 'apply' : 'duplicate';
@@ -69,7 +84,10 @@ export function freshness(row: RowVersion, update: Pick<StatusUpdate, 'source' |
 }
 
 /** The row's next phase: a delete the API asked for stays `Deleting` whatever the operator says meanwhile. */
-export function nextPhase(current: CatalogPhase | undefined, update: Pick<StatusUpdate, 'phase' | 'terminating'>): CatalogPhase {
+export function nextPhase(
+  current: CatalogPhase | undefined,
+  update: Pick<StatusUpdate, 'phase' | 'terminating'>,
+): CatalogPhase {
   return current === 'Deleting' || update.terminating ? 'Deleting' : update.phase;
 }
 

@@ -82,7 +82,11 @@ export class CatalogService {
     return result;
   }
 
-  private async applyIn(u: StatusUpdate, transaction: Transaction, removeAfter: Array<{ bucket: string; key: string }>): Promise<ApplyResult> {
+  private async applyIn(
+    u: StatusUpdate,
+    transaction: Transaction,
+    removeAfter: Array<{ bucket: string; key: string }>,
+  ): Promise<ApplyResult> {
     const V = this.o.Video;
     const lock = transaction.LOCK.UPDATE;
     let row = await V.findOne({ where: { uid: u.uid }, lock, transaction });
@@ -97,22 +101,36 @@ export class CatalogService {
       return 'deleted';
     }
     if (!row) {
-      await V.create({ ...rowFields(u), phase: nextPhase(undefined, u), statusSequence: u.sequence ?? null }, { transaction });
+      await V.create(
+        { ...rowFields(u), phase: nextPhase(undefined, u), statusSequence: u.sequence ?? null },
+        { transaction },
+      );
       return 'created';
     }
     if (row.phase === 'Deleted') return 'stale';
     const f = freshness(row, u);
     if (f !== 'apply') return f;
     await row.update(
-      { ...rowFields(u), phase: nextPhase(row.phase, u), statusSequence: u.sequence ?? row.statusSequence ?? null },
+      {
+        ...rowFields(u),
+        phase: nextPhase(row.phase, u),
+        statusSequence: u.sequence ?? row.statusSequence ?? null,
+      },
       { transaction },
     );
     return 'applied';
   }
 
-  private async markDeleted(row: VideoRow, transaction: Transaction, removeAfter: Array<{ bucket: string; key: string }>) {
+  private async markDeleted(
+    row: VideoRow,
+    transaction: Transaction,
+    removeAfter: Array<{ bucket: string; key: string }>,
+  ) {
     if (row.sourceBucket && row.sourceKey) removeAfter.push({ bucket: row.sourceBucket, key: row.sourceKey });
-    await row.update({ phase: 'Deleted', masterPlaylistKey: null, thumbnailKey: null, error: null }, { transaction });
+    await row.update(
+      { phase: 'Deleted', masterPlaylistKey: null, thumbnailKey: null, error: null },
+      { transaction },
+    );
   }
 
   private async removeSource(bucket: string, key: string) {
@@ -134,7 +152,13 @@ export class CatalogService {
     const V = this.o.Video;
     const started = new Date(this.now());
     const videos = await this.o.kube.list();
-    const result: ResyncResult = { resources: videos.length, applied: 0, markedDeleted: 0, staleUploadsRemoved: 0, tombstonesPurged: 0 };
+    const result: ResyncResult = {
+      resources: videos.length,
+      applied: 0,
+      markedDeleted: 0,
+      staleUploadsRemoved: 0,
+      tombstonesPurged: 0,
+    };
     const live = new Set<string>();
     for (const video of videos) {
       if (!video.metadata.uid || !video.metadata.name) continue;
@@ -143,7 +167,12 @@ export class CatalogService {
       if (r === 'applied' || r === 'created') result.applied++;
     }
     const linked = await V.findAll({
-      where: { namespace: this.namespace, uid: { [Op.ne]: null }, phase: { [Op.ne]: 'Deleted' }, updatedAt: { [Op.lt]: started } },
+      where: {
+        namespace: this.namespace,
+        uid: { [Op.ne]: null },
+        phase: { [Op.ne]: 'Deleted' },
+        updatedAt: { [Op.lt]: started },
+      },
     });
     for (const row of linked) {
       if (live.has(row.uid!)) continue;
@@ -158,14 +187,18 @@ export class CatalogService {
       if (marked) result.markedDeleted++;
     }
     const staleBefore = new Date(this.now() - this.o.uploadStaleSeconds * 1000);
-    const stuck = await V.findAll({ where: { phase: 'Uploading', uid: null, updatedAt: { [Op.lt]: staleBefore } } });
+    const stuck = await V.findAll({
+      where: { phase: 'Uploading', uid: null, updatedAt: { [Op.lt]: staleBefore } },
+    });
     for (const row of stuck) {
       await this.abandonUpload(row);
       result.staleUploadsRemoved++;
     }
     // a tombstone only has to outlive the redelivery of older messages about its Video
     const tombstoneBefore = new Date(this.now() - (this.o.tombstoneSeconds ?? 7 * 24 * 3600) * 1000);
-    result.tombstonesPurged = await V.destroy({ where: { phase: 'Deleted', updatedAt: { [Op.lt]: tombstoneBefore } } });
+    result.tombstonesPurged = await V.destroy({
+      where: { phase: 'Deleted', updatedAt: { [Op.lt]: tombstoneBefore } },
+    });
     return result;
   }
 
@@ -175,7 +208,12 @@ export class CatalogService {
       if (this.running) return;
       this.running = this.resync()
         .then((r) => this.o.logger.info(r, 'catalog resync'))
-        .catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'catalog resync failed; next attempt at the next period'))
+        .catch((err: unknown) =>
+          this.o.logger.warn(
+            { err: (err as Error).message },
+            'catalog resync failed; next attempt at the next period',
+          ),
+        )
         .finally(() => {
           this.running = undefined;
         });
@@ -223,16 +261,27 @@ export class CatalogService {
       });
       const { uid, name, resourceVersion } = created.metadata;
       await this.o.Video.update(
-        { uid: uid!, name: name!, namespace: this.namespace, resourceVersion: resourceVersion ?? null, sourceSize: size, phase: 'Pending' },
+        {
+          uid: uid!,
+          name: name!,
+          namespace: this.namespace,
+          resourceVersion: resourceVersion ?? null,
+          sourceSize: size,
+          phase: 'Pending',
+        },
         { where: { id: row.id, phase: 'Uploading' } },
       );
       const linked = await this.o.Video.findByPk(row.id);
-      if (!linked || linked.uid !== uid) throw new Error(`catalog row ${row.id} vanished while its upload finished`);
+      if (!linked || linked.uid !== uid)
+        throw new Error(`catalog row ${row.id} vanished while its upload finished`);
       return linked;
     } catch (err) {
       if (created?.metadata.name) {
         await this.o.kube.delete(created.metadata.name, created.metadata.uid).catch((e: unknown) => {
-          this.o.logger.error({ name: created?.metadata.name, err: (e as Error).message }, 'could not delete the Video of a failed upload');
+          this.o.logger.error(
+            { name: created?.metadata.name, err: (e as Error).message },
+            'could not delete the Video of a failed upload',
+          );
         });
       }
       throw err;
@@ -246,18 +295,33 @@ export class CatalogService {
       const n = await this.o.Video.destroy({ where: { id: row.id, uid: null } });
       this.o.logger.info({ id: row.id, removed: n, key: row.sourceKey }, 'upload undone');
     } catch (err) {
-      this.o.logger.error({ id: row.id, err: (err as Error).message }, 'could not remove the row of a failed upload');
+      this.o.logger.error(
+        { id: row.id, err: (err as Error).message },
+        'could not remove the row of a failed upload',
+      );
     }
   }
 
   // --- reading and deleting ----------------------------------------------------------------------
 
   listReady(): Promise<VideoRow[]> {
-    return this.o.Video.findAll({ where: { phase: 'Ready' }, order: [['createdAt', 'DESC'], ['id', 'DESC']] });
+    return this.o.Video.findAll({
+      where: { phase: 'Ready' },
+      order: [
+        ['createdAt', 'DESC'],
+        ['id', 'DESC'],
+      ],
+    });
   }
 
   listAll(): Promise<VideoRow[]> {
-    return this.o.Video.findAll({ where: { phase: { [Op.ne]: 'Deleted' } }, order: [['createdAt', 'DESC'], ['id', 'DESC']] });
+    return this.o.Video.findAll({
+      where: { phase: { [Op.ne]: 'Deleted' } },
+      order: [
+        ['createdAt', 'DESC'],
+        ['id', 'DESC'],
+      ],
+    });
   }
 
   async findReady(id: number): Promise<VideoRow | undefined> {

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { Client, S3Error } from 'minio';
 import type { StorageConfig } from '../config/index.js';
 
-export type StorageSettings = Pick<StorageConfig, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'>;
+export type StorageSettings = Pick<
+  StorageConfig,
+  'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'
+>;
 
 /** The minio client for an endpoint URL (http or https, optional port). */
 export function createS3Client(cfg: StorageSettings, opts: { partSize?: number } = {}): Client {

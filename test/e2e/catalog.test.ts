@@ -64,11 +64,17 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     form.set('description', 'uploaded by test/e2e/catalog.test.ts');
     form.set('category', 'E2E');
     form.set('file', new Blob([await fsp.readFile(file)], { type: 'video/mp4' }), path.basename(file));
-    return fetch(`${api}/api/admin/videos/`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+    return fetch(`${api}/api/admin/videos/`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: form,
+    });
   }
 
   async function adminList(): Promise<AdminVideo[]> {
-    const res = await fetch(`${api}/api/admin/videos/`, { headers: { Authorization: `Bearer ${adminAccess}` } });
+    const res = await fetch(`${api}/api/admin/videos/`, {
+      headers: { Authorization: `Bearer ${adminAccess}` },
+    });
     expect(res.status).to.equal(200);
     return (await res.json()) as AdminVideo[];
   }
@@ -83,7 +89,8 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
       { timeoutMs, intervalMs: 3000, what: `video ${id} ${phase} in the catalog` },
     );
 
-  const get = (p: string, cookie?: string) => fetch(`${api}${p}`, { headers: cookie ? { Cookie: cookie } : {} });
+  const get = (p: string, cookie?: string) =>
+    fetch(`${api}${p}`, { headers: cookie ? { Cookie: cookie } : {} });
 
   before(async function () {
     this.timeout(90 * 60_000); // a cold `hack/dev.sh up` builds images and installs the chart
@@ -123,10 +130,22 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     const t0 = Date.now();
     const v = await waitPhase(body.id, 'Ready');
     console.log(`      Ready after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    expect(v.renditions.filter((r) => r.phase === 'Succeeded').map((r) => r.name)).to.have.members(['480p', '720p', '1080p']);
+    expect(v.renditions.filter((r) => r.phase === 'Succeeded').map((r) => r.name)).to.have.members([
+      '480p',
+      '720p',
+      '1080p',
+    ]);
     readyId = body.id;
     // the resource as kubectl sees it
-    const phase = kubectl(['get', 'videos.media.videoflix.io', v.resource!.name, '-n', NS, '-o', 'jsonpath={.status.phase}']);
+    const phase = kubectl([
+      'get',
+      'videos.media.videoflix.io',
+      v.resource!.name,
+      '-n',
+      NS,
+      '-o',
+      'jsonpath={.status.phase}',
+    ]);
     expect(phase).to.equal('Ready');
   });
 
@@ -136,8 +155,17 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     const items = (await list.json()) as Array<Record<string, unknown>>;
     const item = items.find((i) => i.id === readyId);
     expect(item).to.not.equal(undefined);
-    expect(Object.keys(item!)).to.deep.equal(['id', 'created_at', 'title', 'description', 'thumbnail_url', 'category']);
-    const thumb = await fetch(String(item!.thumbnail_url).replace(/^https?:\/\/[^/]+/, api), { headers: { Cookie: userCookie } });
+    expect(Object.keys(item!)).to.deep.equal([
+      'id',
+      'created_at',
+      'title',
+      'description',
+      'thumbnail_url',
+      'category',
+    ]);
+    const thumb = await fetch(String(item!.thumbnail_url).replace(/^https?:\/\/[^/]+/, api), {
+      headers: { Cookie: userCookie },
+    });
     expect(thumb.status).to.equal(200);
     expect(thumb.headers.get('content-type')).to.equal('image/jpeg');
 
@@ -162,16 +190,35 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
         await fsp.appendFile(out, bytes);
       }
       // the original's trailing-slash form of the segment route works too
-      expect((await get(`${variantUrl.pathname.replace('index.m3u8', 'segment_000.ts')}/`, userCookie)).status).to.equal(200);
-      const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', out]);
-      const probe = JSON.parse(stdout) as { streams: Array<{ codec_type: string; height?: number }>; format: { duration: string } };
-      expect(probe.streams.find((x) => x.codec_type === 'video')?.height).to.equal(Number(variant.split('p/')[0]));
+      expect(
+        (await get(`${variantUrl.pathname.replace('index.m3u8', 'segment_000.ts')}/`, userCookie)).status,
+      ).to.equal(200);
+      const { stdout } = await execFileP('ffprobe', [
+        '-v',
+        'error',
+        '-print_format',
+        'json',
+        '-show_streams',
+        '-show_format',
+        out,
+      ]);
+      const probe = JSON.parse(stdout) as {
+        streams: Array<{ codec_type: string; height?: number }>;
+        format: { duration: string };
+      };
+      expect(probe.streams.find((x) => x.codec_type === 'video')?.height).to.equal(
+        Number(variant.split('p/')[0]),
+      );
       expect(Number(probe.format.duration)).to.be.closeTo(8, 1);
     }
   });
 
   it('answers 401 without a cookie and 404 for unknown resolutions, segments and traversal', async function () {
-    for (const p of ['/api/video/', `/api/video/${readyId}/master.m3u8`, `/api/video/${readyId}/480p/segment_000.ts/`]) {
+    for (const p of [
+      '/api/video/',
+      `/api/video/${readyId}/master.m3u8`,
+      `/api/video/${readyId}/480p/segment_000.ts/`,
+    ]) {
       expect((await get(p)).status, p).to.equal(401);
     }
     for (const p of [
@@ -234,14 +281,19 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     await waitFor(
       async () => {
         const rows = (await adminList()).filter((v) => v.title === cutTitle);
-        const videos = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json'])).items as Array<{
+        const videos = JSON.parse(kubectl(['get', 'videos.media.videoflix.io', '-n', NS, '-o', 'json']))
+          .items as Array<{
           spec: { title: string; source: { key: string } };
         }>;
         const referenced = new Set(videos.map((v) => v.spec.source.key));
-        const orphans = (await s3!.list(s3!.sourceBucket, '')).filter((k) => !sourcesBefore.has(k) && !referenced.has(k));
+        const orphans = (await s3!.list(s3!.sourceBucket, '')).filter(
+          (k) => !sourcesBefore.has(k) && !referenced.has(k),
+        );
         const cutVideos = videos.filter((v) => v.spec.title === cutTitle);
         if (rows.length === 0 && cutVideos.length === 0 && orphans.length === 0) return true;
-        throw new Error(`rows ${rows.length}, videos ${cutVideos.length}, orphan sources ${orphans.join(', ')}`);
+        throw new Error(
+          `rows ${rows.length}, videos ${cutVideos.length}, orphan sources ${orphans.join(', ')}`,
+        );
       },
       { timeoutMs: 30_000, what: 'nothing left of the cut-off upload' },
     );
@@ -253,15 +305,37 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     expect(res.status).to.equal(202);
     const { id } = (await res.json()) as { id: number };
     expect((await get(`/api/video/${id}/master.m3u8`, userCookie)).status).to.equal(404);
-    const sts = kubectl(['get', 'statefulset', '-n', NS, '-l', 'app.kubernetes.io/component=rabbitmq', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+    const sts = kubectl([
+      'get',
+      'statefulset',
+      '-n',
+      NS,
+      '-l',
+      'app.kubernetes.io/component=rabbitmq',
+      '-o',
+      'jsonpath={.items[0].metadata.name}',
+    ]).trim();
     expect(sts).to.not.equal('');
     kubectl(['scale', 'statefulset', sts, '-n', NS, '--replicas=0']);
     try {
-      await waitFor(() => kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/component=rabbitmq', '-o', 'name']).trim() === '', {
-        timeoutMs: 120_000,
-        intervalMs: 2000,
-        what: 'RabbitMQ gone',
-      });
+      await waitFor(
+        () =>
+          kubectl([
+            'get',
+            'pods',
+            '-n',
+            NS,
+            '-l',
+            'app.kubernetes.io/component=rabbitmq',
+            '-o',
+            'name',
+          ]).trim() === '',
+        {
+          timeoutMs: 120_000,
+          intervalMs: 2000,
+          what: 'RabbitMQ gone',
+        },
+      );
       // let the Jobs make progress (and phase changes happen) while the broker is away
       await new Promise((r) => setTimeout(r, 20_000));
     } finally {

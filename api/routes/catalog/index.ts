@@ -122,9 +122,17 @@ async function sendObject(
 
 /** Storage or cluster trouble is a 503 to the client (logged by the error handler), never a bare 500. */
 const infraErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-  if (err instanceof StorageError) return next(errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.'));
+  if (err instanceof StorageError)
+    return next(
+      errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.'),
+    );
   if (kubeStatus(err) !== undefined || isUnreachable(err)) {
-    return next(errors.serviceUnavailable('kubernetes_unavailable', 'The processing cluster is unavailable, try again later.'));
+    return next(
+      errors.serviceUnavailable(
+        'kubernetes_unavailable',
+        'The processing cluster is unavailable, try again later.',
+      ),
+    );
   }
   next(err);
 };
@@ -139,7 +147,14 @@ export function parseRange(header: string | undefined): ByteRange | undefined {
   return { start, ...(end !== undefined ? { end } : {}) };
 }
 
-function setHeaders(res: Response, key: string, size: number, cache: string, etag?: string, lastModified?: string) {
+function setHeaders(
+  res: Response,
+  key: string,
+  size: number,
+  cache: string,
+  etag?: string,
+  lastModified?: string,
+) {
   res.set('Content-Type', contentTypeFor(key));
   res.set('Content-Length', String(size));
   res.set('Cache-Control', cache);
@@ -171,7 +186,8 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   };
   // Playlists only without a trailing slash: relative URIs inside a playlist served as
   // `index.m3u8/` would resolve below it (`index.m3u8/segment_000.ts`) and break the player.
-  const exact: RequestHandler = (req, _res, next) => next(req.path.endsWith('/') ? errors.notFound() : undefined);
+  const exact: RequestHandler = (req, _res, next) =>
+    next(req.path.endsWith('/') ? errors.notFound() : undefined);
 
   r.get('/video/', auth.requireAuth, async (_req, res) => {
     const rows = await catalog.listReady();
@@ -180,7 +196,15 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
 
   r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
     const row = video(res);
-    await sendObject(storage, mediaBucket, row.masterPlaylistKey ?? keys.master(row.uid!), req, res, CACHE.playlist, 'master');
+    await sendObject(
+      storage,
+      mediaBucket,
+      row.masterPlaylistKey ?? keys.master(row.uid!),
+      req,
+      res,
+      CACHE.playlist,
+      'master',
+    );
   });
 
   r.get('/video/:id/thumbnail.jpg', exact, signedOrAuth, ready, async (req, res) => {
@@ -193,7 +217,15 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     const row = video(res);
     const resolution = resolutionOf(req, row);
     if (!resolution) throw errors.notFound();
-    await sendObject(storage, mediaBucket, keys.playlist(row.uid!, resolution), req, res, CACHE.playlist, 'media');
+    await sendObject(
+      storage,
+      mediaBucket,
+      keys.playlist(row.uid!, resolution),
+      req,
+      res,
+      CACHE.playlist,
+      'media',
+    );
   });
 
   r.get('/video/:id/:resolution/:segment', auth.requireAuth, ready, async (req, res) => {
@@ -201,21 +233,37 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     const resolution = resolutionOf(req, row);
     const segment = param(req, 'segment');
     if (!resolution || !SEGMENT_PATTERN.test(segment)) throw errors.notFound();
-    await sendObject(storage, mediaBucket, keys.segment(row.uid!, resolution, segment), req, res, CACHE.segment);
+    await sendObject(
+      storage,
+      mediaBucket,
+      keys.segment(row.uid!, resolution, segment),
+      req,
+      res,
+      CACHE.segment,
+    );
   });
 
   r.use('/video', infraErrors);
   return r;
 }
 
-export function adminVideoRouter(deps: CatalogRouteDeps & { logger: import('../../../common/logging/index.js').Logger }, auth: AuthMiddleware): Router {
+export function adminVideoRouter(
+  deps: CatalogRouteDeps & { logger: import('../../../common/logging/index.js').Logger },
+  auth: AuthMiddleware,
+): Router {
   const r = Router();
   const { catalog } = deps;
 
   r.post(
     '/admin/videos/',
     ...auth.requireStaff,
-    uploadHandler({ catalog, storage: deps.storage, sourceBucket: deps.sourceBucket, maxBytes: deps.uploadMaxBytes, logger: deps.logger }),
+    uploadHandler({
+      catalog,
+      storage: deps.storage,
+      sourceBucket: deps.sourceBucket,
+      maxBytes: deps.uploadMaxBytes,
+      logger: deps.logger,
+    }),
   );
 
   // a refused upload (401, 403, 4xx before or while reading) drains what the client is still

@@ -12,7 +12,12 @@ const notFound = detail('Not found.');
 const unauthorized = detail('Authentication credentials were not provided.');
 const forbidden = detail('You do not have permission to perform this action.');
 const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
-const resolutionParam: Json = { name: 'resolution', in: 'path', required: true, schema: { type: 'string', enum: [...RENDITIONS] } };
+const resolutionParam: Json = {
+  name: 'resolution',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', enum: [...RENDITIONS] },
+};
 const hlsHeaders: Json = {
   'Content-Length': { schema: { type: 'integer' } },
   'Cache-Control': { schema: { type: 'string' } },
@@ -33,7 +38,11 @@ const videoItem: Json = {
     created_at: { type: 'string', format: 'date-time' },
     title: { type: 'string' },
     description: { type: 'string' },
-    thumbnail_url: { type: ['string', 'null'], format: 'uri', description: 'absolute; authenticated like the HLS routes' },
+    thumbnail_url: {
+      type: ['string', 'null'],
+      format: 'uri',
+      description: 'absolute; authenticated like the HLS routes',
+    },
     category: { type: 'string' },
   },
 };
@@ -79,7 +88,10 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
         summary: 'Videos ready for streaming, newest first',
         security: userAuth,
         responses: {
-          '200': { description: 'The list', content: { 'application/json': { schema: { type: 'array', items: videoItem } } } },
+          '200': {
+            description: 'The list',
+            content: { 'application/json': { schema: { type: 'array', items: videoItem } } },
+          },
           '401': unauthorized,
         },
       },
@@ -110,10 +122,19 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
         parameters: [
           idParam,
           resolutionParam,
-          { name: 'segment', in: 'path', required: true, schema: { type: 'string', pattern: '^segment_\\d{3,6}\\.ts$' } },
+          {
+            name: 'segment',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^segment_\\d{3,6}\\.ts$' },
+          },
         ],
         responses: {
-          '200': { description: 'MPEG-TS segment', headers: hlsHeaders, content: { 'video/MP2T': { schema: { type: 'string', format: 'binary' } } } },
+          '200': {
+            description: 'MPEG-TS segment',
+            headers: hlsHeaders,
+            content: { 'video/MP2T': { schema: { type: 'string', format: 'binary' } } },
+          },
           '401': unauthorized,
           '404': notFound,
         },
@@ -122,15 +143,31 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
     '/api/video/{id}/thumbnail.jpg': {
       get: {
         tags: ['videos'],
-        summary: 'Thumbnail (the `thumbnail_url` of the list): with the cookie, or with the signature the list put in the URL',
+        summary:
+          'Thumbnail (the `thumbnail_url` of the list): with the cookie, or with the signature the list put in the URL',
         security: [...userAuth, {}],
         parameters: [
           idParam,
-          { name: 'exp', in: 'query', required: false, schema: { type: 'integer' }, description: 'expiry of the signature (Unix seconds)' },
-          { name: 'sig', in: 'query', required: false, schema: { type: 'string' }, description: 'HMAC-SHA256 of id and expiry, base64url' },
+          {
+            name: 'exp',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer' },
+            description: 'expiry of the signature (Unix seconds)',
+          },
+          {
+            name: 'sig',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'HMAC-SHA256 of id and expiry, base64url',
+          },
         ],
         responses: {
-          '200': { description: 'JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+          '200': {
+            description: 'JPEG',
+            content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } },
+          },
           '401': unauthorized,
           '404': notFound,
         },
@@ -176,7 +213,10 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
               },
             },
           },
-          '400': { description: 'Invalid fields, no file or malformed multipart', content: { 'application/json': { schema: { $ref: '#/components/schemas/FieldErrors' } } } },
+          '400': {
+            description: 'Invalid fields, no file or malformed multipart',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/FieldErrors' } } },
+          },
           '401': unauthorized,
           '403': forbidden,
           '413': detail('The file is larger than the limit.'),
@@ -189,7 +229,10 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
         summary: 'Every video with phase, per-rendition state and error (staff only)',
         security: userAuth,
         responses: {
-          '200': { description: 'The list', content: { 'application/json': { schema: { type: 'array', items: adminItem } } } },
+          '200': {
+            description: 'The list',
+            content: { 'application/json': { schema: { type: 'array', items: adminItem } } },
+          },
           '401': unauthorized,
           '403': forbidden,
         },
@@ -206,7 +249,13 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
             description: '`deleting` until the operator confirms, or `deleted` when there was no resource',
             content: {
               'application/json': {
-                schema: { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string', enum: ['deleting', 'deleted'] } } },
+                schema: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' },
+                    status: { type: 'string', enum: ['deleting', 'deleted'] },
+                  },
+                },
               },
             },
           },

@@ -22,7 +22,11 @@ import type { CatalogService } from '../../services/catalog.js';
 import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
 
 export const uploadFieldsSchema = z.object({
-  title: z.string({ error: 'This field is required.' }).trim().min(1, 'This field may not be blank.').max(200, 'Ensure this field has no more than 200 characters.'),
+  title: z
+    .string({ error: 'This field is required.' })
+    .trim()
+    .min(1, 'This field may not be blank.')
+    .max(200, 'Ensure this field has no more than 200 characters.'),
   description: z.string().trim().max(5000, 'Ensure this field has no more than 5000 characters.').default(''),
   category: z.string().trim().max(100, 'Ensure this field has no more than 100 characters.').default(''),
 });
@@ -42,10 +46,14 @@ class ClientGoneError extends Error {
   }
 }
 
-const tooLarge = (max: number) => new AppError(413, 'payload_too_large', `The file is larger than the limit of ${max} bytes.`);
+const tooLarge = (max: number) =>
+  new AppError(413, 'payload_too_large', `The file is larger than the limit of ${max} bytes.`);
 const notVideo = (reason: string) =>
-  new AppError(415, 'not_a_video', `The uploaded file is not a video: ${reason}.`, { file: [`The uploaded file is not a video: ${reason}.`] });
-const badMultipart = (why: string) => errors.badRequest('malformed_multipart', `Multipart form parse error - ${why}`);
+  new AppError(415, 'not_a_video', `The uploaded file is not a video: ${reason}.`, {
+    file: [`The uploaded file is not a video: ${reason}.`],
+  });
+const badMultipart = (why: string) =>
+  errors.badRequest('malformed_multipart', `Multipart form parse error - ${why}`);
 
 interface FilePart {
   fields: Record<string, string>;
@@ -72,7 +80,8 @@ function receiveUntilFile(req: Request, maxBytes: number): Promise<FilePart> {
       else reject(err);
     };
     bb.on('field', (name, value, info) => {
-      if (info.valueTruncated) return fail(errors.validation({ [name]: ['Ensure this field has no more than 16384 characters.'] }));
+      if (info.valueTruncated)
+        return fail(errors.validation({ [name]: ['Ensure this field has no more than 16384 characters.'] }));
       if (file) return; // fields after the file are ignored
       fields[name] = value;
     });
@@ -180,7 +189,10 @@ async function upload(req: Request, deps: UploadDeps): Promise<{ id: number; sta
       contentType: mimeType.startsWith('video/') ? mimeType : 'application/octet-stream',
     });
     const linked = await deps.catalog.finishUpload(row, size);
-    deps.logger.info({ id: linked.id, name: linked.name, size, container: sniffed.container }, 'video uploaded');
+    deps.logger.info(
+      { id: linked.id, name: linked.name, size, container: sniffed.container },
+      'video uploaded',
+    );
     return { id: linked.id, status: 'pending' };
   } catch (err) {
     file.destroy();
@@ -192,17 +204,30 @@ async function upload(req: Request, deps: UploadDeps): Promise<{ id: number; sta
 function mapFailure(err: unknown, maxBytes: number): unknown {
   if (err instanceof ClientGoneError || err instanceof AppError) return err;
   if (err instanceof UploadTooLargeError) return tooLarge(maxBytes);
-  if (err instanceof StorageError) return errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.');
+  if (err instanceof StorageError)
+    return errors.serviceUnavailable(
+      'storage_unavailable',
+      'Object storage is unavailable, try again later.',
+    );
   const status = kubeStatus(err);
-  if (status === 422 || status === 400) return errors.badRequest('invalid_video', `The Video resource was refused: ${kubeMessage(err)}`);
+  if (status === 422 || status === 400)
+    return errors.badRequest('invalid_video', `The Video resource was refused: ${kubeMessage(err)}`);
   if (status !== undefined || isUnreachable(err)) {
-    return errors.serviceUnavailable('kubernetes_unavailable', 'The processing cluster is unavailable, try again later.');
+    return errors.serviceUnavailable(
+      'kubernetes_unavailable',
+      'The processing cluster is unavailable, try again later.',
+    );
   }
   return err;
 }
 
 /** A connection-level failure (the server is down or unreachable). */
 export function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code);
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.code ??
+    (err as { cause?: { code?: string } })?.cause?.code;
+  return (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code)
+  );
 }

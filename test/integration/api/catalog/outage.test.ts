@@ -41,7 +41,15 @@ describe('api catalog: storage or cluster unreachable', function () {
       sequelize: h.db.sequelize,
       logger: createLogger('outage-test', { level: 'silent' }),
       kube: new KubeVideos(kc, h.namespace),
-      storage: ObjectStorage.fromConfig({ S3_ENDPOINT: `http://127.0.0.1:${dead}`, S3_REGION: 'us-east-1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' }, 5 * 1024 * 1024),
+      storage: ObjectStorage.fromConfig(
+        {
+          S3_ENDPOINT: `http://127.0.0.1:${dead}`,
+          S3_REGION: 'us-east-1',
+          S3_ACCESS_KEY: 'a',
+          S3_SECRET_KEY: 'b',
+        },
+        5 * 1024 * 1024,
+      ),
     });
     const app = createApp({
       config: h.t.config,
@@ -74,7 +82,11 @@ describe('api catalog: storage or cluster unreachable', function () {
       resourceVersion: '10',
     });
     const row = await h.Video.findOne({ where: { title: 'Ready but unreachable' } });
-    for (const p of [`/api/video/${row!.id}/master.m3u8`, `/api/video/${row!.id}/480p/index.m3u8`, `/api/video/${row!.id}/480p/segment_000.ts/`]) {
+    for (const p of [
+      `/api/video/${row!.id}/master.m3u8`,
+      `/api/video/${row!.id}/480p/index.m3u8`,
+      `/api/video/${row!.id}/480p/segment_000.ts/`,
+    ]) {
       const res = await broken.get(p).set('Cookie', h.userCookie);
       expect(res.status, p).to.equal(503);
       expect(res.body).to.deep.equal({ detail: 'Object storage is unavailable, try again later.' });
@@ -84,7 +96,11 @@ describe('api catalog: storage or cluster unreachable', function () {
   it('answers 503 to an upload when storage is down, and leaves no row', async function () {
     const before = await h.Video.count();
     const clip = await media.clip({ durationSec: 1 });
-    const res = await broken.post('/api/admin/videos/').set('Cookie', h.adminCookie).field('title', 'nowhere to go').attach('file', clip);
+    const res = await broken
+      .post('/api/admin/videos/')
+      .set('Cookie', h.adminCookie)
+      .field('title', 'nowhere to go')
+      .attach('file', clip);
     expect(res.status).to.equal(503);
     expect(res.body.detail).to.match(/storage is unavailable/);
     expect(await h.Video.count()).to.equal(before);
@@ -109,11 +125,22 @@ describe('api catalog: storage or cluster unreachable', function () {
       kube: new KubeVideos(kc, h.namespace),
       storage: h.catalog.storage,
     });
-    const app = createApp({ config: h.t.config, sequelize: h.db.sequelize, models: h.db.models, mailer: h.t.mailer, logger: createLogger('outage-test', { level: 'silent' }), routers: catalog.routers });
+    const app = createApp({
+      config: h.t.config,
+      sequelize: h.db.sequelize,
+      models: h.db.models,
+      mailer: h.t.mailer,
+      logger: createLogger('outage-test', { level: 'silent' }),
+      routers: catalog.routers,
+    });
     const agent = supertest.agent(app as Express).set('Origin', FRONTEND);
     const before = await h.Video.count();
     const clip = await media.clip({ durationSec: 1 });
-    const res = await agent.post('/api/admin/videos/').set('Cookie', h.adminCookie).field('title', 'no cluster').attach('file', clip);
+    const res = await agent
+      .post('/api/admin/videos/')
+      .set('Cookie', h.adminCookie)
+      .field('title', 'no cluster')
+      .attach('file', clip);
     expect(res.status, JSON.stringify(res.body)).to.equal(503);
     expect(res.body.detail).to.match(/cluster is unavailable/);
     expect(await h.Video.count()).to.equal(before);

@@ -10,7 +10,17 @@ import path from 'node:path';
 import { Router } from 'express';
 import { chromium, type Browser } from 'playwright-core';
 import { waitFor } from '../../../support/waiters.js';
-import { createVideoResource, generateHls, laterVersion, putMedia, REPO_ROOT, startHarness, statusMessage, type GeneratedHls, type Harness } from './helpers.js';
+import {
+  createVideoResource,
+  generateHls,
+  laterVersion,
+  putMedia,
+  REPO_ROOT,
+  startHarness,
+  statusMessage,
+  type GeneratedHls,
+  type Harness,
+} from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SEGMENT = /\/api\/video\/\d+\/(480p|720p)\/segment_\d{3}\.ts\/?$/;
@@ -31,9 +41,14 @@ hls.on(Hls.Events.MANIFEST_PARSED, () => { window.__levels = hls.levels.map((l) 
 function playerRouter(): Router {
   const r = Router();
   const csp = "default-src 'self'; script-src 'self'; media-src 'self' blob:; worker-src 'self' blob:";
-  r.get('/player/index.html', (_req, res) => void res.set('Content-Security-Policy', csp).type('html').send(PAGE));
+  r.get(
+    '/player/index.html',
+    (_req, res) => void res.set('Content-Security-Policy', csp).type('html').send(PAGE),
+  );
   r.get('/player/main.js', (_req, res) => void res.type('js').send(MAIN));
-  r.get('/player/hls.js', (_req, res) => res.sendFile(path.join(REPO_ROOT, 'node_modules/hls.js/dist/hls.min.js')));
+  r.get('/player/hls.js', (_req, res) =>
+    res.sendFile(path.join(REPO_ROOT, 'node_modules/hls.js/dist/hls.min.js')),
+  );
   return r;
 }
 
@@ -49,15 +64,30 @@ describe('api catalog: hls.js in headless Chromium plays through the authenticat
     // the player router is mounted under /api by createApp: pages at /api/player/...
     h = await startHarness('player', {}, { routers: [() => playerRouter()] });
     h.catalog.consumer.start();
-    hls = await generateHls([
-      { name: '480p', height: 480 },
-      { name: '720p', height: 720 },
-    ], 6);
+    hls = await generateHls(
+      [
+        { name: '480p', height: 480 },
+        { name: '720p', height: 720 },
+      ],
+      6,
+    );
     const video = await createVideoResource(h, { title: 'Played in Chromium' });
     await putMedia(h, video.metadata.uid!, hls);
-    await h.publish(statusMessage(video, { phase: 'Ready', resourceVersion: laterVersion(video.metadata.resourceVersion!) }));
-    id = (await waitFor(() => h.Video.findOne({ where: { uid: video.metadata.uid!, phase: 'Ready' } }), { what: 'Ready' })).id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
+    await h.publish(
+      statusMessage(video, {
+        phase: 'Ready',
+        resourceVersion: laterVersion(video.metadata.resourceVersion!),
+      }),
+    );
+    id = (
+      await waitFor(() => h.Video.findOne({ where: { uid: video.metadata.uid!, phase: 'Ready' } }), {
+        what: 'Ready',
+      })
+    ).id;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+    });
   });
   after(async function () {
     await browser?.close();
@@ -67,15 +97,25 @@ describe('api catalog: hls.js in headless Chromium plays through the authenticat
 
   it('loads master → variant → segments with the cookie and the playback position advances', async function () {
     const context = await browser!.newContext();
-    await context.addCookies([{ name: 'access_token', value: h.userCookie.slice('access_token='.length), url: h.baseUrl, httpOnly: true }]);
+    await context.addCookies([
+      {
+        name: 'access_token',
+        value: h.userCookie.slice('access_token='.length),
+        url: h.baseUrl,
+        httpOnly: true,
+      },
+    ]);
     const page = await context.newPage();
     const segments: Array<{ url: string; status: number; type: string | undefined }> = [];
     const problems: string[] = [];
     page.on('response', (r) => {
-      if (SEGMENT.test(new URL(r.url()).pathname)) segments.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
+      if (SEGMENT.test(new URL(r.url()).pathname))
+        segments.push({ url: r.url(), status: r.status(), type: r.headers()['content-type'] });
     });
     page.on('pageerror', (e) => problems.push(e.message));
-    const h264 = await page.evaluate('typeof MediaSource !== "undefined" && MediaSource.isTypeSupported(\'video/mp4; codecs="avc1.42c01e,mp4a.40.2"\')');
+    const h264 = await page.evaluate(
+      'typeof MediaSource !== "undefined" && MediaSource.isTypeSupported(\'video/mp4; codecs="avc1.42c01e,mp4a.40.2"\')',
+    );
     if (!h264) this.skip(); // a Chromium build without H.264 cannot play any HLS ladder of ours
     await page.goto(`${h.baseUrl}/api/player/index.html?id=${id}`);
     const position = await waitFor(
@@ -106,7 +146,10 @@ describe('api catalog: hls.js in headless Chromium plays through the authenticat
       if (r.url().includes('/master.m3u8')) statuses.push(r.status());
     });
     await page.goto(`${h.baseUrl}/api/player/index.html?id=${id}`);
-    await waitFor(async () => ((await page.evaluate('window.__errors')) as string[]).length > 0, { timeoutMs: 30_000, what: 'an hls.js error' });
+    await waitFor(async () => ((await page.evaluate('window.__errors')) as string[]).length > 0, {
+      timeoutMs: 30_000,
+      what: 'an hls.js error',
+    });
     expect(statuses[0]).to.equal(401);
     await context.close();
   });

@@ -47,7 +47,8 @@ describe('api catalog: main.ts wires the consumer and the resync', function () {
       void app.done.then((r) => (exited = r.code));
       await waitFor(
         async () => {
-          if (exited !== undefined) throw new GiveUp(`main.ts exited ${exited}: ${app.output().slice(-2000)}`);
+          if (exited !== undefined)
+            throw new GiveUp(`main.ts exited ${exited}: ${app.output().slice(-2000)}`);
           return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
         },
         { timeoutMs: 90_000, what: 'main.ts ready (a loaded machine compiles slowly under tsx)' },
@@ -57,11 +58,22 @@ describe('api catalog: main.ts wires the consumer and the resync', function () {
         what: `the start-up resync to add the kubectl-created Video; output: ${app.output().slice(-2000)}`,
       });
       expect(row.title).to.equal('Before the API started');
-      await waitFor(() => app.output().includes('status consumer connected'), { what: 'the consumer connected' });
-      await h.publish(statusMessage(video, { phase: 'Processing', resourceVersion: laterVersion(video.metadata.resourceVersion!) }));
-      await waitFor(async () => (await h.Video.findByPk(row.id))?.phase === 'Processing', { what: 'the message applied by main.ts' });
+      await waitFor(() => app.output().includes('status consumer connected'), {
+        what: 'the consumer connected',
+      });
+      await h.publish(
+        statusMessage(video, {
+          phase: 'Processing',
+          resourceVersion: laterVersion(video.metadata.resourceVersion!),
+        }),
+      );
+      await waitFor(async () => (await h.Video.findByPk(row.id))?.phase === 'Processing', {
+        what: 'the message applied by main.ts',
+      });
       expect((await fetch(`http://127.0.0.1:${port}/api/video/`)).status).to.equal(401);
-      const docs = (await (await fetch(`http://127.0.0.1:${port}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      const docs = (await (await fetch(`http://127.0.0.1:${port}/api/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
       expect(docs.paths).to.have.property('/api/admin/videos/');
 
       app.child.kill('SIGTERM');

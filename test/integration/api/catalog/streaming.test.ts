@@ -12,7 +12,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Video } from '../../../../common/video/index.js';
 import { waitFor } from '../../../support/waiters.js';
-import { createVideoResource, generateHls, laterVersion, putMedia, startHarness, statusMessage, type GeneratedHls, type Harness } from './helpers.js';
+import {
+  createVideoResource,
+  generateHls,
+  laterVersion,
+  putMedia,
+  startHarness,
+  statusMessage,
+  type GeneratedHls,
+  type Harness,
+} from './helpers.js';
 
 const execFileP = promisify(execFile);
 const uris = (text: string) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
@@ -37,12 +46,37 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     ready = await createVideoResource(h, { title: 'Newest' });
     const processing = await createVideoResource(h, { title: 'Still processing' });
     for (const v of [older, ready]) await putMedia(h, v.metadata.uid!, hls);
-    await h.publish(statusMessage(older, { phase: 'Ready', resourceVersion: laterVersion(older.metadata.resourceVersion!) }));
-    await waitFor(() => h.Video.findOne({ where: { uid: older.metadata.uid!, phase: 'Ready' } }), { what: 'older Ready' });
-    await h.publish(statusMessage(ready, { phase: 'Ready', resourceVersion: laterVersion(ready.metadata.resourceVersion!) }));
-    await h.publish(statusMessage(processing, { phase: 'Processing', resourceVersion: laterVersion(processing.metadata.resourceVersion!) }));
-    readyId = (await waitFor(() => h.Video.findOne({ where: { uid: ready.metadata.uid!, phase: 'Ready' } }), { what: 'newest Ready' })).id;
-    processingId = (await waitFor(() => h.Video.findOne({ where: { uid: processing.metadata.uid! } }), { what: 'processing row' })).id;
+    await h.publish(
+      statusMessage(older, {
+        phase: 'Ready',
+        resourceVersion: laterVersion(older.metadata.resourceVersion!),
+      }),
+    );
+    await waitFor(() => h.Video.findOne({ where: { uid: older.metadata.uid!, phase: 'Ready' } }), {
+      what: 'older Ready',
+    });
+    await h.publish(
+      statusMessage(ready, {
+        phase: 'Ready',
+        resourceVersion: laterVersion(ready.metadata.resourceVersion!),
+      }),
+    );
+    await h.publish(
+      statusMessage(processing, {
+        phase: 'Processing',
+        resourceVersion: laterVersion(processing.metadata.resourceVersion!),
+      }),
+    );
+    readyId = (
+      await waitFor(() => h.Video.findOne({ where: { uid: ready.metadata.uid!, phase: 'Ready' } }), {
+        what: 'newest Ready',
+      })
+    ).id;
+    processingId = (
+      await waitFor(() => h.Video.findOne({ where: { uid: processing.metadata.uid! } }), {
+        what: 'processing row',
+      })
+    ).id;
     // media exist for the processing one too: only the phase keeps it hidden
     await putMedia(h, processing.metadata.uid!, hls);
   });
@@ -52,11 +86,15 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
   });
 
   const get = (p: string, cookie: string | undefined = undefined) => {
-    const req = h.t.agent().get(p).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const req = h.t
+      .agent()
+      .get(p)
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     return cookie ? req.set('Cookie', cookie) : req;
   };
 
@@ -65,12 +103,26 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     expect(res.status).to.equal(200);
     expect(res.body.map((v: { title: string }) => v.title)).to.deep.equal(['Newest', 'Older']);
     for (const item of res.body as Array<Record<string, unknown>>) {
-      expect(Object.keys(item)).to.deep.equal(['id', 'created_at', 'title', 'description', 'thumbnail_url', 'category']);
+      expect(Object.keys(item)).to.deep.equal([
+        'id',
+        'created_at',
+        'title',
+        'description',
+        'thumbnail_url',
+        'category',
+      ]);
       expect(item.created_at).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     }
-    const newest = res.body[0] as { id: number; thumbnail_url: string; description: string; category: string };
+    const newest = res.body[0] as {
+      id: number;
+      thumbnail_url: string;
+      description: string;
+      category: string;
+    };
     expect(newest).to.deep.include({ id: readyId, description: 'from yaml', category: 'Docs' });
-    expect(newest.thumbnail_url).to.match(new RegExp(`^http://api\\.test:8000/api/video/${readyId}/thumbnail\\.jpg\\?exp=\\d+&sig=[\\w-]{43}$`));
+    expect(newest.thumbnail_url).to.match(
+      new RegExp(`^http://api\\.test:8000/api/video/${readyId}/thumbnail\\.jpg\\?exp=\\d+&sig=[\\w-]{43}$`),
+    );
     const thumbUrl = new URL(newest.thumbnail_url);
     // with the cookie, and with the URL's own signature alone (an <img> on another site sends no SameSite cookie)
     for (const [p, cookie] of [
@@ -82,7 +134,9 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
       expect(thumb.headers['content-type']).to.equal('image/jpeg');
       expect((thumb.body as Buffer).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).to.equal(true);
     }
-    expect((await get(`${thumbUrl.pathname}${thumbUrl.search}`)).headers['cross-origin-resource-policy']).to.equal('cross-origin');
+    expect(
+      (await get(`${thumbUrl.pathname}${thumbUrl.search}`)).headers['cross-origin-resource-policy'],
+    ).to.equal('cross-origin');
     expect((await get(thumbUrl.pathname)).status).to.equal(401);
     const tampered = `${thumbUrl.pathname}${thumbUrl.search.replace(/sig=./, (m) => (m.endsWith('A') ? 'sig=B' : 'sig=A'))}`;
     expect((await get(tampered)).status).to.equal(401);
@@ -93,7 +147,12 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
   });
 
   it('answers 401 without a cookie, on the list and on every HLS route', async function () {
-    for (const p of ['/api/video/', `/api/video/${readyId}/master.m3u8`, `/api/video/${readyId}/480p/index.m3u8`, `/api/video/${readyId}/480p/segment_000.ts/`]) {
+    for (const p of [
+      '/api/video/',
+      `/api/video/${readyId}/master.m3u8`,
+      `/api/video/${readyId}/480p/index.m3u8`,
+      `/api/video/${readyId}/480p/segment_000.ts/`,
+    ]) {
       const res = await get(p);
       expect(res.status, p).to.equal(401);
       expect(res.headers['content-type'], p).to.match(/application\/json/);
@@ -111,9 +170,14 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     const index = await get(`/api/video/${readyId}/720p/index.m3u8`, h.userCookie);
     expect(index.status).to.equal(200);
     expect(index.headers['content-type']).to.equal('application/vnd.apple.mpegurl');
-    expect(index.body.toString()).to.equal(await fsp.readFile(path.join(hls.dir, '720p', 'index.m3u8'), 'utf8'));
+    expect(index.body.toString()).to.equal(
+      await fsp.readFile(path.join(hls.dir, '720p', 'index.m3u8'), 'utf8'),
+    );
 
-    for (const p of [`/api/video/${readyId}/720p/segment_000.ts/`, `/api/video/${readyId}/720p/segment_000.ts`]) {
+    for (const p of [
+      `/api/video/${readyId}/720p/segment_000.ts/`,
+      `/api/video/${readyId}/720p/segment_000.ts`,
+    ]) {
       const seg = await get(p, h.userCookie);
       expect(seg.status, p).to.equal(200);
       expect(seg.headers['content-type'], p).to.equal('video/MP2T');
@@ -124,7 +188,10 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
       expect(seg.headers.etag).to.be.a('string');
     }
     const etag = String((await get(`/api/video/${readyId}/720p/segment_000.ts`, h.userCookie)).headers.etag);
-    const again = await get(`/api/video/${readyId}/720p/segment_000.ts`, h.userCookie).set('If-None-Match', etag);
+    const again = await get(`/api/video/${readyId}/720p/segment_000.ts`, h.userCookie).set(
+      'If-None-Match',
+      etag,
+    );
     expect(again.status).to.equal(304);
   });
 
@@ -165,13 +232,26 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
         const out = path.join(dir, `${variant.split('/')[0]}.ts`);
         for (const s of segments) {
           const segUrl = new URL(s, variantUrl);
-          expect(segUrl.pathname).to.match(new RegExp(`^/api/video/${readyId}/(480p|720p)/segment_\\d{3}\\.ts$`));
+          expect(segUrl.pathname).to.match(
+            new RegExp(`^/api/video/${readyId}/(480p|720p)/segment_\\d{3}\\.ts$`),
+          );
           const seg = await get(segUrl.pathname, h.userCookie);
           expect(seg.status, segUrl.pathname).to.equal(200);
           await fsp.appendFile(out, seg.body as Buffer);
         }
-        const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', out]);
-        const probe = JSON.parse(stdout) as { streams: Array<{ codec_type: string; codec_name: string; height?: number }>; format: { duration: string } };
+        const { stdout } = await execFileP('ffprobe', [
+          '-v',
+          'error',
+          '-print_format',
+          'json',
+          '-show_streams',
+          '-show_format',
+          out,
+        ]);
+        const probe = JSON.parse(stdout) as {
+          streams: Array<{ codec_type: string; codec_name: string; height?: number }>;
+          format: { duration: string };
+        };
         const v = probe.streams.find((x) => x.codec_type === 'video');
         expect(v?.codec_name).to.equal('h264');
         expect(v?.height).to.equal(Number(variant.split('p/')[0]));

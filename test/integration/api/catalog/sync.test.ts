@@ -7,7 +7,14 @@ import { expect } from 'chai';
 import { ANNOTATIONS } from '../../../../common/video/index.js';
 import { isSharedHostEnv, startRabbit, stopRabbit } from '../../../support/hostenv.js';
 import { waitFor } from '../../../support/waiters.js';
-import { createVideoResource, laterVersion, listVideos, startHarness, statusMessage, type Harness } from './helpers.js';
+import {
+  createVideoResource,
+  laterVersion,
+  listVideos,
+  startHarness,
+  statusMessage,
+  type Harness,
+} from './helpers.js';
 
 describe('api catalog: status consumer and resync', function () {
   this.timeout(120_000);
@@ -29,7 +36,12 @@ describe('api catalog: status consumer and resync', function () {
     const uid = video.metadata.uid!;
     await h.publish(statusMessage(video, { phase: 'Pending', renditions: [] }));
     const row = await waitFor(() => rowOf(uid), { what: 'the row of the first message' });
-    expect(row).to.deep.include({ phase: 'Pending', title: 'From messages', namespace: h.namespace, name: video.metadata.name });
+    expect(row).to.deep.include({
+      phase: 'Pending',
+      title: 'From messages',
+      namespace: h.namespace,
+      name: video.metadata.name,
+    });
 
     const rv = laterVersion(video.metadata.resourceVersion!, 5);
     await h.publish(statusMessage(video, { phase: 'Processing', resourceVersion: rv }));
@@ -51,7 +63,9 @@ describe('api catalog: status consumer and resync', function () {
     // an older Processing (delivered late), then the same Ready again (at-least-once replay)
     await h.publish(statusMessage(video, { phase: 'Processing', resourceVersion: laterVersion(rv, 3) }));
     await h.publish({ ...ready, phase: 'Failed', message: 'replayed with the same version' });
-    await waitFor(() => h.catalog.consumer.handled >= handled + 2, { what: 'both messages handled (and acknowledged)' });
+    await waitFor(() => h.catalog.consumer.handled >= handled + 2, {
+      what: 'both messages handled (and acknowledged)',
+    });
     const row = await rowOf(uid);
     expect(row!.phase).to.equal('Ready');
     expect(row!.error).to.equal(null);
@@ -61,8 +75,15 @@ describe('api catalog: status consumer and resync', function () {
   it('links a message to the row the upload created through the catalog-id annotation', async function () {
     const row = await h.catalog.service.beginUpload({ title: 'Uploaded', description: '', category: '' });
     const video = await createVideoResource(h, { title: 'Uploaded', catalogId: row.id });
-    await h.publish(statusMessage(video, { phase: 'Processing', resourceVersion: laterVersion(video.metadata.resourceVersion!) }));
-    await waitFor(async () => (await h.Video.findByPk(row.id))?.uid === video.metadata.uid, { what: 'the upload row claimed' });
+    await h.publish(
+      statusMessage(video, {
+        phase: 'Processing',
+        resourceVersion: laterVersion(video.metadata.resourceVersion!),
+      }),
+    );
+    await waitFor(async () => (await h.Video.findByPk(row.id))?.uid === video.metadata.uid, {
+      what: 'the upload row claimed',
+    });
     expect((await h.Video.findByPk(row.id))!.phase).to.equal('Processing');
     expect(await h.Video.count({ where: { uid: video.metadata.uid! } })).to.equal(1);
   });
@@ -77,10 +98,17 @@ describe('api catalog: status consumer and resync', function () {
   it('keeps messages in its durable queue while the API is not consuming', async function () {
     await h.catalog.consumer.stop();
     const video = await createVideoResource(h, { title: 'While away' });
-    await h.publish(statusMessage(video, { phase: 'Processing', resourceVersion: laterVersion(video.metadata.resourceVersion!) }));
+    await h.publish(
+      statusMessage(video, {
+        phase: 'Processing',
+        resourceVersion: laterVersion(video.metadata.resourceVersion!),
+      }),
+    );
     expect(await rowOf(video.metadata.uid!)).to.equal(null);
     h.catalog.consumer.start();
-    await waitFor(async () => (await rowOf(video.metadata.uid!))?.phase === 'Processing', { what: 'the queued message applied after restart' });
+    await waitFor(async () => (await rowOf(video.metadata.uid!))?.phase === 'Processing', {
+      what: 'the queued message applied after restart',
+    });
   });
 
   it('survives a broker restart: reconnects and applies what comes next', async function () {
@@ -92,21 +120,39 @@ describe('api catalog: status consumer and resync', function () {
     } finally {
       await startRabbit();
     }
-    await waitFor(() => h.catalog.consumer.connected, { timeoutMs: 30_000, what: 'the consumer reconnected' });
-    await h.publish(statusMessage(video, { phase: 'Ready', resourceVersion: laterVersion(video.metadata.resourceVersion!, 2) }));
-    await waitFor(async () => (await rowOf(video.metadata.uid!))?.phase === 'Ready', { timeoutMs: 15_000, what: 'Ready after the outage' });
+    await waitFor(() => h.catalog.consumer.connected, {
+      timeoutMs: 30_000,
+      what: 'the consumer reconnected',
+    });
+    await h.publish(
+      statusMessage(video, {
+        phase: 'Ready',
+        resourceVersion: laterVersion(video.metadata.resourceVersion!, 2),
+      }),
+    );
+    await waitFor(async () => (await rowOf(video.metadata.uid!))?.phase === 'Ready', {
+      timeoutMs: 15_000,
+      what: 'Ready after the outage',
+    });
   });
 
   it('removes the row from view on video.deleted, and a replayed older message does not bring it back', async function () {
     const video = await createVideoResource(h, { title: 'Deleted' });
     const uid = video.metadata.uid!;
-    const ready = statusMessage(video, { phase: 'Ready', resourceVersion: laterVersion(video.metadata.resourceVersion!, 4) });
+    const ready = statusMessage(video, {
+      phase: 'Ready',
+      resourceVersion: laterVersion(video.metadata.resourceVersion!, 4),
+    });
     await h.publish(ready);
     await waitFor(async () => (await rowOf(uid))?.phase === 'Ready', { what: 'Ready' });
     await h.publish({ ...ready, sequence: ready.sequence + 1, deleted: true }, 'video.deleted');
     await waitFor(async () => (await rowOf(uid))?.phase === 'Deleted', { what: 'the tombstone' });
     const handled = h.catalog.consumer.handled;
-    await h.publish({ ...ready, sequence: ready.sequence + 2, resourceVersion: laterVersion(ready.resourceVersion, 9) });
+    await h.publish({
+      ...ready,
+      sequence: ready.sequence + 2,
+      resourceVersion: laterVersion(ready.resourceVersion, 9),
+    });
     await waitFor(() => h.catalog.consumer.handled > handled, { what: 'the replay handled' });
     expect((await rowOf(uid))!.phase).to.equal('Deleted');
     const list = await h.t.agent().get('/api/video/').set('Cookie', h.userCookie);
@@ -123,7 +169,13 @@ describe('api catalog: status consumer and resync', function () {
     expect(result.resources).to.equal((await listVideos(h)).length);
     const row = await rowOf(applied.metadata.uid!);
     expect(row).to.not.equal(null);
-    expect(row!).to.deep.include({ title: 'Applied with kubectl', phase: 'Pending', category: 'Docs', description: 'from yaml', resourceVersion: applied.metadata.resourceVersion });
+    expect(row!).to.deep.include({
+      title: 'Applied with kubectl',
+      phase: 'Pending',
+      category: 'Docs',
+      description: 'from yaml',
+      resourceVersion: applied.metadata.resourceVersion,
+    });
     // a second resync with nothing new changes nothing
     const again = await h.catalog.service.resync();
     expect(again.applied).to.equal(0);
@@ -144,21 +196,40 @@ describe('api catalog: status consumer and resync', function () {
       renditions: [],
       resourceVersion: video.metadata.resourceVersion!,
     });
-    await h.custom.deleteNamespacedCustomObject({ group: 'media.videoflix.io', version: 'v1alpha1', namespace: h.namespace, plural: 'videos', name: video.metadata.name! });
-    const stuck = await h.catalog.service.beginUpload({ title: 'Crashed upload', description: '', category: '' });
+    await h.custom.deleteNamespacedCustomObject({
+      group: 'media.videoflix.io',
+      version: 'v1alpha1',
+      namespace: h.namespace,
+      plural: 'videos',
+      name: video.metadata.name!,
+    });
+    const stuck = await h.catalog.service.beginUpload({
+      title: 'Crashed upload',
+      description: '',
+      category: '',
+    });
     await h.s3.putObject(h.sources, stuck.sourceKey!, Buffer.from('partial'));
     await h.db.sequelize.query('UPDATE videos SET updated_at = $1 WHERE id = $2', {
       bind: [new Date(Date.now() - 2 * h.config.UPLOAD_STALE_SECONDS * 1000), stuck.id],
     });
     // a fresh upload in progress must be left alone
-    const fresh = await h.catalog.service.beginUpload({ title: 'Uploading now', description: '', category: '' });
+    const fresh = await h.catalog.service.beginUpload({
+      title: 'Uploading now',
+      description: '',
+      category: '',
+    });
     await new Promise((r) => setImmediate(r));
     const result = await h.catalog.service.resync();
     expect(result.markedDeleted).to.be.greaterThanOrEqual(1);
     expect(result.staleUploadsRemoved).to.equal(1);
     expect((await rowOf(video.metadata.uid!))!.phase).to.equal('Deleted');
     expect(await h.Video.findByPk(stuck.id)).to.equal(null);
-    expect(await h.s3.statObject(h.sources, stuck.sourceKey!).then(() => 'exists', () => 'gone')).to.equal('gone');
+    expect(
+      await h.s3.statObject(h.sources, stuck.sourceKey!).then(
+        () => 'exists',
+        () => 'gone',
+      ),
+    ).to.equal('gone');
     expect((await h.Video.findByPk(fresh.id))!.phase).to.equal('Uploading');
 
     // the tombstone stays until it is older than CATALOG_TOMBSTONE_SECONDS, then the resync purges it
@@ -172,7 +243,11 @@ describe('api catalog: status consumer and resync', function () {
   });
 
   it('resync links a Video whose upload crashed after creating it (annotation → row)', async function () {
-    const row = await h.catalog.service.beginUpload({ title: 'Crashed before linking', description: '', category: '' });
+    const row = await h.catalog.service.beginUpload({
+      title: 'Crashed before linking',
+      description: '',
+      category: '',
+    });
     const video = await createVideoResource(h, { title: 'Crashed before linking', catalogId: row.id });
     expect(video.metadata.annotations?.[ANNOTATIONS.catalogId]).to.equal(String(row.id));
     await h.catalog.service.resync();

@@ -286,7 +286,12 @@ describe('api catalog: a large upload streams with flat memory', function () {
     let peak = baseline;
     const timer = setInterval(() => (peak = Math.max(peak, sample())), 10);
     const t0 = Date.now();
-    const res = await rawUpload(h.baseUrl, h.adminCookie, { fileBytes: SIZE, head: MP4_HEAD, chunked: true, title: 'big' });
+    const res = await rawUpload(h.baseUrl, h.adminCookie, {
+      fileBytes: SIZE,
+      head: MP4_HEAD,
+      chunked: true,
+      title: 'big',
+    });
     const ms = Date.now() - t0;
     clearInterval(timer);
     expect(res.status, res.body ?? res.error).to.equal(202);

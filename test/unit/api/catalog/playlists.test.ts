@@ -4,7 +4,8 @@ import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import type { RenditionMetadata } from '../../../../common/video/index.js';
 
 /** What the segment/playlist routes accept (the patterns of api/routes/catalog). */
-const ROUTE = /^\/api\/video\/\d+\/(?:master\.m3u8|(480p|720p|1080p)\/index\.m3u8|(480p|720p|1080p)\/segment_\d{3,6}\.ts\/?)$/;
+const ROUTE =
+  /^\/api\/video\/\d+\/(?:master\.m3u8|(480p|720p|1080p)\/index\.m3u8|(480p|720p|1080p)\/segment_\d{3,6}\.ts\/?)$/;
 const uris = (text: string) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
 const meta = (name: '480p' | '720p', height: number, bandwidth: number): RenditionMetadata => ({
@@ -42,26 +43,40 @@ describe('api catalog: playlists as served resolve through our routes', function
     expect(served).to.equal(master);
     const base = 'https://api.example.com/api/video/12/master.m3u8';
     for (const u of uris(served)) expect(new URL(u, base).pathname).to.match(ROUTE);
-    expect(uris(served).map((u) => new URL(u, base).pathname)).to.deep.equal(['/api/video/12/480p/index.m3u8', '/api/video/12/720p/index.m3u8']);
+    expect(uris(served).map((u) => new URL(u, base).pathname)).to.deep.equal([
+      '/api/video/12/480p/index.m3u8',
+      '/api/video/12/720p/index.m3u8',
+    ]);
   });
 
   it("leaves ffmpeg's media playlist unchanged, and its segments resolve to the segment route", function () {
     const served = servedPlaylist(FFMPEG_INDEX, 'media');
     expect(served).to.equal(FFMPEG_INDEX);
     const base = 'https://api.example.com/api/video/12/720p/index.m3u8';
-    expect(uris(served).map((u) => new URL(u, base).pathname)).to.deep.equal(['/api/video/12/720p/segment_000.ts', '/api/video/12/720p/segment_001.ts']);
+    expect(uris(served).map((u) => new URL(u, base).pathname)).to.deep.equal([
+      '/api/video/12/720p/segment_000.ts',
+      '/api/video/12/720p/segment_001.ts',
+    ]);
     for (const u of uris(served)) expect(new URL(u, base).pathname).to.match(ROUTE);
   });
 
   it('cuts URIs written with other paths down to the relative form', function () {
-    const media = servedPlaylist('#EXTM3U\n#EXTINF:6,\n/tmp/work/out/segment_000.ts\n#EXTINF:6,\nhttp://minio:9000/media/u/720p/segment_001.ts?X-Amz-Signature=abc\n', 'media');
+    const media = servedPlaylist(
+      '#EXTM3U\n#EXTINF:6,\n/tmp/work/out/segment_000.ts\n#EXTINF:6,\nhttp://minio:9000/media/u/720p/segment_001.ts?X-Amz-Signature=abc\n',
+      'media',
+    );
     expect(uris(media)).to.deep.equal(['segment_000.ts', 'segment_001.ts']);
-    const master = servedPlaylist('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n/media/u-1/480p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\nhttps://cdn/u-1/1080p/index.m3u8\n', 'master');
+    const master = servedPlaylist(
+      '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n/media/u-1/480p/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\nhttps://cdn/u-1/1080p/index.m3u8\n',
+      'master',
+    );
     expect(uris(master)).to.deep.equal(['480p/index.m3u8', '1080p/index.m3u8']);
   });
 
   it('leaves tags and unknown lines alone, and CRLF playlists readable', function () {
-    expect(servedPlaylist('#EXTM3U\r\n#EXTINF:6,\r\nsegment_000.ts\r\n', 'media')).to.equal('#EXTM3U\n#EXTINF:6,\nsegment_000.ts\n');
+    expect(servedPlaylist('#EXTM3U\r\n#EXTINF:6,\r\nsegment_000.ts\r\n', 'media')).to.equal(
+      '#EXTM3U\n#EXTINF:6,\nsegment_000.ts\n',
+    );
     expect(uris(servedPlaylist('#EXTM3U\nweird.bin\n', 'media'))).to.deep.equal(['weird.bin']);
   });
 });

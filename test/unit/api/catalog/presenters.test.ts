@@ -37,11 +37,20 @@ describe('api catalog: presenters', function () {
       thumbnail_url: 'https://api.example.com/api/video/7/thumbnail.jpg',
       category: 'Drama',
     });
-    expect(Object.keys(item)).to.deep.equal(['id', 'created_at', 'title', 'description', 'thumbnail_url', 'category']);
+    expect(Object.keys(item)).to.deep.equal([
+      'id',
+      'created_at',
+      'title',
+      'description',
+      'thumbnail_url',
+      'category',
+    ]);
   });
 
   it('appends the signature to the thumbnail URL when given a signer', function () {
-    expect(presentVideo(row(), 'http://api', (id) => `exp=1&sig=s${id}`).thumbnail_url).to.equal('http://api/api/video/7/thumbnail.jpg?exp=1&sig=s7');
+    expect(presentVideo(row(), 'http://api', (id) => `exp=1&sig=s${id}`).thumbnail_url).to.equal(
+      'http://api/api/video/7/thumbnail.jpg?exp=1&sig=s7',
+    );
   });
 
   it('has no thumbnail URL without a thumbnail', function () {
@@ -50,7 +59,14 @@ describe('api catalog: presenters', function () {
 
   it('gives admins phase, status word, per-rendition state, error and the resource', function () {
     const a = presentAdminVideo(row({ phase: 'Failed', error: 'no video stream' }), 'http://api');
-    expect(a).to.deep.include({ id: 7, status: 'failed', phase: 'Failed', error: 'no video stream', source_size: 123456, duration_seconds: 4.2 });
+    expect(a).to.deep.include({
+      id: 7,
+      status: 'failed',
+      phase: 'Failed',
+      error: 'no video stream',
+      source_size: 123456,
+      duration_seconds: 4.2,
+    });
     expect(a.renditions).to.deep.equal([
       { name: '480p', phase: 'Succeeded' },
       { name: '1080p', phase: 'Skipped', message: 'taller than the source' },

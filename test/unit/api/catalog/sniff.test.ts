@@ -18,7 +18,16 @@ describe('api catalog: sniffing the first bytes of an upload', function () {
     ['mov (qt brand)', pad(bytes([0, 0, 0, 0x14], 'ftypqt  ')), 'mov'],
     ['old QuickTime starting with moov', pad(bytes([0, 0, 0x10, 0], 'moov')), 'mov'],
     ['3gp', pad(bytes([0, 0, 0, 0x14], 'ftyp3gp5')), '3gp'],
-    ['mkv', pad(bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 1], 'B\u00f7\u0081\u0001B\u0082\u0088matroska')), 'mkv'],
+    [
+      'mkv',
+      pad(
+        bytes(
+          [0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 1],
+          'B\u00f7\u0081\u0001B\u0082\u0088matroska',
+        ),
+      ),
+      'mkv',
+    ],
     ['webm', pad(bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 1], 'B\u0082\u0084webm')), 'webm'],
     ['avi', pad(bytes('RIFF', [0, 0, 0, 0], 'AVI LIST')), 'avi'],
     ['MPEG-TS', tsStream(188, 0, 4), 'ts'],

@@ -4,13 +4,18 @@ import { uploadFieldsSchema } from '../../../../api/routes/catalog/upload.js';
 
 describe('api catalog: upload fields', function () {
   it('trims, defaults description and category, keeps the title', function () {
-    expect(uploadFieldsSchema.parse({ title: '  A title ' })).to.deep.equal({ title: 'A title', description: '', category: '' });
+    expect(uploadFieldsSchema.parse({ title: '  A title ' })).to.deep.equal({
+      title: 'A title',
+      description: '',
+      category: '',
+    });
   });
 
   it('answers DRF-shaped field errors for a missing, blank or too long field', function () {
     const missing = uploadFieldsSchema.safeParse({});
     expect(missing.success).to.equal(false);
-    if (!missing.success) expect(fieldErrors(missing.error)).to.deep.equal({ title: ['This field is required.'] });
+    if (!missing.success)
+      expect(fieldErrors(missing.error)).to.deep.equal({ title: ['This field is required.'] });
     const blank = uploadFieldsSchema.safeParse({ title: '   ', category: 'x'.repeat(101) });
     if (!blank.success) {
       expect(fieldErrors(blank.error)).to.deep.equal({
