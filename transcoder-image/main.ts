@@ -1,79 +1,18 @@
 /**
- * The transcoder program: one unit of work per run, then exit with the contract's code.
+ * Entry point of the transcoder image:
  *   node /app/dist/transcoder-image/main.js thumbnail
  *   node /app/dist/transcoder-image/main.js rendition <480p|720p|1080p>
- * On failure one clear line goes to the termination-message path (the Pod's status shows it).
+ *
+ * As PID 1 in a container, node ignores SIGTERM until a handler exists, and loading the program's
+ * module graph (pino, minio, fluent-ffmpeg) takes a moment: a Pod stopped in that window would run
+ * until its grace period ends. So the handlers are registered here, before the program is imported;
+ * nothing has started yet, so a signal then simply ends the process.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createLogger } from '../common/logging/index.js';
-import { EXIT_CODES } from '../common/video/index.js';
-import { loadJobConfig, parseArgs, terminationMessagePath } from './config.js';
-import { terminationLine, toTranscoderError, TranscoderError } from './errors.js';
-import { createMediaTool } from './ffmpeg/index.js';
-import { Storage } from './storage.js';
-import type { TaskContext } from './tasks/context.js';
-import { runRendition } from './tasks/rendition.js';
-import { runThumbnail } from './tasks/thumbnail.js';
+const early = (sig: NodeJS.Signals) => process.exit(sig === 'SIGINT' ? 130 : 143);
+process.once('SIGTERM', early);
+process.once('SIGINT', early);
 
-export async function main(
-  argv: readonly string[],
-  env: Record<string, string | undefined>,
-): Promise<number> {
-  const log = createLogger('transcoder');
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    log.warn({ signal: sig }, 'stopping');
-    controller.abort(new TranscoderError('internal', `interrupted by ${sig}`));
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-
-  try {
-    const args = parseArgs(argv);
-    const job = loadJobConfig(env);
-    const ctx: TaskContext = {
-      job,
-      storage: Storage.fromConfig(job.storage),
-      media: createMediaTool(env),
-      log: log.child({
-        videoId: job.videoId,
-        task: args.task,
-        ...(args.task === 'rendition' ? { rendition: args.rendition } : {}),
-      }),
-      signal: controller.signal,
-    };
-    const started = performance.now();
-    const result =
-      args.task === 'thumbnail' ? await runThumbnail(ctx) : await runRendition(ctx, args.rendition);
-    ctx.log.info({ seconds: Math.round(performance.now() - started) / 1000, keys: result.keys }, 'done');
-    return EXIT_CODES.ok;
-  } catch (err) {
-    const failure =
-      controller.signal.aborted && !(err instanceof TranscoderError && err.kind === 'badInput')
-        ? (controller.signal.reason as TranscoderError)
-        : toTranscoderError(err);
-    const line = terminationLine(failure.message);
-    log.error({ kind: failure.kind, exitCode: failure.exitCode, cause: describeCause(failure.cause) }, line);
-    await writeTerminationMessage(terminationMessagePath(env), line, log);
-    return failure.exitCode;
-  }
-}
-
-async function writeTerminationMessage(file: string, line: string, log: ReturnType<typeof createLogger>) {
-  try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${line}\n`);
-  } catch (err) {
-    log.warn({ file, err: (err as Error).message }, 'cannot write the termination message');
-  }
-}
-
-function describeCause(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  const e = cause as { message?: string; stderr?: string };
-  return terminationLine([e.message, e.stderr].filter(Boolean).join(' | ') || String(cause), 4000);
-}
-
-const code = await main(process.argv.slice(2), process.env);
-process.exit(code);
+const { main } = await import('./program.js');
+process.off('SIGTERM', early);
+process.off('SIGINT', early);
+process.exit(await main(process.argv.slice(2), process.env));
