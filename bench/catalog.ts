@@ -33,14 +33,35 @@ async function main() {
     const first = await fetch(`${api.url}/api/video/`, { headers: { cookie: api.cookie } });
     const body = await first.text();
     const items = (JSON.parse(body) as unknown[]).length;
-    say(`  GET /api/video/ answers ${first.status} with ${items} items, ${(body.length / 1024).toFixed(0)} KiB`);
+    say(
+      `  GET /api/video/ answers ${first.status} with ${items} items, ${(body.length / 1024).toFixed(0)} KiB`,
+    );
 
-    const health = await load({ url: `${api.url}/healthz`, connections: 50, durationSec: DURATION, headers: { cookie: api.cookie }, serverPid: api.child.pid });
+    const health = await load({
+      url: `${api.url}/healthz`,
+      connections: 50,
+      durationSec: DURATION,
+      headers: { cookie: api.cookie },
+      serverPid: api.child.pid,
+    });
     await drained(api.child.pid);
-    const list = await load({ url: `${api.url}/api/video/`, connections: 50, durationSec: DURATION, headers: { cookie: api.cookie }, serverPid: api.child.pid });
+    const list = await load({
+      url: `${api.url}/api/video/`,
+      connections: 50,
+      durationSec: DURATION,
+      headers: { cookie: api.cookie },
+      serverPid: api.child.pid,
+    });
     await drained(api.child.pid);
-    const [listCpu] = await cpuPerRequest([`${api.url}/api/video/`], [api.child.pid], { n: 8, concurrency: 2, headers: { cookie: api.cookie } });
-    const [healthCpu] = await cpuPerRequest([`${api.url}/healthz`], [api.child.pid], { n: 200, concurrency: 4 });
+    const [listCpu] = await cpuPerRequest([`${api.url}/api/video/`], [api.child.pid], {
+      n: 8,
+      concurrency: 2,
+      headers: { cookie: api.cookie },
+    });
+    const [healthCpu] = await cpuPerRequest([`${api.url}/healthz`], [api.child.pid], {
+      n: 200,
+      concurrency: 4,
+    });
     report({
       bench: BENCH,
       metric: `GET /api/video/ (${items} rows, 50 clients) req/s`,
@@ -50,8 +71,24 @@ async function main() {
       ratio: list.rps / health.rps,
       note: `p50 ${list.p50} ms, p99 ${list.p99} ms (healthz p50 ${health.p50}, p99 ${health.p99}); ${(body.length / 1024).toFixed(0)} KiB per answer, ${list.mbps.toFixed(1)} MB/s; API CPU ${listCpu!.toFixed(0)} ms/req closed-loop (healthz ${healthCpu!.toFixed(2)}); ${list.errors} errors`,
     });
-    report({ bench: BENCH, metric: 'GET /api/video/ API CPU per request', value: listCpu!, unit: 'ms', baseline: { label: '/healthz', value: healthCpu! }, ratio: listCpu! / healthCpu!, note: 'closed loop, all requests complete before CPU is read again' });
-    report({ bench: BENCH, metric: 'GET /api/video/ p99 latency', value: list.p99, unit: 'ms', baseline: { label: '/healthz p99', value: health.p99 }, ratio: list.p99 / health.p99, note: `p50 ${list.p50} ms` });
+    report({
+      bench: BENCH,
+      metric: 'GET /api/video/ API CPU per request',
+      value: listCpu!,
+      unit: 'ms',
+      baseline: { label: '/healthz', value: healthCpu! },
+      ratio: listCpu! / healthCpu!,
+      note: 'closed loop, all requests complete before CPU is read again',
+    });
+    report({
+      bench: BENCH,
+      metric: 'GET /api/video/ p99 latency',
+      value: list.p99,
+      unit: 'ms',
+      baseline: { label: '/healthz p99', value: health.p99 },
+      ratio: list.p99 / health.p99,
+      note: `p50 ${list.p50} ms`,
+    });
 
     // Sign-in throughput at the configured cost vs the hash comparison alone: a closed loop of
     // LOGINS sign-ins (CONC at a time, as many as libuv's threads that run bcrypt), all completed,
@@ -73,14 +110,20 @@ async function main() {
         }),
       );
       latencies.sort((a, b) => a - b);
-      return { rate: LOGINS / ((performance.now() - t0) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+      return {
+        rate: LOGINS / ((performance.now() - t0) / 1000),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+      };
     };
     const cpu0 = procCpuSeconds(api.child.pid);
     const viaApi = await closedLoop(async () => {
       await login(api.url, api.email, api.password);
     });
     const cpuPerLogin = ((procCpuSeconds(api.child.pid) - cpu0) * 1000) / LOGINS;
-    const [stored] = (await api.db.sequelize.query('SELECT password_hash FROM users WHERE email = :email', { replacements: { email: api.email } })) as unknown as [Array<{ password_hash: string }>];
+    const [stored] = (await api.db.sequelize.query('SELECT password_hash FROM users WHERE email = :email', {
+      replacements: { email: api.email },
+    })) as unknown as [Array<{ password_hash: string }>];
     const hash = stored[0]!.password_hash;
     const hasher = createPasswordHasher(api.bcryptCost);
     const alone = await closedLoop(async () => {
@@ -99,7 +142,8 @@ async function main() {
     await api.stop();
     await release();
   }
-  if (process.env.BENCH_PROFILE) say(`API CPU profile (BENCH_PROFILE=1):\n${summariseDir(profileDir('catalog'))}`);
+  if (process.env.BENCH_PROFILE)
+    say(`API CPU profile (BENCH_PROFILE=1):\n${summariseDir(profileDir('catalog'))}`);
 }
 
 main().then(

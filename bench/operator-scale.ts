@@ -20,25 +20,52 @@ import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type Video } from '../common
 import { OWNED_JOBS_SELECTOR } from '../operator/video/jobs.js';
 import { createTestNamespace, kubeConfig, uniqueName } from '../test/support/kube.js';
 import { waitFor } from '../test/support/waiters.js';
-import { BENCH_CACHE, freePort, hostTier, MiB, pool, procCpuSeconds, procMem, REPO_ROOT, report, say, startNode, waitHttpOk } from './support/lib.js';
+import {
+  BENCH_CACHE,
+  freePort,
+  hostTier,
+  MiB,
+  pool,
+  procCpuSeconds,
+  procMem,
+  REPO_ROOT,
+  report,
+  say,
+  startNode,
+  waitHttpOk,
+} from './support/lib.js';
 
 const execFileP = promisify(execFile);
 const BENCH = 'operator';
-const SIZES = (process.env.BENCH_OPERATOR_SIZES ?? '100,500').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_OPERATOR_SIZES ?? '100,500')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const IN_FLIGHT = 50;
 /** BENCH_OPERATOR_COMPILED=1: also compare the idle memory of tsx with the compiled build the image runs. */
 const COMPILED = process.env.BENCH_OPERATOR_COMPILED === '1';
 
 async function apiserverRequests(kubeconfig: string): Promise<number> {
-  const { stdout } = await execFileP(path.join(REPO_ROOT, 'bin/kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 64 * MiB });
+  const { stdout } = await execFileP(
+    path.join(REPO_ROOT, 'bin/kubectl'),
+    ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'],
+    { maxBuffer: 64 * MiB },
+  );
   let sum = 0;
-  for (const line of stdout.split('\n')) if (line.startsWith('apiserver_request_total{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of stdout.split('\n'))
+    if (line.startsWith('apiserver_request_total{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
 }
 
 function metric(text: string, name: string, filter = ''): number {
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{') && line.includes(filter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of text.split('\n'))
+    if (
+      line.startsWith(name) &&
+      (line[name.length] === ' ' || line[name.length] === '{') &&
+      line.includes(filter)
+    )
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
 }
 
@@ -51,10 +78,23 @@ function videoBody(ns: string, name: string, bucket: string) {
   };
 }
 
-async function createAll(custom: k8s.CustomObjectsApi, ns: string, n: number, bucket: string): Promise<number> {
+async function createAll(
+  custom: k8s.CustomObjectsApi,
+  ns: string,
+  n: number,
+  bucket: string,
+): Promise<number> {
   const names = Array.from({ length: n }, (_, i) => `v${String(i).padStart(4, '0')}`);
   const t0 = performance.now();
-  await pool(names, IN_FLIGHT, (name) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: videoBody(ns, name, bucket) }));
+  await pool(names, IN_FLIGHT, (name) =>
+    custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      body: videoBody(ns, name, bucket),
+    }),
+  );
   return performance.now() - t0;
 }
 
@@ -97,7 +137,10 @@ async function main() {
       try {
         const url = `http://127.0.0.1:${port}`;
         await waitHttpOk(`${url}/readyz`, op);
-        await waitFor(async () => (await (await fetch(`${url}/metrics`)).text()).includes('videoflix_operator_leader 1'), { timeoutMs: 60_000, what: 'operator leads' });
+        await waitFor(
+          async () => (await (await fetch(`${url}/metrics`)).text()).includes('videoflix_operator_leader 1'),
+          { timeoutMs: 60_000, what: 'operator leads' },
+        );
         const idleRss = procMem(op.pid).rssKb;
         await new Promise((r) => setTimeout(r, 1500)); // let the count file settle
         const countsBefore = JSON.parse(fs.readFileSync(countFile, 'utf8')) as Record<string, number>;
@@ -147,12 +190,22 @@ async function main() {
         await new Promise((r) => setTimeout(r, 1200));
         const countsAfter = JSON.parse(fs.readFileSync(countFile, 'utf8')) as Record<string, number>;
         const mem = procMem(op.pid);
-        const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as { items: Video[] };
+        const list = (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+        })) as { items: Video[] };
         const phases: Record<string, number> = {};
-        for (const v of list.items) phases[v.status?.phase ?? '(none)'] = (phases[v.status?.phase ?? '(none)'] ?? 0) + 1;
+        for (const v of list.items)
+          phases[v.status?.phase ?? '(none)'] = (phases[v.status?.phase ?? '(none)'] ?? 0) + 1;
 
-        const reconciles = metric(metricsAfter, 'videoflix_operator_reconcile_total') - metric(metricsBefore, 'videoflix_operator_reconcile_total');
-        const errors = metric(metricsAfter, 'videoflix_operator_reconcile_total', 'result="error"') - metric(metricsBefore, 'videoflix_operator_reconcile_total', 'result="error"');
+        const reconciles =
+          metric(metricsAfter, 'videoflix_operator_reconcile_total') -
+          metric(metricsBefore, 'videoflix_operator_reconcile_total');
+        const errors =
+          metric(metricsAfter, 'videoflix_operator_reconcile_total', 'result="error"') -
+          metric(metricsBefore, 'videoflix_operator_reconcile_total', 'result="error"');
         const byKind: Record<string, number> = {};
         let opRequests = 0;
         for (const [k, v] of Object.entries(countsAfter)) {
@@ -167,10 +220,41 @@ async function main() {
           .map(([k, v]) => `${k} ${(v / n).toFixed(2)}`)
           .join(', ');
         const label = `N=${n}`;
-        report({ bench: BENCH, metric: `${label}: all Jobs created`, value: admittedMs / 1000, unit: 's', baseline: { label: `${n} creates alone`, value: baselineMs / 1000 }, ratio: admittedMs / baselineMs, goal: n >= 500 ? '< 60 s' : undefined, note: `creates with operator running took ${(acceptedMs / 1000).toFixed(1)} s; idle after ${(settledMs / 1000).toFixed(1)} s; phases ${JSON.stringify(phases)}` });
-        report({ bench: BENCH, metric: `${label}: reconciles/s`, value: reconciles / (settledMs / 1000), unit: '/s', note: `${reconciles} reconciles (${(reconciles / n).toFixed(2)} per Video, ${errors} errors) in ${(settledMs / 1000).toFixed(1)} s; operator CPU ${opCpu.toFixed(1)} s (${((opCpu * 1000) / Math.max(1, reconciles)).toFixed(0)} ms/reconcile, ${((100 * opCpu) / (settledMs / 1000)).toFixed(0)} % of one core); kube-apiserver CPU ${apiserverCpu.toFixed(1)} s` });
-        report({ bench: BENCH, metric: `${label}: operator API requests per Video`, value: opRequests / n, unit: 'req', goal: 'flat in N', note: `${opRequests} in all: ${breakdown}; kube-apiserver counted ${apiAfter - apiBefore} (all clients, incl. ${n} creates, job controller Pods, ${polls} bench polls) = ${((apiAfter - apiBefore) / n).toFixed(1)}/Video` });
-        report({ bench: BENCH, metric: `${label}: operator peak memory (VmHWM)`, value: mem.hwmKb / 1024, unit: 'MiB', baseline: { label: 'idle RSS', value: idleRss / 1024 }, ratio: mem.hwmKb / idleRss, goal: '< 250 MiB', note: `RSS at end ${(mem.rssKb / 1024).toFixed(0)} MiB` });
+        report({
+          bench: BENCH,
+          metric: `${label}: all Jobs created`,
+          value: admittedMs / 1000,
+          unit: 's',
+          baseline: { label: `${n} creates alone`, value: baselineMs / 1000 },
+          ratio: admittedMs / baselineMs,
+          goal: n >= 500 ? '< 60 s' : undefined,
+          note: `creates with operator running took ${(acceptedMs / 1000).toFixed(1)} s; idle after ${(settledMs / 1000).toFixed(1)} s; phases ${JSON.stringify(phases)}`,
+        });
+        report({
+          bench: BENCH,
+          metric: `${label}: reconciles/s`,
+          value: reconciles / (settledMs / 1000),
+          unit: '/s',
+          note: `${reconciles} reconciles (${(reconciles / n).toFixed(2)} per Video, ${errors} errors) in ${(settledMs / 1000).toFixed(1)} s; operator CPU ${opCpu.toFixed(1)} s (${((opCpu * 1000) / Math.max(1, reconciles)).toFixed(0)} ms/reconcile, ${((100 * opCpu) / (settledMs / 1000)).toFixed(0)} % of one core); kube-apiserver CPU ${apiserverCpu.toFixed(1)} s`,
+        });
+        report({
+          bench: BENCH,
+          metric: `${label}: operator API requests per Video`,
+          value: opRequests / n,
+          unit: 'req',
+          goal: 'flat in N',
+          note: `${opRequests} in all: ${breakdown}; kube-apiserver counted ${apiAfter - apiBefore} (all clients, incl. ${n} creates, job controller Pods, ${polls} bench polls) = ${((apiAfter - apiBefore) / n).toFixed(1)}/Video`,
+        });
+        report({
+          bench: BENCH,
+          metric: `${label}: operator peak memory (VmHWM)`,
+          value: mem.hwmKb / 1024,
+          unit: 'MiB',
+          baseline: { label: 'idle RSS', value: idleRss / 1024 },
+          ratio: mem.hwmKb / idleRss,
+          goal: '< 250 MiB',
+          note: `RSS at end ${(mem.rssKb / 1024).toFixed(0)} MiB`,
+        });
       } finally {
         await op.stop();
       }
@@ -189,7 +273,11 @@ async function main() {
 async function idleMemoryCompiled(media: string, sources: string) {
   const dist = path.join(BENCH_CACHE, 'dist');
   const t0 = performance.now();
-  await execFileP(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist], { cwd: REPO_ROOT, maxBuffer: 16 * MiB });
+  await execFileP(
+    process.execPath,
+    [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dist],
+    { cwd: REPO_ROOT, maxBuffer: 16 * MiB },
+  );
   say(`  tsc build in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const kc = kubeConfig();
   const rss: Record<string, number> = {};
@@ -199,7 +287,21 @@ async function idleMemoryCompiled(media: string, sources: string) {
   ] as const) {
     const ns = await createTestNamespace(kc, `bench-idle-${label}`, { waitForServiceAccount: false });
     const port = await freePort();
-    const op = startNode(script, { LOG_LEVEL: 'warn', WATCH_NAMESPACE: ns, POD_NAMESPACE: ns, POD_NAME: `bench-idle-${label}`, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', S3_MEDIA_BUCKET: media, S3_SOURCE_BUCKET: sources, AMQP_EXCHANGE: `bench.idle.${ns}` }, { plain });
+    const op = startNode(
+      script,
+      {
+        LOG_LEVEL: 'warn',
+        WATCH_NAMESPACE: ns,
+        POD_NAMESPACE: ns,
+        POD_NAME: `bench-idle-${label}`,
+        HTTP_PORT: String(port),
+        HTTP_HOST: '127.0.0.1',
+        S3_MEDIA_BUCKET: media,
+        S3_SOURCE_BUCKET: sources,
+        AMQP_EXCHANGE: `bench.idle.${ns}`,
+      },
+      { plain },
+    );
     try {
       await waitHttpOk(`http://127.0.0.1:${port}/readyz`, op);
       await new Promise((r) => setTimeout(r, 3000));
@@ -208,7 +310,15 @@ async function idleMemoryCompiled(media: string, sources: string) {
       await op.stop();
     }
   }
-  report({ bench: BENCH, metric: 'operator idle RSS, compiled (as the image runs it)', value: rss.compiled!, unit: 'MiB', baseline: { label: 'under tsx', value: rss.tsx! }, ratio: rss.compiled! / rss.tsx!, note: `tsx adds ${(rss.tsx! - rss.compiled!).toFixed(0)} MiB to every operator figure above` });
+  report({
+    bench: BENCH,
+    metric: 'operator idle RSS, compiled (as the image runs it)',
+    value: rss.compiled!,
+    unit: 'MiB',
+    baseline: { label: 'under tsx', value: rss.tsx! },
+    ratio: rss.compiled! / rss.tsx!,
+    note: `tsx adds ${(rss.tsx! - rss.compiled!).toFixed(0)} MiB to every operator figure above`,
+  });
 }
 
 main().then(

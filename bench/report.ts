@@ -36,7 +36,10 @@ if (markdown) {
   for (const r of rows) if (r.note) process.stdout.write(`- ${r.bench} / ${r.metric}: ${r.note}\n`);
 } else {
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...table.map((t) => t[i]!.length))));
-  const line = (cells: string[]) => cells.map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!)))
+      .join('  ');
   process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const t of table) process.stdout.write(`${line(t)}\n`);
 }

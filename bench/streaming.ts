@@ -60,7 +60,9 @@ async function main() {
       segmentStarts: segments.map((_, i) => i * 6),
     };
     const master = Buffer.from(buildMasterPlaylist([meta]));
-    await api.s3.putObject(api.media, keys.master(uid), master, master.length, { 'Content-Type': 'application/vnd.apple.mpegurl' });
+    await api.s3.putObject(api.media, keys.master(uid), master, master.length, {
+      'Content-Type': 'application/vnd.apple.mpegurl',
+    });
     const [rows] = (await api.db.sequelize.query(
       `INSERT INTO videos (title, description, category, namespace, name, uid, phase, renditions, master_playlist_key,
                            thumbnail_key, duration_seconds, created_at, updated_at)
@@ -69,7 +71,9 @@ async function main() {
       { replacements: { uid, master: keys.master(uid) } },
     )) as unknown as [Array<{ id: number }>];
     const id = rows[0]!.id;
-    say(`  720p rendition: ${segments.length} segments, ${(segBytes / segments.length / 1024).toFixed(0)} KiB each on average`);
+    say(
+      `  720p rendition: ${segments.length} segments, ${(segBytes / segments.length / 1024).toFixed(0)} KiB each on average`,
+    );
 
     const apiSegs = segments.map((s) => `/api/video/${id}/720p/${s}/`);
     const apiLists = [`/api/video/${id}/master.m3u8`, `/api/video/${id}/720p/index.m3u8`];
@@ -87,10 +91,21 @@ async function main() {
     }
     const s3url = new URL(process.env.S3_ENDPOINT!).origin;
 
-    const run = async (base: string, paths: string[], headers: Record<string, string>): Promise<LoadResult & { s3CpuMsPerReq: number }> => {
+    const run = async (
+      base: string,
+      paths: string[],
+      headers: Record<string, string>,
+    ): Promise<LoadResult & { s3CpuMsPerReq: number }> => {
       await drained(api.child.pid, 30_000);
       const c0 = procCpuSeconds(s3pid);
-      const r = await load({ url: base, connections: CLIENTS, durationSec: DURATION, paths, headers, serverPid: api.child.pid });
+      const r = await load({
+        url: base,
+        connections: CLIENTS,
+        durationSec: DURATION,
+        paths,
+        headers,
+        serverPid: api.child.pid,
+      });
       return { ...r, s3CpuMsPerReq: r.requests ? ((procCpuSeconds(s3pid) - c0) * 1000) / r.requests : NaN };
     };
     for (const [kind, apiPaths, directPaths] of [
@@ -99,7 +114,8 @@ async function main() {
     ] as const) {
       const viaApi = await run(api.url, apiPaths, { cookie: api.cookie });
       const direct = await run(s3url, directPaths, {});
-      const detail = (r: typeof viaApi) => `${r.rps.toFixed(0)} req/s, ${r.mbps.toFixed(1)} MB/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`;
+      const detail = (r: typeof viaApi) =>
+        `${r.rps.toFixed(0)} req/s, ${r.mbps.toFixed(1)} MB/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`;
       report({
         bench: BENCH,
         metric: `${kind} via API (${CLIENTS} clients) req/s`,
@@ -119,8 +135,15 @@ async function main() {
         ratio: viaApi.mbps / direct.mbps,
       });
       await drained(api.child.pid, 30_000);
-      const [apiCpu, s3Behind] = await cpuPerRequest(apiPaths.map((p) => `${api.url}${p}`), [api.child.pid, s3pid], { headers: { cookie: api.cookie } });
-      const [, s3Direct] = await cpuPerRequest(directPaths.map((p) => `${s3url}${p}`), [api.child.pid, s3pid]);
+      const [apiCpu, s3Behind] = await cpuPerRequest(
+        apiPaths.map((p) => `${api.url}${p}`),
+        [api.child.pid, s3pid],
+        { headers: { cookie: api.cookie } },
+      );
+      const [, s3Direct] = await cpuPerRequest(
+        directPaths.map((p) => `${s3url}${p}`),
+        [api.child.pid, s3pid],
+      );
       report({
         bench: BENCH,
         metric: `${kind}: API CPU per request`,

@@ -17,7 +17,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATIONS, GROUP, LABELS, PLURAL, RENDITIONS, VERSION, type Video } from '../common/video/index.js';
+import {
+  ANNOTATIONS,
+  GROUP,
+  LABELS,
+  PLURAL,
+  RENDITIONS,
+  VERSION,
+  type Video,
+} from '../common/video/index.js';
 import { createMediaDir } from '../test/support/media.js';
 import { login } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
@@ -26,7 +34,10 @@ import { notRun, report, say } from './support/lib.js';
 const BENCH = 'time-to-ready';
 const SECONDS = Number(process.env.BENCH_TTR_SECONDS ?? 30);
 
-async function plainFfmpeg(source: string, dir: string): Promise<{ parallelMs: number; singleMs: number; perRendition: Record<string, number> }> {
+async function plainFfmpeg(
+  source: string,
+  dir: string,
+): Promise<{ parallelMs: number; singleMs: number; perRendition: Record<string, number> }> {
   const info = await probeSource(source);
   const perRendition: Record<string, number> = {};
   const t0 = performance.now();
@@ -38,28 +49,50 @@ async function plainFfmpeg(source: string, dir: string): Promise<{ parallelMs: n
   );
   const parallelMs = performance.now() - t0;
   const outs: string[] = [];
-  for (const r of RENDITIONS) outs.push(...(await renditionOutput(info, source, path.join(dir, 'single'), r)));
+  for (const r of RENDITIONS)
+    outs.push(...(await renditionOutput(info, source, path.join(dir, 'single'), r)));
   const singleMs = await ffmpeg([...inputArgs(source), ...outs]);
   return { parallelMs, singleMs, perRendition };
 }
 
 /** multipart upload as the admin console sends it; resolves with the 202 body and the time. */
-function upload(apiUrl: string, cookie: string, file: string, title: string): Promise<{ id: number; ms: number }> {
+function upload(
+  apiUrl: string,
+  cookie: string,
+  file: string,
+  title: string,
+): Promise<{ id: number; ms: number }> {
   const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
-  const field = (n: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`;
-  const head = Buffer.from(`${field('title', title)}${field('description', 'time to Ready benchmark')}${field('category', 'Bench')}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="sample.mp4"\r\nContent-Type: video/mp4\r\n\r\n`);
+  const field = (n: string, v: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`;
+  const head = Buffer.from(
+    `${field('title', title)}${field('description', 'time to Ready benchmark')}${field('category', 'Bench')}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="sample.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const size = fs.statSync(file).size;
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(`${apiUrl}/api/admin/videos/`, {
-      method: 'POST',
-      headers: { cookie, origin: new URL(apiUrl).origin, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) },
-    }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => (res.statusCode === 202 ? resolve({ id: (JSON.parse(body) as { id: number }).id, ms: performance.now() - t0 }) : reject(new Error(`upload: ${res.statusCode} ${body}`))));
-    });
+    const req = http.request(
+      `${apiUrl}/api/admin/videos/`,
+      {
+        method: 'POST',
+        headers: {
+          cookie,
+          origin: new URL(apiUrl).origin,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(head.length + size + tail.length),
+        },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () =>
+          res.statusCode === 202
+            ? resolve({ id: (JSON.parse(body) as { id: number }).id, ms: performance.now() - t0 })
+            : reject(new Error(`upload: ${res.statusCode} ${body}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.write(head);
     const rs = fs.createReadStream(file);
@@ -85,7 +118,12 @@ async function platform(source: string, parallelMs: number) {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const cookie = await login(apiUrl, process.env.BENCH_ADMIN_EMAIL!, process.env.BENCH_ADMIN_PASSWORD!, new URL(apiUrl).origin);
+  const cookie = await login(
+    apiUrl,
+    process.env.BENCH_ADMIN_EMAIL!,
+    process.env.BENCH_ADMIN_PASSWORD!,
+    new URL(apiUrl).origin,
+  );
   const title = `Bench time to Ready ${new Date().toISOString()}`;
   const wall0 = Date.now();
   const up = await upload(apiUrl, cookie, source, title);
@@ -96,18 +134,36 @@ async function platform(source: string, parallelMs: number) {
   while (Date.now() < deadline) {
     const now = Date.now();
     if (!video) {
-      const all = (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: Video[] };
+      const all = (await custom.listClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+      })) as { items: Video[] };
       video = all.items.find((v) => v.metadata.annotations?.[ANNOTATIONS.catalogId] === String(up.id));
       if (video) seen.videoSeen = now;
     }
     if (video) {
       const ns = video.metadata.namespace!;
-      const v = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: video.metadata.name! })) as Video;
-      const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.video}=${video.metadata.name}` });
+      const v = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name: video.metadata.name!,
+      })) as Video;
+      const jobs = await batch.listNamespacedJob({
+        namespace: ns,
+        labelSelector: `${LABELS.video}=${video.metadata.name}`,
+      });
       for (const j of jobs.items) {
         const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
         seen.jobCreated[name] ??= now;
-        if (j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) seen.jobDone[name] ??= now;
+        if (
+          j.status?.conditions?.some(
+            (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          )
+        )
+          seen.jobDone[name] ??= now;
       }
       if (v.status?.phase === 'Failed') throw new Error(`the Video failed: ${JSON.stringify(v.status)}`);
       const readyCond = v.status?.conditions?.find((c) => c.type === 'Ready');
@@ -124,19 +180,30 @@ async function platform(source: string, parallelMs: number) {
 
   // Per Job: created, container started and finished (Pod status), and the transcoder's own log.
   const ns = video.metadata.namespace!;
-  const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.video}=${video.metadata.name}` });
+  const jobs = await batch.listNamespacedJob({
+    namespace: ns,
+    labelSelector: `${LABELS.video}=${video.metadata.name}`,
+  });
   const steps: string[] = [];
-  const perJob: Record<string, { created: number; started: number; finished: number; encodeStart?: number; encodeSec?: number }> = {};
+  const perJob: Record<
+    string,
+    { created: number; started: number; finished: number; encodeStart?: number; encodeSec?: number }
+  > = {};
   for (const j of jobs.items) {
     const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
-    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${j.metadata!.name}` });
+    const pods = await core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: `job-name=${j.metadata!.name}`,
+    });
     const pod = pods.items.find((p) => p.status?.phase === 'Succeeded') ?? pods.items[0];
     const term = pod?.status?.containerStatuses?.[0]?.state?.terminated;
     let encodeStart: number | undefined;
     let encodeSec: number | undefined;
     let firstLog: number | undefined;
     if (pod) {
-      const logText = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns }).catch(() => '');
+      const logText = await core
+        .readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns })
+        .catch(() => '');
       for (const line of String(logText).split('\n')) {
         if (!line.startsWith('{')) continue;
         try {
@@ -172,11 +239,16 @@ async function platform(source: string, parallelMs: number) {
   for (const [name, r] of rends) {
     const open = r.encodeStart !== undefined ? `, source opened/probed ${s(r.started, r.encodeStart)} s` : '';
     const enc = r.encodeSec !== undefined ? `, encode ${r.encodeSec.toFixed(1)} s` : '';
-    const after = r.encodeStart !== undefined && r.encodeSec !== undefined ? `, after encode (last segments, metadata, exit) ${s(r.encodeStart + r.encodeSec * 1000, r.finished)} s` : '';
+    const after =
+      r.encodeStart !== undefined && r.encodeSec !== undefined
+        ? `, after encode (last segments, metadata, exit) ${s(r.encodeStart + r.encodeSec * 1000, r.finished)} s`
+        : '';
     steps.push(`${name}: Job start ${s(r.created, r.started)} s${open}${enc}${after}`);
   }
   const lastDone = Math.max(...rends.map(([, r]) => r.finished));
-  steps.push(`last rendition done → Ready (alignment check, master playlist, status) ${s(lastDone, seen.ready)} s`);
+  steps.push(
+    `last rendition done → Ready (alignment check, master playlist, status) ${s(lastDone, seen.ready)} s`,
+  );
   report({
     bench: BENCH,
     metric: `platform on kind: upload → Ready (${SECONDS} s 1080p)`,
@@ -187,13 +259,22 @@ async function platform(source: string, parallelMs: number) {
     goal: '≤ 1.10',
     note: steps.join('; '),
   });
-  await fetch(`${apiUrl}/api/admin/videos/${up.id}/`, { method: 'DELETE', headers: { cookie, origin: new URL(apiUrl).origin } }).catch(() => undefined);
+  await fetch(`${apiUrl}/api/admin/videos/${up.id}/`, {
+    method: 'DELETE',
+    headers: { cookie, origin: new URL(apiUrl).origin },
+  }).catch(() => undefined);
 }
 
 async function main() {
   const media = await createMediaDir('videoflix-bench-ttr-');
   try {
-    const source = await media.clip({ durationSec: SECONDS, width: 1920, height: 1080, fps: 30, name: 'sample-1080p.mp4' });
+    const source = await media.clip({
+      durationSec: SECONDS,
+      width: 1920,
+      height: 1080,
+      fps: 30,
+      name: 'sample-1080p.mp4',
+    });
     if (process.env.BENCH_TTR_PLATFORM_ONLY === '1') {
       // a check of the platform part alone (no ratio without the baseline)
       await platform(source, NaN);
@@ -205,7 +286,9 @@ async function main() {
       metric: `plain ffmpeg, 3 renditions in parallel (${SECONDS} s 1080p)`,
       value: parallelMs / 1000,
       unit: 's',
-      note: `each: ${Object.entries(perRendition).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')} (transcoder settings, veryfast)`,
+      note: `each: ${Object.entries(perRendition)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(', ')} (transcoder settings, veryfast)`,
     });
     report({
       bench: BENCH,
@@ -217,7 +300,11 @@ async function main() {
       note: 'one decode feeding three scalers and encoders',
     });
     if (process.env.BENCH_API_URL) await platform(source, parallelMs);
-    else notRun(BENCH, `platform part: ${process.env.BENCH_PLATFORM_REASON || 'BENCH_API_URL not set (the kind platform of make dev)'}`);
+    else
+      notRun(
+        BENCH,
+        `platform part: ${process.env.BENCH_PLATFORM_REASON || 'BENCH_API_URL not set (the kind platform of make dev)'}`,
+      );
   } finally {
     await media.cleanup();
   }

@@ -18,7 +18,10 @@ import { FRONTEND_ORIGIN, startApi } from './support/api.js';
 import { hostTier, MiB, procMem, report, resetPeak, say } from './support/lib.js';
 
 const BENCH = 'upload';
-const SIZES = (process.env.BENCH_UPLOAD_SIZES_MIB ?? '256,1024').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_UPLOAD_SIZES_MIB ?? '256,1024')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 
 async function makeFile(dir: string, clip: string, bytes: number): Promise<string> {
   const out = path.join(dir, `upload-${bytes}.mp4`);
@@ -39,11 +42,19 @@ async function makeFile(dir: string, clip: string, bytes: number): Promise<strin
 }
 
 /** The multipart request a browser's form makes: fields first, the file last, streamed from disk. */
-async function upload(url: string, cookie: string, file: string, title: string): Promise<{ status: number; body: string }> {
+async function upload(
+  url: string,
+  cookie: string,
+  file: string,
+  title: string,
+): Promise<{ status: number; body: string }> {
   const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
-  const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const head = Buffer.from(
-    field('title', title) + field('description', 'benchmark upload') + field('category', 'Bench') +
+    field('title', title) +
+      field('description', 'benchmark upload') +
+      field('category', 'Bench') +
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: video/mp4\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -101,14 +112,18 @@ async function main() {
       const mem = procMem(api.child.pid);
       if (res.status !== 202) throw new Error(`upload of ${mib} MiB: ${res.status} ${res.body}`);
       const { id } = JSON.parse(res.body) as { id: number };
-      const [rows] = (await api.db.sequelize.query('SELECT source_key FROM videos WHERE id = :id', { replacements: { id } })) as unknown as [Array<{ source_key: string }>];
+      const [rows] = (await api.db.sequelize.query('SELECT source_key FROM videos WHERE id = :id', {
+        replacements: { id },
+      })) as unknown as [Array<{ source_key: string }>];
       const stored = await api.s3.statObject(api.sources, rows[0]!.source_key);
       if (stored.size !== bytes) throw new Error(`stored ${stored.size} bytes, sent ${bytes}`);
       await api.s3.removeObject(api.sources, rows[0]!.source_key);
 
       const key = `direct/${mib}.mp4`;
       const t1 = performance.now();
-      await api.s3.putObject(api.sources, key, fs.createReadStream(file), bytes, { 'Content-Type': 'video/mp4' });
+      await api.s3.putObject(api.sources, key, fs.createReadStream(file), bytes, {
+        'Content-Type': 'video/mp4',
+      });
       const directMs = performance.now() - t1;
       await api.s3.removeObject(api.sources, key);
       await fsp.rm(file, { force: true });
@@ -132,7 +147,9 @@ async function main() {
         unit: 'MiB',
         baseline: { label: 'API RSS before', value: rssBefore / 1024 },
         goal: '< 100 MiB, flat in size',
-        note: canReset ? `VmHWM ${(mem.hwmKb / 1024).toFixed(0)} MiB after a reset to the RSS before the upload` : 'VmHWM could not be reset: peak since start',
+        note: canReset
+          ? `VmHWM ${(mem.hwmKb / 1024).toFixed(0)} MiB after a reset to the RSS before the upload`
+          : 'VmHWM could not be reset: peak since start',
       });
       say(`  ${mib} MiB done`);
     }

@@ -37,11 +37,21 @@ export function profileDir(label: string): string {
 
 export function s3Client(): Client {
   const e = process.env;
-  return createS3Client({ S3_ENDPOINT: e.S3_ENDPOINT!, S3_REGION: e.S3_REGION ?? 'us-east-1', S3_ACCESS_KEY: e.S3_ACCESS_KEY!, S3_SECRET_KEY: e.S3_SECRET_KEY! });
+  return createS3Client({
+    S3_ENDPOINT: e.S3_ENDPOINT!,
+    S3_REGION: e.S3_REGION ?? 'us-east-1',
+    S3_ACCESS_KEY: e.S3_ACCESS_KEY!,
+    S3_SECRET_KEY: e.S3_SECRET_KEY!,
+  });
 }
 
 /** POST /api/login/ → the Cookie header carrying access_token (and refresh_token). */
-export async function login(url: string, email: string, password: string, origin = FRONTEND_ORIGIN): Promise<string> {
+export async function login(
+  url: string,
+  email: string,
+  password: string,
+  origin = FRONTEND_ORIGIN,
+): Promise<string> {
   const res = await fetch(`${url}/api/login/`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin },
@@ -68,7 +78,11 @@ export async function startApi(label: string, env: Record<string, string> = {}):
   const email = `bench-admin-${suffix}@example.com`;
   const password = `bench-${crypto.randomBytes(12).toString('hex')}`;
   const common = { DATABASE_URL: db.url, BCRYPT_COST: String(bcryptCost) };
-  const admin = startNode(path.join(REPO_ROOT, 'api/cli/create-admin.ts'), { ...common, ADMIN_EMAIL: email, ADMIN_PASSWORD: password });
+  const admin = startNode(path.join(REPO_ROOT, 'api/cli/create-admin.ts'), {
+    ...common,
+    ADMIN_EMAIL: email,
+    ADMIN_PASSWORD: password,
+  });
   const code = await new Promise<number | null>((r) => admin.proc.once('exit', (c) => r(c)));
   if (code !== 0) throw new Error(`create-admin exited ${code}: ${admin.output()}`);
 
@@ -96,7 +110,9 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     {
       logFile: path.join(BENCH_CACHE, 'logs', `api-${label}.log`),
       // BENCH_PROFILE=1: a V8 CPU profile of the API, written when it stops (summarised by profile.ts)
-      ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir(label)}`] } : {}),
+      ...(process.env.BENCH_PROFILE
+        ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir(label)}`] }
+        : {}),
     },
   );
   try {
@@ -121,7 +137,10 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     async stop() {
       await child.stop();
       await db.drop().catch(() => undefined);
-      await kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+      await kc
+        .makeApiClient(k8s.CoreV1Api)
+        .deleteNamespace({ name: namespace })
+        .catch(() => undefined);
     },
   };
 }

@@ -19,7 +19,12 @@ function classify(method: string, p: string): string {
   if (nsAt >= 0 && rest.length === 0) rest = ['namespaces'];
   const resource = rest[0] ?? pathname ?? '?';
   const sub = rest.length >= 3 ? `/${rest[2]}` : '';
-  const verb = method === 'GET' && /(^|&)watch=(true|1)/.test(query) ? 'WATCH' : method === 'GET' && rest.length === 1 ? 'LIST' : method;
+  const verb =
+    method === 'GET' && /(^|&)watch=(true|1)/.test(query)
+      ? 'WATCH'
+      : method === 'GET' && rest.length === 1
+        ? 'LIST'
+        : method;
   return `${verb} ${resource}${sub}`;
 }
 

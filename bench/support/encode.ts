@@ -9,7 +9,13 @@ import path from 'node:path';
 import { DEFAULT_LADDER, rung, type LadderSettings, type RenditionName } from '../../common/video/index.js';
 import { encoderThreads } from '../../transcoder-image/cpu.js';
 import { hlsOutputOptions, networkInputOptions, PLAYLIST_FILE } from '../../transcoder-image/ffmpeg/args.js';
-import { createMediaTool, pickAudioStream, pickVideoStream, scaleToFit, type ProbeInfo } from '../../transcoder-image/ffmpeg/index.js';
+import {
+  createMediaTool,
+  pickAudioStream,
+  pickVideoStream,
+  scaleToFit,
+  type ProbeInfo,
+} from '../../transcoder-image/ffmpeg/index.js';
 import { rateControl } from '../../transcoder-image/ladder.js';
 
 export async function probeSource(input: string): Promise<ProbeInfo> {
@@ -17,12 +23,26 @@ export async function probeSource(input: string): Promise<ProbeInfo> {
 }
 
 /** The output options of one rendition into `outRoot/<name>/` (created), as the transcoder passes them. */
-export async function renditionOutput(info: ProbeInfo, input: string, outRoot: string, name: RenditionName, ladder: LadderSettings = DEFAULT_LADDER): Promise<string[]> {
+export async function renditionOutput(
+  info: ProbeInfo,
+  input: string,
+  outRoot: string,
+  name: RenditionName,
+  ladder: LadderSettings = DEFAULT_LADDER,
+): Promise<string[]> {
   const video = pickVideoStream(info);
   if (!video) throw new Error(`no video stream in ${input}`);
   const audio = pickAudioStream(info);
   const target = rung(name, ladder);
-  const size = scaleToFit({ width: video.width!, height: video.height!, sampleAspectRatio: video.sampleAspectRatio, rotation: video.rotation }, target);
+  const size = scaleToFit(
+    {
+      width: video.width!,
+      height: video.height!,
+      sampleAspectRatio: video.sampleAspectRatio,
+      rotation: video.rotation,
+    },
+    target,
+  );
   const outputDir = path.join(outRoot, name);
   await fsp.mkdir(outputDir, { recursive: true });
   const threads = await encoderThreads(undefined);
@@ -56,6 +76,10 @@ export function ffmpeg(args: string[]): Promise<number> {
     let err = '';
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-1000)}`))));
+    p.on('exit', (code) =>
+      code === 0
+        ? resolve(performance.now() - t0)
+        : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-1000)}`)),
+    );
   });
 }

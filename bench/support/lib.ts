@@ -33,9 +33,13 @@ export interface Row {
 export function report(row: Row): void {
   const load = os.loadavg()[0]!.toFixed(1);
   const full = { ...row, load: Number(load) };
-  const base = row.baseline ? `  (baseline ${row.baseline.label}: ${fmt(row.baseline.value)} ${row.baseline.unit ?? row.unit ?? ''})` : '';
+  const base = row.baseline
+    ? `  (baseline ${row.baseline.label}: ${fmt(row.baseline.value)} ${row.baseline.unit ?? row.unit ?? ''})`
+    : '';
   const ratio = row.ratio !== undefined ? `  ratio ${row.ratio.toFixed(2)}` : '';
-  process.stdout.write(`[${row.bench}] ${row.metric}: ${fmt(row.value)} ${row.unit ?? ''}${base}${ratio}${row.note ? `  — ${row.note}` : ''}  [load ${load}]\n`);
+  process.stdout.write(
+    `[${row.bench}] ${row.metric}: ${fmt(row.value)} ${row.unit ?? ''}${base}${ratio}${row.note ? `  — ${row.note}` : ''}  [load ${load}]\n`,
+  );
   const file = process.env.BENCH_RESULTS;
   if (file) fs.appendFileSync(file, `${JSON.stringify(full)}\n`);
 }
@@ -126,7 +130,12 @@ export function startNode(
     plain?: boolean;
   } = {},
 ): Child {
-  const args = [...(opts.nodeArgs ?? []), ...(opts.plain ? [] : ['--import=tsx']), ...(opts.imports ?? []).map((m) => `--import=${m}`), script];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    ...(opts.plain ? [] : ['--import=tsx']),
+    ...(opts.imports ?? []).map((m) => `--import=${m}`),
+    script,
+  ];
   let fd: number | undefined;
   if (opts.logFile) {
     fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
@@ -188,7 +197,11 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-export async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -203,7 +216,10 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: num
 }
 
 export function machine(): string {
-  return `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+  return `${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 }
 
 function tail(file: string, bytes = 4000): string {

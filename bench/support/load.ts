@@ -69,7 +69,11 @@ export async function drained(serverPid: number, maxMs = 60_000): Promise<void> 
  * (`concurrency` at a time) that all complete before the CPU is read again, so work in flight at
  * the end of a timed run does not skew it.
  */
-export async function cpuPerRequest(urls: string[], pids: number[], opts: { n?: number; concurrency?: number; headers?: Record<string, string> } = {}): Promise<number[]> {
+export async function cpuPerRequest(
+  urls: string[],
+  pids: number[],
+  opts: { n?: number; concurrency?: number; headers?: Record<string, string> } = {},
+): Promise<number[]> {
   const n = opts.n ?? 40;
   const conc = opts.concurrency ?? 4;
   const before = pids.map((p) => procCpuSeconds(p));

@@ -36,7 +36,8 @@ export function summarise(file: string, top = 12): string {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const buckets = new Map<string, number>();
   const fns = new Map<string, number>();
@@ -51,11 +52,15 @@ export function summarise(file: string, top = 12): string {
   }
   const busy = [...buckets.values()].reduce((a, b) => a + b, 0);
   const pct = (t: number) => `${((100 * t) / busy).toFixed(1)}%`;
-  const lines = [`${path.basename(file)}: ${(busy / 1e6).toFixed(1)} s busy of ${(total / 1e6).toFixed(1)} s sampled`];
+  const lines = [
+    `${path.basename(file)}: ${(busy / 1e6).toFixed(1)} s busy of ${(total / 1e6).toFixed(1)} s sampled`,
+  ];
   lines.push('  by package/file (self time):');
-  for (const [b, t] of [...buckets].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(t).padStart(6)}  ${b}`);
+  for (const [b, t] of [...buckets].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`    ${pct(t).padStart(6)}  ${b}`);
   lines.push('  top functions (self time):');
-  for (const [f, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(t).padStart(6)}  ${f}`);
+  for (const [f, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`    ${pct(t).padStart(6)}  ${f}`);
   return lines.join('\n');
 }
 

@@ -44,7 +44,9 @@ export const env = {
   str: (def?: string) => (def === undefined ? z.string().min(1) : z.string().min(1).default(def)),
   int: (def?: number) => (def === undefined ? z.coerce.number().int() : z.coerce.number().int().default(def)),
   port: (def?: number) =>
-    def === undefined ? z.coerce.number().int().min(1).max(65535) : z.coerce.number().int().min(1).max(65535).default(def),
+    def === undefined
+      ? z.coerce.number().int().min(1).max(65535)
+      : z.coerce.number().int().min(1).max(65535).default(def),
   bool: (def: boolean) =>
     z
       .enum(['true', 'false', '1', '0', 'yes', 'no'])
