@@ -10,42 +10,16 @@
  * to test-results/admin-console.png; deletes the video through the console. No CSP violation, no page error.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
-import { ROOT } from '../../support/cluster-hooks.js';
 import { createMediaDir, generateClip, type MediaDir } from '../../support/media.js';
+import { ensurePlatform, ROOT, type Endpoints } from '../../support/platform.js';
 import { waitFor } from '../../support/waiters.js';
 
-const ENDPOINTS = path.join(ROOT, '.dev/endpoints.env');
 const SCREENSHOT = path.join(ROOT, 'test-results/admin-console.png');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SEGMENT = /\/api\/video\/(\d+)\/(480p|720p|1080p)\/(segment_\d+\.ts)\/?$/;
-
-type Endpoints = Record<
-  | 'API_URL'
-  | 'ADMIN_URL'
-  | 'MAIL_UI_URL'
-  | 'MAIL_API_URL'
-  | 'KUBECONFIG'
-  | 'ADMIN_EMAIL'
-  | 'ADMIN_PASSWORD'
-  | 'SAMPLE_VIDEO',
-  string
->;
-
-function readEndpoints(): Endpoints | undefined {
-  if (!existsSync(ENDPOINTS)) return undefined;
-  const env = Object.fromEntries(
-    readFileSync(ENDPOINTS, 'utf8')
-      .split('\n')
-      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!, m[2]!]),
-  );
-  return env as Endpoints;
-}
 
 // The page's elements as the callbacks of evaluate() see them (tsconfig has no DOM lib: structural types).
 interface MediaEl {
@@ -56,26 +30,6 @@ interface MediaEl {
 }
 type DataEl = { dataset: Record<string, string | undefined> };
 // (callbacks of evaluate() run in the page: they may use types, never helpers of this module)
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(5000) })).status === 200;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `hack/dev.sh up` with its progress on stderr; rejects when it fails. */
-function devUp(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'hack/dev.sh'), ['up'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`hack/dev.sh up exited ${code}`))));
-  });
-}
 
 describe('admin console in a real browser (chromium + playwright-core) on the make dev platform', function () {
   this.timeout(20 * 60_000);
@@ -91,16 +45,7 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
 
   before(async function () {
     this.timeout(90 * 60_000); // a cold `hack/dev.sh up` builds images and installs the chart
-    let e = readEndpoints();
-    if (!e || !(await answers(`${e.API_URL}/readyz`))) {
-      console.log(
-        `      ${e ? 'the platform in .dev/endpoints.env does not answer' : 'no .dev/endpoints.env'}: running hack/dev.sh up`,
-      );
-      await devUp();
-      e = readEndpoints();
-    }
-    if (!e) throw new Error(`hack/dev.sh up wrote no ${ENDPOINTS}`);
-    env = e;
+    env = await ensurePlatform(); // .dev/endpoints.env, after `hack/dev.sh up` when missing or not answering
     media = await createMediaDir('videoflix-browser-');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
