@@ -30,7 +30,7 @@ import { minioFrom } from '../../../operator/storage.js';
 import { DEFAULT_RESOURCES, OWNED_JOBS_SELECTOR } from '../../../operator/video/jobs.js';
 import { MemorySink, type StatusSink } from '../../../operator/video/publish.js';
 import { applyCrds } from '../../support/hostenv.js';
-import { apiStatus, kubeConfig, uniqueName } from '../../support/kube.js';
+import { apiStatus, deleteNamespace, kubeConfig, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -491,4 +491,38 @@ export async function ensureTranscoderServiceAccount(core: k8s.CoreV1Api, namesp
   } catch (err) {
     if (apiStatus(err) !== 409) throw err;
   }
+}
+
+/**
+ * Test clean-up: drops the finalizers of every Video left in the namespace (no operator runs any
+ * more to remove them), then deletes the namespace.
+ */
+export async function dropNamespace(
+  kc: k8s.KubeConfig,
+  custom: k8s.CustomObjectsApi,
+  namespace: string,
+): Promise<void> {
+  const list = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+  })) as {
+    items: Array<{ metadata: { name: string } }>;
+  };
+  for (const v of list.items)
+    await custom
+      .patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name: v.metadata.name,
+          body: { metadata: { finalizers: null } },
+        },
+        MERGE,
+      )
+      .catch(() => undefined);
+  await deleteNamespace(kc, namespace);
 }

@@ -1,10 +1,8 @@
 /** Two replicas in-process against the real API server: only the Lease holder reconciles. */
 import { expect } from 'chai';
-import { GROUP, PLURAL, VERSION } from '../../../common/video/index.js';
-import { createTestNamespace, deleteNamespace } from '../../support/kube.js';
+import { createTestNamespace } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
-  MERGE,
   applyVideoCrd,
   clients,
   completeJob,
@@ -20,6 +18,7 @@ import {
   writeProbe,
   writeRendition,
   type RunningOperator,
+  dropNamespace,
 } from './helpers.js';
 
 const LEASE = {
@@ -49,27 +48,7 @@ describe('operator leader election (two replicas, one Lease)', function () {
 
   afterEach(async () => {
     await Promise.all(replicas.splice(0).map((r) => r.stop()));
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as { items: Array<{ metadata: { name: string } }> };
-    for (const v of list.items)
-      await custom
-        .patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace: ns,
-            plural: PLURAL,
-            name: v.metadata.name,
-            body: { metadata: { finalizers: null } },
-          },
-          MERGE,
-        )
-        .catch(() => undefined);
-    await deleteNamespace(kc, ns);
+    await dropNamespace(kc, custom, ns);
   });
 
   async function start(identity: string, releaseOnStop = true) {

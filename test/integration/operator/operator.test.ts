@@ -19,7 +19,7 @@ import {
   type Video,
 } from '../../../common/video/index.js';
 import { createHealthServer, listen } from '../../../operator/runtime/health.js';
-import { apiStatus, createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
+import { apiStatus, createTestNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
   MERGE,
@@ -44,6 +44,7 @@ import {
   writeProbe,
   writeRendition,
   type RunningOperator,
+  dropNamespace,
 } from './helpers.js';
 
 const run = promisify(execFile);
@@ -79,32 +80,7 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     await op?.stop();
     op = undefined;
     // Videos keep their finalizer once the operator is gone: drop it so the namespace can go.
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as {
-      items: Array<{ metadata: { name: string; finalizers?: string[] } }>;
-    };
-    for (const v of list.items) {
-      if (v.metadata.finalizers?.length) {
-        await custom
-          .patchNamespacedCustomObject(
-            {
-              group: GROUP,
-              version: VERSION,
-              namespace: ns,
-              plural: PLURAL,
-              name: v.metadata.name,
-              body: { metadata: { finalizers: null } },
-            },
-            MERGE,
-          )
-          .catch(() => undefined);
-      }
-    }
-    await deleteNamespace(kc, ns);
+    await dropNamespace(kc, custom, ns);
   });
 
   const source = (name: string) => ({ bucket: buckets.sources, key: `uploads/${name}.mp4` });

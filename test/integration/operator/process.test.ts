@@ -7,11 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { GROUP, PLURAL, VERSION } from '../../../common/video/index.js';
-import { createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
+import { createTestNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
-  MERGE,
   REPO_ROOT,
   StatusConsumer,
   applyVideoCrd,
@@ -21,6 +19,7 @@ import {
   makeBuckets,
   s3,
   waitJobs,
+  dropNamespace,
 } from './helpers.js';
 
 async function freePort(): Promise<number> {
@@ -55,27 +54,7 @@ describe('operator process (operator/main.ts)', function () {
     }
     child = undefined;
     await consumer?.close();
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as { items: Array<{ metadata: { name: string } }> };
-    for (const v of list.items)
-      await custom
-        .patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace: ns,
-            plural: PLURAL,
-            name: v.metadata.name,
-            body: { metadata: { finalizers: null } },
-          },
-          MERGE,
-        )
-        .catch(() => undefined);
-    await deleteNamespace(kc, ns);
+    await dropNamespace(kc, custom, ns);
   });
 
   it('starts from its environment, leads, reconciles, publishes, and exits cleanly on SIGTERM', async () => {

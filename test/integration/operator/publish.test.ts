@@ -4,10 +4,9 @@ import { GROUP, PLURAL, VERSION, ANNOTATIONS, keys } from '../../../common/video
 import { createLogger } from '../../../common/logging/index.js';
 import { StatusPublisher } from '../../../operator/video/publish.js';
 import { startRabbit, stopRabbit } from '../../support/hostenv.js';
-import { createTestNamespace, deleteNamespace, uniqueName } from '../../support/kube.js';
+import { createTestNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
-  MERGE,
   StatusConsumer,
   applyVideoCrd,
   clients,
@@ -25,6 +24,7 @@ import {
   writeProbe,
   writeRendition,
   type RunningOperator,
+  dropNamespace,
 } from './helpers.js';
 
 describe('operator status messages (RabbitMQ topic exchange)', function () {
@@ -70,27 +70,7 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
     await op?.stop();
     await publisher?.stop(1_000);
     await consumer?.close();
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as { items: Array<{ metadata: { name: string } }> };
-    for (const v of list.items)
-      await custom
-        .patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace: ns,
-            plural: PLURAL,
-            name: v.metadata.name,
-            body: { metadata: { finalizers: null } },
-          },
-          MERGE,
-        )
-        .catch(() => undefined);
-    await deleteNamespace(kc, ns);
+    await dropNamespace(kc, custom, ns);
   });
 
   async function probeAndTranscode(name: string, uid: string) {

@@ -8,10 +8,9 @@ import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { GROUP, PLURAL, VERSION, keys } from '../../../common/video/index.js';
-import { createTestNamespace, deleteNamespace } from '../../support/kube.js';
+import { createTestNamespace } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
-  MERGE,
   REPO_ROOT,
   applyVideoCrd,
   clients,
@@ -31,6 +30,7 @@ import {
   writeProbe,
   writeRendition,
   type RunningOperator,
+  dropNamespace,
 } from './helpers.js';
 
 const rules = parse(fs.readFileSync(path.join(REPO_ROOT, 'operator/rbac/rules.yaml'), 'utf8')) as Record<
@@ -55,27 +55,7 @@ describe('operator RBAC (operator/rbac/rules.yaml is enough)', function () {
   afterEach(async () => {
     await op?.stop();
     op = undefined;
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as { items: Array<{ metadata: { name: string } }> };
-    for (const v of list.items)
-      await custom
-        .patchNamespacedCustomObject(
-          {
-            group: GROUP,
-            version: VERSION,
-            namespace: ns,
-            plural: PLURAL,
-            name: v.metadata.name,
-            body: { metadata: { finalizers: null } },
-          },
-          MERGE,
-        )
-        .catch(() => undefined);
-    await deleteNamespace(kc, ns);
+    await dropNamespace(kc, custom, ns);
   });
 
   /** A kubeconfig that authenticates as the ServiceAccount videoflix-operator in `ns`. */
