@@ -445,9 +445,12 @@ export class VideoController {
       const written = await writeStatus(this.statusClient, current, decision.status);
       if (written) {
         current = written;
+        // A phase change, a new generation, or a rendition finishing: consumers (the catalog, the
+        // admin console's progress) see per-rendition progress live, not only at phase changes.
         if (
           before.phase !== decision.status.phase ||
-          before.observedGeneration !== decision.status.observedGeneration
+          before.observedGeneration !== decision.status.observedGeneration ||
+          renditionStates(before) !== renditionStates(decision.status)
         ) {
           this.publish(current, decision.status);
         }
@@ -663,4 +666,9 @@ export class VideoController {
     const msg = { ...this.message(video, video.status ?? {}), deleted: true };
     this.o.sink.publish(DELETED_ROUTING_KEY, msg);
   }
+}
+
+/** The per-rendition phases of a status, as one comparable string. */
+function renditionStates(status: VideoStatus): string {
+  return (status.renditions ?? []).map((r) => `${r.name}:${r.phase}`).join(',');
 }
