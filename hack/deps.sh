@@ -4,7 +4,7 @@
 set -euo pipefail
 want=()
 host=(ffmpeg rabbitmq-server postgresql openssl curl jq)
-cluster=(docker.io debootstrap zstd libseccomp-dev pkg-config)
+cluster=(docker.io debootstrap zstd libseccomp-dev pkg-config jq ffmpeg)
 browser=(chromium)
 case "${1:-host}" in
   host) want=("${host[@]}") ;;

@@ -51,7 +51,8 @@ case "${1:-all}" in
   all)
     step "system packages"; hack/deps.sh all
     step "node $(. hack/versions.env; echo $NODE_VERSION) and npm dependencies"; hack/tools.sh node; npm_install
-    step "building pinned tools"; bg_start tools hack/tools.sh all
+    step "building pinned tools and the node image's Go parts"
+    bg_start tools sh -c 'hack/tools.sh all && hack/cluster/node-tools.sh all'
     step "typecheck and lint"; npm run typecheck; npm run lint; hack/check-crd-copy.sh
     step "unit tests"; npm run test:unit
     step "waiting for tools"; bg_wait tools

@@ -1,33 +1,16 @@
 #!/usr/bin/env bash
 # Installs a pinned tool into ./bin (LOCALBIN). Builds are cached per version under
 # $TOOLS_CACHE (default $HOME/.cache/videoflix/tools), so a fresh clone rebuilds nothing.
-# usage: hack/tools.sh <tool>...   tools: node k8s etcd versitygw helm kind maildev all
+# usage: hack/tools.sh <tool>...   tools: node k8s etcd versitygw helm kind maildev traefik all
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/hack/versions.env"
+HACK_ROOT=$ROOT . "$ROOT/hack/lib.sh"
 LOCALBIN=${LOCALBIN:-$ROOT/bin}
-CACHE=${TOOLS_CACHE:-$HOME/.cache/videoflix/tools}
-mkdir -p "$LOCALBIN" "$CACHE"
+CACHE=$TOOLS_CACHE
+mkdir -p "$LOCALBIN"
 export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw"
-log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
 link() { ln -sfn "$1" "$LOCALBIN/$2"; }
 
-# Runs a build step once per version: the marker file says it completed.
-cached() { # cached <dir> <label> <command...>
-  local dir=$1 label=$2; shift 2
-  if [ -f "$dir/.complete" ]; then return 0; fi
-  # One build per tool version at a time (parallel make targets or test tiers share the cache).
-  exec {lockfd}>"$dir.lock"; flock "$lockfd"
-  if [ -f "$dir/.complete" ]; then exec {lockfd}>&-; return 0; fi
-  rm -rf "$dir"; mkdir -p "$dir"
-  log "building $label (first time only; cached in $dir)"
-  local t0=$SECONDS
-  if ! "$@" > "$dir.build.log" 2>&1; then
-    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; exec {lockfd}>&-; return 1
-  fi
-  touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"
-  exec {lockfd}>&-
-}
 
 build_node() {
   local d=$CACHE/node-$NODE_VERSION
@@ -67,6 +50,12 @@ build_kind() {
   goinstall kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"
   link "$CACHE/kind-$KIND_VERSION/kind" kind
 }
+build_traefik() { # the ingress controller; v3.7 cannot be built from the module proxy (see hack/tools/traefik)
+  local d=$CACHE/traefik-$TRAEFIK_VERSION
+  cached "$d" "traefik $TRAEFIK_VERSION (~6 min cold, ~3 GB peak)" sh -c "cd '$ROOT/hack/tools/traefik' && go build -mod=mod -trimpath \
+    -ldflags '-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION -X github.com/traefik/traefik/v3/pkg/version.Codename=videoflix' \
+    -o '$d/traefik' github.com/traefik/traefik/v3/cmd/traefik"
+}
 build_maildev() {
   local d=$CACHE/maildev-$MAILDEV_VERSION
   cached "$d" "maildev $MAILDEV_VERSION" npm install --no-save --no-audit --no-fund --prefix "$d" "maildev@$MAILDEV_VERSION"
@@ -77,9 +66,9 @@ build_maildev() {
 [ $# -gt 0 ] || set -- all
 for t in "$@"; do
   case "$t" in
-    all) for x in node etcd versitygw kind helm maildev k8s; do build_$x; done ;;
+    all) for x in node etcd versitygw kind helm maildev k8s traefik; do build_$x; done ;;
     host) for x in node etcd versitygw maildev k8s; do build_$x; done ;;
-    node|k8s|etcd|versitygw|helm|kind|maildev) build_$t ;;
+    node|k8s|etcd|versitygw|helm|kind|maildev|traefik) build_$t ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

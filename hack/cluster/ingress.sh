@@ -14,23 +14,7 @@ CACHE=${TOOLS_CACHE:-$HOME/.cache/videoflix/tools}
 TRAEFIK_DIR=$CACHE/traefik-$TRAEFIK_VERSION
 log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
 
-build_traefik() {
-  if [ -f "$TRAEFIK_DIR/.complete" ]; then return 0; fi
-  # one build at a time (make dev, the test tiers and images.sh may all ask for it): wait for a running one
-  mkdir -p "$CACHE"; exec {lockfd}>"$TRAEFIK_DIR.lock"
-  flock -n "$lockfd" || { log "waiting for the traefik build in progress ($TRAEFIK_DIR.lock)"; flock "$lockfd"; }
-  if [ -f "$TRAEFIK_DIR/.complete" ]; then exec {lockfd}>&-; return 0; fi
-  rm -rf "$TRAEFIK_DIR"; mkdir -p "$TRAEFIK_DIR"
-  log "building traefik $TRAEFIK_VERSION (first time only, ~6 min on 2 cores; cached in $TRAEFIK_DIR; log $TRAEFIK_DIR.build.log)"
-  local t0=$SECONDS
-  if ! (cd "$ROOT/hack/tools/traefik" && CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw" \
-        go build -mod=mod -trimpath \
-        -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION -X github.com/traefik/traefik/v3/pkg/version.Codename=videoflix" \
-        -o "$TRAEFIK_DIR/traefik" github.com/traefik/traefik/v3/cmd/traefik) > "$TRAEFIK_DIR.build.log" 2>&1; then
-    log "building traefik FAILED, log: $TRAEFIK_DIR.build.log"; tail -20 "$TRAEFIK_DIR.build.log" >&2; rm -rf "$TRAEFIK_DIR"; exec {lockfd}>&-; return 1
-  fi
-  touch "$TRAEFIK_DIR/.complete"; log "built traefik $TRAEFIK_VERSION in $((SECONDS - t0)) s"; exec {lockfd}>&-
-}
+build_traefik() { "$ROOT/hack/tools.sh" traefik; } # cached per version like every pinned tool
 
 build_image() { # built and kind-loaded like every project image (a row of hack/cluster/images.sh)
   "$ROOT/hack/cluster/images.sh" "$@" traefik

@@ -1,37 +1,13 @@
 #!/usr/bin/env bash
-# Go-built parts of the kind node image, cached per version under $TOOLS_CACHE (hack/tools.sh's style:
-# a directory per tool and version, a `.complete` marker, a build log next to it).
+# Go-built parts of the kind node image, cached per version under $TOOLS_CACHE (cached() of hack/lib.sh).
 # usage: hack/cluster/node-tools.sh [all|containerd|runc|crictl|cni|coredns|etcd|pause|kindbase]...
 # Prints nothing but progress on stderr; `node-tools.sh dir <tool>` prints the cache directory of a tool.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$ROOT/hack/versions.env"
-CACHE=${TOOLS_CACHE:-$HOME/.cache/videoflix/tools}
+HACK_ROOT=$ROOT . "$ROOT/hack/lib.sh"
+CACHE=$TOOLS_CACHE
 NODE_DIR=$ROOT/hack/cluster/node
-mkdir -p "$CACHE"
 export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -modcacherw"
-log() { printf '\033[1m>> %s\033[0m\n' "$*" >&2; }
-
-cached() { # cached <dir> <label> <command...>
-  local dir=$1 label=$2; shift 2
-  if [ -f "$dir/.complete" ]; then return 0; fi
-  # one build per directory at a time (several scripts or sessions may ask for the same tool)
-  local lock; exec {lock}>"$dir.lock"; flock "$lock"
-  if [ -f "$dir/.complete" ]; then flock -u "$lock"; return 0; fi
-  rm -rf "$dir"; mkdir -p "$dir"
-  log "building $label (first time only; cached in $dir)"
-  local t0=$SECONDS pid rc=0
-  "$@" > "$dir.build.log" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do  # a heartbeat every 30 s: some of these builds take minutes
-    sleep 5; [ $(((SECONDS - t0) % 30)) -lt 5 ] && kill -0 "$pid" 2>/dev/null && log "   ... $label: $((SECONDS - t0)) s"
-  done
-  wait "$pid" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    log "building $label FAILED, log: $dir.build.log"; tail -20 "$dir.build.log" >&2; rm -rf "$dir"; flock -u "$lock"; return 1
-  fi
-  touch "$dir/.complete"; log "built $label in $((SECONDS - t0)) s"; flock -u "$lock"
-}
 
 dir_of() {
   case "$1" in
