@@ -18,6 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createMediaDir, type MediaDir } from '../support/media.js';
+import { waitForMail } from '../support/mail.js';
 import { ensurePlatform, kubectl, NS, openS3, type Endpoints, type S3Access } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
 
@@ -109,8 +110,16 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     });
     expect(reg.status).to.equal(201);
     const { user, token } = (await reg.json()) as { user: { id: number }; token: string };
-    const uid = Buffer.from(String(user.id)).toString('base64url');
-    expect((await fetch(`${api}/api/activate/${uid}/${token}/`)).status).to.equal(200);
+    // activated as a user would: through the link in the mail the bundled mail catcher captured
+    process.env.MAIL_API_URL = env.MAIL_API_URL;
+    const mail = await waitForMail({ to: email, subject: /confirm/i }, { timeoutMs: 60_000 });
+    const link = /https?:\/\/[^\s"<]*uid=[^\s"<]+/.exec(mail.text ?? '')?.[0];
+    expect(link, `activation link in: ${mail.text}`).to.be.a('string');
+    const params = new URL(link!).searchParams;
+    expect(params.get('uid')).to.equal(Buffer.from(String(user.id)).toString('base64url'));
+    expect(params.get('token')).to.equal(token);
+    const activated = await fetch(`${api}/api/activate/${params.get('uid')}/${params.get('token')}/`);
+    expect(activated.status).to.equal(200);
     userCookie = (await login(email, password)).cookie;
   });
 
