@@ -18,7 +18,7 @@
 #                                 kept in .dev/endpoints.env for later runs)
 #   CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE, BASE_IMAGE
 #   DEV_NAMESPACE (videoflix), DEV_RELEASE (videoflix), DEV_SAMPLE=always|never (default: upload when no
-#   Ready sample exists), DEV_READY_TIMEOUT (900 s)
+#   Ready sample exists), DEV_READY_TIMEOUT (900 s), DEV_DIR (.dev: endpoints.env and the sample)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -31,7 +31,7 @@ export KUBECONFIG=$KUBECONFIG_OUT IMAGE_TAG=${IMAGE_TAG:-dev}
 NS=${DEV_NAMESPACE:-videoflix}
 RELEASE=${DEV_RELEASE:-videoflix}
 CHART=$ROOT/charts/videoflix
-DEV=$ROOT/.dev
+DEV=${DEV_DIR:-$ROOT/.dev}
 ENDPOINTS=$DEV/endpoints.env
 SAMPLE=$DEV/sample-1080p.mp4
 SAMPLE_TITLE="Sample 1080p (make dev)"
