@@ -60,6 +60,7 @@ const jobSchema = z.object({
   [TRANSCODER_ENV.terminationMessagePath]: z.string().min(1).default(DEFAULT_TERMINATION_MESSAGE_PATH),
   [TRANSCODER_ENV.ladderJson]: z.string().optional(),
   [TRANSCODER_ENV.segmentSeconds]: z.string().optional(),
+  [TRANSCODER_ENV.skipTallerThanSource]: z.enum(['0', '1', 'true', 'false']).optional(),
   /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */
   WORK_DIR: z.string().min(1).optional(),
   /** Encoder threads; unset or 0: from the container's CPU limit, else libx264's default. */
@@ -80,6 +81,8 @@ export interface JobConfig {
   /** Explicit encoder threads (FFMPEG_THREADS), if set and not 0. */
   ffmpegThreads?: number;
   ladder: LadderSettings;
+  /** SKIP_TALLER_THAN_SOURCE: a rendition taller than the source is not encoded (exit 0, nothing written). */
+  skipTallerThanSource: boolean;
   storage: StorageSettings;
 }
 
@@ -107,6 +110,7 @@ export function loadJobConfig(env: Record<string, string | undefined>): JobConfi
       workDir: job.WORK_DIR ?? os.tmpdir(),
       ffmpegThreads: job.FFMPEG_THREADS ? job.FFMPEG_THREADS : undefined,
       ladder,
+      skipTallerThanSource: ['1', 'true'].includes(job[TRANSCODER_ENV.skipTallerThanSource] ?? ''),
       storage: {
         S3_ENDPOINT: storage.S3_ENDPOINT,
         S3_REGION: storage.S3_REGION,

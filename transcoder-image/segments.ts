@@ -8,6 +8,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SEGMENT_PATTERN } from '../common/video/index.js';
 import type { SegmentMeasure } from './metadata.js';
+import { pool } from './storage.js';
 
 export interface ShipperOptions {
   dir: string;
@@ -16,6 +17,8 @@ export interface ShipperOptions {
   /** Called once with the first failure (the caller stops the encode). */
   onError: (err: unknown) => void;
   intervalMs?: number;
+  /** Segments measured and uploaded at the same time (default 3). */
+  concurrency?: number;
 }
 
 export class SegmentShipper {
@@ -34,19 +37,21 @@ export class SegmentShipper {
     }, this.o.intervalMs ?? 500);
   }
 
-  /** One pass: ships every complete segment not shipped yet, in name order. */
+  /**
+   * One pass: ships every complete segment not shipped yet, a few at a time (the last ones, left
+   * when ffmpeg exits, are on the critical path); each is measured and uploaded at once, then deleted.
+   */
   private async sweep(): Promise<void> {
     try {
       const names = (await readdir(this.o.dir))
         .filter((n) => SEGMENT_PATTERN.test(n) && !this.shipped.has(n))
         .sort();
-      for (const name of names) {
+      await pool(names, this.o.concurrency ?? 3, async (name) => {
         const file = path.join(this.o.dir, name);
-        const measure = await this.o.measure(file);
-        await this.o.upload(name, file);
+        const [measure] = await Promise.all([this.o.measure(file), this.o.upload(name, file)]);
         await rm(file, { force: true });
         this.shipped.set(name, measure);
-      }
+      });
     } catch (err) {
       if (!this.failure) {
         this.failure = { err };

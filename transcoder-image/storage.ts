@@ -122,13 +122,23 @@ export class Storage {
   }
 }
 
-async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over `items`, at most `size` at a time. After a failure no new item starts; it rejects
+ * with the first failure once the running ones have settled (nothing is left running behind it).
+ */
+export async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { err: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const item = items[next++]!;
-      await fn(item);
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+  if (failure) throw failure.err;
 }

@@ -54,6 +54,7 @@ export const REASONS = {
   storageError: 'StorageError',
   deleting: 'Deleting',
   jobCreated: 'JobCreated',
+  jobsCancelled: 'JobsCancelled',
   mediaDeleted: 'MediaDeleted',
 } as const;
 

@@ -5,6 +5,7 @@
  * Container command: `node /app/dist/transcoder-image/main.js <task>` where task is
  *   `thumbnail`            probe the source → <id>/probe.json, and write <id>/thumbnail.jpg
  *   `rendition <name>`     encode one rendition → <id>/<name>/index.m3u8, segment_NNN.ts, rendition.json
+ *                          (with SKIP_TALLER_THAN_SOURCE=1 and a rung taller than the source: nothing, exit 0)
  * `<id>` (the media prefix) is the Video's metadata.uid.
  */
 export const TRANSCODER_ENV = {
@@ -16,6 +17,12 @@ export const TRANSCODER_ENV = {
   segmentSeconds: 'SEGMENT_SECONDS',
   terminationMessagePath: 'TERMINATION_MESSAGE_PATH',
   ladderJson: 'LADDER_JSON',
+  /**
+   * `1` on rendition Jobs started before the source was probed, for a rung that is not the lowest
+   * requested one: the transcoder then writes nothing and exits 0 when its rung is taller than the
+   * source (displayed height), the same rule the operator applies to select rungs (common/video/ladder.ts).
+   */
+  skipTallerThanSource: 'SKIP_TALLER_THAN_SOURCE',
   // S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY come from the storage Secret (common/config).
 } as const;
 

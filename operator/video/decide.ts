@@ -2,10 +2,25 @@
  * Pure: from what was observed (the Video, the Jobs it owns, what the transcoders wrote) decide what
  * to do next and what the status should say. No I/O here; the reconciler observes and acts.
  *
- * Flow: finalizer → thumbnail/probe Job → read probe.json → one Job per requested rendition no taller
- * than the source → all complete → read every rendition.json, check segment alignment → write
- * master.m3u8 once → Ready. A Job failed for good → Failed (sticky). Finished renditions are never
- * redone; a failed one is retried only by its own Job's backoffLimit.
+ * Flow: finalizer → the thumbnail/probe Job and one Job per requested rendition, all in the same
+ * pass (the probe is not on the critical path of the encodes) → read probe.json → record the source
+ * and select the rungs no taller than it → all selected complete → read every rendition.json, check
+ * segment alignment → write master.m3u8 once → Ready. A Job failed for good → Failed (sticky).
+ * Finished renditions are never redone; a failed one is retried only by its own Job's backoffLimit.
+ *
+ * Rungs taller than the source (the ladder rule: no rung taller than the source, the lowest requested
+ * one always) are known only after the probe, but their Jobs started before it. Two guards, either
+ * enough on its own:
+ *   - the transcoder: every rung Job but the lowest requested one carries SKIP_TALLER_THAN_SOURCE=1;
+ *     the program probes the source anyway (it needs stream indexes, size and frame rate), and when its
+ *     rung is taller than the source it writes nothing and exits 0 within a second or two;
+ *   - the operator: once the probe is recorded, such a rung is recorded `Skipped` exactly as before
+ *     (same status, same `kubectl get videos` columns, same renditions for the API) whatever its Job
+ *     did, and its Job is deleted (DeleteJobs), so only the Jobs that encode remain.
+ * A rendition Job's outcome counts only after the probe (before it, its rung shows Running). When the
+ * Video fails before the source is known (an unreadable source: the thumbnail Job fails with bad input,
+ * no retry), its rendition Jobs are deleted and their rungs recorded Failed (their own bad-input
+ * message) or Skipped. A failed Video also deletes the Jobs still running.
  */
 import type { V1Job } from '@kubernetes/client-node';
 import {
@@ -25,7 +40,7 @@ import {
   type Video,
   type VideoStatus,
 } from '../../common/video/index.js';
-import { buildJob, jobName, THUMBNAIL_TASK, type JobSettings, type Task } from './jobs.js';
+import { buildJob, jobName, THUMBNAIL_TASK, type JobOptions, type JobSettings, type Task } from './jobs.js';
 import { buildMasterPlaylist, checkSegmentAlignment } from './playlist.js';
 import { derivePhase, removeCondition, setCondition, type ConditionInput } from './status.js';
 
@@ -229,8 +244,8 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     existingFailed?.status === 'True'
       ? { reason: existingFailed.reason, message: existingFailed.message }
       : undefined;
-  const create = (task: Task) => {
-    const job = buildJob(video, task, settings.jobs);
+  const create = (task: Task, opts?: JobOptions) => {
+    const job = buildJob(video, task, settings.jobs, opts);
     actions.push({ type: 'CreateJob', task, job });
     events.push({
       type: 'Normal',
@@ -305,15 +320,53 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     }
   }
 
-  // 2. Renditions, once the source is known.
-  if (status.source?.height) {
-    const selected = selectRenditions(requestedRenditions(video), status.source.height, ladder);
-    const previous = new Map((old.renditions ?? []).map((r) => [r.name, r]));
+  // 2. Renditions. Before the probe every requested rung's Job starts with the thumbnail Job; what
+  // they report counts only once the source is known (the probe decides which rungs are kept).
+  const requested = requestedRenditions(video);
+  const lowest = ladder.rungs.find((r) => requested.includes(r.name))?.name;
+  const previous = new Map((old.renditions ?? []).map((r) => [r.name, r]));
+  /** Jobs to delete: rungs taller than the source, and what is left running of a failed Video. */
+  const cancel = new Set<string>();
+  const cancelJob = (jn: string) => {
+    const job = jobs.get(jn);
+    if (job && !job.metadata?.deletionTimestamp) cancel.add(jn);
+  };
+  if (!status.source?.height && failure) {
+    // Failed before the source was known (unreadable source, probe failed): the rendition Jobs
+    // started on speculation go; what they said is kept in the status.
+    status.renditions = requested.map((name): RenditionStatus => {
+      const jn = jobName(video, name);
+      const prev = previous.get(name);
+      if (prev?.phase === 'Failed' || prev?.phase === 'Skipped') return prev;
+      cancelJob(jn);
+      const job = jobs.get(jn);
+      const outcome = job ? jobOutcome(job) : undefined;
+      if (outcome?.state === 'Failed')
+        return {
+          name,
+          phase: 'Failed',
+          job: jn,
+          message: jobFailure(name, outcome, o.terminationMessages?.get(jn)).message,
+        };
+      return { name, phase: 'Skipped', message: 'not encoded: the source could not be probed' };
+    });
+  } else if (!status.source?.height) {
+    status.renditions = requested.map((name): RenditionStatus => {
+      const jn = jobName(video, name);
+      if (jobs.has(jn)) return { name, phase: 'Running', job: jn };
+      // Rungs above the lowest skip themselves when taller than the source (same rule as below).
+      create(name, { skipTallerThanSource: name !== lowest });
+      return { name, phase: 'Pending', job: jn };
+    });
+  } else {
+    const selected = selectRenditions(requested, status.source.height, ladder);
     const entries: RenditionStatus[] = [];
-    for (const name of requestedRenditions(video)) {
+    for (const name of requested) {
       const prev = previous.get(name);
       const jn = jobName(video, name);
       if (!selected.includes(name)) {
+        // Started before the probe: its Job goes (it exits at once by itself, having written nothing).
+        cancelJob(jn);
         entries.push({ name, phase: 'Skipped', message: `taller than the ${status.source.height}p source` });
         continue;
       }
@@ -387,6 +440,19 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
         reason: REASONS.transcoding,
         message: `${done}/${selected.length} renditions done`,
       });
+  }
+  // A failed Video stops what still runs: nothing it produces can be used.
+  if (failure) for (const [jn, job] of jobs) if (jobOutcome(job).state === 'Active') cancelJob(jn);
+  if (cancel.size > 0) {
+    const names = [...cancel].sort();
+    actions.push({ type: 'DeleteJobs', names });
+    events.push({
+      type: 'Normal',
+      reason: REASONS.jobsCancelled,
+      message: `Deleted Job${names.length > 1 ? 's' : ''} ${names.join(', ')} (${
+        failure ? 'the Video failed' : 'rendition taller than the source'
+      })`,
+    });
   }
 
   // 3. Summary conditions, phase and message.

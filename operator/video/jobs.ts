@@ -118,7 +118,19 @@ export function jobLabels(video: Video, task: Task, instance: string): Record<st
 /** Label selector for the Jobs informer: only Jobs this operator made. */
 export const OWNED_JOBS_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY}`;
 
-function env(video: Video, settings: JobSettings): V1EnvVar[] {
+/** Options of one Job beyond the Video and the settings. */
+export interface JobOptions {
+  /**
+   * A rendition Job created before the source was probed, for a rung that is not the lowest
+   * requested one: the transcoder exits 0 without output when its rung is taller than the source.
+   */
+  skipTallerThanSource?: boolean;
+}
+
+/** Seconds a transcoder Pod gets after SIGTERM: it stops ffmpeg and exits within a second. */
+export const TERMINATION_GRACE_SECONDS = 5;
+
+function env(video: Video, settings: JobSettings, opts: JobOptions): V1EnvVar[] {
   const id = video.metadata.uid ?? '';
   const vars: V1EnvVar[] = [
     { name: TRANSCODER_ENV.mediaId, value: id },
@@ -144,11 +156,12 @@ function env(video: Video, settings: JobSettings): V1EnvVar[] {
   if (settings.segmentSeconds !== undefined)
     vars.push({ name: TRANSCODER_ENV.segmentSeconds, value: String(settings.segmentSeconds) });
   if (settings.ladderJson) vars.push({ name: TRANSCODER_ENV.ladderJson, value: settings.ladderJson });
+  if (opts.skipTallerThanSource) vars.push({ name: TRANSCODER_ENV.skipTallerThanSource, value: '1' });
   return vars;
 }
 
 /** The Job for one task of one Video. Pure: same inputs, same object. */
-export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job {
+export function buildJob(video: Video, task: Task, settings: JobSettings, opts: JobOptions = {}): V1Job {
   const name = jobName(video, task);
   const labels = jobLabels(video, task, settings.instance);
   const args = task === THUMBNAIL_TASK ? [TRANSCODER_TASKS.thumbnail] : [TRANSCODER_TASKS.rendition, task];
@@ -191,6 +204,8 @@ export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          // A cancelled rung's or a deleted Video's Pod goes at once (the default is 30 s).
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           serviceAccountName: settings.serviceAccountName,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
@@ -208,7 +223,7 @@ export function buildJob(video: Video, task: Task, settings: JobSettings): V1Job
               imagePullPolicy: settings.imagePullPolicy,
               command: ['node', '/app/dist/transcoder-image/main.js'],
               args,
-              env: env(video, settings),
+              env: env(video, settings, opts),
               resources,
               terminationMessagePath: DEFAULT_TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'FallbackToLogsOnError',

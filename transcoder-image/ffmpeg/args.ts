@@ -148,6 +148,18 @@ export function networkInputOptions(input: string): string[] {
   ];
 }
 
+/**
+ * Percent done from one line of ffmpeg's stderr progress (`... time=00:01:02.50 ...`) and the
+ * source's duration; undefined for other lines or an unknown duration.
+ */
+export function progressPercent(line: string, durationSeconds: number | undefined): number | undefined {
+  if (!durationSeconds || !(durationSeconds > 0)) return undefined;
+  const m = /\btime=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+  if (!m) return undefined;
+  const t = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return Math.min(100, (t / durationSeconds) * 100);
+}
+
 /** ffprobe only needs the timeout (it reads a few megabytes at most). */
 export function probeInputOptions(input: string): string[] {
   return /^https?:\/\//i.test(input) ? ['-rw_timeout', '30000000'] : [];

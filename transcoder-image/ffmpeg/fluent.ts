@@ -9,6 +9,7 @@ import {
   hlsOutputOptions,
   networkInputOptions,
   probeInputOptions,
+  progressPercent,
   normalizeProbe,
   PLAYLIST_FILE,
   stderrSummary,
@@ -64,10 +65,14 @@ export class FluentMediaTool implements MediaTool {
       .inputOptions(['-nostdin', '-hide_banner', ...networkInputOptions(o.input)])
       .outputOptions(hlsOutputOptions(o))
       .output(path.join(o.outputDir, PLAYLIST_FILE));
-    if (o.onProgress) {
+    if (o.onProgress && o.durationSeconds) {
+      // Not fluent-ffmpeg's 'progress' event: a listener on it makes fluent-ffmpeg run one more
+      // ffprobe of the input (over the network) to learn the duration the caller already knows.
       const report = o.onProgress;
-      cmd.on('progress', (p: { percent?: number }) => {
-        if (typeof p.percent === 'number' && Number.isFinite(p.percent)) report(p.percent);
+      const duration = o.durationSeconds;
+      cmd.on('stderr', (line: string) => {
+        const percent = progressPercent(line, duration);
+        if (percent !== undefined) report(percent);
       });
     }
     return run(cmd, 'ffmpeg (hls)', o.signal);

@@ -60,6 +60,8 @@ export interface EncodeHlsOptions {
   /** Encoder threads; undefined lets libx264 choose. */
   threads?: number;
   signal?: AbortSignal;
+  /** Length of the source (s), from the caller's probe: onProgress needs it (no extra ffprobe). */
+  durationSeconds?: number;
   onProgress?: (percent: number) => void;
 }
 

@@ -34,19 +34,38 @@ export function sourceFailure(err: unknown, doing: string): unknown {
   }
 }
 
-/** Checks the source, presigns it and probes it; rejects sources without a usable video stream. */
+/** The value of a settled promise, or its rejection thrown. */
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/**
+ * Checks the media bucket (when given) and the source, presigns the source and probes it; rejects
+ * sources without a usable video stream. The requests are independent and each Job's start is on
+ * the critical path to Ready, so they run together; a failure is reported as if they had run one
+ * after the other (bucket, then source, then probe), e.g. a missing source says "not found"
+ * rather than what ffprobe made of the 404.
+ */
 export async function openSource(
   ctx: TaskContext,
+  opts: { checkBucket?: string } = {},
 ): Promise<{ url: string; size: number; info: ProbeInfo; video: ProbedStream }> {
   const { job, storage, media, signal } = ctx;
-  const { size } = await storage.statSource(job.sourceBucket, job.sourceKey);
-  const url = await storage.presignedGetUrl(job.sourceBucket, job.sourceKey);
-  let info: ProbeInfo;
-  try {
-    info = await media.probe(url, signal);
-  } catch (err) {
-    throw sourceFailure(err, 'probing the source');
-  }
+  const [bucket, stat, probed] = await Promise.allSettled([
+    opts.checkBucket === undefined ? Promise.resolve() : storage.checkBucket(opts.checkBucket),
+    storage.statSource(job.sourceBucket, job.sourceKey),
+    storage.presignedGetUrl(job.sourceBucket, job.sourceKey).then(async (url) => {
+      try {
+        return { url, info: await media.probe(url, signal) };
+      } catch (err) {
+        throw sourceFailure(err, 'probing the source');
+      }
+    }),
+  ]);
+  settledValue(bucket);
+  const { size } = settledValue(stat);
+  const { url, info } = settledValue(probed);
   const video = pickVideoStream(info);
   if (!video) {
     const found = info.streams.map((s) => s.codecName ?? s.codecType).join(', ') || 'none';

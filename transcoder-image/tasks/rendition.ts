@@ -12,6 +12,7 @@ import { rateControl } from '../ladder.js';
 import { measureSegment, parseMediaPlaylist, renditionMetadata } from '../metadata.js';
 import { SegmentShipper } from '../segments.js';
 import { openSource, sourceFailure, type TaskContext } from './context.js';
+import { probeResult } from './thumbnail.js';
 
 /** Used for the GOP length when the source does not tell its frame rate. */
 export const FALLBACK_FPS = 30;
@@ -19,9 +20,12 @@ export const RENDITION_FILE = 'rendition.json';
 export const PLAYLIST = 'index.m3u8';
 
 export interface RenditionResult {
-  metadata: RenditionMetadata;
+  /** Undefined when skipped. */
+  metadata?: RenditionMetadata;
   keys: string[];
-  encodeSeconds: number;
+  encodeSeconds?: number;
+  /** Why nothing was encoded (SKIP_TALLER_THAN_SOURCE and a rung taller than the source). */
+  skipped?: string;
 }
 
 export async function runRendition(ctx: TaskContext, name: RenditionName): Promise<RenditionResult> {
@@ -35,8 +39,15 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
   }
   const rates = rateControl(target, ladder);
 
-  await storage.checkBucket(job.mediaBucket);
-  const { url, info, video } = await openSource(ctx);
+  const { url, info, video } = await openSource(ctx, { checkBucket: job.mediaBucket });
+  // Started before the operator knew the source's size: the operator's rule (no rung taller than
+  // the source; the lowest requested rung always runs, so it never gets the flag) decides here too.
+  const source = probeResult(info, video);
+  if (job.skipTallerThanSource && target.height > source.height) {
+    const skipped = `${name} (${target.height}p) is taller than the ${source.height}p source`;
+    log.info({ sourceHeight: source.height, rungHeight: target.height }, `skipped: ${skipped}`);
+    return { keys: [], skipped };
+  }
   const audio = pickAudioStream(info);
   const size = scaleToFit(
     {
@@ -96,6 +107,7 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
         gopSeconds: ladder.gopSeconds,
         threads,
         signal: AbortSignal.any([signal, stopEncode.signal]),
+        durationSeconds: source.durationSeconds,
         onProgress: (percent) => {
           const step = Math.floor(percent / 25) * 25;
           if (step > lastReported) {

@@ -47,8 +47,7 @@ export async function runThumbnail(
   ctx: TaskContext,
 ): Promise<{ probe: ProbeResult; thumbnailAt: number; keys: string[] }> {
   const { job, storage, media, log, signal } = ctx;
-  await storage.checkBucket(job.mediaBucket);
-  const { url, info, video } = await openSource(ctx);
+  const { url, info, video } = await openSource(ctx, { checkBucket: job.mediaBucket });
   const probe = probeResult(info, video);
 
   const dir = await mkdtemp(path.join(job.workDir, `thumb-${job.videoId}-`));
@@ -82,8 +81,10 @@ export async function runThumbnail(
     }
     const thumbKey = keys.thumbnail(job.videoId);
     const probeKey = keys.probe(job.videoId);
-    await storage.uploadFile(job.mediaBucket, thumbKey, out);
-    await storage.putJson(job.mediaBucket, probeKey, probe);
+    await Promise.all([
+      storage.uploadFile(job.mediaBucket, thumbKey, out),
+      storage.putJson(job.mediaBucket, probeKey, probe),
+    ]);
     log.info({ probe, thumbnailAt: at, keys: [thumbKey, probeKey] }, 'thumbnail and probe written');
     return { probe, thumbnailAt: at, keys: [thumbKey, probeKey] };
   } finally {

@@ -36,18 +36,175 @@ describe('operator/video/decide', () => {
     expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'Pending', observedGeneration: 1 });
   });
 
-  it('then creates the thumbnail/probe Job only', () => {
+  const skipFlag = (d: ReturnType<typeof decide>, task: string) => {
+    const a = d.actions.find((x) => x.type === 'CreateJob' && x.task === task);
+    if (a?.type !== 'CreateJob') throw new Error(`no CreateJob for ${task}`);
+    return a.job.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'SKIP_TALLER_THAN_SOURCE')
+      ?.value;
+  };
+  const allRunning = () =>
+    jobs(
+      job('demo-thumbnail', undefined),
+      job('demo-480p', undefined),
+      job('demo-720p', undefined),
+      job('demo-1080p', undefined),
+    );
+
+  it('then starts every requested rendition Job with the thumbnail/probe Job, not after the probe', () => {
     const { d } = step(video({}, {}, { phase: 'Pending' }));
-    expect(types(d)).to.deep.equal(['CreateJob:thumbnail']);
+    expect(types(d)).to.deep.equal([
+      'CreateJob:thumbnail',
+      'CreateJob:480p',
+      'CreateJob:720p',
+      'CreateJob:1080p',
+    ]);
+    // the lowest requested rung is always kept; the others skip themselves when taller than the source
+    expect(skipFlag(d, '480p')).to.equal(undefined);
+    expect(skipFlag(d, '720p')).to.equal('1');
+    expect(skipFlag(d, '1080p')).to.equal('1');
     expect(d.status?.phase).to.equal('Processing');
     expect(cond(d.status, 'Probed')).to.include({ status: 'Unknown', reason: 'Probing' });
-    expect(d.events.map((e) => e.reason)).to.deep.equal(['JobCreated']);
+    expect(d.status?.renditions).to.deep.equal([
+      { name: '480p', phase: 'Pending', job: 'demo-480p' },
+      { name: '720p', phase: 'Pending', job: 'demo-720p' },
+      { name: '1080p', phase: 'Pending', job: 'demo-1080p' },
+    ]);
+    // the total is unknown until the probe: the Renditions column stays empty as before
+    expect(d.status?.renditionsSummary).to.equal(undefined);
+    expect(d.events.map((e) => e.reason)).to.deep.equal([
+      'JobCreated',
+      'JobCreated',
+      'JobCreated',
+      'JobCreated',
+    ]);
+  });
+
+  it('only the requested renditions; the lowest requested one carries no skip flag', () => {
+    const { d } = step(video({}, { renditions: ['1080p', '720p'] }, { phase: 'Pending' }));
+    expect(types(d)).to.deep.equal(['CreateJob:thumbnail', 'CreateJob:720p', 'CreateJob:1080p']);
+    expect(skipFlag(d, '720p')).to.equal(undefined);
+    expect(skipFlag(d, '1080p')).to.equal('1');
   });
 
   it('does not create a Job that already exists (deterministic names)', () => {
-    const { d } = step(video(), { jobs: jobs(job('demo-thumbnail', undefined)) });
+    const { d } = step(video(), { jobs: allRunning() });
     expect(d.actions).to.deep.equal([]);
     expect(d.status?.phase).to.equal('Processing');
+    expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Running', 'Running', 'Running']);
+  });
+
+  it('is idempotent: the same observation again creates and deletes nothing, and says the same', () => {
+    const first = step(video({}, {}, { phase: 'Pending' }));
+    const created = jobs(
+      ...first.d.actions.map((a) => (a.type === 'CreateJob' ? a.job : job('none', undefined))),
+    );
+    const second = step(first.next, { jobs: created });
+    expect(second.d.actions).to.deep.equal([]);
+    const third = decide(obs(second.next, { jobs: created }), S);
+    expect(third.actions).to.deep.equal([]);
+    expect(third.events).to.deep.equal([]);
+    expect(third.status).to.deep.equal(second.d.status);
+  });
+
+  it('a rendition Job that ends before the probe counts only once the source is known', () => {
+    const j = jobs(
+      job('demo-thumbnail', undefined),
+      job('demo-480p', 'Complete'),
+      job('demo-720p', 'Failed'),
+      job('demo-1080p', undefined),
+    );
+    const { d } = step(video(), { jobs: j });
+    expect(d.actions).to.deep.equal([]);
+    expect(d.status?.phase).to.equal('Processing');
+    expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Running', 'Running', 'Running']);
+    expect(needsRenditionMetadata(video(), j)).to.equal(false);
+  });
+
+  it('after the probe: a rung taller than the source is recorded Skipped and its Job deleted', () => {
+    const running = video({}, {}, { phase: 'Processing' });
+    const j = jobs(
+      job('demo-thumbnail', 'Complete'),
+      job('demo-480p', undefined),
+      job('demo-720p', undefined),
+      job('demo-1080p', 'Complete'), // it skipped itself (SKIP_TALLER_THAN_SOURCE): exit 0, nothing written
+    );
+    const { d, next } = step(running, { jobs: j, probe: { ok: { ...probe1080, height: 720, width: 1280 } } });
+    expect(d.actions).to.deep.equal([{ type: 'DeleteJobs', names: ['demo-1080p'] }]);
+    expect(d.status?.renditions).to.deep.equal([
+      { name: '480p', phase: 'Running', job: 'demo-480p' },
+      { name: '720p', phase: 'Running', job: 'demo-720p' },
+      { name: '1080p', phase: 'Skipped', message: 'taller than the 720p source' },
+    ]);
+    expect(d.status?.renditionsSummary).to.equal('0/2');
+    expect(d.events.map((e) => e.reason)).to.deep.equal(['Probed', 'JobsCancelled']);
+    // next pass: the Job is gone (or still terminating): nothing recreated, nothing deleted twice
+    j.delete('demo-1080p');
+    const again = decide(obs(next, { jobs: j }), S);
+    expect(again.actions).to.deep.equal([]);
+    expect(again.status?.renditions).to.deep.equal(d.status?.renditions);
+    const terminating = jobs(...j.values(), {
+      ...job('demo-1080p', undefined),
+      metadata: { name: 'demo-1080p', deletionTimestamp: NOW },
+    });
+    expect(decide(obs(next, { jobs: terminating }), S).actions).to.deep.equal([]);
+    // and the master waits for the two selected renditions only
+    const done = jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Complete'));
+    expect(needsRenditionMetadata(next, done)).to.equal(true);
+  });
+
+  it('a taller rung still encoding when the probe arrives is deleted too', () => {
+    const { d } = step(video(), {
+      jobs: jobs(
+        job('demo-thumbnail', 'Complete'),
+        job('demo-480p', undefined),
+        job('demo-720p', undefined),
+        job('demo-1080p', undefined),
+      ),
+      probe: { ok: { ...probe1080, height: 480, width: 854 } },
+    });
+    expect(d.actions).to.deep.equal([{ type: 'DeleteJobs', names: ['demo-1080p', 'demo-720p'] }]);
+    expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Running', 'Skipped', 'Skipped']);
+    expect(d.status?.phase).to.equal('Processing');
+  });
+
+  it('an unreadable source: Failed with the probe reason, no retry, its rendition Jobs deleted', () => {
+    const unreadable = 'source unreadable: Invalid data found when processing input';
+    const j = jobs(
+      job('demo-thumbnail', 'Failed', 'PodFailurePolicy', 'exit code 2'),
+      job('demo-480p', 'Failed', 'PodFailurePolicy', 'exit code 2'),
+      job('demo-720p', undefined),
+      job('demo-1080p', undefined),
+    );
+    expect(failedJobs(video(), j)).to.deep.equal(['demo-thumbnail', 'demo-480p']);
+    const { d, next } = step(video({}, {}, { phase: 'Processing' }), {
+      jobs: j,
+      terminationMessages: new Map([
+        ['demo-thumbnail', unreadable],
+        ['demo-480p', unreadable],
+      ]),
+    });
+    expect(d.status?.phase).to.equal('Failed');
+    expect(cond(d.status, 'Failed')).to.include({
+      status: 'True',
+      reason: 'InvalidSource',
+      message: `thumbnail/probe: ${unreadable}`,
+    });
+    expect(d.actions).to.deep.equal([
+      { type: 'DeleteJobs', names: ['demo-1080p', 'demo-480p', 'demo-720p'] },
+    ]);
+    expect(d.status?.renditions).to.deep.equal([
+      { name: '480p', phase: 'Failed', job: 'demo-480p', message: `rendition 480p: ${unreadable}` },
+      { name: '720p', phase: 'Skipped', message: 'not encoded: the source could not be probed' },
+      { name: '1080p', phase: 'Skipped', message: 'not encoded: the source could not be probed' },
+    ]);
+    expect(d.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).to.deep.equal([
+      'InvalidSource',
+    ]);
+    // the rendition Jobs are gone: nothing recreated, the status stays, no second Warning
+    const again = decide(obs(next, { jobs: jobs(job('demo-thumbnail', 'Failed', 'PodFailurePolicy')) }), S);
+    expect(again.actions).to.deep.equal([]);
+    expect(again.events).to.deep.equal([]);
+    expect(again.status).to.deep.equal(d.status);
   });
 
   it('reads the probe only once the thumbnail Job completed', () => {
@@ -192,6 +349,8 @@ describe('operator/video/decide', () => {
     expect(d.events.filter((e) => e.type === 'Warning')).to.deep.equal([
       { type: 'Warning', reason: 'JobFailed', message: 'rendition 720p: storage error: upload refused' },
     ]);
+    // the rendition still encoding cannot be used any more: its Job goes
+    expect(d.actions).to.deep.equal([{ type: 'DeleteJobs', names: ['demo-1080p'] }]);
     // Sticky: no new Jobs, no second Warning.
     const again = decide(
       obs(next, { jobs: jobs(job('demo-480p', 'Complete'), job('demo-720p', 'Failed')) }),

@@ -148,5 +148,15 @@ describe('operator/video/jobs', () => {
     it('is pure: the same inputs give the same Job', () => {
       expect(buildJob(v, '720p', settings)).to.deep.equal(job);
     });
+
+    it('a rendition started before the probe may carry SKIP_TALLER_THAN_SOURCE; Pods stop quickly', () => {
+      const flag = (j: typeof job) =>
+        j.spec!.template.spec!.containers[0]!.env!.filter((e) => e.name === 'SKIP_TALLER_THAN_SOURCE');
+      expect(flag(job)).to.deep.equal([]);
+      expect(flag(buildJob(v, '720p', settings, { skipTallerThanSource: true }))).to.deep.equal([
+        { name: 'SKIP_TALLER_THAN_SOURCE', value: '1' },
+      ]);
+      expect(job.spec!.template.spec!.terminationGracePeriodSeconds).to.be.within(1, 10);
+    });
   });
 });

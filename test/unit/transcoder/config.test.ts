@@ -88,6 +88,16 @@ describe('transcoder environment', () => {
     );
   });
 
+  it('SKIP_TALLER_THAN_SOURCE: off unless 1 or true', () => {
+    expect(loadJobConfig(base).skipTallerThanSource).to.equal(false);
+    expect(loadJobConfig({ ...base, SKIP_TALLER_THAN_SOURCE: '1' }).skipTallerThanSource).to.equal(true);
+    expect(loadJobConfig({ ...base, SKIP_TALLER_THAN_SOURCE: 'true' }).skipTallerThanSource).to.equal(true);
+    expect(loadJobConfig({ ...base, SKIP_TALLER_THAN_SOURCE: '0' }).skipTallerThanSource).to.equal(false);
+    expect(usage(() => loadJobConfig({ ...base, SKIP_TALLER_THAN_SOURCE: 'yes' })).message).to.match(
+      /SKIP_TALLER_THAN_SOURCE/,
+    );
+  });
+
   it('passes SEGMENT_SECONDS and LADDER_JSON to the ladder', () => {
     const c = loadJobConfig({ ...base, SEGMENT_SECONDS: '4', LADDER_JSON: '{"preset":"faster"}' });
     expect(c.ladder).to.include({ segmentSeconds: 4, preset: 'faster' });

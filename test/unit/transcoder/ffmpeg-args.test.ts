@@ -6,6 +6,7 @@ import {
   hlsOutputOptions,
   networkInputOptions,
   probeInputOptions,
+  progressPercent,
   normalizeProbe,
   parseRational,
   pickAudioStream,
@@ -282,6 +283,15 @@ describe('transcoder ffmpeg arguments', () => {
 
   describe('stderr', () => {
     const url = 'http://127.0.0.1:7070/src/42/source?X-Amz-Signature=abc';
+    it('reads progress from the time= of a stats line and the known duration (no second ffprobe)', () => {
+      const line = 'frame=  450 fps= 30 q=28.0 size=N/A time=00:00:15.00 bitrate=N/A speed=1.0x';
+      expect(progressPercent(line, 30)).to.equal(50);
+      expect(progressPercent('frame=1 time=01:00:00.00 speed=1x', 1800)).to.equal(100);
+      expect(progressPercent(line, undefined)).to.equal(undefined);
+      expect(progressPercent(line, 0)).to.equal(undefined);
+      expect(progressPercent('Stream #0:0: Video: h264', 30)).to.equal(undefined);
+    });
+
     it('tells bad input from network trouble from the rest', () => {
       expect(classifyStderr(`${url}: Invalid data found when processing input\n`)).to.equal('invalidInput');
       expect(classifyStderr('[mov,mp4] moov atom not found\n')).to.equal('invalidInput');
