@@ -523,8 +523,15 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
       );
       expect(warning.reason).to.match(/^[A-Z][A-Za-z]+$/);
 
-      // the thumbnail/probe Job failed for good at once (bad input), no rendition Job was made
-      const jobs = await jobsOf(bad);
+      // the thumbnail/probe Job failed for good at once (bad input); the rendition Jobs started with it
+      // (they fail on the same bytes) are deleted, their Pods with them
+      const jobs = await waitFor(
+        async () => {
+          const l = await jobsOf(bad);
+          return l.length === 1 ? l : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, what: `only the thumbnail Job of ${bad} left` },
+      );
       expect(jobs.map((j) => j.metadata.name)).to.deep.equal([`${bad}-thumbnail`]);
       const job = jobs[0]!;
       const jobFailed = job.status.conditions?.find((c) => c.type === 'Failed');
@@ -533,7 +540,13 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
       expect(jobFailed?.reason).to.equal('PodFailurePolicy');
       expect(job.status.failed).to.equal(1);
       // no retrying forever: nothing runs, no Pod was started after the Video went Failed, and it stays Failed
-      const pods = await podsOf(bad);
+      const pods = await waitFor(
+        async () => {
+          const l = await podsOf(bad);
+          return l.length === 1 ? l : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, what: `only the thumbnail Pod of ${bad} left` },
+      );
       expect(pods.length).to.equal(1);
       expect(pods.filter((p) => p.status.phase === 'Running' || p.status.phase === 'Pending')).to.deep.equal(
         [],

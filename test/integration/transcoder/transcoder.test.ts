@@ -435,6 +435,31 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
     });
   });
 
+  describe('SKIP_TALLER_THAN_SOURCE (a rendition Job started before the probe)', () => {
+    it('a rung taller than the source: exit 0 at once, nothing written, the reason logged', async () => {
+      const id = `skip-${run8}`;
+      const r = await transcode(['rendition', '720p'], {
+        VIDEO_ID: id,
+        SOURCE_KEY: src.silent, // 640x360
+        SKIP_TALLER_THAN_SOURCE: '1',
+      });
+      expect(r.code, explain(r)).to.equal(0);
+      expect(await listKeys(`${id}/`)).to.deep.equal([]);
+      expect(r.stdout).to.match(/skipped: 720p \(720p\) is taller than the 360p source/);
+      expect(r.stdout).to.not.match(/"encoding"/);
+    });
+
+    it('does not hide bad input: random bytes still exit 2', async () => {
+      const r = await transcode(['rendition', '1080p'], {
+        VIDEO_ID: `skip-random-${run8}`,
+        SOURCE_KEY: src.random,
+        SKIP_TALLER_THAN_SOURCE: '1',
+      });
+      expect(r.code, explain(r)).to.equal(EXIT_CODES.badInput);
+      expect(r.termination).to.match(/^source unreadable: /);
+    });
+  });
+
   describe('failures', () => {
     it('random bytes → exit 2, "source unreadable" in the termination message, nothing written', async () => {
       const id = `random-${run8}`;
