@@ -180,13 +180,16 @@ export const catalogSchema = storageSchema
       .int()
       .positive()
       .default(5 * 1024 ** 3),
-    /** S3 multipart part size in bytes (at least 5 MiB); an upload holds at most two parts in memory. */
+    /**
+     * S3 multipart part size in bytes (at least 5 MiB; default 16 MiB); an upload holds three parts in
+     * memory (one filling, two being sent).
+     */
     UPLOAD_PART_BYTES: z.coerce
       .number()
       .int()
       .min(5 * 1024 ** 2)
       .max(512 * 1024 ** 2)
-      .default(8 * 1024 ** 2),
+      .default(16 * 1024 ** 2),
     /** Time allowed to receive a whole request when the catalog is on (uploads take long; default 1 h). */
     UPLOAD_REQUEST_TIMEOUT_SECONDS: seconds(3600),
     /** Lifetime of the signature in a list's thumbnail_url (rounded up to the hour). */

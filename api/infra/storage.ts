@@ -3,9 +3,11 @@
  * - `open(bucket, key)`: one GET whose response streams the object with its length, type, ETag and
  *   Last-Modified (no HEAD first; a missing object or bucket is `undefined`). Nothing here lists a
  *   bucket: every key comes from the catalog row and common/video/keys.ts.
- * - `upload(...)`: an upload of unknown length streamed from an async iterable as it arrives. Up to
- *   one part is buffered while the previous one is sent (memory ≤ 2 × partSize whatever the size);
- *   a source smaller than one part goes up in a single PUT. Any failure (the source errors because
+ * - `upload(...)`: an upload of unknown length streamed from an async iterable as it arrives. One
+ *   part fills while up to `partsInFlight` (2) earlier ones are sent; the part buffers are allocated
+ *   once per upload and filled in place (no copy per part, no garbage growing with the size), so
+ *   memory ≤ (partsInFlight + 1) × partSize whatever the size; a source smaller than one part goes
+ *   up in a single PUT. Any failure (the source errors because
  *   the client went away, the size limit, S3) aborts the multipart upload, so no object and no
  *   stray parts remain. (minio's own putObject buffers up to 5 TiB / 10000 per part for unknown
  *   sizes, never aborts a failed upload and hangs when the source stream errors.)
@@ -61,10 +63,12 @@ export class ObjectStorage {
   constructor(
     readonly client: Client,
     private readonly partSize: number,
+    /** Parts sent at once while the next one fills (memory: partSize × (partsInFlight + 1)). */
+    private readonly partsInFlight = 2,
   ) {}
 
-  static fromConfig(cfg: StorageSettings, partSize = 8 * 1024 * 1024): ObjectStorage {
-    return new ObjectStorage(createS3Client(cfg), partSize);
+  static fromConfig(cfg: StorageSettings, partSize = 16 * 1024 * 1024, partsInFlight = 2): ObjectStorage {
+    return new ObjectStorage(createS3Client(cfg), partSize, partsInFlight);
   }
 
   /**
@@ -164,64 +168,76 @@ export class ObjectStorage {
       'Content-Type': opts.contentType ?? 'application/octet-stream',
     };
     const parts: Array<{ part: number; etag: string }> = [];
+    const inFlight: Array<Promise<void>> = [];
+    /** Part buffers no part in flight uses any more: filled again in place, never reallocated. */
+    const free: Buffer[] = [];
+    const take = () => free.pop() ?? Buffer.allocUnsafe(this.partSize);
     let uploadId: string | undefined;
-    let inFlight: Promise<void> | undefined;
-    let buffered: Buffer[] = [];
-    let bufferedBytes = 0;
+    let current = take();
+    let filled = 0;
     let total = 0;
-
     let partNumber = 0;
+    /** The first part that failed: no later part is started and the upload is never completed. */
+    let failure: { err: unknown } | undefined;
 
-    /** Waits for the part in flight (one at a time), then starts sending `body` without waiting. */
-    const sendPart = async (body: Buffer) => {
-      if (inFlight) await inFlight;
+    /** Waits until fewer than `partsInFlight` parts are in flight, then starts sending `buf[0, length)`. */
+    const sendPart = async (buf: Buffer, length: number) => {
+      while (inFlight.length >= this.partsInFlight) await inFlight[0];
+      if (failure) throw failure.err;
       const part = ++partNumber;
-      inFlight = this.client
+      const sending: Promise<void> = this.client
         .uploadPart(
           {
             bucketName: bucket,
             objectName: key,
             uploadID: uploadId!,
             partNumber: part,
-            headers: { 'Content-Length': body.length },
+            headers: { 'Content-Length': length },
           },
-          body,
+          buf.subarray(0, length),
         )
-        .then((res) => {
-          parts.push({ part, etag: res.etag });
-        });
-      inFlight.catch(() => undefined); // handled when awaited; never an unhandled rejection meanwhile
+        .then(
+          (res) => {
+            parts.push({ part, etag: res.etag });
+            free.push(buf); // sent: its bytes may be overwritten now
+          },
+          (err: unknown) => {
+            failure ??= { err };
+          },
+        )
+        .finally(() => inFlight.splice(inFlight.indexOf(sending), 1));
+      inFlight.push(sending);
     };
 
     try {
       for await (const chunk of source) {
         total += chunk.length;
         if (total > opts.maxBytes) throw new UploadTooLargeError(opts.maxBytes);
-        buffered.push(chunk);
-        bufferedBytes += chunk.length;
-        while (bufferedBytes >= this.partSize) {
-          const all = Buffer.concat(buffered, bufferedBytes);
-          const body = all.subarray(0, this.partSize);
-          const rest = all.subarray(this.partSize);
-          buffered = rest.length ? [Buffer.from(rest)] : [];
-          bufferedBytes = rest.length;
-          uploadId ??= await this.client.initiateNewMultipartUpload(bucket, key, headers);
-          await sendPart(Buffer.from(body));
+        let offset = 0;
+        while (offset < chunk.length) {
+          const n = chunk.copy(current, filled, offset);
+          filled += n;
+          offset += n;
+          if (filled === this.partSize) {
+            uploadId ??= await this.client.initiateNewMultipartUpload(bucket, key, headers);
+            await sendPart(current, filled);
+            current = take();
+            filled = 0;
+          }
         }
       }
-      const tail = Buffer.concat(buffered, bufferedBytes);
-      buffered = [];
       if (uploadId === undefined) {
-        await this.client.putObject(bucket, key, tail, tail.length, headers);
+        await this.client.putObject(bucket, key, current.subarray(0, filled), filled, headers);
         return { size: total };
       }
-      if (tail.length > 0) await sendPart(tail);
-      await inFlight;
+      if (filled > 0) await sendPart(current, filled);
+      while (inFlight.length > 0) await inFlight[0];
+      if (failure) throw failure.err;
       parts.sort((a, b) => a.part - b.part);
       await this.client.completeMultipartUpload(bucket, key, uploadId, parts);
       return { size: total };
     } catch (err) {
-      await inFlight?.catch(() => undefined);
+      await Promise.allSettled(inFlight);
       if (uploadId !== undefined) {
         await this.client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
       }

@@ -69,6 +69,12 @@ export class VideoRow extends Model<InferAttributes<VideoRow>, InferCreationAttr
   }
 }
 
+/** The fields the users' list is made of (read raw, without model instances). */
+export type VideoListRow = Pick<
+  VideoRow,
+  'id' | 'createdAt' | 'title' | 'description' | 'thumbnailKey' | 'category'
+>;
+
 /** Binds a fresh subclass to `sequelize` (as initModels does for the account models). */
 export function initVideoModel(sequelize: Sequelize): typeof VideoRow {
   return class extends VideoRow {}.initModel(sequelize);

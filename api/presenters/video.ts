@@ -1,5 +1,5 @@
 /** Catalog rows → JSON: the original contract for users, a fuller view for admins. */
-import type { VideoRow } from '../models/video.js';
+import type { VideoListRow, VideoRow } from '../models/video.js';
 
 /** The original list item, exactly: id, created_at, title, description, thumbnail_url, category. */
 export interface VideoListItem {
@@ -25,7 +25,7 @@ export function thumbnailUrl(
   return sign ? `${url}?${sign(row.id)}` : url;
 }
 
-export function presentVideo(row: VideoRow, publicApiUrl: string, sign?: SignThumbnail): VideoListItem {
+export function presentVideo(row: VideoListRow, publicApiUrl: string, sign?: SignThumbnail): VideoListItem {
   return {
     id: row.id,
     created_at: row.createdAt.toISOString(),

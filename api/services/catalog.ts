@@ -8,13 +8,14 @@
  * older message can never bring the video back; purged by the resync after CATALOG_TOMBSTONE_SECONDS).
  */
 import { randomUUID } from 'node:crypto';
-import { Op, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { Op, QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import type { Logger } from '../../common/logging/index.js';
 import { ANNOTATIONS, keys, LABELS, type Video } from '../../common/video/index.js';
 import type { VideoClient } from '../infra/kube.js';
 import type { ObjectStorage } from '../infra/storage.js';
-import type { VideoRow } from '../models/video.js';
+import type { VideoListRow, VideoRow } from '../models/video.js';
 import { freshness, nextPhase, rowFields, updateFromResource, type StatusUpdate } from './catalog-state.js';
+import { TtlCache } from './ttl-cache.js';
 
 export type ApplyResult = 'applied' | 'created' | 'stale' | 'duplicate' | 'deleted' | 'ignored';
 
@@ -29,6 +30,13 @@ export interface CatalogOptions {
   uploadStaleSeconds: number;
   /** Deleted rows (tombstones) older than this are purged by the resync (default 7 days). */
   tombstoneSeconds?: number;
+  /**
+   * How long `findReady` may answer from memory (default 5 s; 0: always read). This process drops
+   * the cache on each of its own writes; a change made by another replica is seen within this time.
+   */
+  readyCacheMs?: number;
+  /** Rows `findReady` keeps at most (default 1000). */
+  readyCacheMax?: number;
   now?: () => number;
 }
 
@@ -50,9 +58,35 @@ export class CatalogService {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private readonly now: () => number;
+  private readonly ready: TtlCache<number, VideoRow>;
+  private rev = 0;
 
   constructor(readonly o: CatalogOptions) {
     this.now = o.now ?? Date.now;
+    this.ready = new TtlCache({ max: o.readyCacheMax ?? 1000, ttlMs: o.readyCacheMs ?? 5000, now: this.now });
+  }
+
+  /**
+   * Counts the writes this process made to the videos table (status updates, resync, uploads,
+   * deletes): a cache of what the table says is current while it is unchanged (and, for other
+   * replicas' writes, while `fingerprint()` is). Each write also drops the `findReady` cache.
+   */
+  get revision(): number {
+    return this.rev;
+  }
+
+  private changed(): void {
+    this.rev++;
+    this.ready.clear();
+  }
+
+  /** Runs a write and counts it as a change even when it fails half-way (it may have committed). */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.changed();
+    }
   }
 
   get namespace(): string {
@@ -64,6 +98,10 @@ export class CatalogService {
   /** Upserts the row of `u.uid` in one transaction; stale and duplicate news change nothing. */
   async applyUpdate(u: StatusUpdate): Promise<ApplyResult> {
     if (u.namespace !== this.namespace || !u.uid) return 'ignored';
+    return this.writing(() => this.applyUpdateNow(u));
+  }
+
+  private async applyUpdateNow(u: StatusUpdate): Promise<ApplyResult> {
     const removeAfter: Array<{ bucket: string; key: string }> = [];
     const attempt = () =>
       this.o.sequelize.transaction(async (transaction) => {
@@ -149,6 +187,10 @@ export class CatalogService {
    * left half-way by a crashed process.
    */
   async resync(): Promise<ResyncResult> {
+    return this.writing(() => this.resyncNow());
+  }
+
+  private async resyncNow(): Promise<ResyncResult> {
     const V = this.o.Video;
     const started = new Date(this.now());
     const videos = await this.o.kube.list();
@@ -233,17 +275,23 @@ export class CatalogService {
 
   /** Step 1: the row (Uploading) and the key its source will have. */
   async beginUpload(fields: UploadFields): Promise<VideoRow> {
-    return this.o.Video.create({
-      ...fields,
-      phase: 'Uploading',
-      namespace: this.namespace,
-      sourceBucket: this.o.sourceBucket,
-      sourceKey: keys.source(randomUUID()),
-    });
+    return this.writing(() =>
+      this.o.Video.create({
+        ...fields,
+        phase: 'Uploading',
+        namespace: this.namespace,
+        sourceBucket: this.o.sourceBucket,
+        sourceKey: keys.source(randomUUID()),
+      }),
+    );
   }
 
   /** Step 3 (after the source is stored): the Video resource, then the row linked to it. */
   async finishUpload(row: VideoRow, size: number): Promise<VideoRow> {
+    return this.writing(() => this.finishUploadNow(row, size));
+  }
+
+  private async finishUploadNow(row: VideoRow, size: number): Promise<VideoRow> {
     let created: Video | undefined;
     try {
       created = await this.o.kube.create({
@@ -290,6 +338,10 @@ export class CatalogService {
 
   /** Undoes an upload: the source object (a multipart upload was already aborted) and the row. */
   async abandonUpload(row: VideoRow): Promise<void> {
+    return this.writing(() => this.abandonUploadNow(row));
+  }
+
+  private async abandonUploadNow(row: VideoRow): Promise<void> {
     if (row.sourceBucket && row.sourceKey) await this.removeSource(row.sourceBucket, row.sourceKey);
     try {
       const n = await this.o.Video.destroy({ where: { id: row.id, uid: null } });
@@ -303,6 +355,33 @@ export class CatalogService {
   }
 
   // --- reading and deleting ----------------------------------------------------------------------
+
+  /** The users' list: Ready rows, newest first, only the fields it shows, as plain objects. */
+  listReadyRows(): Promise<VideoListRow[]> {
+    return this.o.Video.findAll({
+      attributes: ['id', 'createdAt', 'title', 'description', 'thumbnailKey', 'category'],
+      where: { phase: 'Ready' },
+      order: [
+        ['createdAt', 'DESC'],
+        ['id', 'DESC'],
+      ],
+      raw: true,
+    });
+  }
+
+  /**
+   * Changes whenever the videos table does, whoever wrote it (another replica too): the number of
+   * rows and the latest update time. (Every write sets updated_at, a removed row lowers the count;
+   * two writes in the same millisecond from two replicas could look alike: the callers bound how
+   * long they trust it.)
+   */
+  async fingerprint(): Promise<string> {
+    const [r] = await this.o.sequelize.query<{ n: string; m: Date | null }>(
+      `SELECT count(*)::text AS n, max(updated_at) AS m FROM videos`,
+      { type: QueryTypes.SELECT },
+    );
+    return `${r?.n ?? 0}:${r?.m ? new Date(r.m).getTime() : 0}`;
+  }
 
   listReady(): Promise<VideoRow[]> {
     return this.o.Video.findAll({
@@ -324,9 +403,20 @@ export class CatalogService {
     });
   }
 
+  /**
+   * The Ready row of `id` (for the media routes, which ask for it once per playlist and segment):
+   * kept in memory up to `readyCacheMs`; only Ready rows are kept, so a video becomes visible at
+   * once and stops being so at once after a write of this process, within `readyCacheMs` after
+   * another replica's.
+   */
   async findReady(id: number): Promise<VideoRow | undefined> {
+    const cached = this.ready.get(id);
+    if (cached) return cached;
+    const rev = this.rev;
     const row = await this.o.Video.findByPk(id);
-    return row && row.phase === 'Ready' && row.uid ? row : undefined;
+    if (!row || row.phase !== 'Ready' || !row.uid) return undefined;
+    if (rev === this.rev) this.ready.set(id, row); // no write of ours happened while it was read
+    return row;
   }
 
   /**
@@ -335,6 +425,10 @@ export class CatalogService {
    * once: 'deleted'. undefined when there is no such video.
    */
   async delete(id: number): Promise<'deleting' | 'deleted' | undefined> {
+    return this.writing(() => this.deleteNow(id));
+  }
+
+  private async deleteNow(id: number): Promise<'deleting' | 'deleted' | undefined> {
     const row = await this.o.Video.findByPk(id);
     if (!row || row.phase === 'Deleted') return undefined;
     if (row.uid && row.name) {

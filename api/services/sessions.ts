@@ -5,7 +5,7 @@
  * it is still live, so revocation takes effect at once, not when the access token expires.
  */
 import { randomUUID } from 'node:crypto';
-import { Op, type Transaction } from 'sequelize';
+import { Op, QueryTypes, type Transaction } from 'sequelize';
 import { errors, safeError } from '../errors.js';
 import type { RevokeReason, User } from '../models/index.js';
 import { hashCost } from '../security/passwords.js';
@@ -158,18 +158,30 @@ export interface AuthenticatedUser {
   sessionId: string;
 }
 
-/** For an access token already verified: the user, if the session is live and the account active. */
+/**
+ * For an access token already verified: the user, if the session is live and the account active.
+ * Asked on every authenticated request (each HLS segment too), so it stays exact — a logout, a
+ * revocation or a deactivation counts from the next request, on every replica — and cheap: one
+ * primary-key query with the join, read raw (no model instances).
+ */
 export async function userForAccessToken(
   ctx: ServiceContext,
   claims: TokenClaims,
 ): Promise<AuthenticatedUser | null> {
-  const session = await ctx.models.AuthSession.findOne({
-    where: { id: claims.sid, userId: Number(claims.sub), revokedAt: { [Op.is]: null } },
-    include: [{ model: ctx.models.User, required: true, where: { isActive: true } }],
-  });
-  if (!session || session.expiresAt.getTime() <= ctx.now()) return null;
-  const user = (session as unknown as { User: User }).User;
-  return { id: user.id, email: user.email, isStaff: user.isStaff, sessionId: session.id };
+  const sessions = ctx.models.AuthSession.getTableName() as string;
+  const users = ctx.models.User.getTableName() as string;
+  const [row] = await ctx.sequelize.query<{
+    id: number;
+    email: string;
+    is_staff: boolean;
+    expires_at: Date | string;
+  }>(
+    `SELECT u.id, u.email, u.is_staff, s.expires_at FROM "${sessions}" s JOIN "${users}" u ON u.id = s.user_id ` +
+      `WHERE s.id = $sid AND s.user_id = $uid AND s.revoked_at IS NULL AND u.is_active`,
+    { bind: { sid: claims.sid, uid: Number(claims.sub) }, type: QueryTypes.SELECT },
+  );
+  if (!row || new Date(row.expires_at).getTime() <= ctx.now()) return null;
+  return { id: Number(row.id), email: row.email, isStaff: row.is_staff, sessionId: claims.sid };
 }
 
 /**

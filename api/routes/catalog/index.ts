@@ -25,7 +25,9 @@ import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { VideoRow } from '../../models/video.js';
 import { presentAdminVideo, presentVideo } from '../../presenters/video.js';
 import type { CatalogService } from '../../services/catalog.js';
+import { ReadyListCache } from '../../services/catalog-list.js';
 import { servedPlaylist } from '../../services/playlists.js';
+import { TtlCache } from '../../services/ttl-cache.js';
 import { isUnreachable, uploadHandler } from './upload.js';
 
 export interface CatalogRouteDeps {
@@ -36,7 +38,17 @@ export interface CatalogRouteDeps {
   publicApiUrl: string;
   uploadMaxBytes: number;
   signer: MediaUrlSigner;
+  /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */
+  playlistCache?: { ttlMs?: number; max?: number };
 }
+
+/** A playlist as served (URIs rewritten), with its object's validators. */
+interface ServedPlaylist {
+  body: Buffer;
+  etag?: string;
+  lastModified?: string;
+}
+type PlaylistCache = TtlCache<string, ServedPlaylist>;
 
 const ID = /^[1-9]\d{0,9}$/;
 const CACHE = {
@@ -70,6 +82,38 @@ function resolutionOf(req: Request, row: VideoRow): RenditionName | undefined {
   return done && done.phase === 'Succeeded' ? (res as RenditionName) : undefined;
 }
 
+/**
+ * A playlist, rewritten once and then served from memory: keyed by the object and the row's
+ * updated_at, so a row that changed (a new status, a delete) never finds the old one; objects of a
+ * Ready video do not change (their keys carry the resource's uid).
+ */
+async function sendPlaylist(
+  storage: ObjectStorage,
+  playlists: PlaylistCache,
+  row: VideoRow,
+  bucket: string,
+  key: string,
+  req: Request,
+  res: Response,
+  kind: 'master' | 'media',
+): Promise<void> {
+  const cacheKey = `${row.id}:${row.updatedAt.getTime()}:${bucket}/${key}`;
+  let p = playlists.get(cacheKey);
+  if (!p) {
+    const got = await storage.readText(bucket, key);
+    if (!got) throw errors.notFound();
+    p = {
+      body: Buffer.from(servedPlaylist(got.text, kind), 'utf8'),
+      etag: got.obj.etag,
+      lastModified: got.obj.lastModified,
+    };
+    playlists.set(cacheKey, p);
+  }
+  setHeaders(res, key, p.body.length, CACHE.playlist, p.etag, p.lastModified);
+  if (notModified(req, p.etag)) return void res.status(304).end();
+  res.status(200).end(req.method === 'HEAD' ? undefined : p.body);
+}
+
 async function sendObject(
   storage: ObjectStorage,
   bucket: string,
@@ -77,17 +121,7 @@ async function sendObject(
   req: Request,
   res: Response,
   cache: string,
-  playlist?: 'master' | 'media',
 ): Promise<void> {
-  if (playlist) {
-    const got = await storage.readText(bucket, key);
-    if (!got) throw errors.notFound();
-    const body = Buffer.from(servedPlaylist(got.text, playlist), 'utf8');
-    setHeaders(res, key, body.length, cache, got.obj.etag, got.obj.lastModified);
-    if (notModified(req, got.obj.etag)) return void res.status(304).end();
-    res.status(200).end(req.method === 'HEAD' ? undefined : body);
-    return;
-  }
   // one byte range (what native players ask for); other forms are answered whole, as RFC 9110 allows
   const range = req.get('if-range') === undefined ? parseRange(req.get('range')) : undefined;
   const obj = await storage.open(bucket, key, range);
@@ -175,6 +209,15 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   const ready = loadReady(catalog);
   const video = (res: Response) => res.locals.video as VideoRow;
   const sign = (id: number) => deps.signer.sign(id);
+  const list = new ReadyListCache({
+    catalog,
+    render: (rows) => rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)),
+    variant: () => deps.signer.expiry(),
+  });
+  const playlists: PlaylistCache = new TtlCache({
+    max: deps.playlistCache?.max ?? 1000,
+    ttlMs: deps.playlistCache?.ttlMs ?? 60_000,
+  });
   /** A valid signature in the query stands in for the cookie (and lets other sites embed the image). */
   const signedOrAuth: RequestHandler = (req, res, next) => {
     const id = param(req, 'id');
@@ -189,22 +232,18 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   const exact: RequestHandler = (req, _res, next) =>
     next(req.path.endsWith('/') ? errors.notFound() : undefined);
 
+  // the same bytes, Content-Type and ETag as res.json(list) would send, built once per catalog state
   r.get('/video/', auth.requireAuth, async (_req, res) => {
-    const rows = await catalog.listReady();
-    res.json(rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)));
+    const { body, etag } = await list.get();
+    res.set('Content-Type', 'application/json; charset=utf-8');
+    res.set('ETag', etag);
+    res.send(body);
   });
 
   r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
     const row = video(res);
-    await sendObject(
-      storage,
-      mediaBucket,
-      row.masterPlaylistKey ?? keys.master(row.uid!),
-      req,
-      res,
-      CACHE.playlist,
-      'master',
-    );
+    const key = row.masterPlaylistKey ?? keys.master(row.uid!);
+    await sendPlaylist(storage, playlists, row, mediaBucket, key, req, res, 'master');
   });
 
   r.get('/video/:id/thumbnail.jpg', exact, signedOrAuth, ready, async (req, res) => {
@@ -217,15 +256,8 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     const row = video(res);
     const resolution = resolutionOf(req, row);
     if (!resolution) throw errors.notFound();
-    await sendObject(
-      storage,
-      mediaBucket,
-      keys.playlist(row.uid!, resolution),
-      req,
-      res,
-      CACHE.playlist,
-      'media',
-    );
+    const key = keys.playlist(row.uid!, resolution);
+    await sendPlaylist(storage, playlists, row, mediaBucket, key, req, res, 'media');
   });
 
   r.get('/video/:id/:resolution/:segment', auth.requireAuth, ready, async (req, res) => {

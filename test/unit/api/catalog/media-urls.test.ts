@@ -37,3 +37,40 @@ describe('api catalog: signed thumbnail URLs', function () {
     expect(signer.verify(5, exp, `${sig}=`)).to.equal(false);
   });
 });
+
+describe('api catalog: signed thumbnail URLs, memoised', function () {
+  const key = Buffer.alloc(32, 7);
+  const hour = 3600 * 1000;
+
+  it('hands out the same signatures as an unmemoised signer, one HMAC per id and hour', function () {
+    let now = Date.UTC(2026, 10, 26, 8, 20, 0);
+    const memo = new MediaUrlSigner(key, 24 * 3600, () => now);
+    const fresh = () => new MediaUrlSigner(key, 24 * 3600, () => now);
+    for (const id of [1, 2, 3, 1, 2]) expect(memo.sign(id)).to.equal(fresh().sign(id));
+    expect(memo.memoised).to.equal(3);
+    const before = memo.sign(1);
+    now += hour; // the next expiry: new signatures, the old hour's memo dropped
+    expect(memo.sign(1)).to.not.equal(before);
+    expect(memo.sign(1)).to.equal(fresh().sign(1));
+    expect(memo.memoised).to.equal(1);
+    const { exp, sig } = Object.fromEntries(new URLSearchParams(before)) as { exp: string; sig: string };
+    expect(memo.verify(1, exp, sig)).to.equal(true); // an earlier hour's URL still works until it expires
+  });
+
+  it('keeps at most memoMax signatures, and verifying adds none', function () {
+    const now = Date.UTC(2026, 10, 26, 8, 20, 0);
+    const memo = new MediaUrlSigner(key, 3600, () => now, 4);
+    for (let id = 1; id <= 10; id++) memo.sign(id);
+    expect(memo.memoised).to.equal(4);
+    const { exp, sig } = Object.fromEntries(new URLSearchParams(memo.sign(1))) as {
+      exp: string;
+      sig: string;
+    };
+    expect(memo.verify(1, exp, sig)).to.equal(true); // 1 was evicted and signed again: still the same value
+    expect(new MediaUrlSigner(key, 3600, () => now).verify(1, exp, sig)).to.equal(true);
+    for (let id = 100; id < 200; id++) memo.verify(id, exp, sig);
+    expect(memo.memoised).to.equal(4);
+    expect(memo.verify(2, String(Number(exp) + 3600), sig)).to.equal(false);
+    expect(memo.memoised).to.equal(4);
+  });
+});
