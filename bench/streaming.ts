@@ -1,6 +1,16 @@
 /**
  * Benchmark 2 (issue 16): HLS streaming through the API's authenticated routes against the same
  * objects fetched straight from the S3 server with presigned URLs, 50 concurrent clients each.
+ * Two targets (BENCH_STREAM_TARGET):
+ *
+ * - `kind`: the platform as users run it (what `make dev` installed; hack/bench.sh sets BENCH_API_URL
+ *   and the rest, see support/kind.ts): a Ready video's 720p segments and its playlists through the
+ *   ingress (Traefik → API Pod → versitygw Pod), signed-in cookie, against the same objects fetched
+ *   from versitygw through a temporary NodePort Service on the kind node's IP with presigned URLs.
+ *   The video: BENCH_STREAM_VIDEO_ID (time-to-ready's sample, deleted afterwards when
+ *   BENCH_STREAM_DELETE_VIDEO=1), else the newest Ready one. CPU per request of the API Pods,
+ *   Traefik and versitygw from their cgroups on the node.
+ * - `host` (default): the API alone, as a child process on the host tier (no ingress, no Pods):
  *
  * A real 720p rendition (18 s source, the transcoder's own ffmpeg settings: 6 s segments at
  * 2800k) is put into the media bucket under the keys the transcoder uses, with a master playlist
@@ -18,16 +28,18 @@ import path from 'node:path';
 import { keys, type RenditionMetadata } from '../common/video/index.js';
 import { buildMasterPlaylist } from '../operator/video/playlist.js';
 import { createMediaDir } from '../test/support/media.js';
-import { startApi } from './support/api.js';
+import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
-import { hostTier, procCpuSeconds, report, say } from './support/lib.js';
+import { directS3, kubectlJson, platformEnv, podCpu, podsDrained } from './support/kind.js';
+import { hostTier, notRun, procCpuSeconds, report, say } from './support/lib.js';
 import { cpuPerRequest, drained, load, type LoadResult } from './support/load.js';
 
-const BENCH = 'streaming';
+const BENCH = 'streaming (host)';
+const KIND_BENCH = 'streaming (kind)';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CLIENTS = 50;
 
-async function main() {
+async function hostMain() {
   const { env, release } = await hostTier();
   const api = await startApi('streaming');
   const mediaDir = await createMediaDir('videoflix-bench-stream-');
@@ -160,6 +172,172 @@ async function main() {
     await release();
   }
 }
+
+interface AdminVideo {
+  id: number;
+  title: string;
+  phase: string;
+  resource: { namespace: string; name: string; uid: string } | null;
+  createdAt?: string;
+}
+
+/** The platform on kind: through the ingress against versitygw reached directly (see the header). */
+async function kindMain() {
+  const p = platformEnv();
+  if (!p) {
+    notRun(KIND_BENCH, process.env.BENCH_PLATFORM_REASON || 'BENCH_API_URL / BENCH_KUBECONFIG not set');
+    return;
+  }
+  const origin = new URL(p.apiUrl).origin;
+  const cookie = await login(p.apiUrl, p.email, p.password, origin);
+  const list = (await (
+    await fetch(`${p.apiUrl}/api/admin/videos/`, { headers: { cookie } })
+  ).json()) as AdminVideo[];
+  const wanted = process.env.BENCH_STREAM_VIDEO_ID;
+  const video = wanted
+    ? list.find((v) => String(v.id) === wanted && v.phase === 'Ready')
+    : list.filter((v) => v.phase === 'Ready' && v.resource).sort((a, b) => b.id - a.id)[0];
+  if (!video?.resource) {
+    notRun(KIND_BENCH, `no Ready video on the platform${wanted ? ` (wanted ${wanted})` : ''}`);
+    return;
+  }
+  const uid = video.resource.uid;
+  const s3 = await directS3(p.kubeconfig);
+  try {
+    const playlist = await (
+      await fetch(`${p.apiUrl}/api/video/${video.id}/720p/index.m3u8`, { headers: { cookie } })
+    ).text();
+    const segments = playlist
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => path.posix.basename(l.replace(/\/+$/, '').split('?')[0]!));
+    if (!segments.length) throw new Error(`video ${video.id}: no segments in its 720p playlist: ${playlist}`);
+    const sizes = await Promise.all(
+      segments.map(
+        async (s) => (await s3.client.statObject(s3.mediaBucket, keys.segment(uid, '720p', s))).size,
+      ),
+    );
+    say(
+      `  video ${video.id} "${video.title}": 720p, ${segments.length} segments, ${(sizes.reduce((a, b) => a + b, 0) / sizes.length / 1024).toFixed(0)} KiB each on average; direct S3 at ${s3.endpoint} (NodePort)`,
+    );
+    const apiSegs = segments.map((s) => `/api/video/${video.id}/720p/${s}/`);
+    const apiLists = [`/api/video/${video.id}/master.m3u8`, `/api/video/${video.id}/720p/index.m3u8`];
+    const presign = async (key: string) => {
+      const u = new URL(await s3.client.presignedGetObject(s3.mediaBucket, key, 3600));
+      return u.pathname + u.search;
+    };
+    const directSegs = await Promise.all(segments.map((s) => presign(keys.segment(uid, '720p', s))));
+    const directLists = await Promise.all([presign(keys.master(uid)), presign(keys.playlist(uid, '720p'))]);
+    for (const [u, h] of [
+      [`${p.apiUrl}${apiSegs[0]}`, { cookie }],
+      [`${p.apiUrl}${apiLists[0]}`, { cookie }],
+      [`${s3.endpoint}${directSegs[0]}`, {}],
+      [`${s3.endpoint}${directLists[0]}`, {}],
+    ] as const) {
+      const r = await fetch(u, { headers: h });
+      if (r.status !== 200) throw new Error(`${u}: ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
+    }
+    const [apiCpu, gwCpu, ingressCpu] = await Promise.all([
+      podCpu(p.kubeconfig, 'app.kubernetes.io/component=api'),
+      podCpu(p.kubeconfig, 'app.kubernetes.io/component=versitygw'),
+      ingressPods(p.kubeconfig),
+    ]);
+    say(
+      `  CPU from the cgroups of ${[...apiCpu.pods, ...gwCpu.pods, ...(ingressCpu?.pods ?? [])].join(', ')}`,
+    );
+    const readAll = async () =>
+      Promise.all([apiCpu.read(), gwCpu.read(), ingressCpu ? ingressCpu.read() : Promise.resolve(NaN)]);
+    const run = async (base: string, paths: string[], headers: Record<string, string>) => {
+      await podsDrained(apiCpu.read);
+      await podsDrained(gwCpu.read);
+      const c0 = await readAll();
+      const r = await load({ url: base, connections: CLIENTS, durationSec: DURATION, paths, headers });
+      await podsDrained(apiCpu.read); // the answers still in flight belong to this run
+      const c1 = await readAll();
+      const per = (i: number) => (r.requests ? ((c1[i]! - c0[i]!) * 1000) / r.requests : NaN);
+      return { ...r, apiMs: per(0), s3Ms: per(1), ingressMs: per(2) };
+    };
+    const detail = (r: Awaited<ReturnType<typeof run>>) =>
+      `${r.rps.toFixed(0)} req/s, ${r.mbps.toFixed(1)} MB/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`;
+    for (const [kind, apiPaths, directPaths] of [
+      ['segments', apiSegs, directSegs],
+      ['playlists', apiLists, directLists],
+    ] as const) {
+      const viaApi = await run(p.apiUrl, apiPaths, { cookie });
+      const direct = await run(s3.endpoint, directPaths, {});
+      report({
+        bench: KIND_BENCH,
+        metric: `${kind} via ingress + API (${CLIENTS} clients) req/s`,
+        value: viaApi.rps,
+        unit: 'req/s',
+        baseline: { label: 'presigned direct from versitygw', value: direct.rps },
+        ratio: viaApi.rps / direct.rps,
+        goal: kind === 'segments' ? '≥ 0.8' : undefined,
+        note: `via ingress: ${detail(viaApi)}; direct (NodePort): ${detail(direct)}`,
+      });
+      report({
+        bench: KIND_BENCH,
+        metric: `${kind} via ingress + API MB/s`,
+        value: viaApi.mbps,
+        unit: 'MB/s',
+        baseline: { label: 'direct', value: direct.mbps },
+        ratio: viaApi.mbps / direct.mbps,
+      });
+      for (const q of ['p50', 'p99'] as const)
+        report({
+          bench: KIND_BENCH,
+          metric: `${kind} via ingress + API ${q} latency`,
+          value: viaApi[q],
+          unit: 'ms',
+          baseline: { label: `direct ${q}`, value: direct[q] },
+          ratio: viaApi[q] / direct[q],
+        });
+      // CPU per request from a closed loop (every request answered before the cgroups are read again)
+      await podsDrained(apiCpu.read);
+      await podsDrained(gwCpu.read);
+      const meters = [apiCpu.read, gwCpu.read, ...(ingressCpu ? [ingressCpu.read] : [])];
+      const [apiMs, s3Behind, ingressMs] = await cpuPerRequest(
+        apiPaths.map((x) => `${p.apiUrl}${x}`),
+        meters,
+        { headers: { cookie } },
+      );
+      const [, s3Direct] = await cpuPerRequest(
+        directPaths.map((x) => `${s3.endpoint}${x}`),
+        meters,
+      );
+      report({
+        bench: KIND_BENCH,
+        metric: `${kind}: API Pods' CPU per request`,
+        value: apiMs!,
+        unit: 'ms',
+        baseline: { label: 'versitygw CPU/req fetched direct', value: s3Direct! },
+        ratio: apiMs! / s3Direct!,
+        note: `cgroups, closed loop of 40 requests, 4 at a time; behind the API: versitygw ${s3Behind!.toFixed(2)} ms, Traefik ${ingressMs?.toFixed(2) ?? '?'} ms per request; during the timed run (answers in flight at its end included) API ${viaApi.apiMs.toFixed(1)} ms, versitygw ${viaApi.s3Ms.toFixed(2)} ms, Traefik ${viaApi.ingressMs.toFixed(2)} ms per request`,
+      });
+    }
+  } finally {
+    await s3.stop();
+    if (wanted && process.env.BENCH_STREAM_DELETE_VIDEO === '1') {
+      await fetch(`${p.apiUrl}/api/admin/videos/${video.id}/`, {
+        method: 'DELETE',
+        headers: { cookie, origin },
+      }).catch(() => undefined);
+    }
+  }
+}
+
+/** The ingress controller's Pods (Traefik, in its own namespace), or undefined when not found. */
+async function ingressPods(kubeconfig: string) {
+  const pods = await kubectlJson<{
+    items: Array<{ metadata: { namespace: string; labels?: Record<string, string> } }>;
+  }>(kubeconfig, ['get', 'pods', '-A', '-l', 'app.kubernetes.io/name=traefik']).catch(() => ({ items: [] }));
+  const ns = pods.items[0]?.metadata.namespace;
+  return ns ? podCpu(kubeconfig, 'app.kubernetes.io/name=traefik', ns).catch(() => undefined) : undefined;
+}
+
+const main = () => (process.env.BENCH_STREAM_TARGET === 'kind' ? kindMain() : hostMain());
 
 main().then(
   () => process.exit(0),

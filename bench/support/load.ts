@@ -65,18 +65,21 @@ export async function drained(serverPid: number, maxMs = 60_000): Promise<void> 
 }
 
 /**
- * CPU milliseconds per request of the processes in `pids`, from a closed loop of `n` requests
+ * CPU milliseconds per request of the processes in `meters` (a pid, read from /proc, or a function
+ * returning CPU seconds so far, e.g. a Pod's cgroup), from a closed loop of `n` requests
  * (`concurrency` at a time) that all complete before the CPU is read again, so work in flight at
  * the end of a timed run does not skew it.
  */
 export async function cpuPerRequest(
   urls: string[],
-  pids: number[],
+  meters: Array<number | (() => Promise<number>)>,
   opts: { n?: number; concurrency?: number; headers?: Record<string, string> } = {},
 ): Promise<number[]> {
   const n = opts.n ?? 40;
   const conc = opts.concurrency ?? 4;
-  const before = pids.map((p) => procCpuSeconds(p));
+  const read = () =>
+    Promise.all(meters.map((m) => (typeof m === 'number' ? Promise.resolve(procCpuSeconds(m)) : m())));
+  const before = await read();
   let next = 0;
   await Promise.all(
     Array.from({ length: conc }, async () => {
@@ -88,5 +91,6 @@ export async function cpuPerRequest(
       }
     }),
   );
-  return pids.map((p, i) => ((procCpuSeconds(p) - before[i]!) * 1000) / n);
+  const after = await read();
+  return after.map((a, i) => ((a - before[i]!) * 1000) / n);
 }
