@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
 import { DEFAULT_LADDER, type LadderSettings } from '../common/video/index.js';
+import { DEFAULT_WORKERS } from './runtime/queue.js';
 import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
 
 const seconds = (def: number) => z.coerce.number().positive().default(def);
@@ -28,7 +29,8 @@ export const operatorSchema = storageSchema
     /** /metrics, /healthz, /readyz. */
     HTTP_PORT: env.port(8080),
     HTTP_HOST: env.str('0.0.0.0'),
-    WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+    /** Concurrent reconciles: they wait on API round trips, so more than the cores pays off. */
+    WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKERS),
     RESYNC_SECONDS: seconds(300),
     WATCHDOG_SECONDS: seconds(300),
     RELIST_SECONDS: seconds(900),

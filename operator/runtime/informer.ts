@@ -34,6 +34,12 @@ export interface InformerOptions<T> {
   backoffMaxMs?: number;
   /** Called on every (re)start, for metrics. */
   onRestart?: (reason: string) => void;
+  /**
+   * Applied to every listed or watched object before it is cached and handed to the handlers
+   * (may modify and return its argument: the object is fresh from the wire). Default:
+   * `stripManagedFields`.
+   */
+  transform?: (obj: T) => T;
 }
 
 /** The least an informer needs of an object. */
@@ -42,6 +48,28 @@ export interface KubernetesObject {
 }
 
 type End = 'closed' | 'gone' | 'silent' | 'relist' | 'stopped';
+
+/**
+ * Drops what no controller reads but every cached object carries: `metadata.managedFields` (server-
+ * side apply bookkeeping, often the largest part of a small object) and kubectl's
+ * last-applied-configuration annotation (a second copy of the object).
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  const md = obj.metadata as (KubernetesObject['metadata'] & LargeMetadata) | undefined;
+  if (md) {
+    delete md.managedFields;
+    if (md.annotations && LAST_APPLIED in md.annotations) {
+      const { [LAST_APPLIED]: _dropped, ...rest } = md.annotations;
+      md.annotations = rest;
+    }
+  }
+  return obj;
+}
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+interface LargeMetadata {
+  managedFields?: unknown;
+  annotations?: Record<string, string>;
+}
 
 export const objectKey = (o: KubernetesObject) =>
   o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '');
@@ -75,6 +103,7 @@ export class Informer<T extends KubernetesObject> {
       backoffBaseMs: 500,
       backoffMaxMs: 30_000,
       ...opts,
+      transform: opts.transform ?? stripManagedFields,
     };
     this.watch = new Watch(opts.kubeConfig);
   }
@@ -120,7 +149,8 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
-  private upsert(obj: T) {
+  private upsert(raw: T) {
+    const obj = this.o.transform(raw);
     const key = objectKey(obj);
     const old = this.cache.get(key);
     this.cache.set(key, obj);

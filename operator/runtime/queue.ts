@@ -8,6 +8,9 @@
  */
 import { backoffDelay } from './backoff.js';
 
+/** Workers taking keys from the queue by default (WORKERS). Measured in bench/operator-scale.ts. */
+export const DEFAULT_WORKERS = 8;
+
 export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;

@@ -102,14 +102,10 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
       what: 'Ready message',
       timeoutMs: 10_000,
     });
-    expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
+    expect(consumer!.phases(uid)).to.deep.equal(['Processing', 'Ready']);
 
     const mine = consumer!.messages.filter((m) => m.body.uid === uid);
-    expect([...new Set(mine.map((m) => m.routingKey))]).to.deep.equal([
-      'video.pending',
-      'video.processing',
-      'video.ready',
-    ]);
+    expect([...new Set(mine.map((m) => m.routingKey))]).to.deep.equal(['video.processing', 'video.ready']);
     const ready = mine.find((m) => m.body.phase === 'Ready')!.body;
     expect(ready).to.include({
       namespace: ns,
@@ -151,7 +147,7 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
     const uid = (await getVideo(custom, ns, 'bad')).metadata.uid!;
     await failJob(batch, ns, 'bad-thumbnail', 'PodFailurePolicy', 'exit code 2');
     await waitFor(() => consumer!.phases(uid).includes('Failed'), { what: 'Failed message' });
-    expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Failed']);
+    expect(consumer!.phases(uid)).to.deep.equal(['Processing', 'Failed']);
     const failed = consumer!.messages.find((m) => m.body.uid === uid && m.body.phase === 'Failed')!;
     expect(failed.routingKey).to.equal('video.failed');
     expect(failed.body.message).to.contain('exit code 2');
@@ -181,7 +177,7 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
       timeoutMs: 30_000,
       what: 'Ready message after the outage',
     });
-    expect(consumer!.phases(uid)).to.deep.equal(['Pending', 'Processing', 'Ready']);
+    expect(consumer!.phases(uid)).to.deep.equal(['Processing', 'Ready']);
     await waitFor(() => publisher!.size === 0, { what: 'an empty outbox' });
   });
   it('a crash during an outage loses the outbox, but the next leader publishes the current status', async () => {
