@@ -383,16 +383,6 @@ export class CatalogService {
     return `${r?.n ?? 0}:${r?.m ? new Date(r.m).getTime() : 0}`;
   }
 
-  listReady(): Promise<VideoRow[]> {
-    return this.o.Video.findAll({
-      where: { phase: 'Ready' },
-      order: [
-        ['createdAt', 'DESC'],
-        ['id', 'DESC'],
-      ],
-    });
-  }
-
   listAll(): Promise<VideoRow[]> {
     return this.o.Video.findAll({
       where: { phase: { [Op.ne]: 'Deleted' } },
