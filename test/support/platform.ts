@@ -23,7 +23,8 @@ import * as Minio from 'minio';
 import { waitFor } from './waiters.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEV_DIR = path.join(ROOT, '.dev');
+/** hack/dev.sh's DEV_DIR (a second platform on its own cluster keeps its own endpoints.env), else .dev. */
+export const DEV_DIR = process.env.DEV_DIR ? path.resolve(process.env.DEV_DIR) : path.join(ROOT, '.dev');
 export const ENDPOINTS_FILE = path.join(DEV_DIR, 'endpoints.env');
 /** The platform's namespace (hack/dev.sh's DEV_NAMESPACE). */
 export const NS = process.env.DEV_NAMESPACE ?? 'videoflix';
