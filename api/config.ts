@@ -181,7 +181,7 @@ export const catalogSchema = storageSchema
       .positive()
       .default(5 * 1024 ** 3),
     /**
-     * S3 multipart part size in bytes (at least 5 MiB; default 16 MiB); an upload holds three parts in
+     * S3 multipart part size in bytes (at least 5 MiB; default 8 MiB); an upload holds three parts in
      * memory (one filling, two being sent).
      */
     UPLOAD_PART_BYTES: z.coerce
@@ -189,7 +189,7 @@ export const catalogSchema = storageSchema
       .int()
       .min(5 * 1024 ** 2)
       .max(512 * 1024 ** 2)
-      .default(16 * 1024 ** 2),
+      .default(8 * 1024 ** 2),
     /** Time allowed to receive a whole request when the catalog is on (uploads take long; default 1 h). */
     UPLOAD_REQUEST_TIMEOUT_SECONDS: seconds(3600),
     /** Lifetime of the signature in a list's thumbnail_url (rounded up to the hour). */

@@ -67,7 +67,7 @@ export class ObjectStorage {
     private readonly partsInFlight = 2,
   ) {}
 
-  static fromConfig(cfg: StorageSettings, partSize = 16 * 1024 * 1024, partsInFlight = 2): ObjectStorage {
+  static fromConfig(cfg: StorageSettings, partSize = 8 * 1024 * 1024, partsInFlight = 2): ObjectStorage {
     return new ObjectStorage(createS3Client(cfg), partSize, partsInFlight);
   }
 
