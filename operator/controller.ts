@@ -115,6 +115,17 @@ export function slimJob(job: V1Job): V1Job {
   return job;
 }
 
+/**
+ * Whether a Job update can change what decide() sees of it: its outcome (Complete/Failed and why),
+ * its deletion, its controller. The Job controller updates a Job's status many more times (Pods
+ * active, ready, starting); those need no reconcile of the Video (a resync would catch up anyway).
+ */
+export function jobChangeMatters(old: V1Job, now: V1Job): boolean {
+  const seen = (j: V1Job) =>
+    JSON.stringify([jobOutcome(j), !!j.metadata?.deletionTimestamp, controllerOf(j)?.uid ?? '']);
+  return seen(old) !== seen(now);
+}
+
 /** Name of the Video that controls a Job, from its controller ownerReference. */
 function controllerOf(job: V1Job): { key: string; uid: string } | undefined {
   const ref = job.metadata?.ownerReferences?.find(
@@ -238,7 +249,9 @@ export class VideoController {
       if (owner) this.enqueue(owner.key);
     };
     this.jobs.on('add', onJob);
-    this.jobs.on('update', onJob);
+    this.jobs.on('update', (j, old) => {
+      if (!old || jobChangeMatters(old, j)) onJob(j);
+    });
     this.jobs.on('delete', onJob);
     this.statusClient = {
       get: async (namespace, name) =>

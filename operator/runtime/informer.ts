@@ -17,7 +17,8 @@ export interface ListResult<T> {
   metadata?: { resourceVersion?: string };
 }
 
-export type Handler<T> = (obj: T) => void;
+/** `old` is the cached object an update replaces (undefined for add and delete). */
+export type Handler<T> = (obj: T, old?: T) => void;
 
 export interface InformerOptions<T> {
   name: string;
@@ -139,10 +140,10 @@ export class Informer<T extends KubernetesObject> {
     return this.synced;
   }
 
-  private emit(event: 'add' | 'update' | 'delete', obj: T) {
+  private emit(event: 'add' | 'update' | 'delete', obj: T, old?: T) {
     for (const h of this.handlers[event]) {
       try {
-        h(obj);
+        h(obj, old);
       } catch (err) {
         this.o.logger.error({ err, informer: this.o.name }, 'informer handler threw');
       }
@@ -155,7 +156,7 @@ export class Informer<T extends KubernetesObject> {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.emit('add', obj);
-    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj);
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, old);
   }
 
   private async relist() {

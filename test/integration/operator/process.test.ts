@@ -102,9 +102,17 @@ describe('operator process (operator/main.ts)', function () {
     await waitFor(() => consumer!.phases(uid).includes('Processing'), {
       what: 'Processing message from the process',
     });
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    // The broker's confirm can reach the publisher after the consumer got the message.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return /videoflix_operator_status_messages_total\{result="confirmed"\} [1-9]/.test(text)
+          ? text
+          : undefined;
+      },
+      { what: 'a confirmed status message in /metrics' },
+    );
     expect(metrics).to.contain('process_cpu_seconds_total'); // default metrics on in main.ts
-    expect(metrics).to.match(/videoflix_operator_status_messages_total\{result="confirmed"\} [1-9]/);
 
     // JSON logs.
     const firstLine = output.split('\n').find((l) => l.startsWith('{'));

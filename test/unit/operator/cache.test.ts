@@ -1,7 +1,7 @@
 /** What the operator keeps in its informer caches, and how one pass's events are merged. */
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { mergeJobCreated, slimJob } from '../../../operator/controller.js';
+import { jobChangeMatters, mergeJobCreated, slimJob } from '../../../operator/controller.js';
 import { stripManagedFields } from '../../../operator/runtime/informer.js';
 import { buildJob } from '../../../operator/video/jobs.js';
 import { settings, video } from './fixtures.js';
@@ -44,6 +44,26 @@ describe('operator caches', () => {
       const { managedFields: _dropped, ...metadata } = full.metadata as Record<string, unknown>;
       expect(slim.metadata).to.deep.equal(metadata);
       expect(slim.metadata?.ownerReferences).to.have.length(1);
+    });
+  });
+
+  describe('jobChangeMatters', () => {
+    const base = (): V1Job => ({ ...buildJob(video(), '480p', settings), status: { active: 1 } });
+    it('is false for status changes decide() does not read (Pods active, ready, starting)', () => {
+      const now = base();
+      now.status = { active: 0, ready: 0, failed: 1, startTime: new Date() };
+      expect(jobChangeMatters(base(), now)).to.equal(false);
+    });
+    it('is true when the Job completes or fails, and when it is being deleted', () => {
+      const complete = base();
+      complete.status = { conditions: [{ type: 'Complete', status: 'True' }] };
+      expect(jobChangeMatters(base(), complete)).to.equal(true);
+      const failed = base();
+      failed.status = { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] };
+      expect(jobChangeMatters(base(), failed)).to.equal(true);
+      const deleting = base();
+      deleting.metadata!.deletionTimestamp = new Date();
+      expect(jobChangeMatters(base(), deleting)).to.equal(true);
     });
   });
 
