@@ -324,6 +324,35 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     }
   });
 
+  it('keeps the list and the media routes in step with writes another replica makes (straight to the table)', async function () {
+    const list = () => h.t.agent().get('/api/video/').set('Cookie', h.userCookie);
+    const first = await list().expect(200);
+    const etag = String(first.headers.etag);
+    expect(etag).to.match(/^W\/"[0-9a-f]+-[\w+/]{27}"$/);
+    expect((await list().expect(200)).text).to.equal(first.text);
+    await list().set('If-None-Match', etag).expect(304);
+    const master = `/api/video/${readyId}/master.m3u8`;
+    expect((await get(master, h.userCookie)).status).to.equal(200); // the row is in the Ready cache now
+    try {
+      // what another API replica's status consumer would write: this process made no write itself
+      await h.Video.update({ title: 'Renamed elsewhere' }, { where: { id: readyId } });
+      const renamed = await list().expect(200);
+      expect(renamed.body[0]).to.deep.include({ id: readyId, title: 'Renamed elsewhere' });
+      expect(renamed.headers.etag).to.not.equal(etag);
+      await h.Video.update({ phase: 'Processing' }, { where: { id: readyId } });
+      expect((await list().expect(200)).body.map((v: { id: number }) => v.id)).to.not.include(readyId);
+      // the media routes may answer from their Ready row cache for up to 5 s (api/README.md), then 404
+      await waitFor(async () => (await get(master, h.userCookie)).status === 404, {
+        what: 'master playlist 404 after another replica took the video out of Ready',
+        timeoutMs: 15_000,
+      });
+    } finally {
+      await h.Video.update({ title: 'Newest', phase: 'Ready' }, { where: { id: readyId } });
+    }
+    const titles = (body: Array<{ id: number; title: string }>) => body.map((v) => `${v.id} ${v.title}`);
+    expect(titles((await list().expect(200)).body)).to.deep.equal(titles(first.body));
+  });
+
   it('documents the catalog routes in /api/openapi.json', async function () {
     const doc = await h.t.agent().get('/api/openapi.json');
     expect(doc.status).to.equal(200);
