@@ -13,7 +13,7 @@
 #
 # The kind platform is what `make dev` installs ($DEV_DIR/endpoints.env, DEV_DIR default .dev; honours
 # CLUSTER_NAME, INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT like hack/dev.sh). When it is not up, the default
-# BENCH_PLATFORM=auto (or start) runs `hack/dev.sh up` with a time budget (BENCH_PLATFORM_TIMEOUT, 600 s)
+# BENCH_PLATFORM=auto (or start) runs `hack/dev.sh up` with a time budget (BENCH_PLATFORM_TIMEOUT, 900 s)
 # and removes what it started at the end: the kind cluster when it created it, else only the Helm release
 # when it installed it (a cluster or release that was there is left as it was; the dockerd is always
 # left running: it is shared). BENCH_KEEP_PLATFORM=1 keeps what it started. A platform already up is
@@ -24,7 +24,7 @@
 #
 # Environment: BENCH_DURATION (s per load run, default 10), BENCH_OPERATOR_SIZES (100,500),
 # BENCH_UPLOAD_SIZES_MIB (256,1024), BENCH_CATALOG_ROWS (10000), BENCH_TTR_SECONDS (30),
-# BENCH_PLATFORM (auto|start|off), BENCH_PLATFORM_TIMEOUT (600), BENCH_KEEP_PLATFORM (0),
+# BENCH_PLATFORM (auto|start|off), BENCH_PLATFORM_TIMEOUT (900), BENCH_KEEP_PLATFORM (0),
 # BENCH_HOSTENV_ROOT, CLUSTER_NAME, INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, DEV_DIR, DEV_NAMESPACE.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,10 +88,11 @@ release_exists() { # on the cluster's kubeconfig as hack/dev.sh names it
 }
 platform_down() { # removes what this run started (never the dockerd: it is shared)
   local t=$SECONDS k
+  [ "$OWN_CLUSTER" = 1 ] || [ "$OWN_RELEASE" = 1 ] || return 0
   k=$(kc)
   if [ "$OWN_CLUSTER" = 1 ]; then
     say "deleting the kind cluster $CLUSTER this run created (BENCH_KEEP_PLATFORM=1 keeps it)"
-    kind delete cluster --name "$CLUSTER" > "$OUT/logs/platform-down.log" 2>&1 || tail -5 "$OUT/logs/platform-down.log"
+    kind delete cluster --name "$CLUSTER" ${k:+--kubeconfig "$k"} > "$OUT/logs/platform-down.log" 2>&1 || tail -5 "$OUT/logs/platform-down.log"
     rm -f "$ENDPOINTS" "$DEV/release.hash" "$DEV/.cookies"
     [ -n "$k" ] && rm -f "$k"
   elif [ "$OWN_RELEASE" = 1 ]; then
@@ -121,10 +122,12 @@ if wants time-to-ready || wants streaming-kind; then
   else
     cluster_exists && had_cluster=1 || had_cluster=0
     release_exists && had_release=1 || had_release=0
-    say "starting the kind platform: CLUSTER_NAME=$CLUSTER hack/dev.sh up (budget ${BENCH_PLATFORM_TIMEOUT:-600} s, log .cache/bench/logs/dev-up.log)"
+    say "starting the kind platform: CLUSTER_NAME=$CLUSTER hack/dev.sh up (budget ${BENCH_PLATFORM_TIMEOUT:-900} s, log .cache/bench/logs/dev-up.log)"
     t=$SECONDS
-    # dev.sh's own logs go under .cache/logs; its progress lines here
-    CLUSTER_NAME=$CLUSTER timeout --signal=TERM --kill-after=30 "${BENCH_PLATFORM_TIMEOUT:-600}" hack/dev.sh up > "$OUT/logs/dev-up.log" 2>&1
+    # its progress in .cache/bench/logs/dev-up.log, its steps' logs under .cache/logs
+    # no sample video when time-to-ready runs: it uploads its own, which streaming-kind then uses
+    sample=${DEV_SAMPLE:-}; wants time-to-ready && sample=${DEV_SAMPLE:-never}
+    CLUSTER_NAME=$CLUSTER DEV_SAMPLE=$sample timeout --signal=TERM --kill-after=30 "${BENCH_PLATFORM_TIMEOUT:-900}" hack/dev.sh up > "$OUT/logs/dev-up.log" 2>&1
     rc=$?
     ELAPSED+=("platform-up $((SECONDS - t))")
     [ "$had_cluster" = 0 ] && cluster_exists && OWN_CLUSTER=1
@@ -132,7 +135,7 @@ if wants time-to-ready || wants streaming-kind; then
     if platform_up; then
       echo "   up in $((SECONDS - t)) s$([ "$OWN_CLUSTER" = 1 ] && echo ", new cluster $CLUSTER")"
     else
-      if [ "$rc" = 124 ]; then why="took longer than ${BENCH_PLATFORM_TIMEOUT:-600} s"; else why="exited $rc"; fi
+      if [ "$rc" = 124 ]; then why="took longer than ${BENCH_PLATFORM_TIMEOUT:-900} s"; else why="exited $rc"; fi
       platform_reason="the kind platform could not be started: hack/dev.sh up $why; last error: $(grep -a -E '!!|rror' "$OUT/logs/dev-up.log" | tail -1 | tr -d '\033' | cut -c1-140)"
     fi
   fi
@@ -146,8 +149,7 @@ if [ -z "$platform_reason" ] && { wants time-to-ready || wants streaming-kind; }
 else
   PLATFORM_ENV=(BENCH_PLATFORM_REASON="$platform_reason")
 fi
-VIDEO_ID_FILE=$OUT/ttr-video-id
-rm -f "$VIDEO_ID_FILE"
+VIDEO_ID_FILE=$OUT/logs/ttr-video-id-$STAMP
 if wants time-to-ready; then
   # it keeps its Ready video for the streaming run below, which deletes it
   run time-to-ready time-to-ready "${PLATFORM_ENV[@]}" \
@@ -157,6 +159,7 @@ if wants streaming-kind; then
   if [ -s "$VIDEO_ID_FILE" ]; then
     run streaming streaming-kind "${PLATFORM_ENV[@]}" BENCH_STREAM_TARGET=kind \
       BENCH_STREAM_VIDEO_ID="$(cat "$VIDEO_ID_FILE")" BENCH_STREAM_DELETE_VIDEO=1
+    rm -f "$VIDEO_ID_FILE"
   else
     run streaming streaming-kind "${PLATFORM_ENV[@]}" BENCH_STREAM_TARGET=kind
   fi
