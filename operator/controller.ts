@@ -434,8 +434,14 @@ export class VideoController {
       // A copy: nothing below may change the cached object by accident.
       await this.reconcileVideo(key, structuredClone(known));
     } catch (err) {
-      if (code(err) !== 409) throw err;
       const [namespace = '', name = ''] = key.split('/');
+      if (code(err) === 404) {
+        // A write found the Video gone: a pass on a cache that had not yet seen the deletion (e.g. the
+        // finalizer removed by the previous pass, the object deleted since). Done, if it is gone.
+        if (!(await this.exists(namespace, name))) return;
+        throw err;
+      }
+      if (code(err) !== 409) throw err;
       let fresh: Video;
       try {
         fresh = this.remember(await this.statusClient.get(namespace, name));
@@ -445,6 +451,17 @@ export class VideoController {
       }
       this.o.logger.debug({ video: key }, 'conflict: reconciling again on a fresh read');
       await this.reconcileVideo(key, structuredClone(fresh));
+    }
+  }
+
+  /** Whether the Video still exists on the API server (a GET; 404 → false). */
+  private async exists(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.statusClient.get(namespace, name);
+      return true;
+    } catch (e) {
+      if (code(e) === 404) return false;
+      throw e;
     }
   }
 
