@@ -11,6 +11,7 @@ import { encoderThreads } from '../../transcoder-image/cpu.js';
 import { hlsOutputOptions, networkInputOptions, PLAYLIST_FILE } from '../../transcoder-image/ffmpeg/args.js';
 import {
   createMediaTool,
+  geometryOf,
   pickAudioStream,
   pickVideoStream,
   scaleToFit,
@@ -34,15 +35,7 @@ export async function renditionOutput(
   if (!video) throw new Error(`no video stream in ${input}`);
   const audio = pickAudioStream(info);
   const target = rung(name, ladder);
-  const size = scaleToFit(
-    {
-      width: video.width!,
-      height: video.height!,
-      sampleAspectRatio: video.sampleAspectRatio,
-      rotation: video.rotation,
-    },
-    target,
-  );
+  const size = scaleToFit(geometryOf(video), target);
   const outputDir = path.join(outRoot, name);
   await fsp.mkdir(outputDir, { recursive: true });
   const threads = await encoderThreads(undefined);

@@ -6,10 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '../../test/support/hostenv.js';
+import { freePort, loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '../../test/support/hostenv.js';
+
+export { freePort };
 import { waitFor } from '../../test/support/waiters.js';
 
 export { REPO_ROOT };
@@ -167,14 +168,6 @@ export function startNode(
       clearTimeout(t);
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Waits until `url` answers 200 (the child's output in the error when it does not). */

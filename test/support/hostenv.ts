@@ -341,6 +341,11 @@ async function waitReady(
 
 // ---------------------------------------------------------------- small probes
 
+/** One free loopback port (the kernel's choice; for a process started right after). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(

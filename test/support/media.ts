@@ -56,6 +56,21 @@ export async function probe(file: string): Promise<ProbeResult> {
   return JSON.parse(stdout) as ProbeResult;
 }
 
+/** ffmpeg's leading arguments for a test pattern (testsrc2) and, with `audio`, a 440 Hz tone. */
+export function testPatternInputs(o: {
+  width: number;
+  height: number;
+  fps: number;
+  durationSec: number;
+  audio: boolean;
+}): string[] {
+  const d = o.durationSec;
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}:duration=${d}`);
+  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${d}`);
+  return args;
+}
+
 /** Writes an H.264 (+ AAC) MP4 test pattern with ffmpeg into `dir`; returns its path. */
 export async function generateClip(dir: string, opts: ClipOptions = {}): Promise<string> {
   const d = opts.durationSec ?? 2;
@@ -68,18 +83,7 @@ export async function generateClip(dir: string, opts: ClipOptions = {}): Promise
     opts.name ??
     `clip-${w}x${h}-${d}s${audio ? '' : '-noaudio'}-${crypto.randomBytes(3).toString('hex')}.mp4`;
   const out = path.join(dir, name);
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostdin',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${w}x${h}:rate=${fps}:duration=${d}`,
-  ];
-  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${d}`);
+  const args = testPatternInputs({ width: w, height: h, fps, durationSec: d, audio });
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(fps * 2));
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', '2');
   args.push('-t', String(d), '-movflags', '+faststart', out);

@@ -15,6 +15,16 @@ export interface SourceGeometry {
   rotation?: number;
 }
 
+/** The geometry of a probed video stream (a stream without a size fails in scaleToFit). */
+export function geometryOf(video: ProbedStream): SourceGeometry {
+  return {
+    width: video.width ?? 0,
+    height: video.height ?? 0,
+    sampleAspectRatio: video.sampleAspectRatio,
+    rotation: video.rotation,
+  };
+}
+
 /**
  * The output size for a source fitted into a box: display aspect ratio kept (sample aspect ratio
  * and a 90°/270° rotation taken into account), both sides even, never upscaled unless asked.

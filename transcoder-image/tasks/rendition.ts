@@ -7,7 +7,7 @@ import path from 'node:path';
 import { keys, rung, type RenditionMetadata, type RenditionName } from '../../common/video/index.js';
 import { encoderThreads } from '../cpu.js';
 import { TranscoderError, usageError } from '../errors.js';
-import { pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
+import { geometryOf, pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
 import { rateControl } from '../ladder.js';
 import { measureSegment, parseMediaPlaylist, renditionMetadata } from '../metadata.js';
 import { SegmentShipper } from '../segments.js';
@@ -49,15 +49,7 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
     return { keys: [], skipped };
   }
   const audio = pickAudioStream(info);
-  const size = scaleToFit(
-    {
-      width: video.width!,
-      height: video.height!,
-      sampleAspectRatio: video.sampleAspectRatio,
-      rotation: video.rotation,
-    },
-    target,
-  );
+  const size = scaleToFit(geometryOf(video), target);
   const frameRate = video.frameRate ?? FALLBACK_FPS;
   if (video.frameRate === undefined) log.warn({ fallback: FALLBACK_FPS }, 'source frame rate unknown');
 

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { keys, type ProbeResult } from '../../common/video/index.js';
 import {
+  geometryOf,
   MediaError,
   pickAudioStream,
   scaleToFit,
@@ -24,15 +25,7 @@ export function thumbnailTime(requested: number | undefined, durationSeconds: nu
 
 /** The source as the operator sees it: displayed size (rotation and pixel aspect applied). */
 export function probeResult(info: ProbeInfo, video: ProbedStream): ProbeResult {
-  const display = scaleToFit(
-    {
-      width: video.width!,
-      height: video.height!,
-      sampleAspectRatio: video.sampleAspectRatio,
-      rotation: video.rotation,
-    },
-    { width: 1 << 16, height: 1 << 16 },
-  );
+  const display = scaleToFit(geometryOf(video), { width: 1 << 16, height: 1 << 16 });
   return {
     durationSeconds: Math.round((info.duration ?? video.duration ?? 0) * 1000) / 1000,
     width: display.width,
@@ -53,15 +46,7 @@ export async function runThumbnail(
   const dir = await mkdtemp(path.join(job.workDir, `thumb-${job.videoId}-`));
   try {
     const out = path.join(dir, 'thumbnail.jpg');
-    const size = scaleToFit(
-      {
-        width: video.width!,
-        height: video.height!,
-        sampleAspectRatio: video.sampleAspectRatio,
-        rotation: video.rotation,
-      },
-      THUMBNAIL_BOX,
-    );
+    const size = scaleToFit(geometryOf(video), THUMBNAIL_BOX);
     let at = thumbnailTime(job.thumbnailTime, probe.durationSeconds);
     const take = (atSeconds: number) =>
       media.thumbnail({ input: url, output: out, atSeconds, videoStreamIndex: video.index, ...size, signal });

@@ -4,7 +4,6 @@
  * releases the Lease.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createTestNamespace, uniqueName } from '../../support/kube.js';
@@ -21,17 +20,7 @@ import {
   waitJobs,
   dropNamespace,
 } from './helpers.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+import { freePort } from '../../support/hostenv.js';
 
 describe('operator process (operator/main.ts)', function () {
   this.timeout(60_000);

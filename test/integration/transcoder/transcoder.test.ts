@@ -8,13 +8,13 @@ import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from 'minio';
 import { EXIT_CODES, keys, type ProbeResult, type RenditionMetadata } from '../../../common/video/index.js';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
+import { freePort } from '../../support/hostenv.js';
 
 const execFileP = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -86,17 +86,6 @@ async function spsBytes(segment: string): Promise<string> {
     }
   }
   throw new Error(`no SPS in ${segment}`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe('transcoder program (real ffmpeg, real S3)', function () {

@@ -40,6 +40,7 @@ import { initVideoModel, type VideoRow } from '../../../../api/models/video.js';
 import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import { applyCrds } from '../../../support/hostenv.js';
 import { createTestNamespace, deleteNamespace, kubeConfig, uniqueName } from '../../../support/kube.js';
+import { testPatternInputs } from '../../../support/media.js';
 import { FRONTEND, testConfig, type TestApp } from '../helpers/app.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser } from '../helpers/users.js';
@@ -315,19 +316,7 @@ export async function generateHls(
     await fsp.mkdir(out);
     const w = Math.round((r.height * 16) / 9 / 2) * 2;
     await execFileP('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-nostdin',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${w}x${r.height}:rate=25:duration=${durationSec}`,
-      '-f',
-      'lavfi',
-      '-i',
-      `sine=frequency=440:sample_rate=48000:duration=${durationSec}`,
+      ...testPatternInputs({ width: w, height: r.height, fps: 25, durationSec, audio: true }),
       '-c:v',
       'libx264',
       '-preset',

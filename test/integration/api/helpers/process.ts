@@ -1,8 +1,8 @@
 /** Running the API's commands (main, migrate, create-admin) as child processes, as a deployment would. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+export { freePort } from '../../../support/hostenv.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -42,12 +42,4 @@ export async function runCommand(
   const { child, done } = startCommand(script, args, env);
   child.stdin!.end(input ?? '');
   return done;
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
