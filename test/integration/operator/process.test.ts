@@ -36,7 +36,8 @@ describe('operator process (operator/main.ts)', function () {
     ns = await createTestNamespace(kc, 'op-proc', { waitForServiceAccount: false });
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.error(`operator output:\n${output.slice(-6000)}`);
     if (child && child.exitCode === null) {
       child.kill('SIGKILL');
       await new Promise((r) => child!.once('exit', r));
@@ -81,7 +82,19 @@ describe('operator process (operator/main.ts)', function () {
         (await fetch(`${url}/metrics`)).text().then((t) => t.includes('videoflix_operator_leader 1')),
       { what: 'leader' },
     );
-    const lease = await coordination.readNamespacedLease({ name: 'videoflix-operator', namespace: ns });
+    // The Lease is read until it names the holder: in about 1 of 20 runs on a freshly started host
+    // tier the first read right after the metric said "leader" answered 404 (not understood yet; the
+    // operator's output is printed when this test fails).
+    const lease = await waitFor(
+      async () =>
+        coordination
+          .readNamespacedLease({ name: 'videoflix-operator', namespace: ns })
+          .catch((err: { code?: number }) => {
+            if (err.code === 404) return undefined;
+            throw err;
+          }),
+      { timeoutMs: 10_000, what: `Lease ${ns}/videoflix-operator` },
+    );
     expect(lease.spec?.holderIdentity).to.equal('operator-proc-0');
 
     await createVideo(custom, ns, 'proc', { source: { bucket: buckets.sources, key: 'proc.mp4' } });
