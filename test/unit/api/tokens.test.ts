@@ -49,6 +49,7 @@ describe('api/security/tokens', function () {
       isActive: false,
       passwordHash: 'h1',
       lastLoginAt: null,
+      activatedAt: null,
     };
     const now = Date.UTC(2026, 0, 1);
     const ttl = 3600;
@@ -77,6 +78,12 @@ describe('api/security/tokens', function () {
         checkOneTimeToken(key, 'activation', { ...user, lastLoginAt: new Date(now) }, t, ttl, now),
       ).to.equal('invalid');
       expect(checkOneTimeToken(key, 'activation', { ...user, id: 8 }, t, ttl, now)).to.equal('invalid');
+    });
+    it('stays dead after activation, even when the account is deactivated again (activatedAt)', function () {
+      const t = makeOneTimeToken(key, 'activation', user, now);
+      const activated = { ...user, isActive: true, activatedAt: new Date(now + 1000) };
+      const deactivated = { ...activated, isActive: false };
+      expect(checkOneTimeToken(key, 'activation', deactivated, t, ttl, now + 2000)).to.equal('invalid');
     });
     it('is bound to its purpose and key', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
