@@ -301,9 +301,36 @@ export async function purgeExpiredSessions(
   });
 }
 
-/** Runs purgeExpiredSessions now and then every `intervalMs`; returns a stop function. */
+/**
+ * Deletes accounts registered through the API that were never activated, once their activation
+ * link has been expired for `graceSeconds`: nobody can activate them any more, and they would keep
+ * their address taken for good (a registration whose mail was refused and whose process died before
+ * removing the row leaves one). Activated accounts, deactivated later, are never touched.
+ */
+export async function purgeUnactivatedAccounts(
+  ctx: ServiceContext,
+  graceSeconds = 24 * 3600,
+): Promise<number> {
+  const cutoff = new Date(ctx.now() - (ctx.config.ACTIVATION_TOKEN_TTL + graceSeconds) * 1000);
+  return ctx.models.User.destroy({
+    where: {
+      isActive: false,
+      activatedAt: { [Op.is]: null },
+      createdVia: 'register',
+      createdAt: { [Op.lt]: cutoff },
+    },
+  });
+}
+
+/** Runs purgeExpiredSessions and purgeUnactivatedAccounts now and then every `intervalMs`; returns a stop function. */
 export function schedulePurge(ctx: ServiceContext, intervalMs: number): () => void {
   const run = () => {
+    purgeUnactivatedAccounts(ctx).then(
+      (accounts) => {
+        if (accounts) ctx.logger.info({ accounts }, 'never-activated accounts purged');
+      },
+      (err: unknown) => ctx.logger.warn({ err: safeError(err) }, 'account purge failed'),
+    );
     purgeExpiredSessions(ctx).then(
       (n) => {
         if (n.sessions || n.tokens) ctx.logger.info(n, 'expired sessions purged');

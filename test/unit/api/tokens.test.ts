@@ -135,6 +135,19 @@ describe('api/security/tokens', function () {
       expect(claims).to.include({ sub: '5', typ: 'access', sid, jti, exp });
       expect(verifyToken(s, token, 'refresh', now)).to.equal(undefined);
     });
+    it('signs the same claims to the same token, byte for byte (the refresh grace window re-issues this way)', function () {
+      const first = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);
+      // later, from what the database keeps: jti, session, user, iat (whole seconds) and exp
+      const again = signToken(
+        s,
+        'refresh',
+        { userId: 5, sessionId: sid, jti: first.jti, expiresAt: exp },
+        Math.floor(now / 1000) * 1000 + 999,
+      );
+      expect(again.token).to.equal(first.token);
+      const other = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);
+      expect(other.token).to.not.equal(first.token); // a new jti otherwise
+    });
     it('refuses expired tokens, other keys, issuers, audiences and algorithms', function () {
       const { token } = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);
       expect(verifyToken(s, token, 'refresh', (exp + 10) * 1000)).to.equal(undefined);
