@@ -57,7 +57,7 @@ describe('security: production defaults for cookies and trusted origins (issue 2
     }
   });
 
-  it('main.ts refuses to start in production with AUTH_COOKIE_SECURE=false unless AUTH_COOKIE_ALLOW_INSECURE=true too', async function () {
+  it('main.ts refuses to start in production with insecure cookies, without FRONTEND_URL or with BCRYPT_COST below 10 (exit 78)', async function () {
     const env = {
       DATABASE_URL: db.url,
       NODE_ENV: 'production',
@@ -69,19 +69,14 @@ describe('security: production defaults for cookies and trusted origins (issue 2
     const ran = await runCommand('api/main.ts', [], env);
     expect(ran.code).to.equal(78);
     expect(ran.stderr).to.contain('AUTH_COOKIE_SECURE: false is refused when NODE_ENV=production');
-    const noFrontend = await runCommand('api/main.ts', [], {
-      ...env,
-      FRONTEND_URL: '',
-      AUTH_COOKIE_SECURE: 'true',
-    });
-    expect(noFrontend.code).to.equal(78);
-    const weakCost = await runCommand('api/main.ts', [], {
-      ...env,
-      AUTH_COOKIE_SECURE: 'true',
-      BCRYPT_COST: '9',
-    });
-    expect(weakCost.code).to.equal(78);
-    expect(weakCost.stderr).to.contain('BCRYPT_COST: at least 10');
+    // one start (tsx is slow on a loaded machine) for the other production refusals: all are listed
+    const { FRONTEND_URL: _, ...noFrontend } = env;
+    const more = await runCommand('api/main.ts', [], { ...noFrontend, BCRYPT_COST: '9' });
+    expect(more.code).to.equal(78);
+    expect(more.stderr)
+      .to.contain('FRONTEND_URL: required when NODE_ENV=production')
+      .and.contain('BCRYPT_COST: at least 10')
+      .and.contain('AUTH_COOKIE_SECURE: false is refused');
   });
 
   it('in production, refuses unsafe requests from http://localhost:4200 (CSRF) and gives it no CORS', async function () {
