@@ -127,10 +127,16 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         'api.ingress.hosts[0].paths[0].path=/',
         '--set',
         'api.ingress.hosts[0].paths[0].pathType=Prefix',
+        // the mail catcher is off by default (production sends through smtp.host): on here, its ingress
+        // left at its default (off)
+        '--set',
+        'maildev.enabled=true',
         '--set',
         `maildev.ingress.host=${host}`,
         '--set',
         `api.publicUrl=http://${host}`,
+        '--set',
+        `api.frontendUrl=http://${host}`,
         '--set',
         'api.bcryptCost=10',
       ],
@@ -345,8 +351,32 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     expect((await curl('/api/video/')).stdout).to.equal('401');
   });
 
-  it("serves the mail catcher's REST API through the ingress", async () => {
-    expect((await curl('/maildev/api/email')).stdout).to.equal('200');
+  it("keeps the mail catcher's inbox off the ingress, and asks for its Secret's password inside the cluster", async () => {
+    // through the ingress the path is the API's (no maildev route without maildev.ingress.enabled)
+    expect((await curl('/maildev/api/email')).stdout).to.equal('404');
+    // from a Pod of the release (the API's, which has node): 401 without credentials, 200 with the Secret's
+    const secret = JSON.parse(
+      await kubectl(['get', 'secret', `${FULLNAME}-maildev`, '-n', ns, '-o', 'json']),
+    ) as { data: Record<string, string> };
+    const user = Buffer.from(secret.data.username!, 'base64').toString();
+    const password = Buffer.from(secret.data.password!, 'base64').toString();
+    expect(password).to.have.length.greaterThan(16);
+    const probe = async (auth: string) =>
+      (
+        await kubectl([
+          'exec',
+          '-n',
+          ns,
+          `deploy/${FULLNAME}-api`,
+          '--',
+          'node',
+          '-e',
+          `fetch('http://${FULLNAME}-maildev:1080/api/email', { headers: ${JSON.stringify(auth ? { authorization: auth } : {})} }).then((r) => console.log(r.status))`,
+        ])
+      ).trim();
+    expect(await probe('')).to.equal('401');
+    expect(await probe(`Basic ${Buffer.from(`${user}:wrong`).toString('base64')}`)).to.equal('401');
+    expect(await probe(`Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`)).to.equal('200');
   });
 
   it("turns an upload through the ingress into a Ready Video, with the chart's ServiceAccounts and Secrets", async () => {
