@@ -354,7 +354,7 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
   it("keeps the mail catcher's inbox off the ingress, and asks for its Secret's password inside the cluster", async () => {
     // through the ingress the path is the API's (no maildev route without maildev.ingress.enabled)
     expect((await curl('/maildev/api/email')).stdout).to.equal('404');
-    // from a Pod of the release (the API's, which has node): 401 without credentials, 200 with the Secret's
+    // inside its own Pod (node is there; no NetworkPolicy in the way): 401 without credentials, 200 with the Secret's
     const secret = JSON.parse(
       await kubectl(['get', 'secret', `${FULLNAME}-maildev`, '-n', ns, '-o', 'json']),
     ) as { data: Record<string, string> };
@@ -367,11 +367,11 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           'exec',
           '-n',
           ns,
-          `deploy/${FULLNAME}-api`,
+          `deploy/${FULLNAME}-maildev`,
           '--',
           'node',
           '-e',
-          `fetch('http://${FULLNAME}-maildev:1080/api/email', { headers: ${JSON.stringify(auth ? { authorization: auth } : {})} }).then((r) => console.log(r.status))`,
+          `fetch('http://127.0.0.1:1080/api/email', { headers: ${JSON.stringify(auth ? { authorization: auth } : {})} }).then((r) => console.log(r.status))`,
         ])
       ).trim();
     expect(await probe('')).to.equal('401');
