@@ -35,9 +35,10 @@ build: $(NPM_STAMP) ## Compile TypeScript with tsc into dist/.
 	npm run build
 typecheck: $(NPM_STAMP) ## Type-check everything, tests included.
 	npm run typecheck
-lint: $(NPM_STAMP) ## ESLint + Prettier check + CRD copy check.
+lint: $(NPM_STAMP) ## ESLint + Prettier check + the chart's copies of the CRD and of the operator's RBAC rules.
 	npm run lint
 	hack/check-crd-copy.sh
+	hack/check-rbac-copy.sh
 format: $(NPM_STAMP) ## Format with Prettier.
 	npm run format
 

@@ -53,7 +53,7 @@ case "${1:-all}" in
     step "node $(. hack/versions.env; echo $NODE_VERSION) and npm dependencies"; hack/tools.sh node; npm_install
     step "building pinned tools and the node image's Go parts"
     bg_start tools sh -c 'hack/tools.sh all && hack/cluster/node-tools.sh all'
-    step "typecheck and lint"; npm run typecheck; npm run lint; hack/check-crd-copy.sh
+    step "typecheck and lint"; npm run typecheck; npm run lint; hack/check-crd-copy.sh; hack/check-rbac-copy.sh
     step "unit tests"; npm run test:unit
     step "waiting for tools"; bg_wait tools
     step "integration tests (host tier)"; npm run test:integration

@@ -132,7 +132,11 @@ describe('chart: production defaults (offline renders)', function () {
         ['api.publicUrl', 0],
         ['api.frontendUrl', 2],
       ] as const) {
-        const args = [...REQUIRED_SETTINGS.slice(0, i), ...REQUIRED_SETTINGS.slice(i + 2), ...OFFLINE_SECRETS];
+        const args = [
+          ...REQUIRED_SETTINGS.slice(0, i),
+          ...REQUIRED_SETTINGS.slice(i + 2),
+          ...OFFLINE_SECRETS,
+        ];
         const r = await render(args);
         expect(r.code, key).to.not.equal(0);
         expect(r.stderr).to.contain(`${key} is required`);
@@ -156,7 +160,9 @@ describe('chart: production defaults (offline renders)', function () {
         const args = [...REQUIRED_SETTINGS, '--set', 'maildev.enabled=true', ...withoutSecret(key)];
         const r = await render(args);
         expect(r.code, `render without ${key}`).to.not.equal(0);
-        expect(r.stderr, key).to.contain(`${key} (or `).and.contain('a new value would be generated on every render');
+        expect(r.stderr, key)
+          .to.contain(`${key} (or `)
+          .and.contain('a new value would be generated on every render');
       }
     });
 
@@ -195,6 +201,28 @@ describe('chart: production defaults (offline renders)', function () {
       expect([...refs].sort()).to.include.members(['my-db', 'my-inbox', 'my-jwt', 'my-mq', 'my-s3']);
       expect([...refs].filter((n) => n.startsWith('vf-videoflix-'))).to.deep.equal([]);
     });
+  });
+
+  it("renders the operator's Role as exactly operator/rbac/rules.yaml, its Lease by name", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const source = parse(readFileSync(path.join(CHART, '../../operator/rbac/rules.yaml'), 'utf8')) as Record<
+      string,
+      { resourceNames?: string[] }[]
+    >;
+    const want = [...source.workload!, ...source['leader-election']!].map((r) =>
+      r.resourceNames ? { ...r, resourceNames: ['vf-videoflix-operator'] } : r,
+    );
+    const objects = await objectsOf(offlineValues(undefined));
+    const roles = objects.filter((o) => o.kind === 'Role' && o.metadata.name === 'vf-videoflix-operator');
+    expect(roles).to.have.length(1);
+    expect(roles[0]!.rules).to.deep.equal(want);
+    const lease = valueOf(envOf(objects, 'Deployment', 'vf-videoflix-operator', 'operator'), 'LEASE_NAME');
+    expect(lease).to.equal('vf-videoflix-operator');
+    const leaseRules = want.filter((r) => (r as { resources: string[] }).resources.includes('leases'));
+    expect(
+      leaseRules.filter((r) => !r.resourceNames).map((r) => (r as { verbs: string[] }).verbs),
+    ).to.deep.equal([['create']]);
   });
 
   it('is documented: the chart README explains existingSecret and the offline renders', async () => {

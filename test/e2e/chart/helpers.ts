@@ -33,8 +33,7 @@ export const REQUIRED_SETTINGS = [
  * `helm lint`): there the chart cannot read the Secret that keeps a generated value, so it refuses to
  * render rather than rotate it on every render. Random per test run, fixed within it.
  */
-const offline = (n: number) =>
-  Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
+const offline = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
 export const OFFLINE_SECRETS = [
   ['jwt.secret', offline(5)],
   ['s3.accessKey', offline(2)],

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'node:http';
+import { parse } from 'yaml';
 import { CHART, ROOT, helm, kubectl, ok, run, uniqueName, waitUntil } from './helpers.js';
 
 const RELEASE = 'vf';
@@ -241,6 +242,34 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
 
   describe("RBAC, proven with kubectl auth can-i --as the chart's ServiceAccounts", () => {
     const VIDEOS = 'videos.media.videoflix.io';
+    const LEASES = 'leases.coordination.k8s.io';
+    it('gives the operator a Role of exactly operator/rbac/rules.yaml, its Lease by name', async () => {
+      const source = parse(readFileSync(path.join(ROOT, 'operator/rbac/rules.yaml'), 'utf8')) as Record<
+        string,
+        { resourceNames?: string[] }[]
+      >;
+      const want = [...source.workload!, ...source['leader-election']!].map((r) =>
+        r.resourceNames ? { ...r, resourceNames: [`${FULLNAME}-operator`] } : r,
+      );
+      const role = JSON.parse(
+        await kubectl(['get', 'role', `${FULLNAME}-operator`, '-n', ns, '-o', 'json']),
+      ) as { rules: unknown[] };
+      expect(role.rules).to.deep.equal(want);
+      const bindings = JSON.parse(
+        await kubectl(['get', 'rolebindings,clusterrolebindings', '-A', '-o', 'json']),
+      ) as {
+        items: {
+          metadata: { name: string };
+          subjects?: { kind: string; name: string; namespace?: string }[];
+        }[];
+      };
+      const bound = bindings.items
+        .filter((b) =>
+          b.subjects?.some((x) => x.kind === 'ServiceAccount' && x.name === `${FULLNAME}-operator`),
+        )
+        .map((b) => b.metadata.name);
+      expect(bound).to.deep.equal([`${FULLNAME}-operator`]);
+    });
     it('lets the operator do what it needs', () =>
       expectCan(
         `${FULLNAME}-operator`,
@@ -248,10 +277,8 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['get', VIDEOS],
           ['list', VIDEOS],
           ['watch', VIDEOS],
-          ['update', VIDEOS],
           ['patch', VIDEOS],
           ['get', VIDEOS, ['--subresource=status']],
-          ['update', VIDEOS, ['--subresource=status']],
           ['patch', VIDEOS, ['--subresource=status']],
           ['update', VIDEOS, ['--subresource=finalizers']],
           ['create', 'jobs.batch'],
@@ -259,36 +286,49 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['list', 'jobs.batch'],
           ['watch', 'jobs.batch'],
           ['delete', 'jobs.batch'],
-          ['get', 'pods'],
           ['list', 'pods'],
           ['create', 'events'],
           ['patch', 'events'],
-          ['get', 'leases.coordination.k8s.io'],
-          ['create', 'leases.coordination.k8s.io'],
-          ['update', 'leases.coordination.k8s.io'],
+          ['create', LEASES],
+          ['get', `${LEASES}/${FULLNAME}-operator`],
+          ['update', `${LEASES}/${FULLNAME}-operator`],
         ],
         true,
       ));
-    it('denies the operator everything else', () =>
+    it('denies the operator everything else (other Leases, updates it does not use, Secrets, Pods)', () =>
       expectCan(
         `${FULLNAME}-operator`,
         [
           ['create', VIDEOS],
+          ['update', VIDEOS],
           ['delete', VIDEOS],
+          ['deletecollection', VIDEOS],
+          ['update', VIDEOS, ['--subresource=status']],
           ['update', 'jobs.batch'],
           ['patch', 'jobs.batch'],
+          ['deletecollection', 'jobs.batch'],
+          ['get', 'pods'],
           ['create', 'pods'],
           ['delete', 'pods'],
+          ['get', 'pods', ['--subresource=log']],
           ['create', 'pods', ['--subresource=exec']],
           ['get', 'secrets'],
           ['list', 'secrets'],
           ['get', 'configmaps'],
-          ['delete', 'leases.coordination.k8s.io'],
+          ['list', 'events'],
+          ['get', `${LEASES}/another-lease`],
+          ['update', `${LEASES}/another-lease`],
+          ['list', LEASES],
+          ['watch', LEASES],
+          ['patch', `${LEASES}/${FULLNAME}-operator`],
+          ['delete', `${LEASES}/${FULLNAME}-operator`],
           ['list', VIDEOS, ['-n', 'default']],
           ['create', 'jobs.batch', ['-n', 'default']],
+          ['create', LEASES, ['-n', 'default']],
           ['list', 'nodes'],
           ['list', 'namespaces'],
           ['create', 'clusterrolebindings'],
+          ['create', 'roles'],
           ['list', 'customresourcedefinitions'],
         ],
         false,
