@@ -335,3 +335,8 @@ annotations: a changed password rolls the Pods; generated values are stable, so 
 {{- define "videoflix.amqpEnv" -}}
 {{- include "videoflix.amqpEnv.raw" . | trim }}
 {{- end }}
+
+{{/* The cluster-scoped Video source policy and its binding: one per release and namespace. */}}
+{{- define "videoflix.videoPolicyName" -}}
+{{- printf "%s-%s-video-source" (include "videoflix.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" }}
+{{- end }}
