@@ -43,7 +43,7 @@ format: $(NPM_STAMP) ## Format with Prettier.
 	npm run format
 
 ##@ Tests
-.PHONY: test test-unit test-integration test-cluster test-e2e env-up env-down
+.PHONY: test test-unit test-integration test-cluster test-e2e test-attack env-up env-down
 test: ## Everything: install, build tools, lint, unit, integration (host tier), cluster and e2e (kind) tests.
 	hack/test.sh all
 test-unit: $(NPM_STAMP) ## Unit tests (no I/O).
@@ -55,6 +55,8 @@ test-cluster: $(NPM_STAMP) ## Cluster-tier tests on kind (creates the cluster an
 	hack/test.sh cluster
 test-e2e: $(NPM_STAMP) ## End-to-end tests on kind.
 	hack/test.sh e2e
+test-attack: $(NPM_STAMP) ## Attack suite (test/attack) against the make dev platform on kind (run after test-e2e, or it brings the platform up).
+	npm run test:attack
 env-up: $(NPM_STAMP) ## Start the host test environment (etcd, kube-apiserver, KCM, versitygw, PostgreSQL, RabbitMQ, SMTP).
 	hack/deps.sh host && hack/tools.sh host
 	node --import=tsx test/support/hostenv-cli.ts up

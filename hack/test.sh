@@ -60,13 +60,15 @@ case "${1:-all}" in
     cluster_tier
     step "cluster tests"; npm run test:cluster
     step "end-to-end tests"; npm run test:e2e
+    # the attack suite reuses the platform the e2e tests brought up (test/support/platform.ts): never a second one
+    step "attack suite"; npm run test:attack
     ;;
   cluster)
     hack/deps.sh cluster; hack/tools.sh node kind k8s helm; npm_install
     cluster_tier; step "cluster tests"; npm run test:cluster ;;
   e2e)
     hack/deps.sh all; hack/tools.sh all; npm_install
-    cluster_tier; step "end-to-end tests"; npm run test:e2e ;;
+    cluster_tier; step "end-to-end tests"; npm run test:e2e; step "attack suite"; npm run test:attack ;;
   *) echo "usage: $0 all|cluster|e2e" >&2; exit 2 ;;
 esac
 step "done in $((SECONDS - T0)) s"
