@@ -108,6 +108,7 @@ function rateLimitSettings(c: ApiConfig) {
     loginMax: c.RATE_LIMIT_LOGIN_MAX,
     registerMax: c.RATE_LIMIT_REGISTER_MAX,
     passwordResetMax: c.RATE_LIMIT_PASSWORD_RESET_MAX,
+    passwordChangeMax: c.RATE_LIMIT_PASSWORD_CHANGE_MAX,
   };
 }
 

@@ -29,6 +29,20 @@ const linkTemplate = (def: string) =>
     .default(def)
     .refine((v) => v.includes('{uid}') && v.includes('{token}'), 'must contain {uid} and {token}');
 
+/** The frontend of a development machine: trusted by default only outside production. */
+export const DEV_FRONTEND_ORIGIN = 'http://localhost:4200';
+
+/** bcrypt cost factor: 4..31 accepted by bcrypt; production refuses less than this (ASVS 11.4.2). */
+export const MIN_PRODUCTION_BCRYPT_COST = 10;
+export const bcryptCostSchema = z.coerce.number().int().min(4).max(31).default(12);
+
+/** The message when a BCRYPT_COST is too low for NODE_ENV (undefined when it is fine). */
+export function bcryptCostProblem(nodeEnv: string, cost: number): string | undefined {
+  return nodeEnv === 'production' && cost < MIN_PRODUCTION_BCRYPT_COST
+    ? `at least ${MIN_PRODUCTION_BCRYPT_COST} when NODE_ENV=production (lower costs are for tests only)`
+    : undefined;
+}
+
 /** Durations in seconds. */
 const seconds = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -54,21 +68,36 @@ const apiFields = z
     SESSION_MAX_AGE: seconds(30 * 24 * 3600),
     /** How often expired and revoked sessions are deleted (a day after they ended). */
     SESSION_PURGE_INTERVAL: seconds(3600),
-    ACTIVATION_TOKEN_TTL: seconds(3 * 24 * 3600),
     PASSWORD_RESET_TOKEN_TTL: seconds(24 * 3600),
-    BCRYPT_COST: z.coerce.number().int().min(4).max(31).default(12),
+    /**
+     * Two tabs refreshing with the same token within this many seconds of its rotation get the same
+     * successor instead of revoking the session (0: no grace).
+     */
+    REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+    ACTIVATION_TOKEN_TTL: seconds(3 * 24 * 3600),
+    BCRYPT_COST: bcryptCostSchema,
+    /**
+     * The original answered the activation token in POST /api/register/; by default the `token` key
+     * holds a random value that activates nothing (only the mailed link does). True restores it.
+     */
+    REGISTER_RETURNS_ACTIVATION_TOKEN: env.bool(false),
 
-    FRONTEND_URL: env.url('http://localhost:4200'),
+    /** Required in production; elsewhere the development frontend (http://localhost:4200). */
+    FRONTEND_URL: z.string().url().optional(),
     ACTIVATION_PATH: linkTemplate('/activate/index.html?uid={uid}&token={token}'),
     PASSWORD_RESET_PATH: linkTemplate('/reset-password?uid={uid}&token={token}'),
 
-    AUTH_COOKIE_SECURE: env.bool(false),
+    /** Secure cookies by default; false (plain HTTP) is a development setting. */
+    AUTH_COOKIE_SECURE: env.bool(true),
+    /** With NODE_ENV=production, AUTH_COOKIE_SECURE=false is refused unless this is true as well. */
+    AUTH_COOKIE_ALLOW_INSECURE: env.bool(false),
     AUTH_COOKIE_SAMESITE: sameSite,
     AUTH_COOKIE_DOMAIN: z.string().optional(),
     AUTH_COOKIE_ACCESS_PATH: z.string().startsWith('/').default('/'),
     AUTH_COOKIE_REFRESH_PATH: z.string().startsWith('/').default('/api/'),
 
-    CORS_ALLOWED_ORIGINS: env.list('http://localhost:4200'),
+    /** Unset: the development frontend outside production, none in production. */
+    CORS_ALLOWED_ORIGINS: z.string().optional(),
     CSRF_TRUSTED_ORIGINS: env.list(''),
 
     SMTP_HOST: env.str('127.0.0.1'),
@@ -84,6 +113,7 @@ const apiFields = z
     RATE_LIMIT_LOGIN_MAX: env.int(10),
     RATE_LIMIT_REGISTER_MAX: env.int(10),
     RATE_LIMIT_PASSWORD_RESET_MAX: env.int(5),
+    RATE_LIMIT_PASSWORD_CHANGE_MAX: env.int(5),
     BODY_LIMIT: env.str('16kb'),
 
     /** After SIGTERM, keep serving (readiness already 503) this long so load balancers stop routing here. */
@@ -95,8 +125,40 @@ const apiFields = z
 /** Every variable the API reads (the .env.example documents each). */
 export const API_VARIABLES = Object.keys(apiFields.shape);
 
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 export const apiSchema = apiFields
+  .transform((c) => {
+    const production = c.NODE_ENV === 'production';
+    return {
+      ...c,
+      FRONTEND_URL: c.FRONTEND_URL ?? (production ? '' : DEV_FRONTEND_ORIGIN),
+      CORS_ALLOWED_ORIGINS: splitList(c.CORS_ALLOWED_ORIGINS ?? (production ? '' : DEV_FRONTEND_ORIGIN)),
+    };
+  })
   .superRefine((c, ctx) => {
+    if (!c.FRONTEND_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FRONTEND_URL'],
+        message: 'required when NODE_ENV=production (the origin of the frontend; mail links point there)',
+      });
+    }
+    const costProblem = bcryptCostProblem(c.NODE_ENV, c.BCRYPT_COST);
+    if (costProblem) ctx.addIssue({ code: 'custom', path: ['BCRYPT_COST'], message: costProblem });
+    if (c.NODE_ENV === 'production' && !c.AUTH_COOKIE_SECURE && !c.AUTH_COOKIE_ALLOW_INSECURE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_COOKIE_SECURE'],
+        message:
+          'false is refused when NODE_ENV=production (cookies would travel over plain HTTP); ' +
+          'set AUTH_COOKIE_ALLOW_INSECURE=true as well if you really mean it',
+      });
+    }
     const secret = c.JWT_SECRET;
     if (c.NODE_ENV === 'production') {
       if (!secret) {
@@ -144,6 +206,25 @@ export const apiSchema = apiFields
   .transform((c) => ({ ...c, JWT_SECRET: c.JWT_SECRET || DEV_JWT_SECRET }));
 
 export type ApiConfig = z.infer<typeof apiSchema>;
+
+/** Settings that weaken a default on purpose: logged as warnings at start. */
+export function configWarnings(c: ApiConfig): string[] {
+  const out: string[] = [];
+  if (c.REGISTER_RETURNS_ACTIVATION_TOKEN) {
+    out.push(
+      'REGISTER_RETURNS_ACTIVATION_TOKEN=true: POST /api/register/ answers the activation token, so ' +
+        'anyone can activate an address they do not own (turn it off unless a frontend truly needs it)',
+    );
+  }
+  if (!c.AUTH_COOKIE_SECURE) {
+    out.push(
+      c.NODE_ENV === 'production'
+        ? 'AUTH_COOKIE_SECURE=false in production (AUTH_COOKIE_ALLOW_INSECURE=true): auth cookies also travel over plain HTTP'
+        : 'AUTH_COOKIE_SECURE=false: auth cookies also travel over plain HTTP (a development setting)',
+    );
+  }
+  return out;
+}
 
 function isOrigin(value: string): boolean {
   try {

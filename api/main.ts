@@ -11,7 +11,7 @@ import { createLogger } from '../common/logging/index.js';
 import { createApp } from './app.js';
 import { safeError } from './errors.js';
 import { createCatalog } from './catalog.js';
-import { apiSchema, catalogSchema, DEV_JWT_SECRET } from './config.js';
+import { apiSchema, catalogSchema, configWarnings, DEV_JWT_SECRET } from './config.js';
 import { createSequelize } from './infra/db.js';
 import { createSmtpMailer } from './infra/mailer.js';
 import { migrateUp } from './infra/migrator.js';
@@ -25,9 +25,7 @@ async function main(): Promise<void> {
   const logger = createLogger('api', { level: config.LOG_LEVEL });
   if (config.JWT_SECRET === DEV_JWT_SECRET)
     logger.warn('JWT_SECRET is not set: using an insecure development secret');
-  if (config.NODE_ENV === 'production' && !config.AUTH_COOKIE_SECURE) {
-    logger.warn('AUTH_COOKIE_SECURE=false in production: auth cookies will also travel over plain HTTP');
-  }
+  for (const warning of configWarnings(config)) logger.warn(warning);
 
   const sequelize = createSequelize({
     url: config.DATABASE_URL,

@@ -14,6 +14,7 @@ export interface RateLimitSettings {
   loginMax: number;
   registerMax: number;
   passwordResetMax: number;
+  passwordChangeMax: number;
 }
 
 function limiter(
@@ -46,6 +47,8 @@ const byEmail = (req: Request) => {
   return typeof email === 'string' ? email.trim().toLowerCase().slice(0, 254) : '-';
 };
 
+const byUser = (req: Request) => String(req.user?.id ?? '-');
+
 export function createRateLimits(s: RateLimitSettings) {
   return {
     login: [
@@ -54,5 +57,10 @@ export function createRateLimits(s: RateLimitSettings) {
     ],
     register: [limiter('register', s.windowSeconds, s.registerMax, byIp)],
     passwordReset: [limiter('password-reset', s.windowSeconds, s.passwordResetMax, byIp)],
+    // after authentication: wrong old passwords, per account and per client address
+    passwordChange: [
+      limiter('password-change-ip', s.windowSeconds, s.passwordChangeMax, byIp, true),
+      limiter('password-change-account', s.windowSeconds, s.passwordChangeMax, byUser, true),
+    ],
   };
 }

@@ -5,6 +5,7 @@ import { User } from './user.js';
 
 export { AuthSession, RefreshToken, User };
 export type { RevokeReason } from './session.js';
+export type { AccountOrigin } from './user.js';
 
 export interface Models {
   User: typeof User;

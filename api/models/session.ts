@@ -9,7 +9,17 @@ import {
 } from 'sequelize';
 import type { User } from './user.js';
 
-export type RevokeReason = 'logout' | 'reuse_detected' | 'password_reset' | 'expired' | 'admin';
+export type RevokeReason =
+  | 'logout'
+  | 'reuse_detected'
+  | 'password_reset'
+  | 'expired'
+  | 'admin'
+  // set by the users trigger (migration 0004) when the account changes
+  | 'password_changed'
+  | 'staff_changed'
+  | 'activated'
+  | 'deactivated';
 
 /** One login: a family of refresh tokens. Revoking it ends the session everywhere (access tokens included). */
 export class AuthSession extends Model<InferAttributes<AuthSession>, InferCreationAttributes<AuthSession>> {
@@ -50,6 +60,8 @@ export class RefreshToken extends Model<
   declare sessionId: ForeignKey<AuthSession['id']>;
   declare userId: ForeignKey<User['id']>;
   declare expiresAt: Date;
+  /** The JWT's `iat` (null for rows older than migration 0004). */
+  declare issuedAt: CreationOptional<Date | null>;
   declare usedAt: CreationOptional<Date | null>;
   declare replacedBy: CreationOptional<string | null>;
   declare createdAt: CreationOptional<Date>;
@@ -59,6 +71,7 @@ export class RefreshToken extends Model<
       {
         jti: { type: DataTypes.UUID, primaryKey: true },
         expiresAt: { type: DataTypes.DATE, allowNull: false },
+        issuedAt: { type: DataTypes.DATE, allowNull: true },
         usedAt: { type: DataTypes.DATE, allowNull: true },
         replacedBy: { type: DataTypes.UUID, allowNull: true },
         createdAt: DataTypes.DATE,

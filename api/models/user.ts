@@ -7,6 +7,8 @@ import {
   type Sequelize,
 } from 'sequelize';
 
+export type AccountOrigin = 'register' | 'cli';
+
 export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {
   declare id: CreationOptional<number>;
   /** As entered (trimmed); unique case-insensitively through the index on lower(email). */
@@ -17,6 +19,8 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
   declare lastLoginAt: CreationOptional<Date | null>;
   declare activatedAt: CreationOptional<Date | null>;
   declare passwordChangedAt: CreationOptional<Date | null>;
+  /** Who made the account: the API's registration, or the create-admin command. */
+  declare createdVia: CreationOptional<AccountOrigin>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -31,6 +35,7 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
         lastLoginAt: { type: DataTypes.DATE, allowNull: true },
         activatedAt: { type: DataTypes.DATE, allowNull: true },
         passwordChangedAt: { type: DataTypes.DATE, allowNull: true },
+        createdVia: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'register' },
         createdAt: DataTypes.DATE,
         updatedAt: DataTypes.DATE,
       },

@@ -30,6 +30,11 @@ export const presentPasswordResetRequested = () => ({
 
 export const presentPasswordResetDone = () => ({ detail: 'Your Password has been successfully reset.' });
 
+/** Addition: POST /api/password_change/. */
+export const presentPasswordChanged = () => ({
+  detail: 'Your password has been changed. Other devices were signed out.',
+});
+
 /** Addition: GET /api/me/. */
 export const presentMe = (user: UserLike & { isStaff: boolean }) => ({
   id: user.id,

@@ -2,8 +2,9 @@
  * Password rules (OWASP ASVS 5.0 V6.2) and hashing.
  *
  * Rules: at least 8 characters, up to 128 accepted (ASVS asks that 64 or more be allowed), no
- * composition rules, refused when found in the common-passwords list kept beside this file
- * (compared case-insensitively, as Django's CommonPasswordValidator does) or when it is built from
+ * composition rules, refused when found in the breached-password list kept beside this file
+ * (~200,000 passwords of 8+ characters from public breach corpora; compared case-insensitively, as
+ * Django's CommonPasswordValidator does) or when it is built from
  * the account's own email address (context-specific words, ASVS 6.2.11).
  *
  * Hashing: bcrypt over the hex SHA-256 of the password ("bcrypt_sha256", as Django's
@@ -13,17 +14,22 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { brotliDecompressSync } from 'node:zlib';
 import bcrypt from 'bcrypt';
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 128;
 const PREFIX = 'bcrypt_sha256$';
 
-const COMMON_PASSWORDS_FILE = new URL('./common-passwords.txt', import.meta.url);
+const BREACHED_PASSWORDS_FILE = new URL('./breached-passwords.txt.br', import.meta.url);
 
-let commonPasswords: Set<string> | undefined;
+/** A set of refused passwords (lower-case): a Set in tests, the sorted list below in the API. */
+export interface PasswordList {
+  has(lowerCasePassword: string): boolean;
+  readonly size: number;
+}
 
-/** Parses the list format: one password a line, `#` comment lines and blank lines ignored. */
+/** Parses the plain list format: one password a line, `#` comment lines and blank lines ignored. */
 export function parsePasswordList(text: string): Set<string> {
   const set = new Set<string>();
   for (const raw of text.split('\n')) {
@@ -33,8 +39,45 @@ export function parsePasswordList(text: string): Set<string> {
   return set;
 }
 
-export function loadCommonPasswords(): Set<string> {
-  commonPasswords ??= parsePasswordList(readFileSync(COMMON_PASSWORDS_FILE, 'utf8'));
+/**
+ * A list of lines sorted by their UTF-8 bytes, kept as one buffer plus the offset of each line and
+ * searched by bisection: the ~197,000 passwords take 3.5 MB outside the JS heap (2.0 MB of text,
+ * 1.6 MB of offsets; a Set of the same strings takes 6.3 MB of heap), load in ~80 ms (brotli) and
+ * answer in ~5 µs (measured on the development VM).
+ */
+export function sortedPasswordList(text: Buffer): PasswordList {
+  const starts: number[] = [];
+  for (let i = 0; i < text.length;) {
+    const end = text.indexOf(0x0a, i);
+    const stop = end === -1 ? text.length : end;
+    if (stop > i) starts.push(i, stop);
+    i = stop + 1;
+  }
+  const bounds = Uint32Array.from(starts);
+  const size = bounds.length / 2;
+  return {
+    size,
+    has(p: string): boolean {
+      const want = Buffer.from(p, 'utf8');
+      let lo = 0;
+      let hi = size - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const cmp = Buffer.compare(text.subarray(bounds[2 * mid]!, bounds[2 * mid + 1]!), want);
+        if (cmp === 0) return true;
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return false;
+    },
+  };
+}
+
+let commonPasswords: PasswordList | undefined;
+
+/** The breached-password list kept beside this file (README.md there says where it comes from). */
+export function loadCommonPasswords(): PasswordList {
+  commonPasswords ??= sortedPasswordList(brotliDecompressSync(readFileSync(BREACHED_PASSWORDS_FILE)));
   return commonPasswords;
 }
 
@@ -50,7 +93,7 @@ function charLength(s: string): number {
 export function validatePassword(
   password: string,
   context: { email?: string } = {},
-  common: Set<string> = loadCommonPasswords(),
+  common: PasswordList = loadCommonPasswords(),
 ): string[] {
   const problems: string[] = [];
   const length = charLength(password);
@@ -107,7 +150,7 @@ export function createPasswordHasher(cost: number): PasswordHasher {
   };
 }
 
-/** Cost factor of a stored hash (for rehash-on-login when BCRYPT_COST changes). */
+/** Cost factor of a stored hash (rehash on login when BCRYPT_COST is higher, never lower). */
 export function hashCost(stored: string): number | undefined {
   const m = /^bcrypt_sha256\$\$2[aby]\$(\d{2})\$/.exec(stored);
   return m ? Number(m[1]) : undefined;

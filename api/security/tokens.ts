@@ -4,8 +4,10 @@
  * - uidb64: base64url of the decimal user id, as Django's `urlsafe_base64_encode(force_bytes(pk))`.
  * - One-time tokens for activation and password reset, built like Django's
  *   PasswordResetTokenGenerator: `<timestamp base36>-<HMAC-SHA256 over the user's state>`. The state
- *   includes what using the token changes (is_active for activation; the password hash and last
- *   login for a reset), so a token works once; the timestamp makes it expire. Nothing is stored.
+ *   includes what using the token changes (is_active and activated_at for activation; the password
+ *   hash and last login for a reset), so a token works once; the timestamp makes it expire. An
+ *   activation link stays dead after a later deactivation too: activated_at is never cleared.
+ *   Nothing is stored.
  * - JWTs (HS256 only) for access and refresh, with a `typ` claim checked on every use.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -38,12 +40,23 @@ export interface TokenUserState {
   isActive: boolean;
   passwordHash: string;
   lastLoginAt: Date | null;
+  /** Set by the first activation and never cleared: an activation link dies with it for good. */
+  activatedAt: Date | null;
 }
 
 function stateString(purpose: OneTimePurpose, u: TokenUserState): string {
   const login = u.lastLoginAt ? String(u.lastLoginAt.getTime()) : '';
+  const activated = u.activatedAt ? String(u.activatedAt.getTime()) : '';
   // the email is normalised so that a case-only change does not matter
-  return [purpose, u.id, u.email.toLowerCase(), u.isActive ? '1' : '0', u.passwordHash, login].join('\u0000');
+  return [
+    purpose,
+    u.id,
+    u.email.toLowerCase(),
+    u.isActive ? '1' : '0',
+    u.passwordHash,
+    login,
+    activated,
+  ].join('\u0000');
 }
 
 function sign(key: Buffer, purpose: OneTimePurpose, u: TokenUserState, ts: number): string {

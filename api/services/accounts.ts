@@ -1,4 +1,5 @@
 /** Registration and activation. */
+import { randomBytes } from 'node:crypto';
 import { UniqueConstraintError } from 'sequelize';
 import { AppError, errors } from '../errors.js';
 import { MailDeliveryError } from '../infra/mailer.js';
@@ -16,8 +17,14 @@ export interface Registration {
 }
 
 /**
- * Creates an inactive user and mails the activation link. The row is created in a transaction
- * that commits only once the SMTP server accepted the mail: if it refuses, nothing remains.
+ * Creates an inactive user and mails the activation link. No transaction is held open while the
+ * SMTP server is talked to (a slow mail server must not hold database connections): the row is
+ * committed first, and removed again if the server refuses the mail (it is inactive meanwhile, so
+ * nobody can sign in with it; a concurrent registration of the same address is answered "taken").
+ *
+ * The answer's `token` is the activation token only with REGISTER_RETURNS_ACTIVATION_TOKEN=true
+ * (the original's behaviour); by default it is a random value of the same length that activates
+ * nothing (43 random base64url characters), so only the owner of the mailbox can activate the account.
  */
 export async function register(
   ctx: ServiceContext,
@@ -26,23 +33,30 @@ export async function register(
   const email = normalizeEmail(input.email);
   if (await findUserByEmail(ctx.models, email)) throw errors.validation({ email: [EMAIL_TAKEN] });
   const passwordHash = await ctx.hasher.hash(input.password);
+  let user: User;
   try {
-    return await ctx.sequelize.transaction(async (transaction) => {
-      const user = await ctx.models.User.create({ email, passwordHash }, { transaction });
-      const token = makeOneTimeToken(ctx.keys.activation, 'activation', tokenState(user), ctx.now());
-      const uid = encodeUid(user.id);
-      const link = buildLink(ctx.config.FRONTEND_URL, ctx.config.ACTIVATION_PATH, uid, token);
-      await ctx.mailer.send(activationMail(user.email, link));
-      return { user, token };
-    });
+    user = await ctx.models.User.create({ email, passwordHash, createdVia: 'register' });
   } catch (err) {
     if (err instanceof UniqueConstraintError) throw errors.validation({ email: [EMAIL_TAKEN] });
-    if (err instanceof MailDeliveryError) {
-      ctx.logger.error({ err: err.message }, 'activation mail not sent; registration rolled back');
-      throw errors.serviceUnavailable('email_unavailable', 'Email service is currently unavailable.');
-    }
     throw err;
   }
+  const token = makeOneTimeToken(ctx.keys.activation, 'activation', tokenState(user), ctx.now());
+  const link = buildLink(ctx.config.FRONTEND_URL, ctx.config.ACTIVATION_PATH, encodeUid(user.id), token);
+  try {
+    await ctx.mailer.send(activationMail(user.email, link));
+  } catch (err) {
+    if (!(err instanceof MailDeliveryError)) throw err;
+    // only a row still untouched (inactive, never activated) is removed
+    await ctx.models.User.destroy({ where: { id: user.id, isActive: false, activatedAt: null } });
+    ctx.logger.error({ err: err.message }, 'activation mail not sent; registration removed');
+    throw errors.serviceUnavailable('email_unavailable', 'Email service is currently unavailable.');
+  }
+  return { user, token: ctx.config.REGISTER_RETURNS_ACTIVATION_TOKEN ? token : decoyToken() };
+}
+
+/** What the `token` key of the registration answer holds by default: random, activating nothing. */
+export function decoyToken(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 /** The original answers a failed activation with `{"message": ...}`; `detail` is added for the common shape. */

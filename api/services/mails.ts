@@ -76,3 +76,27 @@ export function passwordResetMail(to: string, link: string, validHours: number):
     ),
   };
 }
+
+/** Addition (ASVS 6.3.7): the account's password was changed while signed in. */
+export function passwordChangedMail(to: string, frontendUrl: string): MailMessage {
+  const notYou =
+    'If you did not change it, someone else knows your password: request a password reset at once.';
+  return {
+    to,
+    subject: 'Your password was changed',
+    text:
+      'Hello,\n\n' +
+      'The password of your Videoflix account was just changed, and every other device was signed out.\n\n' +
+      `${notYou}\n${frontendUrl}\n\n` +
+      'Best regards,\nYour Videoflix team!',
+    html: layout(
+      [
+        'Hello,',
+        'The password of your Videoflix account was just changed, and every other device was signed out.',
+        escapeHtml(notYou),
+        'Best regards,<br>Your Videoflix team!',
+      ],
+      { href: frontendUrl, label: 'Open Videoflix' },
+    ),
+  };
+}

@@ -67,8 +67,9 @@ export async function confirmPasswordReset(
     if (!user || !user.isActive || !resetTokenOk(ctx, user, token)) {
       throw errors.badRequest('invalid_reset_link', INVALID_RESET_LINK);
     }
-    await user.update({ passwordHash, passwordChangedAt: new Date(ctx.now()) }, { transaction });
+    // revoked first, so they say why (the users trigger would revoke them as 'password_changed')
     const revoked = await revokeSessions(ctx, { userId: user.id }, 'password_reset', transaction);
+    await user.update({ passwordHash, passwordChangedAt: new Date(ctx.now()) }, { transaction });
     ctx.logger.info({ userId: user.id, revokedSessions: revoked }, 'password reset');
   });
 }

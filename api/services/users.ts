@@ -38,5 +38,6 @@ export function tokenState(u: User): TokenUserState {
     isActive: u.isActive,
     passwordHash: u.passwordHash,
     lastLoginAt: u.lastLoginAt ?? null,
+    activatedAt: u.activatedAt ?? null,
   };
 }

@@ -93,7 +93,10 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     {
       ...common,
       NODE_ENV: 'production',
+      // plain HTTP on loopback: production refuses insecure cookies unless told twice (issue 21)
       AUTH_COOKIE_SECURE: 'false',
+      AUTH_COOKIE_ALLOW_INSECURE: 'true',
+      FRONTEND_URL: FRONTEND_ORIGIN, // required in production; the origin the bench's requests send
       JWT_SECRET: crypto.randomBytes(48).toString('base64'),
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -11,6 +11,7 @@ import {
   presentLogin,
   presentLogout,
   presentMe,
+  presentPasswordChanged,
   presentPasswordResetDone,
   presentPasswordResetRequested,
   presentRefresh,
@@ -18,15 +19,27 @@ import {
 } from '../../presenters/auth.js';
 import { activate, register } from '../../services/accounts.js';
 import type { ServiceContext } from '../../services/context.js';
+import { changePassword } from '../../services/password-change.js';
 import { checkResetLink, confirmPasswordReset, requestPasswordReset } from '../../services/password-reset.js';
 import { login, logout, refresh } from '../../services/sessions.js';
 import { clearAuthCookies, refreshCookieOf, setAccessCookie, setRefreshCookie } from './cookies.js';
-import { loginSchema, passwordConfirmSchema, passwordResetSchema, registerSchema } from './schemas.js';
+import {
+  loginSchema,
+  passwordChangeSchema,
+  passwordConfirmSchema,
+  passwordResetSchema,
+  registerSchema,
+} from './schemas.js';
 
 export interface AuthRouterDeps {
   ctx: ServiceContext;
   auth: AuthMiddleware;
-  limits: { login: RequestHandler[]; register: RequestHandler[]; passwordReset: RequestHandler[] };
+  limits: {
+    login: RequestHandler[];
+    register: RequestHandler[];
+    passwordReset: RequestHandler[];
+    passwordChange: RequestHandler[];
+  };
 }
 
 const missingRefresh = () => errors.badRequest('refresh_token_missing', 'Refresh token missing.');
@@ -104,6 +117,27 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     },
   );
 
+  // Addition (not in the original): change the password while signed in (ASVS 6.2.2). Every session
+  // of the account ends; this client gets new cookies (a new session).
+  r.post(
+    '/password_change/',
+    auth.requireAuth,
+    ...limits.passwordChange,
+    validateBody(passwordChangeSchema),
+    async (req, res) => {
+      const body = bodyOf(res, passwordChangeSchema);
+      const tokens = await changePassword(ctx, {
+        userId: req.user!.id,
+        oldPassword: body.old_password,
+        newPassword: body.new_password,
+        userAgent: req.get('user-agent'),
+      });
+      setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
+      setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
+      res.json(presentPasswordChanged());
+    },
+  );
+
   // Addition (not in the original): who am I, for clients that need to know whether they are logged in.
   r.get('/me/', auth.requireAuth, (req, res) => {
     res.json(presentMe(req.user!));
@@ -118,6 +152,7 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     '/logout/': ['POST'],
     '/password_reset/': ['POST'],
     '/password_confirm/:uidb64/:token/': ['POST'],
+    '/password_change/': ['POST'],
     '/me/': ['GET', 'HEAD'],
   };
   for (const [path, allowed] of Object.entries(methods)) {

@@ -46,4 +46,13 @@ export const passwordConfirmSchema = z
     }
   });
 
+/** Addition: POST /api/password_change/ (field names as the reset confirmation, plus old_password). */
+export const passwordChangeSchema = z
+  .object({ old_password: password(), new_password: password(), confirm_password: password() })
+  .superRefine((v, ctx) => {
+    if (v.new_password !== v.confirm_password) {
+      ctx.addIssue({ code: 'custom', path: ['confirm_password'], message: 'Passwords do not match.' });
+    }
+  });
+
 export type RegisterBody = z.infer<typeof registerSchema>;

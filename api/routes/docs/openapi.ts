@@ -5,7 +5,13 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { loginSchema, passwordConfirmSchema, passwordResetSchema, registerSchema } from '../auth/schemas.js';
+import {
+  loginSchema,
+  passwordChangeSchema,
+  passwordConfirmSchema,
+  passwordResetSchema,
+  registerSchema,
+} from '../auth/schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -82,6 +88,11 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
       '/api/register/': {
         post: {
           summary: 'Create an inactive account and mail the activation link',
+          description:
+            'Deviation from the original (issue 21): only the mailed link activates. `token` keeps its place ' +
+            'in the answer but, by default, holds 43 random base64url characters that activate nothing ' +
+            '(the original answered the activation token, so anyone could activate an address they do not ' +
+            'own). REGISTER_RETURNS_ACTIVATION_TOKEN=true restores the old value.',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: bodySchema(registerSchema, ['email']) } },
@@ -95,7 +106,12 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
                     type: 'object',
                     properties: { id: { type: 'integer' }, email: { type: 'string' } },
                   },
-                  token: { type: 'string' },
+                  token: {
+                    type: 'string',
+                    description:
+                      'A random value that activates nothing (default); the activation token only with ' +
+                      'REGISTER_RETURNS_ACTIVATION_TOKEN=true',
+                  },
                 },
               },
               'Account created (inactive)',
@@ -104,14 +120,14 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             429: throttled,
             503: json(
               detail('Email service is currently unavailable.'),
-              'The mail could not be sent; nothing was created',
+              'The mail could not be sent; the account was removed again',
             ),
           },
         },
       },
       '/api/activate/{uidb64}/{token}/': {
         get: {
-          summary: 'Activate an account (once)',
+          summary: 'Activate an account (once; a link never works again, even after a deactivation)',
           parameters: tokenParams,
           responses: {
             200: json(
@@ -158,6 +174,12 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
       '/api/token/refresh/': {
         post: {
           summary: 'Rotate the refresh token and issue a new access token',
+          description:
+            'The token presented stops working; presenting it again is reuse and revokes the session. ' +
+            'Exception (grace window, REFRESH_GRACE_SECONDS, default 10): within that time after its ' +
+            'rotation, the immediately preceding token gets the same successor refresh token again (and a ' +
+            'fresh access token), so two tabs refreshing at once both stay signed in. Older tokens, or ' +
+            'the preceding one after the window, revoke the session.',
           security: cookieAuth,
           responses: {
             200: json(
@@ -167,7 +189,7 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             400: json(detail('Refresh token missing.'), 'No refresh cookie'),
             401: json(
               detail('Invalid refresh token.'),
-              'Invalid, expired, revoked or replayed (the replay revokes the session)',
+              'Invalid, expired, revoked or replayed outside the grace window (the replay revokes the session)',
             ),
           },
         },
@@ -211,6 +233,30 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
           responses: {
             200: json(detail('Your Password has been successfully reset.'), 'Password changed'),
             400: fieldErrors,
+          },
+        },
+      },
+      '/api/password_change/': {
+        post: {
+          summary: 'Addition: change the password while signed in (needs the current one)',
+          description:
+            'Every session of the account ends (other devices are signed out); this client gets new ' +
+            'cookies (a new session). A notification mail is sent. Wrong current passwords are rate-limited ' +
+            'per account and per client address (RATE_LIMIT_PASSWORD_CHANGE_MAX per window).',
+          security: [{ accessCookie: [] }, { bearer: [] }],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: bodySchema(passwordChangeSchema) } },
+          },
+          responses: {
+            200: json(
+              detail('Your password has been changed. Other devices were signed out.'),
+              'Password changed; both cookies replaced',
+            ),
+            400: fieldErrors,
+            401: json(detail('Authentication credentials were not provided.'), 'Not signed in'),
+            403: json(detail('CSRF Failed: ...'), 'Untrusted Origin'),
+            429: throttled,
           },
         },
       },

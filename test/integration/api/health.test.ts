@@ -63,7 +63,12 @@ describe('api: health, readiness, OpenAPI and headers', function () {
       '/api/token/refresh/',
       '/api/password_reset/',
       '/api/password_confirm/{uidb64}/{token}/',
+      '/api/password_change/',
     );
+    const change =
+      res.body.paths['/api/password_change/'].post.requestBody.content['application/json'].schema;
+    expect(change.required).to.have.members(['old_password', 'new_password', 'confirm_password']);
+    expect(res.body.paths['/api/register/'].post.description).to.match(/only the mailed link activates/);
     const reg = res.body.paths['/api/register/'].post.requestBody.content['application/json'].schema;
     expect(reg.required).to.have.members(['email', 'password', 'confirmed_password']);
   });

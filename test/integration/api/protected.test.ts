@@ -104,9 +104,12 @@ describe('api: authentication of protected routes', function () {
         .expect(403);
       expect(res.body).to.deep.equal({ detail: 'You do not have permission to perform this action.' });
       await db.models.User.update({ isStaff: true }, { where: { id: u.id } });
+      // a change of staff status ends the sessions opened before it (issue 21): sign in again
+      await supertest(app).get('/api/staff-probe/').set('Cookie', `access_token=${s.access}`).expect(401);
+      const staff = await loginUser(t, u);
       await supertest(app)
         .get('/api/staff-probe/')
-        .set('Cookie', `access_token=${s.access}`)
+        .set('Cookie', `access_token=${staff.access}`)
         .expect(200, { id: u.id });
     });
   });

@@ -1,9 +1,12 @@
-/** Ended sessions and expired refresh tokens are deleted a day after they end; live ones stay. */
+/**
+ * Ended sessions and expired refresh tokens are deleted a day after they end; live ones stay. Never-activated
+ * accounts go a day after their activation link expired.
+ */
 import { expect } from 'chai';
-import { purgeExpiredSessions } from '../../../api/services/sessions.js';
+import { purgeExpiredSessions, purgeUnactivatedAccounts } from '../../../api/services/sessions.js';
 import { buildTestApp, type TestApp } from './helpers/app.js';
 import { freshDatabase, type TestDatabase } from './helpers/db.js';
-import { activeUser, loginUser } from './helpers/users.js';
+import { activeUser, loginUser, registerUser } from './helpers/users.js';
 
 describe('api: purging ended sessions', function () {
   let db: TestDatabase;
@@ -42,5 +45,23 @@ describe('api: purging ended sessions', function () {
     await purgeExpiredSessions(t.app.locals.ctx);
     expect(await countOf()).to.deep.equal({ sessions: 0, tokens: 0 });
     t.clock.offsetMs = 0;
+  });
+
+  it('deletes never-activated accounts a day after their activation link expired, and nothing else', async function () {
+    const pending = await registerUser(t); // never activated
+    const activated = await activeUser(t);
+    const deactivated = await activeUser(t);
+    await db.models.User.update({ isActive: false }, { where: { id: deactivated.id } });
+    const ids = [pending.id, activated.id, deactivated.id];
+    const left = async () =>
+      (await db.models.User.findAll({ where: { id: ids }, order: [['id', 'ASC']] })).map((u) => u.id);
+    t.clock.offsetMs = (t.config.ACTIVATION_TOKEN_TTL + 23 * 3600) * 1000; // link expired, grace running
+    expect(await purgeUnactivatedAccounts(t.app.locals.ctx)).to.equal(0);
+    t.clock.offsetMs = (t.config.ACTIVATION_TOKEN_TTL + 24 * 3600 + 60) * 1000;
+    expect(await purgeUnactivatedAccounts(t.app.locals.ctx)).to.be.at.least(1);
+    expect(await left()).to.deep.equal([activated.id, deactivated.id]);
+    t.clock.offsetMs = 0;
+    // the address is free again
+    await registerUser(t, { email: pending.email });
   });
 });

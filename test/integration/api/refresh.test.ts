@@ -49,6 +49,7 @@ describe('api: POST /api/token/refresh/', function () {
     });
     expect(rows).to.have.length(3);
     expect(rows.filter((r) => r.usedAt === null)).to.have.length(1);
+    t.clock.offsetMs = (t.config.REFRESH_GRACE_SECONDS + 1) * 1000; // past the grace window
     await refreshWith(s1.refresh).expect(401, INVALID); // the rotated one stopped working
   });
 
@@ -60,6 +61,7 @@ describe('api: POST /api/token/refresh/', function () {
     const u = await activeUser(t);
     const s0 = await loginUser(t, u);
     const s1 = await rotate(s0.refresh);
+    t.clock.offsetMs = (t.config.REFRESH_GRACE_SECONDS + 1) * 1000; // past the grace window
     await refreshWith(s0.refresh).expect(401, INVALID); // replay
     // the legitimate newest tokens of that family are dead too
     await refreshWith(s1.refresh).expect(401, INVALID);
@@ -73,6 +75,7 @@ describe('api: POST /api/token/refresh/', function () {
     const a = await loginUser(t, u);
     const b = await loginUser(t, u);
     await rotate(a.refresh);
+    t.clock.offsetMs = (t.config.REFRESH_GRACE_SECONDS + 1) * 1000;
     await refreshWith(a.refresh).expect(401);
     await rotate(b.refresh);
   });
@@ -120,10 +123,24 @@ describe('api: POST /api/token/refresh/', function () {
     short.mailer.close();
   });
 
-  it('lets exactly one of two concurrent refreshes with the same token win, and revokes on the loser', async function () {
+  it('gives two concurrent refreshes with the same token the same successor (grace window)', async function () {
     const u = await activeUser(t);
     const s = await loginUser(t, u);
     const [r1, r2] = await Promise.all([refreshWith(s.refresh), refreshWith(s.refresh)]);
+    expect([r1.status, r2.status]).to.deep.equal([200, 200]);
+    const c1 = parseSetCookies(r1.headers['set-cookie']).get('refresh_token')!.value;
+    const c2 = parseSetCookies(r2.headers['set-cookie']).get('refresh_token')!.value;
+    expect(c1).to.equal(c2);
+    expect(await db.models.RefreshToken.count({ where: { userId: u.id } })).to.equal(2);
+  });
+
+  it('without a grace window (REFRESH_GRACE_SECONDS=0), lets one of two concurrent refreshes win and revokes on the loser', async function () {
+    const strict = buildTestApp(db, { REFRESH_GRACE_SECONDS: '0' });
+    const u = await activeUser(strict);
+    const s = await loginUser(strict, u);
+    const send = () => strict.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${s.refresh}`);
+    const [r1, r2] = await Promise.all([send(), send()]);
     expect([r1.status, r2.status].sort()).to.deep.equal([200, 401]);
+    strict.mailer.close();
   });
 });

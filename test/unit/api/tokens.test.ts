@@ -49,6 +49,7 @@ describe('api/security/tokens', function () {
       isActive: false,
       passwordHash: 'h1',
       lastLoginAt: null,
+      activatedAt: null,
     };
     const now = Date.UTC(2026, 0, 1);
     const ttl = 3600;
@@ -77,6 +78,12 @@ describe('api/security/tokens', function () {
         checkOneTimeToken(key, 'activation', { ...user, lastLoginAt: new Date(now) }, t, ttl, now),
       ).to.equal('invalid');
       expect(checkOneTimeToken(key, 'activation', { ...user, id: 8 }, t, ttl, now)).to.equal('invalid');
+    });
+    it('stays dead after activation, even when the account is deactivated again (activatedAt)', function () {
+      const t = makeOneTimeToken(key, 'activation', user, now);
+      const activated = { ...user, isActive: true, activatedAt: new Date(now + 1000) };
+      const deactivated = { ...activated, isActive: false };
+      expect(checkOneTimeToken(key, 'activation', deactivated, t, ttl, now + 2000)).to.equal('invalid');
     });
     it('is bound to its purpose and key', function () {
       const t = makeOneTimeToken(key, 'activation', user, now);
@@ -127,6 +134,19 @@ describe('api/security/tokens', function () {
       const claims = verifyToken(s, token, 'access', now);
       expect(claims).to.include({ sub: '5', typ: 'access', sid, jti, exp });
       expect(verifyToken(s, token, 'refresh', now)).to.equal(undefined);
+    });
+    it('signs the same claims to the same token, byte for byte (the refresh grace window re-issues this way)', function () {
+      const first = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);
+      // later, from what the database keeps: jti, session, user, iat (whole seconds) and exp
+      const again = signToken(
+        s,
+        'refresh',
+        { userId: 5, sessionId: sid, jti: first.jti, expiresAt: exp },
+        Math.floor(now / 1000) * 1000 + 999,
+      );
+      expect(again.token).to.equal(first.token);
+      const other = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);
+      expect(other.token).to.not.equal(first.token); // a new jti otherwise
     });
     it('refuses expired tokens, other keys, issuers, audiences and algorithms', function () {
       const { token } = signToken(s, 'refresh', { userId: 5, sessionId: sid, expiresAt: exp }, now);

@@ -27,7 +27,10 @@ export function smtpEnv(): { SMTP_HOST: string; SMTP_PORT: string } {
   return { SMTP_HOST, SMTP_PORT };
 }
 
-export function testConfig(db: TestDatabase, overrides: Record<string, string> = {}): ApiConfig {
+/** Overrides of the test settings; `undefined` removes a variable (to see the API's own default). */
+export type ConfigOverrides = Record<string, string | undefined>;
+
+export function testConfig(db: TestDatabase, overrides: ConfigOverrides = {}): ApiConfig {
   return loadConfig(apiSchema, {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
@@ -35,16 +38,19 @@ export function testConfig(db: TestDatabase, overrides: Record<string, string> =
     BCRYPT_COST: '4',
     FRONTEND_URL: FRONTEND,
     CORS_ALLOWED_ORIGINS: FRONTEND,
+    // supertest speaks plain HTTP: the development setting (the default, Secure, is tested in security/)
+    AUTH_COOKIE_SECURE: 'false',
     RATE_LIMIT_LOGIN_MAX: '1000',
     RATE_LIMIT_REGISTER_MAX: '1000',
     RATE_LIMIT_PASSWORD_RESET_MAX: '1000',
+    RATE_LIMIT_PASSWORD_CHANGE_MAX: '1000',
     SMTP_TIMEOUT_MS: '5000',
     ...smtpEnv(),
     ...overrides,
   });
 }
 
-export function buildTestApp(db: TestDatabase, overrides: Record<string, string> = {}): TestApp {
+export function buildTestApp(db: TestDatabase, overrides: ConfigOverrides = {}): TestApp {
   const config = testConfig(db, overrides);
   const logger = createLogger('api-test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const mailer = createSmtpMailer({
