@@ -225,6 +225,34 @@ describe('chart: production defaults (offline renders)', function () {
     ).to.deep.equal([['create']]);
   });
 
+  it('binds a Video source policy naming s3.sourceBucket to the release namespace', async () => {
+    const objects = await objectsOf([...offlineValues(undefined), '--set', 's3.sourceBucket=uploads-x']);
+    const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy');
+    const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+    expect(policy?.spec.validations[0].expression).to.equal('object.spec.source.bucket == "uploads-x"');
+    expect(binding?.spec.policyName).to.equal(policy?.metadata.name);
+    expect(binding?.spec.validationActions).to.deep.equal(['Deny']);
+    expect(binding?.spec.matchResources.namespaceSelector.matchLabels).to.deep.equal({
+      'kubernetes.io/metadata.name': 'media',
+    });
+    const off = await objectsOf([...offlineValues(undefined), '--set', 'videoAdmissionPolicy.enabled=false']);
+    expect(off.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).to.deep.equal([]);
+  });
+
+  it('gives helm test a fresh random address per run (never a fixed, guessable one)', async () => {
+    const address = async () => {
+      const objects = await objectsOf(offlineValues(undefined));
+      const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'vf-videoflix-test');
+      return Buffer.from(secret?.data?.ADMIN_EMAIL ?? '', 'base64').toString();
+    };
+    const [a, b] = await Promise.all([address(), address()]);
+    expect(a).to.match(/^helm-test-[a-z0-9]{16}@videoflix\.invalid$/);
+    expect(a).to.not.equal(b);
+    const pod = (await objectsOf(offlineValues(undefined))).find((o) => o.kind === 'Pod');
+    const script = (podSpecOf(pod!).containers[0].command as string[]).join(' ');
+    expect(script).to.contain("'--delete'").and.not.contain("'--update'");
+  });
+
   it('is documented: the chart README explains existingSecret and the offline renders', async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(path.join(CHART, 'README.md'), 'utf8');
