@@ -35,14 +35,15 @@ build: $(NPM_STAMP) ## Compile TypeScript with tsc into dist/.
 	npm run build
 typecheck: $(NPM_STAMP) ## Type-check everything, tests included.
 	npm run typecheck
-lint: $(NPM_STAMP) ## ESLint + Prettier check + CRD copy check.
+lint: $(NPM_STAMP) ## ESLint + Prettier check + the chart's copies of the CRD and of the operator's RBAC rules.
 	npm run lint
 	hack/check-crd-copy.sh
+	hack/check-rbac-copy.sh
 format: $(NPM_STAMP) ## Format with Prettier.
 	npm run format
 
 ##@ Tests
-.PHONY: test test-unit test-integration test-cluster test-e2e env-up env-down
+.PHONY: test test-unit test-integration test-cluster test-e2e test-attack env-up env-down
 test: ## Everything: install, build tools, lint, unit, integration (host tier), cluster and e2e (kind) tests.
 	hack/test.sh all
 test-unit: $(NPM_STAMP) ## Unit tests (no I/O).
@@ -54,6 +55,8 @@ test-cluster: $(NPM_STAMP) ## Cluster-tier tests on kind (creates the cluster an
 	hack/test.sh cluster
 test-e2e: $(NPM_STAMP) ## End-to-end tests on kind.
 	hack/test.sh e2e
+test-attack: $(NPM_STAMP) ## Attack suite (test/attack) against the make dev platform on kind (run after test-e2e, or it brings the platform up).
+	npm run test:attack
 env-up: $(NPM_STAMP) ## Start the host test environment (etcd, kube-apiserver, KCM, versitygw, PostgreSQL, RabbitMQ, SMTP).
 	hack/deps.sh host && hack/tools.sh host
 	node --import=tsx test/support/hostenv-cli.ts up

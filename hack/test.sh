@@ -53,20 +53,22 @@ case "${1:-all}" in
     step "node $(. hack/versions.env; echo $NODE_VERSION) and npm dependencies"; hack/tools.sh node; npm_install
     step "building pinned tools and the node image's Go parts"
     bg_start tools sh -c 'hack/tools.sh all && hack/cluster/node-tools.sh all'
-    step "typecheck and lint"; npm run typecheck; npm run lint; hack/check-crd-copy.sh
+    step "typecheck and lint"; npm run typecheck; npm run lint; hack/check-crd-copy.sh; hack/check-rbac-copy.sh
     step "unit tests"; npm run test:unit
     step "waiting for tools"; bg_wait tools
     step "integration tests (host tier)"; npm run test:integration
     cluster_tier
     step "cluster tests"; npm run test:cluster
     step "end-to-end tests"; npm run test:e2e
+    # the attack suite reuses the platform the e2e tests brought up (test/support/platform.ts): never a second one
+    step "attack suite"; npm run test:attack
     ;;
   cluster)
     hack/deps.sh cluster; hack/tools.sh node kind k8s helm; npm_install
     cluster_tier; step "cluster tests"; npm run test:cluster ;;
   e2e)
     hack/deps.sh all; hack/tools.sh all; npm_install
-    cluster_tier; step "end-to-end tests"; npm run test:e2e ;;
+    cluster_tier; step "end-to-end tests"; npm run test:e2e; step "attack suite"; npm run test:attack ;;
   *) echo "usage: $0 all|cluster|e2e" >&2; exit 2 ;;
 esac
 step "done in $((SECONDS - T0)) s"

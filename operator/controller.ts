@@ -144,6 +144,8 @@ export class VideoController {
   private readonly elector?: LeaderElector;
   private readonly events: EventRecorder;
   private readonly statusClient: StatusClient;
+  /** decide()'s settings, with the one sources bucket a Video may name (unless the caller set another). */
+  private readonly decideSettings: DecideSettings;
   private queue?: WorkQueue;
   private workers: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
@@ -157,6 +159,7 @@ export class VideoController {
 
   constructor(private readonly o: ControllerOptions) {
     const kc = shareAgents(o.kubeConfig);
+    this.decideSettings = { sourceBucket: o.sourceBucket, ...o.decide };
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
@@ -539,7 +542,7 @@ export class VideoController {
   private async reconcileVideo(key: string, video: Video): Promise<void> {
     const tStart = performance.now();
     let observed = await this.observe(video);
-    let decision = decide(observed, this.o.decide);
+    let decision = decide(observed, this.decideSettings);
     let current = video;
     const onlyFinalizer = decision.actions.length === 1 && decision.actions[0]?.type === 'AddFinalizer';
     if (onlyFinalizer && !video.metadata.deletionTimestamp) {
@@ -548,7 +551,7 @@ export class VideoController {
       // The first decision's status and events are superseded by the second's.
       current = await this.act(current, { type: 'AddFinalizer' });
       observed = await this.observe(current);
-      decision = decide(observed, this.o.decide);
+      decision = decide(observed, this.decideSettings);
     }
     const tObserved = performance.now();
     const actions = decision.actions;
@@ -560,7 +563,7 @@ export class VideoController {
       // watch events arrive. Kept only when it asks for nothing more to be done.
       const jobs = new Map(observed.jobs);
       for (const [name, job] of created) if (!jobs.has(name)) jobs.set(name, job);
-      const next = decide({ ...observed, video: current, jobs }, this.o.decide);
+      const next = decide({ ...observed, video: current, jobs }, this.decideSettings);
       if (next.actions.length === 0 && next.status) {
         const seen = new Set(decision.events.map(eventId));
         decision = {

@@ -3,6 +3,7 @@
  * defines them. Everything wrong here is a usage error (exit 64): the operator built a bad Job.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { loadConfig, ConfigError, storageSchema, z } from '../common/config/index.js';
 import {
   DEFAULT_TERMINATION_MESSAGE_PATH,
@@ -107,7 +108,7 @@ export function loadJobConfig(env: Record<string, string | undefined>): JobConfi
       mediaBucket: job[TRANSCODER_ENV.mediaBucket] ?? storage.S3_MEDIA_BUCKET,
       thumbnailTime: job[TRANSCODER_ENV.thumbnailTime],
       terminationMessagePath: job[TRANSCODER_ENV.terminationMessagePath],
-      workDir: job.WORK_DIR ?? os.tmpdir(),
+      workDir: path.resolve(job.WORK_DIR ?? os.tmpdir()), // absolute: ffmpeg's inputs are checked (ffmpeg/args.ts)
       ffmpegThreads: job.FFMPEG_THREADS ? job.FFMPEG_THREADS : undefined,
       ladder,
       skipTallerThanSource: ['1', 'true'].includes(job[TRANSCODER_ENV.skipTallerThanSource] ?? ''),

@@ -50,6 +50,7 @@ export const REASONS = {
   ready: 'Ready',
   jobFailed: 'JobFailed',
   invalidSource: 'InvalidSource',
+  sourceNotAllowed: 'SourceNotAllowed',
   segmentsMisaligned: 'SegmentsMisaligned',
   storageError: 'StorageError',
   deleting: 'Deleting',

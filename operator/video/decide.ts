@@ -84,6 +84,12 @@ export interface DecideSettings {
   jobs: JobSettings;
   ladder?: LadderSettings;
   alignmentToleranceSeconds?: number;
+  /**
+   * The only bucket a Video may name as its source (S3_SOURCE_BUCKET). The transcoder's credentials reach
+   * more than that bucket, so a Video naming another one (the media bucket, another tenant's) is Failed
+   * with SourceNotAllowed before any Job runs. Undefined = not checked.
+   */
+  sourceBucket?: string;
 }
 
 export type Action =
@@ -244,6 +250,19 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     existingFailed?.status === 'True'
       ? { reason: existingFailed.reason, message: existingFailed.message }
       : undefined;
+  // Only the configured sources bucket, checked before anything runs (a Video already probed keeps its result).
+  if (
+    !failure &&
+    !status.source?.height &&
+    settings.sourceBucket !== undefined &&
+    video.spec.source.bucket !== settings.sourceBucket
+  ) {
+    failure = {
+      reason: REASONS.sourceNotAllowed,
+      message: `source bucket ${JSON.stringify(video.spec.source.bucket)} is not allowed: a Video may only name the sources bucket ${JSON.stringify(settings.sourceBucket)}`,
+    };
+    set({ type: CONDITION_TYPES.probed, status: 'False', reason: failure.reason, message: failure.message });
+  }
   const create = (task: Task, opts?: JobOptions) => {
     const job = buildJob(video, task, settings.jobs, opts);
     actions.push({ type: 'CreateJob', task, job });

@@ -112,6 +112,8 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
     const { user, token } = (await reg.json()) as { user: { id: number }; token: string };
     // activated as a user would: through the link in the mail the bundled mail catcher captured
     process.env.MAIL_API_URL = env.MAIL_API_URL;
+    process.env.MAIL_USER = env.MAIL_USER;
+    process.env.MAIL_PASSWORD = env.MAIL_PASSWORD;
     const mail = await waitForMail({ to: email, subject: /confirm/i }, { timeoutMs: 60_000 });
     const link = /https?:\/\/[^\s"<]*uid=[^\s"<]+/.exec(mail.text ?? '')?.[0];
     expect(link, `activation link in: ${mail.text}`).to.be.a('string');

@@ -39,7 +39,11 @@ export const CLUSTER = {
       '.cache/cluster',
       CLUSTER_NAME === 'videoflix' ? 'kubeconfig' : `${CLUSTER_NAME}.kubeconfig`,
     ),
-  dockerHost: process.env.DOCKER_HOST ?? 'unix:///run/videoflix/docker.sock',
+  // as hack/cluster/env.sh: VF_DOCKER_HOST, else the socket under VF_RUN_DIR (a dockerd of one's own)
+  dockerHost:
+    process.env.DOCKER_HOST ??
+    process.env.VF_DOCKER_HOST ??
+    `unix://${process.env.VF_RUN_DIR ?? '/run/videoflix'}/docker.sock`,
   k8sVersion: versions.K8S_VERSION ?? 'v1.35.4',
   /** Images built and loaded by hack/cluster/images.sh. */
   images: {

@@ -1,6 +1,8 @@
 /**
  * The captured mail of the host environment, read through maildev's REST API
- * (MAIL_API_URL is its base: `${MAIL_API_URL}/email` lists every message).
+ * (MAIL_API_URL is its base: `${MAIL_API_URL}/email` lists every message). The chart's mail catcher asks for
+ * HTTP basic auth: MAIL_USER and MAIL_PASSWORD (hack/dev.sh writes them to endpoints.env) are sent when set;
+ * the host tier's maildev has none.
  * The inbox is shared by everything that uses the environment: filter by recipient (use a unique
  * address per test) rather than relying on clearMail() when environments are shared.
  */
@@ -39,6 +41,14 @@ function apiBase(): string {
   return base.replace(/\/$/, '');
 }
 
+/** The Authorization header for MAIL_USER / MAIL_PASSWORD, when they are set. */
+export function mailAuthHeaders(): Record<string, string> {
+  const user = process.env.MAIL_USER;
+  if (!user) return {};
+  const token = Buffer.from(`${user}:${process.env.MAIL_PASSWORD ?? ''}`).toString('base64');
+  return { authorization: `Basic ${token}` };
+}
+
 function matches(mail: CapturedMail, filter: MailFilter): boolean {
   if (filter.to) {
     const want = filter.to.toLowerCase();
@@ -57,7 +67,7 @@ function matches(mail: CapturedMail, filter: MailFilter): boolean {
 
 /** Every captured message (oldest first), optionally filtered. */
 export async function listMail(filter: MailFilter = {}): Promise<CapturedMail[]> {
-  const res = await fetch(`${apiBase()}/email`);
+  const res = await fetch(`${apiBase()}/email`, { headers: mailAuthHeaders() });
   if (!res.ok) throw new Error(`GET ${apiBase()}/email: ${res.status} ${await res.text()}`);
   const all = (await res.json()) as CapturedMail[];
   return all.filter((m) => matches(m, filter));
@@ -65,7 +75,7 @@ export async function listMail(filter: MailFilter = {}): Promise<CapturedMail[]>
 
 /** Deletes every captured message (of everyone using this environment). */
 export async function clearMail(): Promise<void> {
-  const res = await fetch(`${apiBase()}/email/all`, { method: 'DELETE' });
+  const res = await fetch(`${apiBase()}/email/all`, { method: 'DELETE', headers: mailAuthHeaders() });
   if (!res.ok) throw new Error(`DELETE ${apiBase()}/email/all: ${res.status} ${await res.text()}`);
 }
 

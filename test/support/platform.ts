@@ -36,6 +36,8 @@ export type Endpoints = Record<
   | 'ADMIN_URL'
   | 'MAIL_UI_URL'
   | 'MAIL_API_URL'
+  | 'MAIL_USER'
+  | 'MAIL_PASSWORD'
   | 'KUBECONFIG'
   | 'ADMIN_EMAIL'
   | 'ADMIN_PASSWORD'

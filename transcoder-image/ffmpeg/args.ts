@@ -140,13 +140,46 @@ export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
 }
 
 /**
+ * The demuxers a source may be read with: the containers the API accepts on upload (api/services/sniff.ts:
+ * MP4/MOV/3GP, Matroska/WebM, AVI, MPEG-TS/M2TS, MPEG-PS, FLV, ASF, Ogg), as ffmpeg names them. Playlist
+ * and indirection formats (hls, concat, ffconcat, image2, tee, data...) are not among them: a crafted
+ * source such as an .m3u8 or ffconcat file naming file:///etc/passwd or an internal http URL is refused
+ * before anything is opened.
+ */
+export const SOURCE_DEMUXERS = 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg,flv,asf,ogg';
+
+/**
+ * The protocols an input may be read with: its own scheme only (https: https+tls+tcp, http: http+tcp, a
+ * local path: file). Nothing an input names inside itself can reach another protocol (file:, concat:,
+ * subfile:, data:, crypto:, pipe:...).
+ */
+export function protocolWhitelist(input: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input)?.[1]?.toLowerCase();
+  if (scheme === 'https') return 'https,tls,tcp';
+  if (scheme === 'http') return 'http,tcp';
+  // a local path: absolute or ./-relative, so ffmpeg never reads a protocol prefix ("subfile,...:") into it
+  if (scheme === undefined && /^\.{0,2}\//.test(input)) return 'file';
+  throw new Error(`refusing input ${JSON.stringify(input.slice(0, 40))}: only http(s) URLs and local paths`);
+}
+
+/**
+ * The options every ffmpeg/ffprobe input gets: its protocol whitelist and the source demuxers (given
+ * before the input, they apply to it and to anything it opens).
+ */
+export function inputGuardOptions(input: string): string[] {
+  return ['-protocol_whitelist', protocolWhitelist(input), '-format_whitelist', SOURCE_DEMUXERS];
+}
+
+/**
  * Input options for a source read over HTTP (a presigned URL): give up on a stalled connection
  * after 30 s instead of hanging until the Job's deadline, and resume a dropped connection with a
  * range request (network errors only; an HTTP 4xx/5xx still fails at once).
  */
 export function networkInputOptions(input: string): string[] {
-  if (!/^https?:\/\//i.test(input)) return [];
+  const guard = inputGuardOptions(input);
+  if (!/^https?:\/\//i.test(input)) return guard;
   return [
+    ...guard,
     '-rw_timeout',
     '30000000',
     '-reconnect',
@@ -172,7 +205,7 @@ export function progressPercent(line: string, durationSeconds: number | undefine
 
 /** ffprobe only needs the timeout (it reads a few megabytes at most). */
 export function probeInputOptions(input: string): string[] {
-  return /^https?:\/\//i.test(input) ? ['-rw_timeout', '30000000'] : [];
+  return [...inputGuardOptions(input), ...(/^https?:\/\//i.test(input) ? ['-rw_timeout', '30000000'] : [])];
 }
 
 export function thumbnailInputOptions(o: ThumbnailOptions): string[] {
@@ -317,6 +350,9 @@ const INVALID_INPUT_PATTERNS = [
   /Invalid NAL unit size/i,
   /no frame!?$/im,
   /Output file is empty, nothing was encoded/i,
+  // a source in a format or naming a protocol outside the whitelists (inputGuardOptions)
+  /not on (the )?(format )?whitelist/i,
+  /Protocol '[^']*' not on whitelist/i,
 ];
 
 /** Reads ffmpeg's stderr: was it the network, the input, or something else? */

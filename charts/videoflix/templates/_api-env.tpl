@@ -11,15 +11,17 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
 - name: TRUST_PROXY
   value: {{ .Values.api.trustProxy | quote }}
 - name: PUBLIC_API_URL
-  value: {{ .Values.api.publicUrl | quote }}
+  value: {{ required "api.publicUrl is required: the API's public URL, e.g. https://videoflix.example.com (no development default is trusted)" .Values.api.publicUrl | quote }}
 - name: FRONTEND_URL
-  value: {{ .Values.api.frontendUrl | quote }}
+  value: {{ required "api.frontendUrl is required: the frontend's URL that mail links point to, e.g. https://app.videoflix.example.com (no development default is trusted)" .Values.api.frontendUrl | quote }}
 - name: CORS_ALLOWED_ORIGINS
   value: {{ join "," .Values.api.corsAllowedOrigins | quote }}
 - name: CSRF_TRUSTED_ORIGINS
   value: {{ join "," .Values.api.csrfTrustedOrigins | quote }}
 - name: AUTH_COOKIE_SECURE
   value: {{ .Values.api.authCookie.secure | quote }}
+- name: AUTH_COOKIE_ALLOW_INSECURE
+  value: {{ .Values.api.authCookie.allowInsecure | quote }}
 - name: AUTH_COOKIE_SAMESITE
   value: {{ .Values.api.authCookie.sameSite | quote }}
 - name: BCRYPT_COST
@@ -37,6 +39,7 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
 - name: MAIL_FROM
   value: {{ .Values.api.mailFrom | quote }}
 {{- if .Values.maildev.enabled }}
+{{- /* the bundled mail catcher (a development setting): its SMTP side takes no credentials */}}
 - name: SMTP_HOST
   value: {{ include "videoflix.componentName" (list . "maildev") | quote }}
 - name: SMTP_PORT
@@ -47,7 +50,7 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
   value: "false"
 {{- else }}
 - name: SMTP_HOST
-  value: {{ required "smtp.host is required when maildev.enabled is false" .Values.smtp.host | quote }}
+  value: {{ required "smtp.host is required: the SMTP server the API sends activation and reset mails through (or maildev.enabled=true, the development mail catcher)" .Values.smtp.host | quote }}
 - name: SMTP_PORT
   value: {{ .Values.smtp.port | quote }}
 - name: SMTP_SECURE

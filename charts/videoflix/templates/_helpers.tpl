@@ -115,18 +115,26 @@ ServiceAccount names.
 
 {{/*
 A stored secret value: the value given, else the one already in the cluster's Secret (so generated
-values survive upgrades), else a new random one.
-usage: include "videoflix.secretValue" (dict "ctx" . "secret" "<name>" "key" "<key>" "value" "<given>" "length" 32)
+values survive upgrades), else a new random one, generated only when the chart talks to the cluster.
+Where `lookup` cannot reach the cluster (`helm template`, `helm install --dry-run=client`, `helm lint`,
+GitOps tools that render with `helm template`), a generated value would change on every render and
+silently rotate the credential: rendering fails instead and names the value to set (or the
+existingSecret to use). A list of the namespace's Secrets tells the two cases apart: the API server
+answers it with a SecretList (even for a namespace that does not exist yet), the offline stub with
+an empty map. (Helm's own release storage needs the same right, so every installer has it.)
+usage: include "videoflix.secretValue" (dict "ctx" . "secret" "<name>" "key" "<key>" "value" "<given>" "length" 32 "setting" "<values key>")
 */}}
 {{- define "videoflix.secretValue" -}}
 {{- if .value }}
 {{- .value }}
 {{- else }}
 {{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .secret }}
-{{- if and $existing (hasKey $existing.data .key) }}
+{{- if and $existing (hasKey ($existing.data | default dict) .key) }}
 {{- index $existing.data .key | b64dec }}
-{{- else }}
+{{- else if hasKey (lookup "v1" "Secret" .ctx.Release.Namespace "") "kind" }}
 {{- randAlphaNum (int (default 32 .length)) }}
+{{- else }}
+{{- fail (printf "%s is empty and the chart cannot read the Secret %s to keep a generated value (no cluster: helm template, helm lint, --dry-run=client, a GitOps render): a new value would be generated on every render. Set it, or use an existing Secret (chart README, \"Generated secrets\")" (default (printf "%s/%s" .secret .key) .setting) .secret) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -162,6 +170,16 @@ usage: include "videoflix.secretValue" (dict "ctx" . "secret" "<name>" "key" "<k
 {{/* SMTP credentials are used only with an external server that has a user (or an existing Secret). */}}
 {{- define "videoflix.smtpAuth" -}}
 {{- if and (not .Values.maildev.enabled) (or .Values.smtp.existingSecret .Values.smtp.user) }}true{{ end }}
+{{- end }}
+
+{{- define "videoflix.maildevSecretName" -}}
+{{- default (include "videoflix.componentName" (list . "maildev")) .Values.maildev.auth.existingSecret }}
+{{- end }}
+{{- define "videoflix.maildevUsernameKey" -}}
+{{- if .Values.maildev.auth.existingSecret }}{{ .Values.maildev.auth.existingSecretUsernameKey }}{{ else }}username{{ end }}
+{{- end }}
+{{- define "videoflix.maildevPasswordKey" -}}
+{{- if .Values.maildev.auth.existingSecret }}{{ .Values.maildev.auth.existingSecretPasswordKey }}{{ else }}password{{ end }}
 {{- end }}
 
 {{- define "videoflix.databaseSecretName" -}}
@@ -316,4 +334,9 @@ annotations: a changed password rolls the Pods; generated values are stable, so 
 {{- end }}
 {{- define "videoflix.amqpEnv" -}}
 {{- include "videoflix.amqpEnv.raw" . | trim }}
+{{- end }}
+
+{{/* The cluster-scoped Video source policy and its binding: one per release and namespace. */}}
+{{- define "videoflix.videoPolicyName" -}}
+{{- printf "%s-%s-video-source" (include "videoflix.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" }}
 {{- end }}

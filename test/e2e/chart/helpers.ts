@@ -15,6 +15,40 @@ export const CI_VALUES = readdirSync(path.join(CHART, 'ci'))
   .sort()
   .map((f) => path.join(CHART, 'ci', f));
 
+/**
+ * The settings a production install must give (the chart has no development default for them): the API's
+ * and the frontend's URLs and an SMTP server. ci/default-values.yaml holds the same.
+ */
+export const REQUIRED_SETTINGS = [
+  '--set',
+  'api.publicUrl=https://videoflix.example.com',
+  '--set',
+  'api.frontendUrl=https://app.videoflix.example.com',
+  '--set',
+  'smtp.host=smtp.example.com',
+];
+
+/**
+ * Every credential the chart would otherwise generate, for renders without a cluster (`helm template`,
+ * `helm lint`): there the chart cannot read the Secret that keeps a generated value, so it refuses to
+ * render rather than rotate it on every render. Random per test run, fixed within it.
+ */
+const offline = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
+export const OFFLINE_SECRETS = [
+  ['jwt.secret', offline(5)],
+  ['s3.accessKey', offline(2)],
+  ['s3.secretKey', offline(4)],
+  ['postgresql.auth.password', offline(3)],
+  ['rabbitmq.auth.password', offline(3)],
+  ['rabbitmq.auth.erlangCookie', offline(4)],
+  ['maildev.auth.password', offline(3)],
+].flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+
+/** The arguments of an offline render: a ci/ values file (or the defaults with REQUIRED_SETTINGS), and OFFLINE_SECRETS. */
+export function offlineValues(file: string | undefined): string[] {
+  return [...(file ? ['-f', file] : REQUIRED_SETTINGS), ...OFFLINE_SECRETS];
+}
+
 const BIN = path.join(ROOT, 'bin');
 export const KUBECONFIG = process.env.KUBECONFIG ?? path.join(ROOT, '.cache/cluster/kubeconfig');
 

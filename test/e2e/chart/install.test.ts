@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'node:http';
+import { parse } from 'yaml';
 import { CHART, ROOT, helm, kubectl, ok, run, uniqueName, waitUntil } from './helpers.js';
 
 const RELEASE = 'vf';
@@ -127,10 +128,16 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         'api.ingress.hosts[0].paths[0].path=/',
         '--set',
         'api.ingress.hosts[0].paths[0].pathType=Prefix',
+        // the mail catcher is off by default (production sends through smtp.host): on here, its ingress
+        // left at its default (off)
+        '--set',
+        'maildev.enabled=true',
         '--set',
         `maildev.ingress.host=${host}`,
         '--set',
         `api.publicUrl=http://${host}`,
+        '--set',
+        `api.frontendUrl=http://${host}`,
         '--set',
         'api.bcryptCost=10',
       ],
@@ -235,6 +242,34 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
 
   describe("RBAC, proven with kubectl auth can-i --as the chart's ServiceAccounts", () => {
     const VIDEOS = 'videos.media.videoflix.io';
+    const LEASES = 'leases.coordination.k8s.io';
+    it('gives the operator a Role of exactly operator/rbac/rules.yaml, its Lease by name', async () => {
+      const source = parse(readFileSync(path.join(ROOT, 'operator/rbac/rules.yaml'), 'utf8')) as Record<
+        string,
+        { resourceNames?: string[] }[]
+      >;
+      const want = [...source.workload!, ...source['leader-election']!].map((r) =>
+        r.resourceNames ? { ...r, resourceNames: [`${FULLNAME}-operator`] } : r,
+      );
+      const role = JSON.parse(
+        await kubectl(['get', 'role', `${FULLNAME}-operator`, '-n', ns, '-o', 'json']),
+      ) as { rules: unknown[] };
+      expect(role.rules).to.deep.equal(want);
+      const bindings = JSON.parse(
+        await kubectl(['get', 'rolebindings,clusterrolebindings', '-A', '-o', 'json']),
+      ) as {
+        items: {
+          metadata: { name: string };
+          subjects?: { kind: string; name: string; namespace?: string }[];
+        }[];
+      };
+      const bound = bindings.items
+        .filter((b) =>
+          b.subjects?.some((x) => x.kind === 'ServiceAccount' && x.name === `${FULLNAME}-operator`),
+        )
+        .map((b) => b.metadata.name);
+      expect(bound).to.deep.equal([`${FULLNAME}-operator`]);
+    });
     it('lets the operator do what it needs', () =>
       expectCan(
         `${FULLNAME}-operator`,
@@ -242,10 +277,8 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['get', VIDEOS],
           ['list', VIDEOS],
           ['watch', VIDEOS],
-          ['update', VIDEOS],
           ['patch', VIDEOS],
           ['get', VIDEOS, ['--subresource=status']],
-          ['update', VIDEOS, ['--subresource=status']],
           ['patch', VIDEOS, ['--subresource=status']],
           ['update', VIDEOS, ['--subresource=finalizers']],
           ['create', 'jobs.batch'],
@@ -253,36 +286,49 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['list', 'jobs.batch'],
           ['watch', 'jobs.batch'],
           ['delete', 'jobs.batch'],
-          ['get', 'pods'],
           ['list', 'pods'],
           ['create', 'events'],
           ['patch', 'events'],
-          ['get', 'leases.coordination.k8s.io'],
-          ['create', 'leases.coordination.k8s.io'],
-          ['update', 'leases.coordination.k8s.io'],
+          ['create', LEASES],
+          ['get', `${LEASES}/${FULLNAME}-operator`],
+          ['update', `${LEASES}/${FULLNAME}-operator`],
         ],
         true,
       ));
-    it('denies the operator everything else', () =>
+    it('denies the operator everything else (other Leases, updates it does not use, Secrets, Pods)', () =>
       expectCan(
         `${FULLNAME}-operator`,
         [
           ['create', VIDEOS],
+          ['update', VIDEOS],
           ['delete', VIDEOS],
+          ['deletecollection', VIDEOS],
+          ['update', VIDEOS, ['--subresource=status']],
           ['update', 'jobs.batch'],
           ['patch', 'jobs.batch'],
+          ['deletecollection', 'jobs.batch'],
+          ['get', 'pods'],
           ['create', 'pods'],
           ['delete', 'pods'],
+          ['get', 'pods', ['--subresource=log']],
           ['create', 'pods', ['--subresource=exec']],
           ['get', 'secrets'],
           ['list', 'secrets'],
           ['get', 'configmaps'],
-          ['delete', 'leases.coordination.k8s.io'],
+          ['list', 'events'],
+          ['get', `${LEASES}/another-lease`],
+          ['update', `${LEASES}/another-lease`],
+          ['list', LEASES],
+          ['watch', LEASES],
+          ['patch', `${LEASES}/${FULLNAME}-operator`],
+          ['delete', `${LEASES}/${FULLNAME}-operator`],
           ['list', VIDEOS, ['-n', 'default']],
           ['create', 'jobs.batch', ['-n', 'default']],
+          ['create', LEASES, ['-n', 'default']],
           ['list', 'nodes'],
           ['list', 'namespaces'],
           ['create', 'clusterrolebindings'],
+          ['create', 'roles'],
           ['list', 'customresourcedefinitions'],
         ],
         false,
@@ -345,8 +391,32 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     expect((await curl('/api/video/')).stdout).to.equal('401');
   });
 
-  it("serves the mail catcher's REST API through the ingress", async () => {
-    expect((await curl('/maildev/api/email')).stdout).to.equal('200');
+  it("keeps the mail catcher's inbox off the ingress, and asks for its Secret's password inside the cluster", async () => {
+    // through the ingress the path is the API's (no maildev route without maildev.ingress.enabled)
+    expect((await curl('/maildev/api/email')).stdout).to.equal('404');
+    // inside its own Pod (node is there; no NetworkPolicy in the way): 401 without credentials, 200 with the Secret's
+    const secret = JSON.parse(
+      await kubectl(['get', 'secret', `${FULLNAME}-maildev`, '-n', ns, '-o', 'json']),
+    ) as { data: Record<string, string> };
+    const user = Buffer.from(secret.data.username!, 'base64').toString();
+    const password = Buffer.from(secret.data.password!, 'base64').toString();
+    expect(password).to.have.length.greaterThan(16);
+    const probe = async (auth: string) =>
+      (
+        await kubectl([
+          'exec',
+          '-n',
+          ns,
+          `deploy/${FULLNAME}-maildev`,
+          '--',
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:1080/api/email', { headers: ${JSON.stringify(auth ? { authorization: auth } : {})} }).then((r) => console.log(r.status))`,
+        ])
+      ).trim();
+    expect(await probe('')).to.equal('401');
+    expect(await probe(`Basic ${Buffer.from(`${user}:wrong`).toString('base64')}`)).to.equal('401');
+    expect(await probe(`Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`)).to.equal('200');
   });
 
   it("turns an upload through the ingress into a Ready Video, with the chart's ServiceAccounts and Secrets", async () => {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CHART, CI_VALUES, run } from './helpers.js';
+import { CHART, CI_VALUES, offlineValues, run } from './helpers.js';
 
 describe('chart: helm lint and values schema', function () {
   this.timeout(120_000);
@@ -17,7 +17,7 @@ describe('chart: helm lint and values schema', function () {
 
   for (const file of [undefined, ...CI_VALUES]) {
     it(`lints ${file ? `with ${path.basename(file)}` : 'with the default values'}`, async () => {
-      const r = await run('helm', ['lint', '--strict', CHART, ...(file ? ['-f', file] : [])]);
+      const r = await run('helm', ['lint', '--strict', CHART, ...offlineValues(file)]);
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(r.stdout).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     });
@@ -35,7 +35,7 @@ describe('chart: helm lint and values schema', function () {
   ];
   for (const [what, args] of wrong) {
     it(`refuses ${what}`, async () => {
-      const r = await run('helm', ['template', 't', CHART, ...args]);
+      const r = await run('helm', ['template', 't', CHART, ...offlineValues(undefined), ...args]);
       expect(r.code, `helm template ${args.join(' ')} should fail`).to.not.equal(0);
       expect(r.stderr).to.match(/values don't meet the specifications of the schema|schema/i);
     });
@@ -46,6 +46,7 @@ describe('chart: helm lint and values schema', function () {
       'template',
       't',
       CHART,
+      ...offlineValues(undefined),
       '--set',
       'postgresql.enabled=false',
       '--set',

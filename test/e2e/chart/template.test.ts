@@ -11,6 +11,7 @@ import {
   CI_VALUES,
   helm,
   kubectl,
+  offlineValues,
   parseManifests,
   podSpecOf,
   uniqueName,
@@ -40,7 +41,7 @@ describe('chart: helm template, checked and applied with --dry-run=server', func
       let objects: K8sObject[];
 
       before(async () => {
-        text = await helm(['template', 'vf', CHART, '--namespace', namespace, ...(file ? ['-f', file] : [])]);
+        text = await helm(['template', 'vf', CHART, '--namespace', namespace, ...offlineValues(file)]);
         objects = parseManifests(text);
       });
 

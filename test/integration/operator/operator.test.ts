@@ -172,6 +172,23 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     );
   });
 
+  it('fails a Video naming another bucket than the sources bucket (SourceNotAllowed), creating no Job', async () => {
+    op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
+    // e.g. a playlist of another Video in the media bucket, which the transcoder's credentials could read
+    await createVideo(custom, ns, 'elsewhere', {
+      source: { bucket: buckets.media, key: 'other/master.m3u8' },
+    });
+    const v = await waitPhase(custom, ns, 'elsewhere', 'Failed');
+    const failed = v.status?.conditions?.find((c) => c.type === 'Failed');
+    expect(failed).to.include({ status: 'True', reason: 'SourceNotAllowed' });
+    expect(failed?.message).to.contain(`may only name the sources bucket "${buckets.sources}"`);
+    expect(await ownedJobs(batch, ns)).to.deep.equal([]);
+    // the one the operator does accept, in the same namespace, for contrast
+    await createVideo(custom, ns, 'allowed', { source: source('allowed') });
+    await waitJobs(batch, ns, ['allowed-thumbnail']);
+    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name)).not.to.include('elsewhere-thumbnail');
+  });
+
   it('takes a Video to Ready: finalizer, the thumbnail Job and one Job per rendition at once, master.m3u8 once', async () => {
     op = await startOperator({ namespace: ns, mediaBucket: buckets.media, sourceBucket: buckets.sources });
     const t0 = Date.now();

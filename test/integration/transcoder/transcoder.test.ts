@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -469,6 +470,57 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
         );
       }
       expect(await listKeys(`audio-${run8}/`)).to.deep.equal([]);
+    });
+
+    it('a crafted playlist source (HLS naming an internal URL, ffconcat naming /etc/passwd) → exit 2, nothing fetched', async () => {
+      // an "internal service" with a real MPEG-TS segment: ffmpeg without the input whitelists fetches it
+      // (an SSRF from inside the cluster); with them it never connects
+      const segment = path.join(work, `internal-${run8}.ts`);
+      await execFileP('ffmpeg', [
+        '-v',
+        'error',
+        '-nostdin',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25',
+        '-t',
+        '1',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-f',
+        'mpegts',
+        segment,
+      ]);
+      const requests: string[] = [];
+      const server = http.createServer((req, res) => {
+        requests.push(req.url ?? '');
+        void fsp.readFile(segment).then((b) => res.writeHead(200, { 'content-type': 'video/MP2T' }).end(b));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const internal = `http://127.0.0.1:${(server.address() as { port: number }).port}/internal/seg.ts`;
+      try {
+        const crafted = {
+          'crafted/hls.m3u8': `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1,\n${internal}\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n`,
+          'crafted/list.ffconcat': `ffconcat version 1.0\nfile /etc/passwd\nfile ${internal}\n`,
+        };
+        for (const [key, body] of Object.entries(crafted)) await client.putObject(sourceBucket, key, body);
+        for (const key of Object.keys(crafted)) {
+          for (const args of [['rendition', '480p'], ['thumbnail']]) {
+            const r = await transcode(args, { VIDEO_ID: `crafted-${run8}`, SOURCE_KEY: key });
+            expect(r.code, explain(r)).to.equal(EXIT_CODES.badInput);
+            expect(r.termination, key).to.match(/^source unreadable: .*not on whitelist/);
+            expect(r.termination).not.to.include('root:');
+          }
+        }
+        expect(requests, 'requests the crafted sources made to the internal service').to.deep.equal([]);
+        expect(await listKeys(`crafted-${run8}/`)).to.deep.equal([]);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it('an empty source object → exit 2', async () => {

@@ -50,6 +50,45 @@ describe('operator/video/decide', () => {
       job('demo-1080p', undefined),
     );
 
+  describe('the source bucket (only the configured sources bucket)', () => {
+    const SB = { jobs: settings, sourceBucket: 'videoflix-sources' };
+    it('fails a Video naming another bucket with SourceNotAllowed, before any Job', () => {
+      const v = video(
+        {},
+        { source: { bucket: 'videoflix-media', key: `${UID}/master.m3u8` } },
+        { phase: 'Pending' },
+      );
+      const d = decide(obs(v), SB);
+      expect(types(d)).to.deep.equal([]);
+      expect(d.status?.phase).to.equal('Failed');
+      expect(cond(d.status, 'Failed')).to.include({ status: 'True', reason: 'SourceNotAllowed' });
+      expect(cond(d.status, 'Probed')).to.include({ status: 'False', reason: 'SourceNotAllowed' });
+      expect(d.status?.message)
+        .to.contain('"videoflix-media" is not allowed')
+        .and.contain('"videoflix-sources"');
+      expect(d.events).to.deep.include({
+        type: 'Warning',
+        reason: 'SourceNotAllowed',
+        message: d.status?.message,
+      });
+      // and stays Failed without creating anything on the next pass
+      const again = decide(obs({ ...v, status: d.status! }), SB);
+      expect(types(again)).to.deep.equal([]);
+      expect(again.status?.phase).to.equal('Failed');
+    });
+    it('stops Jobs a Video naming another bucket already has', () => {
+      const v = video({}, { source: { bucket: 'other', key: 'k' } }, { phase: 'Processing' });
+      const d = decide(obs(v, { jobs: allRunning() }), SB);
+      expect(types(d)).to.deep.equal(['DeleteJobs']);
+      expect(d.status?.phase).to.equal('Failed');
+    });
+    it('lets the sources bucket through, and checks nothing when no bucket is configured', () => {
+      expect(types(decide(obs(video({}, {}, { phase: 'Pending' })), SB))).to.include('CreateJob:thumbnail');
+      const other = video({}, { source: { bucket: 'other', key: 'k' } }, { phase: 'Pending' });
+      expect(types(decide(obs(other), S))).to.include('CreateJob:thumbnail');
+    });
+  });
+
   it('then starts every requested rendition Job with the thumbnail/probe Job, not after the probe', () => {
     const { d } = step(video({}, {}, { phase: 'Pending' }));
     expect(types(d)).to.deep.equal([

@@ -6,13 +6,16 @@ import {
   hlsOutputOptions,
   networkInputOptions,
   probeInputOptions,
+  protocolWhitelist,
   progressPercent,
+  SOURCE_DEMUXERS,
   normalizeProbe,
   parseRational,
   pickAudioStream,
   pickVideoStream,
   scaleToFit,
   stderrSummary,
+  thumbnailInputOptions,
   thumbnailOutputOptions,
 } from '../../../transcoder-image/ffmpeg/args.js';
 import type { EncodeHlsOptions } from '../../../transcoder-image/ffmpeg/types.js';
@@ -167,9 +170,94 @@ describe('transcoder ffmpeg arguments', () => {
       expect(valueOf(net, '-rw_timeout')).to.equal('30000000');
       expect(valueOf(net, '-reconnect')).to.equal('1');
       expect(net).not.to.include('-reconnect_on_http_error');
-      expect(networkInputOptions('/tmp/segment_000.ts')).to.deep.equal([]);
-      expect(probeInputOptions('https://s3/x')).to.deep.equal(['-rw_timeout', '30000000']);
-      expect(probeInputOptions('/tmp/segment_000.ts')).to.deep.equal([]);
+      expect(networkInputOptions('/tmp/segment_000.ts')).not.to.include('-rw_timeout');
+      expect(valueOf(probeInputOptions('https://s3/x'), '-rw_timeout')).to.equal('30000000');
+      expect(probeInputOptions('/tmp/segment_000.ts')).not.to.include('-rw_timeout');
+    });
+
+    describe('input whitelists (a crafted source reaches no other protocol or demuxer)', () => {
+      const inputs = {
+        https: 'https://s3.example.com/src/a?X-Amz-Signature=1',
+        http: 'http://127.0.0.1:7070/src/a?X-Amz-Signature=1',
+        file: '/tmp/segment_000.ts',
+      };
+      it("allows only the input's own protocol", () => {
+        expect(protocolWhitelist(inputs.https)).to.equal('https,tls,tcp');
+        expect(protocolWhitelist(inputs.http)).to.equal('http,tcp');
+        expect(protocolWhitelist(inputs.file)).to.equal('file');
+        for (const w of [inputs.https, inputs.http, inputs.file].map(protocolWhitelist)) {
+          for (const p of ['concat', 'subfile', 'data', 'crypto', 'pipe', 'ftp', 'gopher', 'rtmp'])
+            expect(w.split(','), w).not.to.include(p);
+        }
+        expect(protocolWhitelist(inputs.https).split(',')).not.to.include('file');
+        expect(protocolWhitelist(inputs.http).split(',')).not.to.include('file');
+      });
+      it('refuses an input that is not an http(s) URL or a local path', () => {
+        for (const bad of [
+          'concat:/etc/passwd|/tmp/x',
+          'file:///etc/passwd',
+          'subfile,,start,0,end,10,,:/etc/passwd',
+          'data:,x',
+          'ftp://h/x',
+        ])
+          expect(() => protocolWhitelist(bad), bad).to.throw(/only http\(s\) URLs and local paths/);
+      });
+      it('reads with the demuxers of the containers the API accepts, no playlist or indirection format', () => {
+        const formats = SOURCE_DEMUXERS.split(',');
+        expect(formats).to.include.members([
+          'mov',
+          'mp4',
+          'matroska',
+          'webm',
+          'avi',
+          'mpegts',
+          'mpeg',
+          'flv',
+          'asf',
+          'ogg',
+        ]);
+        for (const f of [
+          'hls',
+          'applehttp',
+          'concat',
+          'ffconcat',
+          'image2',
+          'tee',
+          'data',
+          'lavfi',
+          'dash',
+          'sdp',
+          'rtsp',
+        ])
+          expect(formats, f).not.to.include(f);
+      });
+      it('puts both whitelists before every input: encode, thumbnail and probe', () => {
+        for (const input of Object.values(inputs)) {
+          for (const args of [
+            networkInputOptions(input),
+            probeInputOptions(input),
+            thumbnailInputOptions({
+              input,
+              output: 'y.jpg',
+              atSeconds: 1,
+              videoStreamIndex: 0,
+              width: 2,
+              height: 2,
+            }),
+          ]) {
+            expect(valueOf(args, '-protocol_whitelist'), input).to.equal(protocolWhitelist(input));
+            expect(valueOf(args, '-format_whitelist'), input).to.equal(SOURCE_DEMUXERS);
+          }
+        }
+      });
+      it('classifies a refused source as bad input (never retried)', () => {
+        expect(
+          classifyStderr("[hls @ 0x1] Format not on whitelist 'mov,mp4'\nhttp://x: Invalid argument"),
+        ).to.equal('invalidInput');
+        expect(classifyStderr("[hls @ 0x1] Protocol 'file' not on whitelist 'http,tcp'!")).to.equal(
+          'invalidInput',
+        );
+      });
     });
 
     it('thumbnail: one JPEG frame of the chosen stream at the given size', () => {
