@@ -134,7 +134,8 @@ describe('durability on the kind cluster: the bundled services keep their data a
     // the session made before the restart is still there: its refresh token rotates
     const refreshed = await fetch(`${api}/api/token/refresh/`, {
       method: 'POST',
-      headers: { Cookie: `refresh_token=${admin.refresh}` },
+      // a cookie-authenticated POST carries its Origin (the API's CSRF check)
+      headers: { Cookie: `refresh_token=${admin.refresh}`, Origin: new URL(api).origin },
     });
     expect(refreshed.status, await refreshed.clone().text()).to.equal(200);
     admin = await login(); // the user is still there
