@@ -89,7 +89,9 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(express.json({ limit: config.BODY_LIMIT, strict: true }));
   app.use(csrfProtection(trustedOrigins));
 
-  app.use(healthRouter({ sequelize: deps.sequelize, lifecycle }));
+  app.use(
+    healthRouter({ sequelize: deps.sequelize, lifecycle, schemaCacheMs: config.SCHEMA_CHECK_CACHE_MS }),
+  );
   app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
   app.use(adminConsoleRouter()); // the admin console's static files at /admin/ (issue 15)

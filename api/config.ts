@@ -119,6 +119,8 @@ const apiFields = z
     /** After SIGTERM, keep serving (readiness already 503) this long so load balancers stop routing here. */
     SHUTDOWN_DELAY_MS: env.int(0),
     SHUTDOWN_GRACE_MS: env.int(10_000),
+    /** How long /readyz reuses its check of the database schema (applied migrations vs the code's). */
+    SCHEMA_CHECK_CACHE_MS: env.int(10_000),
   })
   .extend(loggingSchema.shape);
 

@@ -88,6 +88,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
           'database_unavailable',
           'Service temporarily unavailable, try again later.',
         );
+      } else if (isSchemaMissing(err)) {
+        // the database answers but lacks our tables (emptied, restored, migrations not run): /readyz
+        // already says so and takes the Pod out of the Service; a request that still arrives gets a 503
+        logger.error(
+          { err: safeError(err), route: routeOf(req) },
+          'database schema missing or behind: run the migrations',
+        );
+        appError = errors.serviceUnavailable(
+          'schema_missing',
+          'Service temporarily unavailable, try again later.',
+        );
       } else if (status !== undefined && status >= 400 && status < 500 && e.expose !== false) {
         appError = new AppError(status, 'bad_request', 'Bad request.');
       } else {
@@ -132,6 +143,12 @@ export function safeError(err: unknown): Record<string, unknown> {
     ...(original instanceof Error ? { cause: `${original.name}: ${original.message.slice(0, 500)}` } : {}),
     stack: err.stack?.split('\n').slice(0, 12).join('\n'),
   };
+}
+
+/** PostgreSQL's undefined_table / undefined_column: the schema is not (all) there. */
+function isSchemaMissing(err: unknown): boolean {
+  const code = (err as { original?: { code?: unknown } } | undefined)?.original?.code;
+  return code === '42P01' || code === '42703';
 }
 
 /** Sequelize's connection-level failures: the database is down or the pool is exhausted. */

@@ -35,6 +35,8 @@ const special = {
   'api.port': { type: 'integer', minimum: 1, maximum: 65535 },
   'operator.metricsPort': { type: 'integer', minimum: 1, maximum: 65535 },
   'operator.workers': { type: 'integer', minimum: 1, maximum: 64 },
+  'operator.mediaCheck.intervalSeconds': { type: 'integer', minimum: 0 },
+  'operator.mediaCheck.perSecond': { type: 'number', exclusiveMinimum: 0 },
   'transcoder.backoffLimit': { type: 'integer', minimum: 0, maximum: 10 },
   'transcoder.runAsUser': { type: 'integer', minimum: 1 },
   'transcoder.runAsGroup': { type: 'integer', minimum: 1 },

@@ -81,6 +81,21 @@ ingress_port() { # the host port mapped to the ingress NodePort 30080 (the clust
 }
 image_id() { docker image inspect -f '{{.Id}}' "$1" | cut -c8-19; }
 
+# A release installed before the bundled services kept their data on PVCs (persistence was off by default)
+# has StatefulSets without volumeClaimTemplates, which Kubernetes does not let an upgrade add: delete them
+# (their data lived in emptyDir and is lost with their Pods anyway) so the upgrade creates them with claims.
+ephemeral_statefulsets() {
+  local c sts
+  for c in postgresql rabbitmq; do
+    sts="$FULL-$c"
+    if kubectl -n "$NS" get statefulset "$sts" >/dev/null 2>&1 \
+      && [ -z "$(kubectl -n "$NS" get statefulset "$sts" -o jsonpath='{.spec.volumeClaimTemplates[*].metadata.name}')" ]; then
+      log "StatefulSet $sts keeps its data in an emptyDir: deleting it so the upgrade re-creates it on a PVC"
+      kubectl -n "$NS" delete statefulset "$sts" --wait=true >/dev/null
+    fi
+  done
+}
+
 chart() {
   step "helm upgrade --install $RELEASE (namespace $NS; first time ~2-4 min)"
   local port values hash
@@ -129,6 +144,7 @@ EOF
     log "release $RELEASE unchanged (chart, values and images as last time): no upgrade"
   else
     rm -f "$DEV/release.hash"
+    ephemeral_statefulsets
     with_progress "helm upgrade --install $RELEASE" "$LOGS/dev-helm.log" \
       helm upgrade --install "$RELEASE" "$CHART" -n "$NS" --create-namespace -f "$values" \
       --wait --timeout 12m

@@ -32,6 +32,10 @@ export const operatorSchema = storageSchema
     /** Concurrent reconciles: they wait on API round trips, so more than the cores pays off. */
     WORKERS: z.coerce.number().int().min(1).max(64).default(DEFAULT_WORKERS),
     RESYNC_SECONDS: seconds(300),
+    /** Media auditor: a sweep over the processed Videos' master playlists at most this often; 0 = off. */
+    MEDIA_CHECK_INTERVAL_SECONDS: z.coerce.number().min(0).default(300),
+    /** Media auditor: HEAD requests per second (the pace of a sweep). */
+    MEDIA_CHECKS_PER_SECOND: z.coerce.number().positive().default(10),
     WATCHDOG_SECONDS: seconds(300),
     RELIST_SECONDS: seconds(900),
     SHUTDOWN_TIMEOUT_SECONDS: seconds(20),

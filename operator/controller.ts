@@ -54,6 +54,7 @@ import {
 } from './video/decide.js';
 import { EventRecorder } from './video/events.js';
 import { removeMedia, removeSource } from './video/finalizer.js';
+import { MediaAuditor } from './video/media.js';
 import { MANAGED_BY, OWNED_JOBS_SELECTOR, THUMBNAIL_TASK, labelValue } from './video/jobs.js';
 import { invalidMetadata } from './video/playlist.js';
 import type { StatusSink } from './video/publish.js';
@@ -85,6 +86,8 @@ export interface ControllerOptions {
   leaderElection: LeaderElectionSettings | false;
   workers?: number;
   resyncMs?: number;
+  /** The media auditor (video/media.ts): a sweep at most every intervalMs (0 = off), perSecond HEADs. */
+  mediaCheck?: { intervalMs: number; perSecond: number };
   watchdogMs?: number;
   relistMs?: number;
   queue?: { baseDelayMs?: number; maxDelayMs?: number };
@@ -149,6 +152,7 @@ export class VideoController {
   private queue?: WorkQueue;
   private workers: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
+  private auditor?: MediaAuditor;
   private leading = false;
   private readonly sequences = new Map<string, number>();
   private stopped = false;
@@ -359,6 +363,29 @@ export class VideoController {
       for (const v of this.videos.list()) queue.add(objectKey(v));
     }, resync);
     this.resyncTimer.unref?.();
+    const media = this.o.mediaCheck ?? { intervalMs: 300_000, perSecond: 10 };
+    this.auditor = new MediaAuditor({
+      ...media,
+      list: () => this.videos.list(),
+      stat: (key) => this.statMedia(key),
+      describe: (key) => `${this.o.mediaBucket}/${key}`,
+      onChange: (video) => queue.add(objectKey(video)),
+      onCheck: (result) => this.metrics.mediaChecks.inc({ result }),
+      logger: this.o.logger.child({ component: 'media-auditor' }),
+    });
+    this.auditor.start();
+  }
+
+  /** HEAD of an object in the media bucket: found or missing; other errors (timeouts, 5xx) throw. */
+  private async statMedia(key: string): Promise<'found' | 'missing'> {
+    try {
+      await this.o.storage.statObject(this.o.mediaBucket, key);
+      return 'found';
+    } catch (err) {
+      const c = (err as { code?: string }).code;
+      if (c === 'NotFound' || c === 'NoSuchKey' || c === 'NoSuchBucket') return 'missing';
+      throw err;
+    }
   }
 
   /** Stops taking work; resolves when in-flight reconciles finished (same promise for every caller). */
@@ -366,10 +393,12 @@ export class VideoController {
     if (!this.leading) return this.draining ?? Promise.resolve();
     this.leading = false;
     clearInterval(this.resyncTimer);
+    const auditor = this.auditor;
+    this.auditor = undefined;
     this.queue?.shutDown();
     const workers = this.workers;
     this.workers = [];
-    this.draining = Promise.all(workers).then(() => undefined);
+    this.draining = Promise.all([...workers, auditor?.stop()]).then(() => undefined);
     return this.draining;
   }
 
@@ -510,6 +539,8 @@ export class VideoController {
       ? await this.liveJobsOf(namespace, uid)
       : this.jobsOf(namespace, uid);
     const observed: Observed = { video, jobs, now: new Date() };
+    const media = this.auditor?.result(uid);
+    if (media && media.key === video.status?.masterPlaylistKey) observed.media = media;
     const live = !video.metadata.deletionTimestamp && (video.metadata.finalizers ?? []).includes(FINALIZER);
     if (live && needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
     if (live && needsRenditionMetadata(video, jobs, this.o.decide.ladder)) {

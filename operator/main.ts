@@ -47,6 +47,10 @@ async function main() {
       : false,
     workers: config.WORKERS,
     resyncMs: config.RESYNC_SECONDS * 1000,
+    mediaCheck: {
+      intervalMs: config.MEDIA_CHECK_INTERVAL_SECONDS * 1000,
+      perSecond: config.MEDIA_CHECKS_PER_SECOND,
+    },
     watchdogMs: config.WATCHDOG_SECONDS * 1000,
     relistMs: config.RELIST_SECONDS * 1000,
     decide: {

@@ -37,6 +37,8 @@ export const CONDITION_TYPES = {
   probed: 'Probed',
   transcoded: 'Transcoded',
   failed: 'Failed',
+  /** A Ready Video's media (its master playlist) are still in S3: False when they disappeared. */
+  mediaAvailable: 'MediaAvailable',
 } as const;
 
 /** CamelCase reasons for conditions and Events. */
@@ -57,6 +59,8 @@ export const REASONS = {
   jobCreated: 'JobCreated',
   jobsCancelled: 'JobsCancelled',
   mediaDeleted: 'MediaDeleted',
+  mediaMissing: 'MediaMissing',
+  mediaAvailable: 'MediaAvailable',
 } as const;
 
 /** Routing key of a status message on the topic exchange: `video.<phase>` in lower case. */

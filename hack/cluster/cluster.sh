@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's kind cluster: created from hack/cluster/kind-config.yaml (or reused when it exists), with
 # the locally assembled node image (or KIND_NODE_IMAGE); waits for the node and CoreDNS; kubeconfig in
-# .cache/cluster/kubeconfig (never ~/.kube/config).
-# usage: hack/cluster/cluster.sh up|down|status
+# .cache/cluster/kubeconfig (never ~/.kube/config). Then the default StorageClass (storage below).
+# usage: hack/cluster/cluster.sh up|down|status|storage   (storage: only (re)deploy the default StorageClass)
 #   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE,
 #        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones)
 set -euo pipefail
@@ -24,6 +24,25 @@ wait_ready() {
   # a reused cluster whose node was restarted reports stale statuses at first: wait for every system pod
   kubectl -n kube-system wait --for=condition=Ready pods --all --timeout=240s >/dev/null
   log "CoreDNS and the control plane Ready after $((SECONDS - t0)) s"
+}
+
+# The default StorageClass "standard", as upstream kind has it: the local-path provisioner (an image built
+# here, hack/cluster/images/local-path-provisioner) from hack/cluster/storage/local-path-storage.yaml. Our node
+# images ship no /kind/manifests/default-storage.yaml, so kind created "standard" with its fallback
+# provisioner kubernetes.io/host-path, which nothing serves here: that class is replaced (a class's
+# provisioner cannot be changed in place). Idempotent; a reused cluster is brought up to date.
+STORAGE_MANIFEST=$ROOT/hack/cluster/storage/local-path-storage.yaml
+storage() {
+  local image=videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION t0=$SECONDS current
+  "$ROOT/hack/cluster/images.sh" local-path-provisioner
+  current=$(kubectl get storageclass standard -o jsonpath='{.provisioner}' 2>/dev/null || true)
+  if [ -n "$current" ] && [ "$current" != rancher.io/local-path ]; then
+    log "replacing StorageClass standard (provisioner $current provisions nothing here)"
+    kubectl delete storageclass standard >/dev/null
+  fi
+  sed "s|\${LOCAL_PATH_IMAGE}|$image|g" "$STORAGE_MANIFEST" | kubectl apply -f - >/dev/null
+  kubectl -n local-path-storage rollout status deployment/local-path-provisioner --timeout=180s >/dev/null
+  log "default StorageClass standard (local-path provisioner $LOCAL_PATH_PROVISIONER_VERSION) ready in $((SECONDS - t0)) s"
 }
 
 up() {
@@ -60,6 +79,7 @@ up() {
     exists || die "kind create cluster failed"
   fi
   wait_ready
+  storage
   log "cluster $CLUSTER_NAME up in $((SECONDS - t0)) s: export KUBECONFIG=$KUBECONFIG_OUT"
 }
 
@@ -77,7 +97,8 @@ down() {
 
 case "${1:-}" in
   up) up ;;
+  storage) export KUBECONFIG=$KUBECONFIG_OUT; need_docker; storage ;;
   down) down ;;
   status) if docker_ok && exists; then kubectl get nodes -o wide; else echo "no cluster $CLUSTER_NAME"; exit 1; fi ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|storage" >&2; exit 2 ;;
 esac

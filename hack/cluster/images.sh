@@ -21,6 +21,8 @@ IMAGES=(
   "api        videoflix/api:$IMAGE_TAG                  images/api/Dockerfile                      .             stage_node"
   "operator   videoflix/operator:$IMAGE_TAG             images/operator/Dockerfile                 .             stage_node"
   "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
+  # the cluster's default StorageClass (hack/cluster/storage, deployed by hack/cluster/cluster.sh up)
+  "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION hack/cluster/images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
 )
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
@@ -44,6 +46,10 @@ stage_none() { :; }
 stage_traefik() { # Traefik built from the Go module proxy (hack/cluster/ingress.sh build: ~6 min cold, cached)
   "$ROOT/hack/cluster/ingress.sh" build >&2
   sync_file "$TOOLS_CACHE/traefik-$TRAEFIK_VERSION/traefik" "$CTX/traefik/traefik"
+}
+stage_local_path_provisioner() {
+  "$ROOT/hack/tools.sh" local-path-provisioner >&2
+  sync_file "$TOOLS_CACHE/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION/local-path-provisioner" "$CTX/local-path-provisioner/local-path-provisioner"
 }
 stage_versitygw() {
   "$ROOT/hack/tools.sh" versitygw >&2

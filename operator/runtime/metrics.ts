@@ -13,6 +13,7 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'informer' | 'reason'>;
   published: Counter<'result'>;
   outbox: Gauge;
+  mediaChecks: Counter<'result'>;
 }
 
 export interface MetricsSources {
@@ -103,6 +104,12 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
       collect() {
         this.set(src.outboxSize());
       },
+    }),
+    mediaChecks: new Counter({
+      name: `${p}media_checks_total`,
+      help: "HEADs of processed Videos' master playlists by result (found, missing, error)",
+      labelNames: ['result'],
+      registers: [registry],
     }),
   };
 }

@@ -75,9 +75,22 @@ export interface Observed {
   metadata?: Fetched<RenditionMetadata[]>;
   /** Termination message of the last failed Pod, by Job name (the transcoder's own words). */
   terminationMessages?: ReadonlyMap<string, string>;
+  /**
+   * A processed Video's media check (a HEAD of its master playlist, paced by the controller's media
+   * auditor), when one is known for the current master playlist: `missing` names what was not found.
+   * Undefined = no news: the MediaAvailable condition stays as it is.
+   */
+  media?: MediaCheck;
   /** On deletion: transcoder Pods of this Video that still exist (they could still upload). */
   remainingPods?: number;
   now: Date;
+}
+
+export interface MediaCheck {
+  /** The master playlist key that was checked. */
+  key: string;
+  /** `<bucket>/<key>` of each object not found; empty = all there. */
+  missing: string[];
 }
 
 export interface DecideSettings {
@@ -481,9 +494,24 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     status.message = failure.message;
     if (existingFailed?.status !== 'True')
       events.push({ type: 'Warning', reason: failure.reason, message: failure.message });
+  } else if (status.masterPlaylistKey && mediaMissing(o, old)) {
+    // Processed, but its media disappeared (a lost volume, a bucket emptied by hand): not playable.
+    // Not the sticky Failed condition: once the media are back, the Video is Ready again.
+    conditions = removeCondition(conditions, CONDITION_TYPES.failed);
+    const message = mediaMissingMessage(o, old);
+    set({ type: CONDITION_TYPES.mediaAvailable, status: 'False', reason: REASONS.mediaMissing, message });
+    set({ type: CONDITION_TYPES.ready, status: 'False', reason: REASONS.mediaMissing, message });
+    status.message = message;
+    if (cond(old, CONDITION_TYPES.mediaAvailable)?.status !== 'False')
+      events.push({ type: 'Warning', reason: REASONS.mediaMissing, message });
   } else if (status.masterPlaylistKey) {
     conditions = removeCondition(conditions, CONDITION_TYPES.failed);
     const names = (status.renditions ?? []).filter((r) => r.phase === 'Succeeded').map((r) => r.name);
+    if (cond(old, CONDITION_TYPES.mediaAvailable)?.status === 'False') {
+      const message = `${status.masterPlaylistKey} found again`;
+      set({ type: CONDITION_TYPES.mediaAvailable, status: 'True', reason: REASONS.mediaAvailable, message });
+      events.push({ type: 'Normal', reason: REASONS.mediaAvailable, message: `Media available: ${message}` });
+    }
     set({
       type: CONDITION_TYPES.ready,
       status: 'True',
@@ -517,7 +545,21 @@ const ORDER: string[] = [
   CONDITION_TYPES.probed,
   CONDITION_TYPES.transcoded,
   CONDITION_TYPES.failed,
+  CONDITION_TYPES.mediaAvailable,
 ];
+
+/** Whether a processed Video's media are missing: the latest check says so, or (no news) the condition. */
+function mediaMissing(o: Observed, old: VideoStatus): boolean {
+  const check = o.media?.key === old.masterPlaylistKey ? o.media : undefined;
+  if (check) return check.missing.length > 0;
+  return cond(old, CONDITION_TYPES.mediaAvailable)?.status === 'False';
+}
+
+function mediaMissingMessage(o: Observed, old: VideoStatus): string {
+  const missing = o.media?.key === old.masterPlaylistKey ? o.media?.missing : undefined;
+  if (missing?.length) return `Media missing: ${missing.join(', ')} not found in object storage`;
+  return cond(old, CONDITION_TYPES.mediaAvailable)?.message ?? 'Media missing';
+}
 function orderConditions(c: Condition[]): Condition[] {
   const rank = (t: string) => (ORDER.includes(t) ? ORDER.indexOf(t) : ORDER.length);
   return [...c].sort((a, b) => rank(a.type) - rank(b.type));

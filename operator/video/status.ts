@@ -51,10 +51,15 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-/** The phase shown in `kubectl get`, derived from the conditions (never the other way round). */
+/**
+ * The phase shown in `kubectl get`, derived from the conditions (never the other way round). A processed
+ * Video whose media disappeared (MediaAvailable=False) shows Failed, without the sticky Failed
+ * condition: it is Ready again once the media are back.
+ */
 export function derivePhase(conditions: readonly Condition[] | undefined): Phase {
   const get = (t: string) => conditions?.find((c) => c.type === t);
   if (get(CONDITION_TYPES.failed)?.status === 'True') return 'Failed';
+  if (get(CONDITION_TYPES.mediaAvailable)?.status === 'False') return 'Failed';
   if (get(CONDITION_TYPES.ready)?.status === 'True') return 'Ready';
   if (get(CONDITION_TYPES.probed) || get(CONDITION_TYPES.transcoded)) return 'Processing';
   return 'Pending';

@@ -340,3 +340,58 @@ annotations: a changed password rolls the Pods; generated values are stable, so 
 {{- define "videoflix.videoPolicyName" -}}
 {{- printf "%s-%s-video-source" (include "videoflix.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/*
+Data of a bundled stateful service (PostgreSQL, RabbitMQ, versitygw). Persistence on (the default): a
+volumeClaimTemplate "data" (a PVC per Pod, kept by Kubernetes when the Pod or the release goes);
+storageClass "" = the cluster's default class, "-" = storageClassName "" (a pre-bound PV, no dynamic
+provisioning). Persistence off: an emptyDir (lost with the Pod; NOTES.txt warns).
+  usage: {{ include "videoflix.dataVolume" (list . "postgresql") }}          in the Pod's volumes
+         {{ include "videoflix.dataClaimTemplate" (list . "postgresql") }}   in the StatefulSet's spec
+*/}}
+{{- define "videoflix.dataVolume" -}}
+{{- $svc := index (index . 0).Values (index . 1) -}}
+{{- if not $svc.persistence.enabled }}
+- name: data
+  {{- if $svc.emptyDirSizeLimit }}
+  emptyDir:
+    sizeLimit: {{ $svc.emptyDirSizeLimit }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- define "videoflix.dataClaimTemplate" -}}
+{{- $ctx := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $p := (index $ctx.Values $name).persistence -}}
+{{- if $p.enabled }}
+volumeClaimTemplates:
+  - metadata:
+      name: data
+      labels:
+        {{- include "videoflix.componentSelectorLabels" (list $ctx $name) | nindent 8 }}
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      {{- if eq $p.storageClass "-" }}
+      storageClassName: ""
+      {{- else if $p.storageClass }}
+      storageClassName: {{ $p.storageClass | quote }}
+      {{- end }}
+      resources:
+        requests:
+          storage: {{ $p.size }}
+{{- end }}
+{{- end }}
+
+{{/* Names of the bundled stateful services whose data lives in an emptyDir (for NOTES.txt). */}}
+{{- define "videoflix.ephemeralServices" -}}
+{{- $out := list -}}
+{{- range $name := list "postgresql" "rabbitmq" "versitygw" -}}
+{{- $svc := index $.Values $name -}}
+{{- if and $svc.enabled (not $svc.persistence.enabled) -}}
+{{- $out = append $out $name -}}
+{{- end -}}
+{{- end -}}
+{{- join ", " $out -}}
+{{- end }}

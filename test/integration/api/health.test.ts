@@ -25,7 +25,7 @@ describe('api: health, readiness, OpenAPI and headers', function () {
     await supertest(t.app).get('/healthz').expect(200, { status: 'ok' });
     await supertest(t.app)
       .get('/readyz')
-      .expect(200, { status: 'ok', checks: { database: 'ok' } });
+      .expect(200, { status: 'ok', checks: { database: 'ok', schema: 'ok' } });
   });
 
   it('answers /readyz 503 when the database is unreachable, and while shutting down', async function () {

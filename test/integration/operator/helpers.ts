@@ -12,6 +12,7 @@ import type { Client as MinioClient } from 'minio';
 import { createLogger } from '../../../common/logging/index.js';
 import {
   API_VERSION,
+  FINALIZER,
   GROUP,
   KIND,
   PLURAL,
@@ -93,6 +94,8 @@ export interface OperatorTestOptions {
   sink?: StatusSink;
   leaderElection?: ControllerOptions['leaderElection'];
   backoffLimit?: number;
+  /** The media auditor's pace (default: the controller's, 300 s between sweeps). */
+  mediaCheck?: ControllerOptions['mediaCheck'];
   /** Credentials other than the admin's (RBAC test). */
   kubeConfig?: k8s.KubeConfig;
 }
@@ -115,6 +118,7 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
     watchdogMs: 60_000,
     relistMs: 120_000,
     queue: { baseDelayMs: 50, maxDelayMs: 2_000 },
+    ...(o.mediaCheck ? { mediaCheck: o.mediaCheck } : {}),
     decide: {
       jobs: {
         image: 'videoflix-transcoder:test',
@@ -341,6 +345,40 @@ export async function terminatePod(
     },
     MERGE,
   );
+}
+
+/**
+ * Plays every transcoder of one Video (the operator must be running): waits for its finalizer and
+ * Jobs, writes probe.json and each rendition, completes the Jobs. Returns the Video's uid.
+ */
+export async function driveToReady(
+  c: { custom: k8s.CustomObjectsApi; batch: k8s.BatchV1Api; storage: MinioClient; mediaBucket: string },
+  namespace: string,
+  name: string,
+  renditions: RenditionName[],
+  probe: ProbeResult,
+): Promise<string> {
+  const v = await waitFor(
+    async () => {
+      const x = await getVideo(c.custom, namespace, name);
+      return x.metadata.finalizers?.includes(FINALIZER) ? x : undefined;
+    },
+    { what: 'finalizer' },
+  );
+  const uid = v.metadata.uid!;
+  await waitJobs(c.batch, namespace, [`${name}-thumbnail`]);
+  await writeProbe(c.storage, c.mediaBucket, uid, probe);
+  await completeJob(c.batch, namespace, `${name}-thumbnail`);
+  await waitJobs(
+    c.batch,
+    namespace,
+    renditions.map((r) => `${name}-${r}`),
+  );
+  for (const r of renditions) {
+    await writeRendition(c.storage, c.mediaBucket, uid, r);
+    await completeJob(c.batch, namespace, `${name}-${r}`);
+  }
+  return uid;
 }
 
 /** Plays the thumbnail Job: probe.json and a thumbnail into the media bucket. */

@@ -27,6 +27,7 @@ import {
   clients,
   completeJob,
   createVideo,
+  driveToReady as driveVideoToReady,
   ensureTranscoderServiceAccount,
   eventsFor,
   failJob,
@@ -86,33 +87,8 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
   const source = (name: string) => ({ bucket: buckets.sources, key: `uploads/${name}.mp4` });
 
   /** Drives one Video through probe and every rendition; returns its uid. */
-  async function driveToReady(
-    name: string,
-    renditions: RenditionName[] = ALL,
-    probe: ProbeResult = PROBE_1080,
-  ): Promise<string> {
-    const v = await waitFor(
-      async () => {
-        const x = await getVideo(custom, ns, name);
-        return x.metadata.finalizers?.includes(FINALIZER) ? x : undefined;
-      },
-      { what: 'finalizer' },
-    );
-    const uid = v.metadata.uid!;
-    await waitJobs(batch, ns, [`${name}-thumbnail`]);
-    await writeProbe(storage, buckets.media, uid, probe);
-    await completeJob(batch, ns, `${name}-thumbnail`);
-    await waitJobs(
-      batch,
-      ns,
-      renditions.map((r) => `${name}-${r}`),
-    );
-    for (const r of renditions) {
-      await writeRendition(storage, buckets.media, uid, r);
-      await completeJob(batch, ns, `${name}-${r}`);
-    }
-    return uid;
-  }
+  const driveToReady = (name: string, renditions: RenditionName[] = ALL, probe: ProbeResult = PROBE_1080) =>
+    driveVideoToReady({ custom, batch, storage, mediaBucket: buckets.media }, ns, name, renditions, probe);
 
   it('refuses an invalid spec at the API server', async () => {
     const bad = async (spec: object, pattern: RegExp) => {
