@@ -4,7 +4,8 @@
 # .cache/cluster/kubeconfig (never ~/.kube/config).
 # usage: hack/cluster/cluster.sh up|down|status
 #   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE,
-#        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones)
+#        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones),
+#        NETWORK_POLICY (kube-router: enforce NetworkPolicies, hack/cluster/netpol.sh; none: don't)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 export INGRESS_HTTP_PORT=${INGRESS_HTTP_PORT:-8080} INGRESS_HTTPS_PORT=${INGRESS_HTTPS_PORT:-8443}
@@ -60,6 +61,7 @@ up() {
     exists || die "kind create cluster failed"
   fi
   wait_ready
+  "$ROOT/hack/cluster/netpol.sh" up # NetworkPolicy enforcement (kube-router's policy controller)
   log "cluster $CLUSTER_NAME up in $((SECONDS - t0)) s: export KUBECONFIG=$KUBECONFIG_OUT"
 }
 

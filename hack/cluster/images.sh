@@ -21,6 +21,8 @@ IMAGES=(
   "api        videoflix/api:$IMAGE_TAG                  images/api/Dockerfile                      .             stage_node"
   "operator   videoflix/operator:$IMAGE_TAG             images/operator/Dockerfile                 .             stage_node"
   "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
+  # the cluster's NetworkPolicy enforcer (hack/cluster/netpol.sh)
+  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION hack/cluster/images/kube-router/Dockerfile @kube-router stage_kuberouter"
 )
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
@@ -44,6 +46,11 @@ stage_none() { :; }
 stage_traefik() { # Traefik built from the Go module proxy (hack/cluster/ingress.sh build: ~6 min cold, cached)
   "$ROOT/hack/cluster/ingress.sh" build >&2
   sync_file "$TOOLS_CACHE/traefik-$TRAEFIK_VERSION/traefik" "$CTX/traefik/traefik"
+}
+stage_kuberouter() {
+  "$ROOT/hack/tools.sh" kube-router >&2
+  sync_file "$TOOLS_CACHE/kube-router-$KUBE_ROUTER_VERSION/kube-router" "$CTX/kube-router/kube-router"
+  sync_file "$ROOT/hack/cluster/node/files/iptables-wrapper.sh" "$CTX/kube-router/iptables-wrapper.sh"
 }
 stage_versitygw() {
   "$ROOT/hack/tools.sh" versitygw >&2
