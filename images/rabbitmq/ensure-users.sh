@@ -6,7 +6,13 @@
 # (node name, Erlang cookie in $HOME).
 set -eu
 ctl() { rabbitmqctl -q "$@" </dev/null; } # the Erlang VM would otherwise eat the lines on stdin
-ctl await_startup >/dev/null
+# await_startup waits for a booting node but fails at once while the node has not registered yet
+tries=0
+until ctl await_startup >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 150 ] || { echo "ensure-users: the broker did not start in 5 min" >&2; exit 1; }
+  sleep 2
+done
 while read -r user pass configure write read; do
   case "$user" in ''|'#'*) continue ;; esac
   if ctl list_users --no-table-headers | cut -f1 | grep -qxF "$user"; then
