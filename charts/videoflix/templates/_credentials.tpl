@@ -79,6 +79,14 @@ external S3: when its existingSecret is given). usage: include "videoflix.ownS3"
 {{- $c := index $.Values.componentCredentials.rabbitmq (index . 1) }}
 {{- if not (include "videoflix.ownAmqp" .) }}
 {{- include "videoflix.amqpEnv" $ }}
+{{- else if and (not $.Values.rabbitmq.enabled) $c.existingSecret $.Values.componentCredentials.rabbitmq.existingSecretUrlKey }}
+- name: AMQP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $c.existingSecret }}
+      key: {{ $.Values.componentCredentials.rabbitmq.existingSecretUrlKey }}
+- name: AMQP_EXCHANGE
+  value: {{ $.Values.amqpExchange | quote }}
 {{- else }}
 - name: AMQP_PASSWORD
   valueFrom:
