@@ -49,6 +49,27 @@ const special = {
   's3.endpoint': { type: 'string', pattern: '^(https?://.+)?$' },
   'transcoder.s3Endpoint': { type: 'string', pattern: '^(https?://.+)?$' },
   'maildev.ingress.path': { type: 'string', pattern: '^/[^/].*[^/]$' },
+  // NetworkPolicy peers (podSelector / namespaceSelector / ipBlock objects, passed through)
+  ...Object.fromEntries(
+    [
+      'dns',
+      'kubeApiServer.peers',
+      'apiFrom',
+      'maildevWebFrom',
+      'metricsFrom',
+      'external.database',
+      'external.rabbitmq',
+      'external.s3',
+      'external.smtp',
+    ].map((k) => [`networkPolicy.${k}`, { type: 'array', items: { type: 'object' } }]),
+  ),
+  'networkPolicy.kubeApiServer.ports': {
+    type: 'array',
+    items: { type: 'integer', minimum: 1, maximum: 65535 },
+  },
+  'componentCredentials.rabbitmq.api.username': { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+  'componentCredentials.rabbitmq.operator.username': { type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+  'componentCredentials.rabbitmq.apiQueue': { type: 'string', minLength: 1 },
   'api.ingress.tls': {
     type: 'array',
     items: {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a pinned tool into ./bin (LOCALBIN). Builds are cached per version under
 # $TOOLS_CACHE (default $HOME/.cache/videoflix/tools), so a fresh clone rebuilds nothing.
-# usage: hack/tools.sh <tool>...   tools: node k8s etcd versitygw helm kind maildev traefik local-path-provisioner all
+# usage: hack/tools.sh <tool>...   tools: node k8s etcd versitygw helm kind maildev traefik local-path-provisioner kube-router all
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HACK_ROOT=$ROOT . "$ROOT/hack/lib.sh"
@@ -60,6 +60,10 @@ build_local_path_provisioner() { # the kind cluster's dynamic volume provisioner
   goinstall local-path-provisioner "$LOCAL_PATH_PROVISIONER_VERSION" \
     "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION" "-X main.VERSION=$LOCAL_PATH_PROVISIONER_VERSION"
 }
+build_kuberouter() { # the kind cluster's NetworkPolicy enforcer (hack/cluster/netpol.sh): go.mod has no replace
+  goinstall kube-router "$KUBE_ROUTER_VERSION" "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION" \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=go-module"
+}
 build_maildev() {
   local d=$CACHE/maildev-$MAILDEV_VERSION
   cached "$d" "maildev $MAILDEV_VERSION" npm install --no-save --no-audit --no-fund --prefix "$d" "maildev@$MAILDEV_VERSION"
@@ -70,10 +74,11 @@ build_maildev() {
 [ $# -gt 0 ] || set -- all
 for t in "$@"; do
   case "$t" in
-    all) for x in node etcd versitygw kind helm maildev k8s traefik local_path_provisioner; do build_$x; done ;;
+    all) for x in node etcd versitygw kind helm maildev k8s traefik local_path_provisioner kuberouter; do build_$x; done ;;
     host) for x in node etcd versitygw maildev k8s; do build_$x; done ;;
     node|k8s|etcd|versitygw|helm|kind|maildev|traefik) build_$t ;;
     local-path-provisioner) build_local_path_provisioner ;;
+    kube-router) build_kuberouter ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

@@ -4,7 +4,8 @@
 # .cache/cluster/kubeconfig (never ~/.kube/config). Then the default StorageClass (storage below).
 # usage: hack/cluster/cluster.sh up|down|status|storage   (storage: only (re)deploy the default StorageClass)
 #   env: CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE,
-#        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones)
+#        DISABLE_DEFAULT_CNI (true for the node images built here, false for upstream ones),
+#        NETWORK_POLICY (kube-router: enforce NetworkPolicies, hack/cluster/netpol.sh; none: don't)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 export INGRESS_HTTP_PORT=${INGRESS_HTTP_PORT:-8080} INGRESS_HTTPS_PORT=${INGRESS_HTTPS_PORT:-8443}
@@ -80,6 +81,9 @@ up() {
   fi
   wait_ready
   storage
+  # NetworkPolicy enforcement (kube-router's policy controller). A failure leaves a working cluster without
+  # enforcement, said loudly; test/e2e/networkpolicy.test.ts then fails and says so.
+  "$ROOT/hack/cluster/netpol.sh" up || log "WARNING: the NetworkPolicy enforcer did not start: NetworkPolicies are NOT enforced (kubectl -n kube-system logs ds/kube-router)"
   log "cluster $CLUSTER_NAME up in $((SECONDS - t0)) s: export KUBECONFIG=$KUBECONFIG_OUT"
 }
 

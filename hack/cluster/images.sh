@@ -23,6 +23,8 @@ IMAGES=(
   "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
   # the cluster's default StorageClass (hack/cluster/storage, deployed by hack/cluster/cluster.sh up)
   "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION hack/cluster/images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
+  # the cluster's NetworkPolicy enforcer (hack/cluster/netpol.sh)
+  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION hack/cluster/images/kube-router/Dockerfile @kube-router stage_kuberouter"
 )
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
@@ -50,6 +52,11 @@ stage_traefik() { # Traefik built from the Go module proxy (hack/cluster/ingress
 stage_local_path_provisioner() {
   "$ROOT/hack/tools.sh" local-path-provisioner >&2
   sync_file "$TOOLS_CACHE/local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION/local-path-provisioner" "$CTX/local-path-provisioner/local-path-provisioner"
+}
+stage_kuberouter() {
+  "$ROOT/hack/tools.sh" kube-router >&2
+  sync_file "$TOOLS_CACHE/kube-router-$KUBE_ROUTER_VERSION/kube-router" "$CTX/kube-router/kube-router"
+  sync_file "$ROOT/hack/cluster/node/files/iptables-wrapper.sh" "$CTX/kube-router/iptables-wrapper.sh"
 }
 stage_versitygw() {
   "$ROOT/hack/tools.sh" versitygw >&2

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Writes the config (default user, loopback_users none) and the Erlang cookie, then runs the broker.
+# Writes the config (default user, loopback_users none) and the Erlang cookie, then runs the broker;
+# creates the components' users (ensure-users.sh) in the background once it is up.
 set -eu
 : "${RABBITMQ_DEFAULT_USER:?RABBITMQ_DEFAULT_USER is required}"
 : "${RABBITMQ_DEFAULT_PASS:?RABBITMQ_DEFAULT_PASS is required}"
@@ -19,5 +20,20 @@ log.console.level = info
 log.file = false
 CONF
 [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo '[].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
-unset RABBITMQ_DEFAULT_PASS RABBITMQ_ERLANG_COOKIE
+# Per-component users (the chart's componentCredentials): RABBITMQ_COMPONENT_USER_<X>="<user> <configure>
+# <write> <read>" and RABBITMQ_COMPONENT_PASSWORD_<X>; created by ensure-users.sh once the broker is up,
+# then $RABBITMQ_USERS_READY exists (the readiness probe waits for it, so no client connects before).
+set -f # the regexes are no file patterns
+users=""
+for x in $(env | sed -n 's/^RABBITMQ_COMPONENT_USER_\([A-Z0-9_]*\)=.*/\1/p'); do
+  eval "line=\$RABBITMQ_COMPONENT_USER_$x pass=\${RABBITMQ_COMPONENT_PASSWORD_$x:?RABBITMQ_COMPONENT_PASSWORD_$x is required}"
+  set -- $line
+  users="$users$1 $pass $2 $3 $4
+"
+  unset "RABBITMQ_COMPONENT_PASSWORD_$x"
+done
+ready=${RABBITMQ_USERS_READY:-$HOME/.users-ready}
+rm -f "$ready"
+( printf '%s' "$users" | /usr/local/bin/rabbitmq-ensure-users && touch "$ready" ) &
+unset RABBITMQ_DEFAULT_PASS RABBITMQ_ERLANG_COOKIE users pass line
 exec /usr/lib/rabbitmq/bin/rabbitmq-server

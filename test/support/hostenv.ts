@@ -1159,11 +1159,26 @@ export async function startHostEnv(opts: StartOptions = {}): Promise<HostEnv> {
 
   const s3 = async () => {
     const dir = path.join(data, 's3');
-    await fsp.mkdir(dir, { recursive: true });
+    await Promise.all([
+      fsp.mkdir(dir, { recursive: true }),
+      fsp.mkdir(path.join(data, 's3-iam'), { recursive: true }),
+    ]);
     await start({
       name: 'versitygw',
       cmd: path.join(BIN_DIR, 'versitygw'),
-      args: ['--port', `127.0.0.1:${ports.s3}`, '--region', S3_REGION, '--quiet', 'posix', dir],
+      // internal IAM (users in iam/users.json): the root account works as before, and tests can create
+      // per-component users with the admin API (common/storage/versitygw-admin.ts)
+      args: [
+        '--port',
+        `127.0.0.1:${ports.s3}`,
+        '--region',
+        S3_REGION,
+        '--quiet',
+        '--iam-dir',
+        path.join(data, 's3-iam'),
+        'posix',
+        dir,
+      ],
       env: { ...baseEnv(data), ROOT_ACCESS_KEY: s3Access, ROOT_SECRET_KEY: s3Secret },
       cwd: data,
     });

@@ -237,6 +237,19 @@ export async function operatorSettings(ns = NS): Promise<OperatorSettings> {
   };
 }
 
+/** The Secret keys of the bundled versitygw's root account (ROOT_ACCESS_KEY / ROOT_SECRET_KEY), if it runs. */
+async function bundledS3Root(
+  ns: string,
+): Promise<{ access: { name: string; key: string }; secret: { name: string; key: string } } | undefined> {
+  const list = await kubectlJson<{
+    items: Array<{ spec: { template: { spec: { containers: Array<{ env?: EnvVar[] }> } } } }>;
+  }>(['get', 'deployments', '-n', ns, '-l', 'app.kubernetes.io/component=versitygw']);
+  const env = list.items[0]?.spec.template.spec.containers.flatMap((c) => c.env ?? []) ?? [];
+  const access = env.find((e) => e.name === 'ROOT_ACCESS_KEY')?.valueFrom?.secretKeyRef;
+  const secret = env.find((e) => e.name === 'ROOT_SECRET_KEY')?.valueFrom?.secretKeyRef;
+  return access && secret ? { access, secret } : undefined;
+}
+
 /** One key of a Secret, decoded. */
 export async function secretValue(name: string, key: string, ns = NS): Promise<string> {
   const s = await kubectlJson<{ data?: Record<string, string> }>(['get', 'secret', name, '-n', ns]);
@@ -334,16 +347,24 @@ export interface S3Access {
 
 /**
  * A minio client for the platform's in-cluster S3 server (the Service in the operator's S3_ENDPOINT), through
- * a port-forward, with the credentials of the chart's Secret. Call stop() in after().
+ * a port-forward, with the bundled server's root credentials (the chart's shared s3 Secret), else the
+ * operator's. Call stop() in after().
  */
 export async function openS3(ns = NS): Promise<S3Access> {
   const settings = await operatorSettings(ns);
   const url = new URL(settings.s3Endpoint);
   const service = url.hostname.split('.')[0]!;
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  // The bundled S3 server's root account (the operator's own identity may not write sources: componentCredentials),
+  // else (an external store) the operator's credentials.
+  const root = await bundledS3Root(ns);
+  const creds = root ?? {
+    access: { name: settings.storageSecret.name, key: settings.storageSecret.accessKeyKey },
+    secret: { name: settings.storageSecret.name, key: settings.storageSecret.secretKeyKey },
+  };
   const [accessKey, secretKey] = await Promise.all([
-    secretValue(settings.storageSecret.name, settings.storageSecret.accessKeyKey, ns),
-    secretValue(settings.storageSecret.name, settings.storageSecret.secretKeyKey, ns),
+    secretValue(creds.access.name, creds.access.key, ns),
+    secretValue(creds.secret.name, creds.secret.key, ns),
   ]);
   const pf = await portForward(service, port, ns);
   const client = new Minio.Client({

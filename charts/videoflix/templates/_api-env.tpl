@@ -34,8 +34,8 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
       name: {{ include "videoflix.jwtSecretName" . }}
       key: {{ include "videoflix.jwtSecretKey" . }}
 {{ include "videoflix.databaseEnv" (dict "ctx" .) }}
-{{ include "videoflix.s3Env" . }}
-{{ include "videoflix.amqpEnv" . }}
+{{ include "videoflix.componentS3Env" (list . "api") }}
+{{ include "videoflix.componentAmqpEnv" (list . "api") | trim }}
 - name: MAIL_FROM
   value: {{ .Values.api.mailFrom | quote }}
 {{- if .Values.maildev.enabled }}

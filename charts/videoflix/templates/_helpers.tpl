@@ -325,7 +325,7 @@ annotations: a changed password rolls the Pods; generated values are stable, so 
 */}}
 {{- define "videoflix.credentialsChecksum" -}}
 {{- $v := .Values }}
-{{- list $v.jwt $v.s3.accessKey $v.s3.secretKey $v.s3.existingSecret $v.smtp.user $v.smtp.password $v.smtp.existingSecret $v.postgresql.auth $v.externalDatabase $v.rabbitmq.auth $v.externalRabbitmq | toJson | sha256sum | trunc 16 }}
+{{- list $v.jwt $v.s3.accessKey $v.s3.secretKey $v.s3.existingSecret $v.smtp.user $v.smtp.password $v.smtp.existingSecret $v.postgresql.auth $v.externalDatabase $v.rabbitmq.auth $v.externalRabbitmq $v.componentCredentials | toJson | sha256sum | trunc 16 }}
 {{- end }}
 
 {{/* The env helpers above, without the leading newline their conditionals leave. */}}

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { amqpPermissions, AMQP_NOTHING, bucketPolicies, COMPONENTS } from '../../../common/grants/index.js';
+
+const keys = { api: 'AK-API', operator: 'AK-OP', transcoder: 'AK-TR' };
+const buckets = { sourceBucket: 'src', mediaBucket: 'media' };
+
+/** The actions a policy allows one principal on one resource. */
+function allowed(bucket: string, principal: string, resource: string): string[] {
+  const policy = bucketPolicies(buckets, keys).get(bucket)!;
+  return policy.Statement.filter(
+    (s) => s.Principal.AWS.includes(principal) && s.Resource.includes(resource),
+  ).flatMap((s) => s.Action);
+}
+
+describe('common/grants: who may do what', function () {
+  it('writes one policy per bucket, every statement naming exactly one component key', function () {
+    const policies = bucketPolicies(buckets, keys);
+    expect([...policies.keys()]).to.deep.equal(['src', 'media']);
+    for (const p of policies.values()) {
+      expect(p.Version).to.equal('2012-10-17');
+      for (const s of p.Statement) {
+        expect(s.Effect).to.equal('Allow');
+        expect(s.Principal.AWS).to.have.length(1);
+        expect(Object.values(keys)).to.include(s.Principal.AWS[0]);
+      }
+    }
+  });
+
+  it('gives the transcoder read on sources and write on media, never delete or media reads', function () {
+    expect(allowed('src', 'AK-TR', 'arn:aws:s3:::src/*')).to.deep.equal(['s3:GetObject']);
+    expect(allowed('media', 'AK-TR', 'arn:aws:s3:::media/*')).to.have.members([
+      's3:PutObject',
+      's3:AbortMultipartUpload',
+    ]);
+    expect(allowed('media', 'AK-TR', 'arn:aws:s3:::media')).to.deep.equal(['s3:ListBucket']);
+    expect(allowed('src', 'AK-TR', 'arn:aws:s3:::src')).to.deep.equal([]);
+  });
+
+  it('keeps the API off media writes and bucket listings, the operator off source reads', function () {
+    expect(allowed('media', 'AK-API', 'arn:aws:s3:::media/*')).to.deep.equal(['s3:GetObject']);
+    expect(allowed('media', 'AK-API', 'arn:aws:s3:::media')).to.deep.equal([]);
+    expect(allowed('src', 'AK-API', 'arn:aws:s3:::src')).to.deep.equal([]);
+    expect(allowed('src', 'AK-OP', 'arn:aws:s3:::src/*')).to.deep.equal(['s3:DeleteObject']);
+  });
+
+  it('never grants bucket-level administration to any component', function () {
+    for (const p of bucketPolicies(buckets, keys).values()) {
+      for (const s of p.Statement) {
+        for (const a of s.Action)
+          expect(a, `${s.Sid} ${a}`).to.not.match(/Bucket(Policy|Acl)|CreateBucket|DeleteBucket|\*/);
+      }
+    }
+    expect(COMPONENTS).to.have.length(3);
+  });
+
+  it('RabbitMQ: the API may not write the exchange, the operator may not read anything', function () {
+    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.catalog');
+    const matches = (re: string, name: string) => new RegExp(re).test(name);
+    expect(matches(p.api.write, 'videoflix.video-status')).to.equal(false);
+    expect(matches(p.api.write, 'videoflix.api.catalog')).to.equal(true);
+    expect(matches(p.api.read, 'videoflix.api.catalog')).to.equal(true);
+    expect(matches(p.api.configure, 'videoflix.video-status')).to.equal(true);
+    expect(matches(p.operator.write, 'videoflix.video-status')).to.equal(true);
+    expect(matches(p.operator.write, 'videoflix.api.catalog')).to.equal(false);
+    expect(p.operator.read).to.equal(AMQP_NOTHING);
+    // the dots are literal: a look-alike name does not match
+    expect(matches(p.operator.write, 'videoflixXvideo-status')).to.equal(false);
+    expect(p.api.configure).to.equal('^(videoflix\\.video-status|videoflix\\.api\\.catalog)$');
+  });
+});
