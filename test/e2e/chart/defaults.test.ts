@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import {
   CHART,
+  GENERATED_CREDENTIALS,
   OFFLINE_SECRETS,
   REQUIRED_SETTINGS,
   offlineValues,
@@ -145,15 +146,7 @@ describe('chart: production defaults (offline renders)', function () {
   });
 
   describe('generated credentials (GitOps: helm template)', () => {
-    const generated = [
-      'jwt.secret',
-      's3.accessKey',
-      's3.secretKey',
-      'postgresql.auth.password',
-      'rabbitmq.auth.password',
-      'rabbitmq.auth.erlangCookie',
-      'maildev.auth.password',
-    ];
+    const generated = GENERATED_CREDENTIALS.map(([k]) => k);
 
     it('refuses to render without a cluster when a generated credential has no value, naming it', async () => {
       for (const key of generated) {
@@ -184,6 +177,11 @@ describe('chart: production defaults (offline renders)', function () {
           'rabbitmq.auth.existingSecret=my-mq',
           'maildev.auth.existingSecret=my-inbox',
           'smtp.existingSecret=my-smtp',
+          'componentCredentials.s3.api.existingSecret=my-s3-api',
+          'componentCredentials.s3.operator.existingSecret=my-s3-operator',
+          'componentCredentials.s3.transcoder.existingSecret=my-s3-transcoder',
+          'componentCredentials.rabbitmq.api.existingSecret=my-mq-api',
+          'componentCredentials.rabbitmq.operator.existingSecret=my-mq-operator',
         ].flatMap((s) => ['--set', s]),
       ]);
       const secrets = objects.filter((o) => o.kind === 'Secret' && !isHook(o)).map((o) => o.metadata.name);
@@ -198,7 +196,17 @@ describe('chart: production defaults (offline renders)', function () {
           .map((e: EnvVar) => e.valueFrom?.secretKeyRef?.name)
           .filter((n): n is string => Boolean(n)),
       );
-      expect([...refs].sort()).to.include.members(['my-db', 'my-inbox', 'my-jwt', 'my-mq', 'my-s3']);
+      expect([...refs].sort()).to.include.members([
+        'my-db',
+        'my-inbox',
+        'my-jwt',
+        'my-mq',
+        'my-mq-api',
+        'my-mq-operator',
+        'my-s3',
+        'my-s3-api',
+        'my-s3-operator',
+      ]);
       expect([...refs].filter((n) => n.startsWith('vf-videoflix-'))).to.deep.equal([]);
     });
   });
@@ -258,5 +266,8 @@ describe('chart: production defaults (offline renders)', function () {
     const readme = readFileSync(path.join(CHART, 'README.md'), 'utf8');
     expect(readme).to.contain('Generated secrets');
     expect(readme).to.contain('existingSecret');
+    const section = readme.slice(readme.indexOf('### Generated secrets'));
+    const listed = section.slice(0, section.indexOf('\n### ', 4));
+    for (const [key] of GENERATED_CREDENTIALS) expect(listed, `README lists ${key}`).to.contain(`\`${key}\``);
   });
 });

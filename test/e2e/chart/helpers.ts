@@ -29,20 +29,33 @@ export const REQUIRED_SETTINGS = [
 ];
 
 /**
- * Every credential the chart would otherwise generate, for renders without a cluster (`helm template`,
- * `helm lint`): there the chart cannot read the Secret that keeps a generated value, so it refuses to
- * render rather than rotate it on every render. Random per test run, fixed within it.
+ * Every credential the chart would otherwise generate (the one list: the offline values below, the
+ * refusal test of defaults.test.ts and the chart README's "Generated secrets" are checked against it),
+ * with the number of random chunks of its test value.
+ */
+export const GENERATED_CREDENTIALS: ReadonlyArray<readonly [string, number]> = [
+  ['jwt.secret', 5],
+  ['s3.accessKey', 2],
+  ['s3.secretKey', 4],
+  ['postgresql.auth.password', 3],
+  ['rabbitmq.auth.password', 3],
+  ['rabbitmq.auth.erlangCookie', 4],
+  ['maildev.auth.password', 3],
+  ...(['api', 'operator', 'transcoder'] as const).flatMap((c) => [
+    [`componentCredentials.s3.${c}.accessKey`, 2] as const,
+    [`componentCredentials.s3.${c}.secretKey`, 4] as const,
+  ]),
+  ['componentCredentials.rabbitmq.api.password', 3],
+  ['componentCredentials.rabbitmq.operator.password', 3],
+];
+
+/**
+ * Values for GENERATED_CREDENTIALS, for renders without a cluster (`helm template`, `helm lint`): there
+ * the chart cannot read the Secret that keeps a generated value, so it refuses to render rather than
+ * rotate it on every render. Random per test run, fixed within it.
  */
 const offline = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
-export const OFFLINE_SECRETS = [
-  ['jwt.secret', offline(5)],
-  ['s3.accessKey', offline(2)],
-  ['s3.secretKey', offline(4)],
-  ['postgresql.auth.password', offline(3)],
-  ['rabbitmq.auth.password', offline(3)],
-  ['rabbitmq.auth.erlangCookie', offline(4)],
-  ['maildev.auth.password', offline(3)],
-].flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+export const OFFLINE_SECRETS = GENERATED_CREDENTIALS.flatMap(([k, n]) => ['--set', `${k}=${offline(n)}`]);
 
 /** The arguments of an offline render: a ci/ values file (or the defaults with REQUIRED_SETTINGS), and OFFLINE_SECRETS. */
 export function offlineValues(file: string | undefined): string[] {

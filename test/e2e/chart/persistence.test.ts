@@ -5,12 +5,14 @@
  * about it. helm template / helm install --dry-run=client only: no cluster needed.
  */
 import { expect } from 'chai';
-import { CHART, helm, parseManifests, podSpecOf, type K8sObject } from './helpers.js';
+import { CHART, helm, offlineValues, parseManifests, podSpecOf, type K8sObject } from './helpers.js';
 
 const STATEFUL = ['postgresql', 'rabbitmq', 'versitygw'] as const;
 
 async function render(...args: string[]): Promise<K8sObject[]> {
-  return parseManifests(await helm(['template', 'vf', CHART, '--namespace', 'persist', ...args]));
+  return parseManifests(
+    await helm(['template', 'vf', CHART, '--namespace', 'persist', ...offlineValues(undefined), ...args]),
+  );
 }
 const statefulSet = (objects: K8sObject[], component: string) => {
   const o = objects.find(
@@ -23,7 +25,16 @@ const statefulSet = (objects: K8sObject[], component: string) => {
 const dataVolume = (o: K8sObject) => (podSpecOf(o).volumes as any[]).find((v) => v.name === 'data');
 /** The NOTES.txt text of an install (client-side dry run: rendered, nothing sent anywhere). */
 async function notes(...args: string[]): Promise<string> {
-  const out = await helm(['install', 'vf', CHART, '--namespace', 'persist', '--dry-run=client', ...args]);
+  const out = await helm([
+    'install',
+    'vf',
+    CHART,
+    '--namespace',
+    'persist',
+    '--dry-run=client',
+    ...offlineValues(undefined),
+    ...args,
+  ]);
   return out.slice(out.indexOf('NOTES:'));
 }
 

@@ -7,11 +7,13 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { amqpPermissions } from '../../../common/grants/index.js';
-import { CHART, helm, parseManifests, podSpecOf, type K8sObject } from './helpers.js';
+import { CHART, helm, offlineValues, parseManifests, podSpecOf, type K8sObject } from './helpers.js';
 
 const FULL = 'vf-videoflix';
-const render = async (...args: string[]) =>
-  parseManifests(await helm(['template', 'vf', CHART, '--namespace', 'ns', ...args]));
+/** An offline render of a ci/ values file (-f) or of the defaults, with the offline credentials and args. */
+const renderFile = async (file: string | undefined, ...args: string[]) =>
+  parseManifests(await helm(['template', 'vf', CHART, '--namespace', 'ns', ...offlineValues(file), ...args]));
+const render = (...args: string[]) => renderFile(undefined, ...args);
 const byKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
 type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -43,7 +45,7 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
 
   it('selects every Pod by exactly one NetworkPolicy with both policy types', async function () {
     for (const file of [undefined, path.join(CHART, 'ci/external-services-values.yaml')]) {
-      const objects = await render(...(file ? ['-f', file] : []));
+      const objects = await renderFile(file);
       const policies = byKind(objects, 'NetworkPolicy');
       for (const p of policies)
         expect((p as Spec).spec.policyTypes, p.metadata.name).to.deep.equal(['Ingress', 'Egress']);
@@ -88,7 +90,7 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
     expect(env(op, 'TRANSCODER_STORAGE_SECRET')?.value).to.equal(`${FULL}-s3-transcoder`);
     expect(env(api, 'AMQP_URL')?.value).to.match(/^amqp:\/\/videoflix-api:/);
     expect(env(op, 'AMQP_URL')?.value).to.match(/^amqp:\/\/videoflix-operator:/);
-    const gw = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${FULL}-versitygw`);
+    const gw = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === `${FULL}-versitygw`);
     expect(podSpecOf(gw!).containers[0].args).to.include('--iam-dir');
     const names = byKind(objects, 'Secret').map((s) => s.metadata.name);
     expect(names).to.include.members(
