@@ -64,6 +64,7 @@ async function main() {
       jobs: jobSettingsFrom(config),
       ladder: ladderFrom(config.LADDER_JSON),
       alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
+      retry: { limit: config.VIDEO_RETRY_LIMIT, delaySeconds: config.VIDEO_RETRY_DELAY_SECONDS },
     },
     defaultMetrics: true,
     publishOnLead: config.PUBLISH_ON_LEAD,
