@@ -54,6 +54,7 @@ export const errors = {
       },
     ),
   serviceUnavailable: (code: string, detail: string) => new AppError(503, code, detail),
+  conflict: (code: string, detail: string) => new AppError(409, code, detail),
 };
 
 /** 404 for every path no router answered, in the same JSON shape. */

@@ -410,6 +410,20 @@ export class CatalogService {
   }
 
   /**
+   * Asks the operator to retry a Failed video (the retry annotation on its resource: only what failed
+   * runs again). 'not_failed' when it is not Failed; undefined when there is no such video.
+   */
+  async retry(id: number): Promise<{ annotation: string } | 'not_failed' | undefined> {
+    const row = await this.o.Video.findByPk(id);
+    if (!row || row.phase === 'Deleted' || row.phase === 'Deleting') return undefined;
+    if (row.phase !== 'Failed' || !row.uid || !row.name) return 'not_failed';
+    const annotation = await this.o.kube.requestRetry(row.name, row.uid);
+    if (annotation === undefined) return undefined;
+    this.o.logger.info({ id, name: row.name, annotation }, 'retry requested');
+    return { annotation };
+  }
+
+  /**
    * Deletes the Video resource (the operator removes its media, then publishes `video.deleted`):
    * 'deleting' until then. A row without a resource (an upload in progress or left over) goes at
    * once: 'deleted'. undefined when there is no such video.

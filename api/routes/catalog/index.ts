@@ -318,6 +318,17 @@ export function adminVideoRouter(
     res.status(202).json({ id: Number(id), status: outcome });
   });
 
+  // A Failed video processed again: only the renditions that failed (the operator's retry annotation).
+  r.post('/admin/videos/:id/retry/', ...auth.requireStaff, async (req, res) => {
+    const id = param(req, 'id');
+    if (!ID.test(id) || Number(id) > 2_147_483_647) throw errors.notFound();
+    const outcome = await catalog.retry(Number(id));
+    if (!outcome) throw errors.notFound();
+    if (outcome === 'not_failed')
+      throw errors.conflict('not_failed', 'Only a video whose processing failed can be retried.');
+    res.status(202).json({ id: Number(id), status: 'retrying' });
+  });
+
   r.use('/admin/videos', infraErrors);
   return r;
 }
