@@ -4,6 +4,7 @@
  * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
  * ordered shutdown (consumer first: no new message starts; then the resync).
  */
+import { InFlightUploads } from './routes/catalog/upload.js';
 import { isDatabaseUnavailable } from './errors.js';
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
@@ -30,6 +31,8 @@ export interface Catalog {
   /** Starts consuming status messages and the periodic resync (first run at once). */
   start(): void;
   stop(): Promise<void>;
+  /** Shutdown: aborts the uploads in progress (503 to their clients) and waits ≤ ms for their clean-up. */
+  abortUploads(ms: number): Promise<number>;
 }
 
 export interface CatalogWiring {
@@ -88,7 +91,9 @@ export function createCatalog(w: CatalogWiring): Catalog {
     logger: logger.child({ area: 'status-consumer' }),
     handle: (msg) => service.applyUpdate(updateFromMessage(msg)),
   });
+  const uploads = new InFlightUploads();
   const routeDeps = {
+    uploads,
     catalog: service,
     storage,
     mediaBucket: config.S3_MEDIA_BUCKET,
@@ -112,6 +117,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
     },
+    abortUploads: (ms: number) => uploads.abortAll(ms),
     async stop() {
       await consumer.stop();
       await service.stopResync();

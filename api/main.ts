@@ -2,8 +2,9 @@
  * The API process: load and check configuration (exit 78 when wrong), connect, migrate when
  * asked (MIGRATE_ON_START), listen, and shut down in order on SIGTERM/SIGINT:
  * readiness goes 503 → (SHUTDOWN_DELAY_MS, for endpoints to drop the pod) → stop accepting
- * connections → drain in-flight requests (bounded by
- * SHUTDOWN_GRACE_MS) → finish background mails → close SMTP → close the database pool.
+ * connections → abort uploads in progress (each answers 503 `shutting_down` and removes its
+ * multipart upload and catalog row) → drain in-flight requests (bounded by SHUTDOWN_GRACE_MS) →
+ * stop the status consumer → finish background mails → close SMTP → close the database pool.
  */
 import { createServer } from 'node:http';
 import { env, loadConfigOrExit, z } from '../common/config/index.js';
@@ -97,10 +98,14 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.SHUTDOWN_GRACE_MS);
     deadline.unref();
-    await new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    // an upload would outlast any drain: aborted now, cleaned up before the pools close
+    const aborted = await catalog?.abortUploads(config.SHUTDOWN_GRACE_MS);
+    if (aborted) logger.info({ aborted }, 'uploads in progress aborted');
+    await closed;
     await catalog?.stop(); // no new status message starts; handlers in flight finish and ack
     await tasks.drain(config.SHUTDOWN_GRACE_MS);
     mailer.close();

@@ -28,9 +28,11 @@ import type { CatalogService } from '../../services/catalog.js';
 import { ReadyListCache } from '../../services/catalog-list.js';
 import { servedPlaylist } from '../../services/playlists.js';
 import { TtlCache } from '../../services/ttl-cache.js';
-import { isUnreachable, uploadHandler } from './upload.js';
+import { isUnreachable, uploadHandler, type InFlightUploads } from './upload.js';
 
 export interface CatalogRouteDeps {
+  /** Uploads in progress (aborted by the shutdown). */
+  uploads?: InFlightUploads;
   catalog: CatalogService;
   storage: ObjectStorage;
   mediaBucket: string;
@@ -295,6 +297,7 @@ export function adminVideoRouter(
       sourceBucket: deps.sourceBucket,
       maxBytes: deps.uploadMaxBytes,
       logger: deps.logger,
+      ...(deps.uploads ? { inFlight: deps.uploads } : {}),
     }),
   );
 
