@@ -2,8 +2,9 @@
  * createApp(deps): the Express application, without listen (tests start it on a free port with
  * supertest; main.ts wires real dependencies and listens).
  *
- * Order: request log → helmet → CORS → cookies → JSON body (size-limited) → CSRF check on
- * unsafe methods → health/docs → /api routers → 404 → the one error handler.
+ * Order: request log → request timeout (per route) → helmet → CORS → cookies → JSON body
+ * (size-limited) → CSRF check on unsafe methods → health/docs → /api routers → 404 → the one error
+ * handler.
  */
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
@@ -18,6 +19,7 @@ import { createAuthMiddleware, type AuthMiddleware } from './middleware/authenti
 import { csrfProtection } from './middleware/csrf.js';
 import { createRateLimits, type RateLimitSettings } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
+import { rebindRequestSignal, requestTimeouts, type RouteTimeout } from './middleware/timeout.js';
 import type { Models } from './models/index.js';
 import { adminConsoleRouter } from './routes/admin-console/index.js';
 import { authRouter } from './routes/auth/index.js';
@@ -43,6 +45,8 @@ export interface AppDeps {
   routers?: Array<(x: { ctx: ServiceContext; auth: AuthMiddleware }) => Router>;
   /** OpenAPI path items those routers add to /api/openapi.json. */
   openApiPaths?: Record<string, unknown>;
+  /** Routes whose timeout is not REQUEST_TIMEOUT_SECONDS (the upload's hour). */
+  routeTimeouts?: RouteTimeout[];
 }
 
 export interface VideoflixApp extends Express {
@@ -78,6 +82,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   ];
 
   app.use(requestLog(logger));
+  app.use(requestTimeouts(config.REQUEST_TIMEOUT_SECONDS, deps.routeTimeouts ?? [], logger));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } }));
   app.use(
     cors({
@@ -90,6 +95,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(cookieParser());
   app.use(express.json({ limit: config.BODY_LIMIT, strict: true }));
   app.use(csrfProtection(trustedOrigins));
+  app.use(rebindRequestSignal);
 
   app.use(
     healthRouter({ sequelize: deps.sequelize, lifecycle, schemaCacheMs: config.SCHEMA_CHECK_CACHE_MS }),

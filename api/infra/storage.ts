@@ -12,7 +12,8 @@
  *   stray parts remain. (minio's own putObject buffers up to 5 TiB / 10000 per part for unknown
  *   sizes, never aborts a failed upload and hangs when the source stream errors.)
  */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import {
@@ -21,6 +22,7 @@ import {
   isNotFound,
   type StorageSettings,
 } from '../../common/storage/index.js';
+import { detached, requestSignal } from './request-signal.js';
 
 export interface ByteRange {
   start: number;
@@ -68,7 +70,8 @@ export class ObjectStorage {
   ) {}
 
   static fromConfig(cfg: StorageSettings, partSize = 8 * 1024 * 1024, partsInFlight = 2): ObjectStorage {
-    return new ObjectStorage(createS3Client(cfg), partSize, partsInFlight);
+    const base = new URL(cfg.S3_ENDPOINT).protocol === 'https:' ? https : http;
+    return new ObjectStorage(createS3Client(cfg, { transport: abortable(base) }), partSize, partsInFlight);
   }
 
   /**
@@ -137,10 +140,10 @@ export class ObjectStorage {
     return { text: Buffer.concat(chunks).toString('utf8'), obj };
   }
 
-  /** Removes an object; a missing one is fine. */
+  /** Removes an object; a missing one is fine. Runs to its end even when the request that asked is gone. */
   async remove(bucket: string, key: string): Promise<void> {
     try {
-      await this.client.removeObject(bucket, key);
+      await detached(() => this.client.removeObject(bucket, key));
     } catch (err) {
       if (isNotFound(err)) return;
       throw new StorageError(`removing ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
@@ -239,7 +242,8 @@ export class ObjectStorage {
     } catch (err) {
       await Promise.allSettled(inFlight);
       if (uploadId !== undefined) {
-        await this.client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+        const id = uploadId;
+        await detached(() => this.client.abortMultipartUpload(bucket, key, id)).catch(() => undefined);
       }
       if (err instanceof UploadTooLargeError) throw err;
       if (isS3Failure(err))
@@ -247,6 +251,19 @@ export class ObjectStorage {
       throw err;
     }
   }
+}
+
+/**
+ * The S3 client's transport with the current request's AbortSignal (infra/request-signal.ts) added
+ * to every HTTP request: a request that times out, or whose client left, closes its S3 sockets
+ * instead of leaving them waiting on a stalled store.
+ */
+function abortable(base: typeof http | typeof https): Pick<typeof http, 'request'> {
+  const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+    const signal = requestSignal();
+    return base.request(signal ? { ...options, signal } : options, callback);
+  };
+  return { request: request as typeof http.request };
 }
 
 /** Errors that came from the storage side (as opposed to the source stream failing). */

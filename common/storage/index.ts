@@ -4,7 +4,7 @@
  * content types of the files in the media bucket, and credential-free error descriptions.
  */
 import path from 'node:path';
-import { Client, S3Error } from 'minio';
+import { Client, S3Error, type ClientOptions } from 'minio';
 import type { StorageConfig } from '../config/index.js';
 
 export type StorageSettings = Pick<
@@ -13,7 +13,10 @@ export type StorageSettings = Pick<
 >;
 
 /** The minio client for an endpoint URL (http or https, optional port). */
-export function createS3Client(cfg: StorageSettings, opts: { partSize?: number } = {}): Client {
+export function createS3Client(
+  cfg: StorageSettings,
+  opts: { partSize?: number; transport?: ClientOptions['transport'] } = {},
+): Client {
   const url = new URL(cfg.S3_ENDPOINT);
   const useSSL = url.protocol === 'https:';
   return new Client({
@@ -25,6 +28,7 @@ export function createS3Client(cfg: StorageSettings, opts: { partSize?: number }
     secretKey: cfg.S3_SECRET_KEY,
     pathStyle: true,
     ...(opts.partSize ? { partSize: opts.partSize } : {}),
+    ...(opts.transport ? { transport: opts.transport } : {}),
   });
 }
 
