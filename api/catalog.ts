@@ -109,6 +109,11 @@ export function createCatalog(w: CatalogWiring): Catalog {
     start() {
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
+      void service
+        .ensureUploadLifecycle()
+        .catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'could not check the sources bucket lifecycle'),
+        );
     },
     async stop() {
       await consumer.stop();

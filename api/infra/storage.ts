@@ -160,6 +160,91 @@ export class ObjectStorage {
     }
   }
 
+  /**
+   * Multipart uploads in `bucket` that were started before `before` and never completed or
+   * aborted (a crashed API process leaves them; their parts take space but no object shows them).
+   * The one listing of a bucket in the API: the periodic resync's, never a request's.
+   */
+  async incompleteUploads(
+    bucket: string,
+    before: Date,
+  ): Promise<Array<{ key: string; uploadId: string; initiated: Date }>> {
+    const found: Array<{ key: string; uploadId: string; initiated: Date }> = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.listIncompleteUploadsQuery(bucket, '', keyMarker, uploadIdMarker, '');
+      } catch (err) {
+        throw new StorageError(`listing incomplete uploads of ${bucket}: ${describeStorageError(err)}`, {
+          cause: err,
+        });
+      }
+      for (const u of page.uploads) {
+        const initiated = new Date(u.initiated);
+        if (!Number.isNaN(initiated.getTime()) && initiated < before)
+          found.push({ key: u.key, uploadId: u.uploadId, initiated });
+      }
+      if (!page.isTruncated || !page.nextKeyMarker) return found;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+  }
+
+  /** Aborts a multipart upload (its parts are deleted); one that is already gone is fine. */
+  async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await detached(() => this.client.abortMultipartUpload(bucket, key, uploadId));
+    } catch (err) {
+      if (isNotFound(err) || (err as { code?: string }).code === 'NoSuchUpload') return;
+      throw new StorageError(`aborting an upload of ${bucket}/${key}: ${describeStorageError(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * Asks the store to abort multipart uploads left incomplete for `days` itself (a lifecycle rule
+   * with AbortIncompleteMultipartUpload), when the bucket has no lifecycle configuration yet (one
+   * that exists is never replaced). 'unsupported': the store has no lifecycle rules (versitygw
+   * 1.8 answers NotImplemented) or refuses this identity; the resync's sweep does the work then.
+   */
+  async ensureAbortIncompleteRule(
+    bucket: string,
+    days: number,
+  ): Promise<'set' | 'present' | 'other-rules' | 'unsupported'> {
+    let existing;
+    try {
+      existing = await this.client.getBucketLifecycle(bucket);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'NoSuchLifecycleConfiguration') return 'unsupported';
+    }
+    const rules = (existing as { Rule?: unknown } | null | undefined)?.Rule;
+    if (rules) {
+      const list = Array.isArray(rules) ? rules : [rules];
+      return list.some((r) => (r as Record<string, unknown>)?.AbortIncompleteMultipartUpload)
+        ? 'present'
+        : 'other-rules';
+    }
+    try {
+      await this.client.setBucketLifecycle(bucket, {
+        Rule: [
+          {
+            ID: 'videoflix-abort-incomplete-uploads',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: days },
+          },
+        ],
+      });
+      return 'set';
+    } catch {
+      return 'unsupported';
+    }
+  }
+
   /** Streams `source` to `bucket/key`; resolves with the size once the object exists. */
   async upload(
     bucket: string,
@@ -242,8 +327,7 @@ export class ObjectStorage {
     } catch (err) {
       await Promise.allSettled(inFlight);
       if (uploadId !== undefined) {
-        const id = uploadId;
-        await detached(() => this.client.abortMultipartUpload(bucket, key, id)).catch(() => undefined);
+        await this.abortUpload(bucket, key, uploadId).catch(() => undefined);
       }
       if (err instanceof UploadTooLargeError) throw err;
       if (isS3Failure(err))

@@ -8,7 +8,9 @@
  *   though the upload route has an hour;
  * - an upload whose client stalls half-way is cut after UPLOAD_REQUEST_TIMEOUT_SECONDS: 408, its
  *   multipart upload aborted (no parts left in the bucket) and its catalog row removed; the upload
- *   route is not bound by the short timeout.
+ *   route is not bound by the short timeout;
+ * - multipart uploads a crashed process left incomplete are aborted by the resync's sweep (versitygw
+ *   has no lifecycle rules to do it).
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +30,7 @@ import { createCatalog, type Catalog } from '../../../../api/catalog.js';
 import { catalogSchema } from '../../../../api/config.js';
 import { KubeVideos } from '../../../../api/infra/kube.js';
 import { ObjectStorage } from '../../../../api/infra/storage.js';
+import { CatalogService } from '../../../../api/services/catalog.js';
 import { BIN_DIR } from '../../../support/hostenv.js';
 import { waitFor } from '../../../support/waiters.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
@@ -265,6 +268,29 @@ describe('security: per-route request timeouts and stalled dependencies', functi
     await waitFor(async () => (await catalog.service.o.Video.count()) === rowsBefore, {
       timeoutMs: 30_000,
       what: 'the row of the upload removed',
+    });
+  });
+
+  describe('incomplete multipart uploads (a crashed upload leaves its parts behind)', function () {
+    it('the resync sweep aborts those older than UPLOAD_STALE_SECONDS and leaves younger ones alone', async function () {
+      const key = 'crashed-upload/source';
+      const uploadId = await s3.initiateNewMultipartUpload(sources, key, {});
+      await s3.uploadPart(
+        { bucketName: sources, objectName: key, uploadID: uploadId, partNumber: 1, headers: {} },
+        Buffer.alloc(5 * 1024 * 1024, 1),
+      );
+      expect(await incompleteUploads()).to.deep.equal([key]);
+      // young (default: a day): an upload in progress could look like this
+      expect(await catalog.service.abortIncompleteUploads()).to.equal(0);
+      expect(await incompleteUploads()).to.deep.equal([key]);
+      // two days later (the service's clock) it is abandoned: aborted, its parts gone
+      const later = new CatalogService({ ...catalog.service.o, now: () => Date.now() + 2 * 86_400_000 });
+      expect(await later.abortIncompleteUploads()).to.equal(1);
+      expect(await incompleteUploads()).to.deep.equal([]);
+    });
+
+    it('versitygw takes no lifecycle rule (AbortIncompleteMultipartUpload): the sweep is what cleans up', async function () {
+      expect(await catalog.storage.ensureAbortIncompleteRule(sources, 1)).to.equal('unsupported');
     });
   });
 
