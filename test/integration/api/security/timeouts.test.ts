@@ -20,7 +20,6 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import type { Client } from 'minio';
 import { createLogger } from '../../../../common/logging/index.js';
 import { loadConfig } from '../../../../common/config/index.js';
@@ -32,6 +31,7 @@ import { KubeVideos } from '../../../../api/infra/kube.js';
 import { ObjectStorage } from '../../../../api/infra/storage.js';
 import { CatalogService } from '../../../../api/services/catalog.js';
 import { BIN_DIR } from '../../../support/hostenv.js';
+import { unreachableKubeConfig } from '../../../support/kube.js';
 import { waitFor } from '../../../support/waiters.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -102,14 +102,7 @@ describe('security: per-route request timeouts and stalled dependencies', functi
       UPLOAD_REQUEST_TIMEOUT_SECONDS: String(UPLOAD),
     });
     // no Kubernetes here: a cluster that is not there (the paths under test never reach it)
-    const kc = new k8s.KubeConfig();
-    const dead = await freePort();
-    kc.loadFromOptions({
-      clusters: [{ name: 'dead', server: `https://127.0.0.1:${dead}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'x' }],
-      contexts: [{ name: 'dead', cluster: 'dead', user: 'u' }],
-      currentContext: 'dead',
-    });
+    const kc = unreachableKubeConfig(await freePort());
     const logger = createLogger('timeouts-test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     catalog = createCatalog({
       config,
@@ -201,17 +194,11 @@ describe('security: per-route request timeouts and stalled dependencies', functi
   });
 
   it('cuts a slow JSON body on a short route after REQUEST_TIMEOUT_SECONDS (408), whatever the upload allows', async function () {
-    const { port } = new URL(base);
-    const sock = net.connect(Number(port), '127.0.0.1');
-    let answer = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => (answer += d));
-    const closed = new Promise<void>((r) => sock.on('close', () => r()));
-    sock.write(
+    const raw = rawConnection();
+    raw.sock.write(
       'POST /api/login/ HTTP/1.1\r\nHost: api.test\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"email": "slow',
     );
-    await closed; // the server closes the connection after its answer
-    const [head, body] = answer.split('\r\n\r\n');
+    const [head, body] = (await raw.answer).split('\r\n\r\n');
     expect(head).to.match(/^HTTP\/1\.1 408 /);
     expect(head).to.match(/\r\ncontent-type: application\/json/i);
     expect(JSON.parse(body!)).to.deep.equal({ detail: 'The request took too long to arrive.' });
@@ -220,12 +207,8 @@ describe('security: per-route request timeouts and stalled dependencies', functi
   it('gives the upload route its own, longer timeout, and undoes an upload whose client stalls half-way (408)', async function () {
     const rowsBefore = await catalog.service.o.Video.count();
     const boundary = 'vfTimeoutBoundary';
-    const { port } = new URL(base);
-    const sock = net.connect(Number(port), '127.0.0.1');
-    let answer = '';
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => (answer += d));
-    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    const raw = rawConnection();
+    const sock = raw.sock;
     const head = [
       `--${boundary}`,
       'Content-Disposition: form-data; name="title"',
@@ -253,7 +236,7 @@ describe('security: per-route request timeouts and stalled dependencies', functi
       what: 'the multipart upload started',
     });
     expect(await catalog.service.o.Video.count()).to.equal(rowsBefore + 1);
-    await closed;
+    const answer = await raw.answer;
     const took = performance.now() - t0;
     expect(answer.split('\r\n')[0]).to.match(/^HTTP\/1\.1 408 /);
     expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).to.deep.equal({
@@ -293,6 +276,16 @@ describe('security: per-route request timeouts and stalled dependencies', functi
       expect(await catalog.storage.ensureAbortIncompleteRule(sources, 1)).to.equal('unsupported');
     });
   });
+
+  /** A plain TCP connection to the API, to send a request as slowly as an attacker would. */
+  function rawConnection(): { sock: net.Socket; answer: Promise<string> } {
+    const sock = net.connect(Number(new URL(base).port), '127.0.0.1');
+    let answer = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => (answer += d));
+    // the server closes the connection after its answer
+    return { sock, answer: new Promise((resolve) => sock.on('close', () => resolve(answer))) };
+  }
 
   async function incompleteUploads(): Promise<string[]> {
     const res = await s3.listIncompleteUploadsQuery(sources, '', '', '', '');
