@@ -302,14 +302,16 @@ export class LoginLimits {
     const ip = clientKey(req);
     const account = accountKey(email);
     const ipPoint = await this.byIp.take(ip);
-    let accountIpPoint: Taken;
-    try {
-      accountIpPoint = await this.byAccountIp.take(`${account}:${ip}`);
-    } catch (err) {
+    const [accountIp, failures] = await Promise.allSettled([
+      this.byAccountIp.take(`${account}:${ip}`),
+      this.byAccount.used(account),
+    ]);
+    if (accountIp.status === 'rejected') {
       await Budget.refund(ipPoint); // throttled for this account only: the address's budget is not spent
-      throw err;
+      throw accountIp.reason;
     }
-    const wait = slowdownMs(await this.byAccount.used(account), this.slowdown);
+    const accountIpPoint = accountIp.value;
+    const wait = failures.status === 'fulfilled' ? slowdownMs(failures.value, this.slowdown) : 0;
     if (wait > 0) await sleep(wait);
     try {
       const result = await fn();
