@@ -11,6 +11,7 @@ import type { Sequelize } from 'sequelize';
 import type { Logger } from '../common/logging/index.js';
 import type { AppDeps } from './app.js';
 import type { CatalogConfig } from './config.js';
+import type { RouteTimeout } from './middleware/timeout.js';
 import { KubeVideos, loadKubeConfig, resolveNamespace, type VideoClient } from './infra/kube.js';
 import { StatusConsumer } from './infra/status-consumer.js';
 import { ObjectStorage } from './infra/storage.js';
@@ -22,12 +23,17 @@ import { adminVideoRouter, videoRouter } from './routes/catalog/index.js';
 import { CatalogService } from './services/catalog.js';
 import { updateFromMessage } from './services/catalog-state.js';
 
+/** The upload route (POST /api/admin/videos/), the one route with a long timeout. */
+export const UPLOAD_PATH = /^\/api\/admin\/videos\/?$/;
+
 export interface Catalog {
   service: CatalogService;
   storage: ObjectStorage;
   consumer: StatusConsumer;
   routers: NonNullable<AppDeps['routers']>;
   openApiPaths: Record<string, unknown>;
+  /** The upload's own timeout (createApp's `routeTimeouts`). */
+  routeTimeouts: RouteTimeout[];
   /** Starts consuming status messages and the periodic resync (first run at once). */
   start(): void;
   stop(): Promise<void>;
@@ -113,9 +119,15 @@ export function createCatalog(w: CatalogWiring): Catalog {
     consumer,
     routers,
     openApiPaths: catalogOpenApiPaths({ uploadMaxBytes: config.UPLOAD_MAX_BYTES }),
+    routeTimeouts: [{ method: 'POST', path: UPLOAD_PATH, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS }],
     start() {
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
+      void service
+        .ensureUploadLifecycle()
+        .catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'could not check the sources bucket lifecycle'),
+        );
     },
     abortUploads: (ms: number) => uploads.abortAll(ms),
     async stop() {

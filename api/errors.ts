@@ -70,6 +70,8 @@ interface HttpishError {
 /** The one error handler. Trusted errors answer with their body; others log and answer 500 without details. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
+    // answered by the request timeout already: this is the work it cut short, failing as it should
+    if (res.locals.timedOut) return;
     let appError: AppError;
     if (err instanceof AppError) {
       appError = err;

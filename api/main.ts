@@ -71,15 +71,23 @@ async function main(): Promise<void> {
     logger,
     tasks,
     lifecycle,
-    ...(catalog ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths } : {}),
+    ...(catalog
+      ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths, routeTimeouts: catalog.routeTimeouts }
+      : {}),
   });
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical ingress idle timeouts
   server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
-  // an upload streams for as long as the file takes (headersTimeout still bounds slow headers)
-  if (catalog) server.requestTimeout = catalogConfig.UPLOAD_REQUEST_TIMEOUT_SECONDS * 1000;
+  // Per-route timeouts are createApp's (middleware/timeout.ts: REQUEST_TIMEOUT_SECONDS, the upload's
+  // hour). Node's own limit on receiving a request only backs them up: past the longest of them.
+  const longest = Math.max(
+    config.REQUEST_TIMEOUT_SECONDS,
+    ...(catalog ? catalog.routeTimeouts.map((r) => r.seconds) : []),
+  );
+  server.requestTimeout = (longest + 30) * 1000;
+  // a connection on which nothing moves for this long is closed (a stalled stream, a silent client)
+  server.timeout = Math.max(config.REQUEST_TIMEOUT_SECONDS, 60) * 1000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
   catalog?.start(); // status consumer + periodic resync (first run now)

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { Client, S3Error } from 'minio';
+import { Client, S3Error, type ClientOptions } from 'minio';
 import type { StorageConfig } from '../config/index.js';
 
 export type StorageSettings = Pick<
@@ -43,7 +43,10 @@ export function timeoutTransport(useSSL: boolean, ms: number): Pick<typeof http,
 }
 
 /** The minio client for an endpoint URL (http or https, optional port). */
-export function createS3Client(cfg: StorageSettings, opts: { partSize?: number } = {}): Client {
+export function createS3Client(
+  cfg: StorageSettings,
+  opts: { partSize?: number; transport?: ClientOptions['transport'] } = {},
+): Client {
   const url = new URL(cfg.S3_ENDPOINT);
   const useSSL = url.protocol === 'https:';
   return new Client({
@@ -56,6 +59,7 @@ export function createS3Client(cfg: StorageSettings, opts: { partSize?: number }
     secretKey: cfg.S3_SECRET_KEY,
     pathStyle: true,
     ...(opts.partSize ? { partSize: opts.partSize } : {}),
+    ...(opts.transport ? { transport: opts.transport } : {}),
   });
 }
 

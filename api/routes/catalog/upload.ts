@@ -22,6 +22,7 @@ import type { Logger } from '../../../common/logging/index.js';
 import { AppError, errors } from '../../errors.js';
 import { kubeMessage, kubeStatus } from '../../infra/kube.js';
 import { StorageError, UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
+import { requestSignal } from '../../infra/request-signal.js';
 import { fieldErrors } from '../../middleware/validate.js';
 import type { CatalogService } from '../../services/catalog.js';
 import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
@@ -117,6 +118,10 @@ const notVideo = (reason: string) =>
 const badMultipart = (why: string) =>
   errors.badRequest('malformed_multipart', `Multipart form parse error - ${why}`);
 
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new ClientGoneError();
+}
+
 interface FilePart {
   fields: Record<string, string>;
   file: Readable;
@@ -166,6 +171,9 @@ function receiveUntilFile(req: Request, maxBytes: number): Promise<FilePart> {
       if (!req.complete) fail(new ClientGoneError());
     });
     req.on('error', () => fail(new ClientGoneError()));
+    // the request timed out (middleware/timeout.ts answered already): stop receiving, undo
+    const signal = requestSignal();
+    signal?.addEventListener('abort', () => fail(abortReason(signal)), { once: true });
     req.pipe(bb);
   });
 }
