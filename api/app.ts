@@ -2,8 +2,9 @@
  * createApp(deps): the Express application, without listen (tests start it on a free port with
  * supertest; main.ts wires real dependencies and listens).
  *
- * Order: request log → helmet → CORS → cookies → JSON body (size-limited) → CSRF check on
- * unsafe methods → health/docs → /api routers → 404 → the one error handler.
+ * Order: request log → request timeout (per route) → helmet → CORS → cookies → JSON body
+ * (size-limited) → CSRF check on unsafe methods → health/docs → /api routers → 404 → the one error
+ * handler.
  */
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
@@ -16,8 +17,9 @@ import { errorHandler, notFoundHandler } from './errors.js';
 import type { Mailer } from './infra/mailer.js';
 import { createAuthMiddleware, type AuthMiddleware } from './middleware/authenticate.js';
 import { csrfProtection } from './middleware/csrf.js';
-import { createRateLimits } from './middleware/rate-limit.js';
+import { createRateLimits, type RateLimitSettings } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
+import { rebindRequestSignal, requestTimeouts, type RouteTimeout } from './middleware/timeout.js';
 import type { Models } from './models/index.js';
 import { adminConsoleRouter } from './routes/admin-console/index.js';
 import { authRouter } from './routes/auth/index.js';
@@ -37,10 +39,14 @@ export interface AppDeps {
   tasks?: BackgroundTasks;
   lifecycle?: Lifecycle;
   now?: () => number;
+  /** Where the rate limits count (default: `sequelize`; the `rate_limits` table of migration 0005). */
+  rateLimitStore?: Sequelize;
   /** More routers mounted under /api after the account routes (other areas, or test probes). */
   routers?: Array<(x: { ctx: ServiceContext; auth: AuthMiddleware }) => Router>;
   /** OpenAPI path items those routers add to /api/openapi.json. */
   openApiPaths?: Record<string, unknown>;
+  /** Routes whose timeout is not REQUEST_TIMEOUT_SECONDS (the upload's hour). */
+  routeTimeouts?: RouteTimeout[];
 }
 
 export interface VideoflixApp extends Express {
@@ -76,6 +82,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   ];
 
   app.use(requestLog(logger));
+  app.use(requestTimeouts(config.REQUEST_TIMEOUT_SECONDS, deps.routeTimeouts ?? [], logger));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } }));
   app.use(
     cors({
@@ -88,6 +95,7 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(cookieParser());
   app.use(express.json({ limit: config.BODY_LIMIT, strict: true }));
   app.use(csrfProtection(trustedOrigins));
+  app.use(rebindRequestSignal);
 
   app.use(
     healthRouter({ sequelize: deps.sequelize, lifecycle, schemaCacheMs: config.SCHEMA_CHECK_CACHE_MS }),
@@ -95,7 +103,8 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
   app.use(adminConsoleRouter()); // the admin console's static files at /admin/ (issue 15)
-  app.use('/api', authRouter({ ctx, auth, limits: createRateLimits(rateLimitSettings(config)) }));
+  const limits = createRateLimits(rateLimitSettings(config), deps.rateLimitStore ?? deps.sequelize, logger);
+  app.use('/api', authRouter({ ctx, auth, limits }));
   // Catalog and admin routers (issue 13) mount here too, e.g. videoRouter({ ctx, auth, storage, kube }).
   for (const make of deps.routers ?? []) app.use('/api', make({ ctx, auth }));
 
@@ -104,13 +113,23 @@ export function createApp(deps: AppDeps): VideoflixApp {
   return app;
 }
 
-function rateLimitSettings(c: ApiConfig) {
+function rateLimitSettings(c: ApiConfig): RateLimitSettings {
   return {
     windowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
     loginMax: c.RATE_LIMIT_LOGIN_MAX,
+    loginIpMax: c.RATE_LIMIT_LOGIN_IP_MAX,
+    slowdown: {
+      after: c.RATE_LIMIT_LOGIN_SLOWDOWN_AFTER,
+      baseMs: c.RATE_LIMIT_LOGIN_SLOWDOWN_BASE_MS,
+      maxMs: c.RATE_LIMIT_LOGIN_SLOWDOWN_MAX_MS,
+    },
     registerMax: c.RATE_LIMIT_REGISTER_MAX,
     passwordResetMax: c.RATE_LIMIT_PASSWORD_RESET_MAX,
     passwordChangeMax: c.RATE_LIMIT_PASSWORD_CHANGE_MAX,
+    passwordConfirmMax: c.RATE_LIMIT_PASSWORD_CONFIRM_MAX,
+    activationMax: c.RATE_LIMIT_ACTIVATION_MAX,
+    refreshMax: c.RATE_LIMIT_REFRESH_MAX,
+    storeTimeoutMs: c.RATE_LIMIT_STORE_TIMEOUT_MS,
   };
 }
 

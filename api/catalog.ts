@@ -4,11 +4,14 @@
  * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
  * ordered shutdown (consumer first: no new message starts; then the resync).
  */
+import { InFlightUploads } from './routes/catalog/upload.js';
+import { isDatabaseUnavailable } from './errors.js';
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../common/logging/index.js';
 import type { AppDeps } from './app.js';
 import type { CatalogConfig } from './config.js';
+import type { RouteTimeout } from './middleware/timeout.js';
 import { KubeVideos, loadKubeConfig, resolveNamespace, type VideoClient } from './infra/kube.js';
 import { StatusConsumer } from './infra/status-consumer.js';
 import { ObjectStorage } from './infra/storage.js';
@@ -20,15 +23,22 @@ import { adminVideoRouter, videoRouter } from './routes/catalog/index.js';
 import { CatalogService } from './services/catalog.js';
 import { updateFromMessage } from './services/catalog-state.js';
 
+/** The upload route (POST /api/admin/videos/), the one route with a long timeout. */
+export const UPLOAD_PATH = /^\/api\/admin\/videos\/?$/;
+
 export interface Catalog {
   service: CatalogService;
   storage: ObjectStorage;
   consumer: StatusConsumer;
   routers: NonNullable<AppDeps['routers']>;
   openApiPaths: Record<string, unknown>;
+  /** The upload's own timeout (createApp's `routeTimeouts`). */
+  routeTimeouts: RouteTimeout[];
   /** Starts consuming status messages and the periodic resync (first run at once). */
   start(): void;
   stop(): Promise<void>;
+  /** Shutdown: aborts the uploads in progress (503 to their clients) and waits ≤ ms for their clean-up. */
+  abortUploads(ms: number): Promise<number>;
 }
 
 export interface CatalogWiring {
@@ -53,12 +63,16 @@ export function createCatalog(w: CatalogWiring): Catalog {
         S3_REGION: config.S3_REGION,
         S3_ACCESS_KEY: config.S3_ACCESS_KEY ?? '',
         S3_SECRET_KEY: config.S3_SECRET_KEY ?? '',
+        S3_TIMEOUT_MS: config.S3_TIMEOUT_MS,
       },
       config.UPLOAD_PART_BYTES,
     );
   const kube =
     w.kube ??
-    new KubeVideos(loadKubeConfig(), resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
+    new KubeVideos(
+      loadKubeConfig(config.KUBE_REQUEST_TIMEOUT_MS),
+      resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE),
+    );
   const service = new CatalogService({
     sequelize: w.sequelize,
     Video: initVideoModel(w.sequelize),
@@ -76,10 +90,16 @@ export function createCatalog(w: CatalogWiring): Catalog {
     queue: config.AMQP_QUEUE,
     prefetch: config.AMQP_PREFETCH,
     backoffMaxMs: config.AMQP_RECONNECT_MAX_MS,
+    maxDeliveries: config.AMQP_MAX_DELIVERIES,
+    legacyQueue: config.AMQP_LEGACY_QUEUE,
+    timeoutMs: config.AMQP_TIMEOUT_MS,
+    isTransient: isDatabaseUnavailable,
     logger: logger.child({ area: 'status-consumer' }),
     handle: (msg) => service.applyUpdate(updateFromMessage(msg)),
   });
+  const uploads = new InFlightUploads();
   const routeDeps = {
+    uploads,
     catalog: service,
     storage,
     mediaBucket: config.S3_MEDIA_BUCKET,
@@ -99,10 +119,17 @@ export function createCatalog(w: CatalogWiring): Catalog {
     consumer,
     routers,
     openApiPaths: catalogOpenApiPaths({ uploadMaxBytes: config.UPLOAD_MAX_BYTES }),
+    routeTimeouts: [{ method: 'POST', path: UPLOAD_PATH, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS }],
     start() {
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
+      void service
+        .ensureUploadLifecycle()
+        .catch((err: unknown) =>
+          logger.warn({ err: (err as Error).message }, 'could not check the sources bucket lifecycle'),
+        );
     },
+    abortUploads: (ms: number) => uploads.abortAll(ms),
     async stop() {
       await consumer.stop();
       await service.stopResync();

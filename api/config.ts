@@ -45,6 +45,8 @@ export function bcryptCostProblem(nodeEnv: string, cost: number): string | undef
 
 /** Durations in seconds. */
 const seconds = (def: number) => z.coerce.number().int().positive().default(def);
+/** A rate-limit budget: requests (or failures) per window. */
+const budget = (def: number) => z.coerce.number().int().positive().default(def);
 
 const apiFields = z
   .object({
@@ -109,12 +111,37 @@ const apiFields = z
     SMTP_TIMEOUT_MS: env.int(10_000),
     MAIL_FROM: env.str('Videoflix <noreply@videoflix.local>'),
 
+    /** The window of every rate limit (fixed windows, counted in PostgreSQL: see middleware/rate-limit.ts). */
     RATE_LIMIT_WINDOW_SECONDS: seconds(15 * 60),
-    RATE_LIMIT_LOGIN_MAX: env.int(10),
-    RATE_LIMIT_REGISTER_MAX: env.int(10),
-    RATE_LIMIT_PASSWORD_RESET_MAX: env.int(5),
-    RATE_LIMIT_PASSWORD_CHANGE_MAX: env.int(5),
+    /** Failed sign-ins per window per (account, client address). */
+    RATE_LIMIT_LOGIN_MAX: budget(10),
+    /** Failed sign-ins per window per client address, whatever the account. */
+    RATE_LIMIT_LOGIN_IP_MAX: budget(50),
+    /** Failed sign-ins of one account (from any address) after which its sign-ins are slowed down. */
+    RATE_LIMIT_LOGIN_SLOWDOWN_AFTER: budget(5),
+    /** First wait of the slow-down; it doubles with every further failure, up to the maximum. */
+    RATE_LIMIT_LOGIN_SLOWDOWN_BASE_MS: z.coerce.number().int().min(0).default(500),
+    RATE_LIMIT_LOGIN_SLOWDOWN_MAX_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Registrations per window per client address. */
+    RATE_LIMIT_REGISTER_MAX: budget(10),
+    /** Password-reset requests (mails) per window per client address. */
+    RATE_LIMIT_PASSWORD_RESET_MAX: budget(5),
+    /** Failed password-reset confirmations per window per client address. */
+    RATE_LIMIT_PASSWORD_CONFIRM_MAX: budget(10),
+    /** Wrong old passwords on password_change per window, per account and per client address. */
+    RATE_LIMIT_PASSWORD_CHANGE_MAX: budget(5),
+    /** Failed activations per window per client address. */
+    RATE_LIMIT_ACTIVATION_MAX: budget(10),
+    /** Failed token refreshes per window per client address. */
+    RATE_LIMIT_REFRESH_MAX: budget(30),
+    /** A rate-limit store call slower than this counts as a store outage (per-route fallback). */
+    RATE_LIMIT_STORE_TIMEOUT_MS: z.coerce.number().int().min(10).default(2000),
     BODY_LIMIT: env.str('16kb'),
+    /**
+     * Time allowed for a request to be answered (every route but the upload, which has
+     * UPLOAD_REQUEST_TIMEOUT_SECONDS): 503 (408 while the body is still arriving) after that.
+     */
+    REQUEST_TIMEOUT_SECONDS: seconds(30),
 
     /** After SIGTERM, keep serving (readiness already 503) this long so load balancers stop routing here. */
     SHUTDOWN_DELAY_MS: env.int(0),
@@ -184,6 +211,13 @@ export const apiSchema = apiFields
         message: 'SameSite=None requires AUTH_COOKIE_SECURE=true',
       });
     }
+    if (c.RATE_LIMIT_LOGIN_SLOWDOWN_MAX_MS >= c.REQUEST_TIMEOUT_SECONDS * 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RATE_LIMIT_LOGIN_SLOWDOWN_MAX_MS'],
+        message: 'must be shorter than REQUEST_TIMEOUT_SECONDS, or a slowed-down sign-in would time out',
+      });
+    }
     if (c.CORS_ALLOWED_ORIGINS.includes('*')) {
       ctx.addIssue({
         code: 'custom',
@@ -249,10 +283,19 @@ export const catalogSchema = storageSchema
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     S3_ACCESS_KEY: z.string().optional(),
     S3_SECRET_KEY: z.string().optional(),
-    /** Durable queue the API consumes status messages from (bound to AMQP_EXCHANGE, `video.#`). */
-    AMQP_QUEUE: env.str('videoflix.api.catalog'),
+    /**
+     * Durable quorum queue the API consumes status messages from (bound to AMQP_EXCHANGE, `video.#`);
+     * messages that cannot be stored end in `<AMQP_QUEUE>.dead`.
+     */
+    AMQP_QUEUE: env.str('videoflix.api.status'),
+    /** Queue of earlier versions (a classic queue): drained and deleted at start; empty = none. */
+    AMQP_LEGACY_QUEUE: z.string().default('videoflix.api.catalog'),
     AMQP_PREFETCH: z.coerce.number().int().min(1).max(1000).default(8),
     AMQP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Deliveries of a status message that passes the schema but fails to be stored, before it is dead-lettered. */
+    AMQP_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+    /** Longest wait for the Kubernetes API server on one call (create, read, list, delete a Video). */
+    KUBE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     /** Namespace of the Video resources; empty = KUBE_NAMESPACE, else the Pod's namespace in a cluster, else `default`. */
     VIDEO_NAMESPACE: z.string().default(''),
     /** The Pod's namespace (the chart sets it from the downward API): used when VIDEO_NAMESPACE is empty. */

@@ -54,6 +54,7 @@ export const errors = {
       },
     ),
   serviceUnavailable: (code: string, detail: string) => new AppError(503, code, detail),
+  conflict: (code: string, detail: string) => new AppError(409, code, detail),
 };
 
 /** 404 for every path no router answered, in the same JSON shape. */
@@ -69,6 +70,8 @@ interface HttpishError {
 /** The one error handler. Trusted errors answer with their body; others log and answer 500 without details. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
+    // answered by the request timeout already: this is the work it cut short, failing as it should
+    if (res.locals.timedOut) return;
     let appError: AppError;
     if (err instanceof AppError) {
       appError = err;
@@ -152,7 +155,7 @@ function isSchemaMissing(err: unknown): boolean {
 }
 
 /** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
-function isDatabaseUnavailable(err: unknown): boolean {
+export function isDatabaseUnavailable(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
   return (
     name.startsWith('SequelizeConnection') ||

@@ -2,8 +2,9 @@
  * The API process: load and check configuration (exit 78 when wrong), connect, migrate when
  * asked (MIGRATE_ON_START), listen, and shut down in order on SIGTERM/SIGINT:
  * readiness goes 503 → (SHUTDOWN_DELAY_MS, for endpoints to drop the pod) → stop accepting
- * connections → drain in-flight requests (bounded by
- * SHUTDOWN_GRACE_MS) → finish background mails → close SMTP → close the database pool.
+ * connections → abort uploads in progress (each answers 503 `shutting_down` and removes its
+ * multipart upload and catalog row) → drain in-flight requests (bounded by SHUTDOWN_GRACE_MS) →
+ * stop the status consumer → finish background mails → close SMTP → close the database pool.
  */
 import { createServer } from 'node:http';
 import { env, loadConfigOrExit, z } from '../common/config/index.js';
@@ -70,15 +71,23 @@ async function main(): Promise<void> {
     logger,
     tasks,
     lifecycle,
-    ...(catalog ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths } : {}),
+    ...(catalog
+      ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths, routeTimeouts: catalog.routeTimeouts }
+      : {}),
   });
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical ingress idle timeouts
   server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
-  // an upload streams for as long as the file takes (headersTimeout still bounds slow headers)
-  if (catalog) server.requestTimeout = catalogConfig.UPLOAD_REQUEST_TIMEOUT_SECONDS * 1000;
+  // Per-route timeouts are createApp's (middleware/timeout.ts: REQUEST_TIMEOUT_SECONDS, the upload's
+  // hour). Node's own limit on receiving a request only backs them up: past the longest of them.
+  const longest = Math.max(
+    config.REQUEST_TIMEOUT_SECONDS,
+    ...(catalog ? catalog.routeTimeouts.map((r) => r.seconds) : []),
+  );
+  server.requestTimeout = (longest + 30) * 1000;
+  // a connection on which nothing moves for this long is closed (a stalled stream, a silent client)
+  server.timeout = Math.max(config.REQUEST_TIMEOUT_SECONDS, 60) * 1000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
   catalog?.start(); // status consumer + periodic resync (first run now)
@@ -97,10 +106,14 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.SHUTDOWN_GRACE_MS);
     deadline.unref();
-    await new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    // an upload would outlast any drain: aborted now, cleaned up before the pools close
+    const aborted = await catalog?.abortUploads(config.SHUTDOWN_GRACE_MS);
+    if (aborted) logger.info({ aborted }, 'uploads in progress aborted');
+    await closed;
     await catalog?.stop(); // no new status message starts; handlers in flight finish and ack
     await tasks.drain(config.SHUTDOWN_GRACE_MS);
     mailer.close();

@@ -54,6 +54,10 @@ export const operatorSchema = storageSchema
     /** JSON object overriding requests/limits per task: {"1080p":{"requests":{...},"limits":{...}}}. */
     TRANSCODER_RESOURCES_JSON: z.string().default(''),
     JOB_BACKOFF_LIMIT: z.coerce.number().int().min(0).max(10).default(2),
+    /** Automatic retries of a Video's work after a transient failure (a new Job each); 0 = none. */
+    VIDEO_RETRY_LIMIT: z.coerce.number().int().min(0).max(20).default(3),
+    /** Delay before the first automatic retry, doubled for each further one (at most 10 minutes). */
+    VIDEO_RETRY_DELAY_SECONDS: z.coerce.number().int().min(0).default(30),
     JOB_DEADLINE_THUMBNAIL_SECONDS: z.coerce.number().int().min(1).default(600),
     JOB_DEADLINE_RENDITION_SECONDS: z.coerce.number().int().min(1).default(3600),
     JOB_TTL_SECONDS_AFTER_FINISHED: optionalInt,
@@ -64,6 +68,8 @@ export const operatorSchema = storageSchema
     DELETE_SOURCE_ON_DELETE: env.bool(false),
     /** app.kubernetes.io/instance on the Jobs (the Helm release name). */
     INSTANCE: env.str('videoflix'),
+    /** Longest wait for the API server on one call; a reconcile that hits it fails and is retried with backoff. */
+    KUBE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
     /** Publish every Video's current status when this replica becomes leader. */
     PUBLISH_ON_LEAD: env.bool(true),

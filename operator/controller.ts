@@ -51,6 +51,7 @@ import {
   type EventSpec,
   type Fetched,
   type Observed,
+  type Termination,
 } from './video/decide.js';
 import { EventRecorder } from './video/events.js';
 import { removeMedia, removeSource } from './video/finalizer.js';
@@ -565,7 +566,13 @@ export class VideoController {
       observed.remainingPods = await this.podsOf(video);
     if (live) {
       const failed = failedJobs(video, jobs);
-      if (failed.length) observed.terminationMessages = await this.terminationMessages(namespace, failed);
+      if (failed.length) {
+        const terminations = await this.terminations(namespace, failed);
+        observed.terminations = terminations;
+        const messages = new Map<string, string>();
+        for (const [job, t] of terminations) if (t.message) messages.set(job, t.message);
+        observed.terminationMessages = messages;
+      }
     }
     return observed;
   }
@@ -709,6 +716,9 @@ export class VideoController {
           const existing = await this.batch.readNamespacedJob({ name: jobName, namespace });
           if (controllerOf(existing)?.uid !== uid)
             throw new Error(`Job ${namespace}/${jobName} exists and is not controlled by this Video`);
+          if (video.status?.retry?.retiredJobs?.includes(existing.metadata?.uid ?? ''))
+            // the failed attempt a retry deleted is still going: try again (rate-limited) once it is gone
+            throw new Error(`Job ${namespace}/${jobName} of the failed attempt is still being deleted`);
           created?.set(jobName, slimJob(existing));
         }
         return video;
@@ -771,26 +781,37 @@ export class VideoController {
     }
   }
 
-  /** The last failed Pod's termination message per Job (the transcoder writes one clear line). */
-  private async terminationMessages(namespace: string, jobNames: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /**
+   * How the last failed Pod of each Job ended: exit code, reason (OOMKilled...) and termination
+   * message (the transcoder writes one clear line; an OOM-killed one writes none).
+   */
+  private async terminations(namespace: string, jobNames: string[]): Promise<Map<string, Termination>> {
+    const out = new Map<string, Termination>();
     for (const job of jobNames) {
       try {
         const pods = await this.core.listNamespacedPod({
           namespace,
           labelSelector: `batch.kubernetes.io/job-name=${job}`,
         });
-        let best: { at: number; message: string } | undefined;
+        let best: { at: number; t: Termination } | undefined;
         for (const p of pods.items as V1Pod[]) {
           for (const cs of p.status?.containerStatuses ?? []) {
             const t = cs.state?.terminated ?? cs.lastState?.terminated;
-            if (!t || t.exitCode === 0 || !t.message?.trim()) continue;
+            if (!t || t.exitCode === 0) continue;
             const at = t.finishedAt ? new Date(t.finishedAt).getTime() : 0;
+            const message = t.message?.trim().split('\n').slice(-3).join(' ');
             if (!best || at >= best.at)
-              best = { at, message: t.message.trim().split('\n').slice(-3).join(' ') };
+              best = {
+                at,
+                t: {
+                  exitCode: t.exitCode,
+                  ...(t.reason ? { reason: t.reason } : {}),
+                  ...(message ? { message } : {}),
+                },
+              };
           }
         }
-        if (best) out.set(job, best.message);
+        if (best) out.set(job, best.t);
       } catch (err) {
         this.o.logger.warn({ job, err: (err as Error).message }, 'could not read pods of a failed job');
       }

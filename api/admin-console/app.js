@@ -170,6 +170,11 @@
           el('button', { type: 'button', className: 'play', textContent: 'Play', onclick: () => play(v) }),
         );
       }
+      if (v.phase === 'Failed') {
+        actions.append(
+          el('button', { type: 'button', className: 'retry', textContent: 'Retry', onclick: () => retry(v) }),
+        );
+      }
       actions.append(
         el('button', {
           type: 'button',
@@ -193,6 +198,12 @@
     });
     body.replaceChildren(...rows);
     $('videos-empty').hidden = rows.length > 0;
+  }
+
+  async function retry(v) {
+    const res = await authed('POST', `/api/admin/videos/${v.id}/retry/`);
+    if (!res.ok) $('videos-error').textContent = `Retry failed: ${await detailOf(res)}`;
+    schedulePoll(0);
   }
 
   async function remove(v) {

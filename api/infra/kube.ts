@@ -5,15 +5,19 @@
  */
 import fs from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
+import { withRequestTimeout } from '../../common/kube/index.js';
+import { ANNOTATIONS, GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-/** $KUBECONFIG, ~/.kube/config or the in-cluster service account (client-node's default order). */
-export function loadKubeConfig(): k8s.KubeConfig {
+/**
+ * $KUBECONFIG, ~/.kube/config or the in-cluster service account (client-node's default order); every
+ * call fails after `timeoutMs` without an answer (common/kube), which the routes answer with a 503.
+ */
+export function loadKubeConfig(timeoutMs?: number): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
-  return kc;
+  return withRequestTimeout(kc, timeoutMs);
 }
 
 /** VIDEO_NAMESPACE, else the Pod's own namespace, else `default`. */
@@ -56,6 +60,11 @@ export interface VideoClient {
   list(): Promise<Video[]>;
   /** Deletes by name (only the object with `uid` when given); false when it was already gone. */
   delete(name: string, uid?: string): Promise<boolean>;
+  /**
+   * Asks the operator to retry a failed Video: sets the retry annotation to its next value (only on
+   * the object with `uid`); the new value, or undefined when the Video is gone.
+   */
+  requestRetry(name: string, uid: string): Promise<string | undefined>;
 }
 
 export class KubeVideos implements VideoClient {
@@ -103,6 +112,35 @@ export class KubeVideos implements VideoClient {
       cont = page.metadata?._continue ?? page.metadata?.continue;
     } while (cont);
     return out;
+  }
+
+  async requestRetry(name: string, uid: string): Promise<string | undefined> {
+    const current = await this.get(name);
+    if (!current || current.metadata.uid !== uid) return undefined;
+    const previous = Number.parseInt(current.metadata.annotations?.[ANNOTATIONS.retry] ?? '0', 10);
+    const next = String((Number.isFinite(previous) ? previous : 0) + 1);
+    try {
+      // resourceVersion: a concurrent change (another admin's retry) is a 409, not a lost update
+      await this.api.patchNamespacedCustomObject(
+        {
+          ...this.base(),
+          name,
+          body: {
+            metadata: {
+              uid,
+              resourceVersion: current.metadata.resourceVersion,
+              annotations: { [ANNOTATIONS.retry]: next },
+            },
+          },
+          fieldManager: 'videoflix-api',
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      if (kubeStatus(err) === 404) return undefined;
+      throw err;
+    }
+    return next;
   }
 
   async delete(name: string, uid?: string): Promise<boolean> {

@@ -12,7 +12,8 @@
  *   stray parts remain. (minio's own putObject buffers up to 5 TiB / 10000 per part for unknown
  *   sizes, never aborts a failed upload and hangs when the source stream errors.)
  */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import {
@@ -21,6 +22,7 @@ import {
   isNotFound,
   type StorageSettings,
 } from '../../common/storage/index.js';
+import { detached, requestSignal } from './request-signal.js';
 
 export interface ByteRange {
   start: number;
@@ -68,7 +70,8 @@ export class ObjectStorage {
   ) {}
 
   static fromConfig(cfg: StorageSettings, partSize = 8 * 1024 * 1024, partsInFlight = 2): ObjectStorage {
-    return new ObjectStorage(createS3Client(cfg), partSize, partsInFlight);
+    const base = new URL(cfg.S3_ENDPOINT).protocol === 'https:' ? https : http;
+    return new ObjectStorage(createS3Client(cfg, { transport: abortable(base) }), partSize, partsInFlight);
   }
 
   /**
@@ -137,10 +140,10 @@ export class ObjectStorage {
     return { text: Buffer.concat(chunks).toString('utf8'), obj };
   }
 
-  /** Removes an object; a missing one is fine. */
+  /** Removes an object; a missing one is fine. Runs to its end even when the request that asked is gone. */
   async remove(bucket: string, key: string): Promise<void> {
     try {
-      await this.client.removeObject(bucket, key);
+      await detached(() => this.client.removeObject(bucket, key));
     } catch (err) {
       if (isNotFound(err)) return;
       throw new StorageError(`removing ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
@@ -154,6 +157,91 @@ export class ObjectStorage {
     } catch (err) {
       if (isNotFound(err)) return false;
       throw new StorageError(`checking ${bucket}/${key}: ${describeStorageError(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Multipart uploads in `bucket` that were started before `before` and never completed or
+   * aborted (a crashed API process leaves them; their parts take space but no object shows them).
+   * The one listing of a bucket in the API: the periodic resync's, never a request's.
+   */
+  async incompleteUploads(
+    bucket: string,
+    before: Date,
+  ): Promise<Array<{ key: string; uploadId: string; initiated: Date }>> {
+    const found: Array<{ key: string; uploadId: string; initiated: Date }> = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.listIncompleteUploadsQuery(bucket, '', keyMarker, uploadIdMarker, '');
+      } catch (err) {
+        throw new StorageError(`listing incomplete uploads of ${bucket}: ${describeStorageError(err)}`, {
+          cause: err,
+        });
+      }
+      for (const u of page.uploads) {
+        const initiated = new Date(u.initiated);
+        if (!Number.isNaN(initiated.getTime()) && initiated < before)
+          found.push({ key: u.key, uploadId: u.uploadId, initiated });
+      }
+      if (!page.isTruncated || !page.nextKeyMarker) return found;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+  }
+
+  /** Aborts a multipart upload (its parts are deleted); one that is already gone is fine. */
+  async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await detached(() => this.client.abortMultipartUpload(bucket, key, uploadId));
+    } catch (err) {
+      if (isNotFound(err) || (err as { code?: string }).code === 'NoSuchUpload') return;
+      throw new StorageError(`aborting an upload of ${bucket}/${key}: ${describeStorageError(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * Asks the store to abort multipart uploads left incomplete for `days` itself (a lifecycle rule
+   * with AbortIncompleteMultipartUpload), when the bucket has no lifecycle configuration yet (one
+   * that exists is never replaced). 'unsupported': the store has no lifecycle rules (versitygw
+   * 1.8 answers NotImplemented) or refuses this identity; the resync's sweep does the work then.
+   */
+  async ensureAbortIncompleteRule(
+    bucket: string,
+    days: number,
+  ): Promise<'set' | 'present' | 'other-rules' | 'unsupported'> {
+    let existing;
+    try {
+      existing = await this.client.getBucketLifecycle(bucket);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'NoSuchLifecycleConfiguration') return 'unsupported';
+    }
+    const rules = (existing as { Rule?: unknown } | null | undefined)?.Rule;
+    if (rules) {
+      const list = Array.isArray(rules) ? rules : [rules];
+      return list.some((r) => (r as Record<string, unknown>)?.AbortIncompleteMultipartUpload)
+        ? 'present'
+        : 'other-rules';
+    }
+    try {
+      await this.client.setBucketLifecycle(bucket, {
+        Rule: [
+          {
+            ID: 'videoflix-abort-incomplete-uploads',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: days },
+          },
+        ],
+      });
+      return 'set';
+    } catch {
+      return 'unsupported';
     }
   }
 
@@ -239,7 +327,7 @@ export class ObjectStorage {
     } catch (err) {
       await Promise.allSettled(inFlight);
       if (uploadId !== undefined) {
-        await this.client.abortMultipartUpload(bucket, key, uploadId).catch(() => undefined);
+        await this.abortUpload(bucket, key, uploadId).catch(() => undefined);
       }
       if (err instanceof UploadTooLargeError) throw err;
       if (isS3Failure(err))
@@ -247,6 +335,19 @@ export class ObjectStorage {
       throw err;
     }
   }
+}
+
+/**
+ * The S3 client's transport with the current request's AbortSignal (infra/request-signal.ts) added
+ * to every HTTP request: a request that times out, or whose client left, closes its S3 sockets
+ * instead of leaving them waiting on a stalled store.
+ */
+function abortable(base: typeof http | typeof https): Pick<typeof http, 'request'> {
+  const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+    const signal = requestSignal();
+    return base.request(signal ? { ...options, signal } : options, callback);
+  };
+  return { request: request as typeof http.request };
 }
 
 /** Errors that came from the storage side (as opposed to the source stream failing). */

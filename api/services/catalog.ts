@@ -52,6 +52,8 @@ export interface ResyncResult {
   markedDeleted: number;
   staleUploadsRemoved: number;
   tombstonesPurged: number;
+  /** Multipart uploads in the sources bucket left incomplete longer than uploadStaleSeconds. */
+  incompleteUploadsAborted: number;
 }
 
 export class CatalogService {
@@ -200,6 +202,7 @@ export class CatalogService {
       markedDeleted: 0,
       staleUploadsRemoved: 0,
       tombstonesPurged: 0,
+      incompleteUploadsAborted: 0,
     };
     const live = new Set<string>();
     for (const video of videos) {
@@ -241,7 +244,49 @@ export class CatalogService {
     result.tombstonesPurged = await V.destroy({
       where: { phase: 'Deleted', updatedAt: { [Op.lt]: tombstoneBefore } },
     });
+    result.incompleteUploadsAborted = await this.abortIncompleteUploads();
     return result;
+  }
+
+  /**
+   * Aborts the multipart uploads in the sources bucket that were started more than
+   * uploadStaleSeconds ago and never finished (a process that crashed mid-upload: its parts stay
+   * in the store, invisible, until aborted). An upload in progress is younger than that: the
+   * upload route's own timeout is shorter. A failure is logged, never fails the resync.
+   */
+  async abortIncompleteUploads(): Promise<number> {
+    const before = new Date(this.now() - this.o.uploadStaleSeconds * 1000);
+    let aborted = 0;
+    try {
+      for (const u of await this.o.storage.incompleteUploads(this.o.sourceBucket, before)) {
+        await this.o.storage.abortUpload(this.o.sourceBucket, u.key, u.uploadId);
+        this.o.logger.info({ key: u.key, initiated: u.initiated }, 'incomplete multipart upload aborted');
+        aborted++;
+      }
+    } catch (err) {
+      this.o.logger.warn(
+        { err: (err as Error).message, aborted },
+        'could not sweep incomplete multipart uploads; next attempt at the next resync',
+      );
+    }
+    return aborted;
+  }
+
+  /**
+   * Once at start: a lifecycle rule on the sources bucket that lets the store itself abort
+   * incomplete uploads (after a day), where the store supports it and the bucket has no rules yet.
+   */
+  async ensureUploadLifecycle(): Promise<void> {
+    const days = Math.max(1, Math.ceil(this.o.uploadStaleSeconds / 86_400));
+    const outcome = await this.o.storage.ensureAbortIncompleteRule(this.o.sourceBucket, days);
+    const messages = {
+      set: 'lifecycle rule set: the store aborts incomplete uploads itself',
+      present: 'the sources bucket already has a rule aborting incomplete uploads',
+      'other-rules':
+        'the sources bucket has lifecycle rules but none aborts incomplete uploads (left unchanged); the resync sweeps them',
+      unsupported: 'the store takes no lifecycle rule here; the resync sweeps incomplete uploads',
+    };
+    this.o.logger.info({ bucket: this.o.sourceBucket, days, outcome }, messages[outcome]);
   }
 
   /** Runs the resync now and every `periodMs` (never two at once); errors are logged. */
@@ -407,6 +452,20 @@ export class CatalogService {
     if (!row || row.phase !== 'Ready' || !row.uid) return undefined;
     if (rev === this.rev) this.ready.set(id, row); // no write of ours happened while it was read
     return row;
+  }
+
+  /**
+   * Asks the operator to retry a Failed video (the retry annotation on its resource: only what failed
+   * runs again). 'not_failed' when it is not Failed; undefined when there is no such video.
+   */
+  async retry(id: number): Promise<{ annotation: string } | 'not_failed' | undefined> {
+    const row = await this.o.Video.findByPk(id);
+    if (!row || row.phase === 'Deleted' || row.phase === 'Deleting') return undefined;
+    if (row.phase !== 'Failed' || !row.uid || !row.name) return 'not_failed';
+    const annotation = await this.o.kube.requestRetry(row.name, row.uid);
+    if (annotation === undefined) return undefined;
+    this.o.logger.info({ id, name: row.name, annotation }, 'retry requested');
+    return { annotation };
   }
 
   /**

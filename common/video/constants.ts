@@ -24,6 +24,11 @@ export const LABELS = {
 /** Annotation the API sets so the catalog row and the resource refer to each other. */
 export const ANNOTATIONS = {
   catalogId: `${GROUP}/catalog-id`,
+  /**
+   * Set by an admin (`kubectl annotate video X media.videoflix.io/retry=<n> --overwrite`, or the admin
+   * console): a new value retries a Failed Video once, re-running only the work that failed.
+   */
+  retry: `${GROUP}/retry`,
 } as const;
 
 export const RENDITIONS = ['480p', '720p', '1080p'] as const;
@@ -53,6 +58,8 @@ export const REASONS = {
   jobFailed: 'JobFailed',
   invalidSource: 'InvalidSource',
   sourceNotAllowed: 'SourceNotAllowed',
+  outOfMemory: 'OutOfMemory',
+  retrying: 'Retrying',
   segmentsMisaligned: 'SegmentsMisaligned',
   storageError: 'StorageError',
   deleting: 'Deleting',

@@ -57,6 +57,19 @@ export interface VideoStatus {
   masterPlaylistKey?: string;
   thumbnailKey?: string;
   message?: string;
+  /** Retries of failed work: automatic ones (transient failures) and an admin's retry annotation. */
+  retry?: RetryStatus;
+}
+
+export interface RetryStatus {
+  /** Automatic retries after transient failures since the Video started (or since the last admin retry). */
+  attempts?: number;
+  /** Value of the media.videoflix.io/retry annotation last acted on. */
+  observedAnnotation?: string;
+  /** No new Job before this time (RFC 3339): the backoff of the last automatic retry. */
+  notBefore?: string;
+  /** uids of failed Jobs deleted for a retry, ignored until they are gone. */
+  retiredJobs?: string[];
 }
 
 export interface ObjectMeta {

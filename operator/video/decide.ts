@@ -6,7 +6,16 @@
  * pass (the probe is not on the critical path of the encodes) → read probe.json → record the source
  * and select the rungs no taller than it → all selected complete → read every rendition.json, check
  * segment alignment → write master.m3u8 once → Ready. A Job failed for good → Failed (sticky).
- * Finished renditions are never redone; a failed one is retried only by its own Job's backoffLimit.
+ * Finished renditions are never redone; a failed one is retried by its own Job's backoffLimit, then:
+ *   - a transient failure (storage unreachable, an internal error, Pods evicted or deleted past the
+ *     limit) is retried by the operator with backoff (`settings.retry`: limit, base delay doubling):
+ *     the failed Job is deleted and recorded in status.retry.retiredJobs (ignored until it is gone),
+ *     and a new one is created once status.retry.notBefore has passed; past the limit → Failed;
+ *   - a permanent one (bad input: exit 2, usage: exit 64, OOMKilled, the deadline) → Failed at once,
+ *     OOMKilled with reason OutOfMemory and a message that says memory;
+ *   - a Failed Video is retried once per new value of the media.videoflix.io/retry annotation (an
+ *     admin's `kubectl annotate`, or the admin console): its failed Jobs are deleted, the Failed
+ *     condition cleared, and only what did not succeed runs again.
  *
  * Rungs taller than the source (the ladder rule: no rung taller than the source, the lowest requested
  * one always) are known only after the probe, but their Jobs started before it. Two guards, either
@@ -24,7 +33,9 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import {
+  ANNOTATIONS,
   CONDITION_TYPES,
+  EXIT_CODES,
   FINALIZER,
   REASONS,
   RENDITIONS,
@@ -37,6 +48,7 @@ import {
   type RenditionMetadata,
   type RenditionName,
   type RenditionStatus,
+  type RetryStatus,
   type Video,
   type VideoStatus,
 } from '../../common/video/index.js';
@@ -81,6 +93,8 @@ export interface Observed {
    * Undefined = no news: the MediaAvailable condition stays as it is.
    */
   media?: MediaCheck;
+  /** How the last failed Pod of a Job ended (exit code, reason such as OOMKilled), by Job name. */
+  terminations?: ReadonlyMap<string, Termination>;
   /** On deletion: transcoder Pods of this Video that still exist (they could still upload). */
   remainingPods?: number;
   now: Date;
@@ -93,6 +107,21 @@ export interface MediaCheck {
   missing: string[];
 }
 
+export interface Termination {
+  exitCode?: number;
+  /** The container's terminated reason: Error, OOMKilled, ... */
+  reason?: string;
+  message?: string;
+}
+
+export interface RetrySettings {
+  /** Automatic retries of transiently failed work per Video (0 = none: such failures are final). */
+  limit: number;
+  /** Delay before the first retry; doubled for each further one, up to maxDelaySeconds. */
+  delaySeconds: number;
+  maxDelaySeconds?: number;
+}
+
 export interface DecideSettings {
   jobs: JobSettings;
   ladder?: LadderSettings;
@@ -103,6 +132,8 @@ export interface DecideSettings {
    * with SourceNotAllowed before any Job runs. Undefined = not checked.
    */
   sourceBucket?: string;
+  /** Automatic retries of transient failures; none when absent. */
+  retry?: RetrySettings;
 }
 
 export type Action =
@@ -190,16 +221,56 @@ interface Failure {
   message: string;
 }
 
-function jobFailure(task: Task, outcome: JobOutcome, termination: string | undefined): Failure {
+function jobFailure(
+  task: Task,
+  outcome: JobOutcome,
+  termination: string | undefined,
+  term?: Termination,
+): Failure {
+  const what = task === THUMBNAIL_TASK ? 'thumbnail/probe' : `rendition ${task}`;
+  if (term?.reason === 'OOMKilled')
+    return {
+      reason: REASONS.outOfMemory,
+      message: `${what}: the transcoder ran out of memory (OOMKilled, exit code ${term.exitCode ?? 137}); give this task a higher memory limit (TRANSCODER_RESOURCES_JSON)`,
+    };
   // podFailurePolicy's FailJob rule matched the transcoder's bad-input exit code.
   const reason = outcome.reason === 'PodFailurePolicy' ? REASONS.invalidSource : REASONS.jobFailed;
-  const why = termination?.trim() || outcome.message || outcome.reason || 'the Job failed';
-  const what = task === THUMBNAIL_TASK ? 'thumbnail/probe' : `rendition ${task}`;
+  const why =
+    termination?.trim() || term?.message?.trim() || outcome.message || outcome.reason || 'the Job failed';
   return { reason, message: `${what}: ${why}`.slice(0, 4000) };
 }
 
+/**
+ * Whether retrying a failed Job cannot help: the input is bad (exit 2, podFailurePolicy), the program
+ * was called wrongly (exit 64), the transcoder ran out of memory (OOMKilled: the same limit kills it
+ * again), or it ran past its deadline. Anything else (storage unreachable: exit 3, an internal
+ * error, Pods evicted or deleted past the backoffLimit) is transient.
+ */
+export function isPermanentFailure(outcome: JobOutcome, term?: Termination): boolean {
+  if (outcome.reason === 'PodFailurePolicy' || outcome.reason === 'DeadlineExceeded') return true;
+  if (term?.reason === 'OOMKilled') return true;
+  return term?.exitCode === EXIT_CODES.badInput || term?.exitCode === EXIT_CODES.usage;
+}
+
+/** Delay before automatic retry number `attempt` (1-based): delaySeconds doubled per attempt, capped. */
+export function retryDelayMs(settings: RetrySettings, attempt: number): number {
+  const max = (settings.maxDelaySeconds ?? 600) * 1000;
+  return Math.min(max, settings.delaySeconds * 1000 * 2 ** Math.max(0, attempt - 1));
+}
+
+/** status.retry without empty fields; undefined when nothing is left. */
+function compactRetry(r: RetryStatus): RetryStatus | undefined {
+  const out: RetryStatus = {};
+  if (r.attempts) out.attempts = r.attempts;
+  if (r.observedAnnotation !== undefined) out.observedAnnotation = r.observedAnnotation;
+  if (r.notBefore) out.notBefore = r.notBefore;
+  if (r.retiredJobs?.length) out.retiredJobs = r.retiredJobs.slice(-16);
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function decide(o: Observed, settings: DecideSettings): Decision {
-  const { video, jobs, now } = o;
+  const { video, now } = o;
+  let jobs = o.jobs;
   const ladder = settings.ladder ?? DEFAULT_LADDER;
   const gen = video.metadata.generation;
   const uid = video.metadata.uid ?? '';
@@ -257,6 +328,100 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     return { actions, events, status: old };
   }
 
+  // Retries. Jobs a retry deleted are ignored until they are gone (the cache may still show them).
+  const retiredBefore = new Set(old.retry?.retiredJobs ?? []);
+  const present = new Set([...jobs.values()].map((j) => j.metadata?.uid ?? ''));
+  const retry: RetryStatus = {
+    ...(old.retry ?? {}),
+    retiredJobs: [...retiredBefore].filter((u) => present.has(u)),
+  };
+  jobs = new Map([...jobs].filter(([, j]) => !retiredBefore.has(j.metadata?.uid ?? '')));
+  const failedNow = cond(old, CONDITION_TYPES.failed)?.status === 'True';
+  const annotation = video.metadata.annotations?.[ANNOTATIONS.retry];
+  const failedJobNames = [...jobs]
+    .filter(([, j]) => jobOutcome(j).state === 'Failed' && !j.metadata?.deletionTimestamp)
+    .map(([n]) => n)
+    .sort();
+  /** Deletes the failed Jobs and clears the failure; the next passes create what is missing. */
+  const retryNow = (kind: 'admin' | 'auto', why: string, delayMs: number): Decision => {
+    for (const n of failedJobNames) {
+      const u = jobs.get(n)?.metadata?.uid;
+      if (u) retry.retiredJobs = [...(retry.retiredJobs ?? []), u];
+    }
+    if (kind === 'admin') {
+      delete retry.attempts;
+      delete retry.notBefore;
+    } else {
+      retry.attempts = (retry.attempts ?? 0) + 1;
+      retry.notBefore = new Date(now.getTime() + delayMs).toISOString();
+    }
+    conditions = removeCondition(conditions, CONDITION_TYPES.failed);
+    // the step that failed is in progress again (Processing)
+    set({
+      type: old.source?.height ? CONDITION_TYPES.transcoded : CONDITION_TYPES.probed,
+      status: 'Unknown',
+      reason: REASONS.retrying,
+      message: why,
+    });
+    set({ type: CONDITION_TYPES.ready, status: 'False', reason: REASONS.retrying, message: why });
+    const renditions = (old.renditions ?? []).map((r): RenditionStatus =>
+      r.phase === 'Failed' || (r.phase === 'Skipped' && !old.source?.height)
+        ? { name: r.name, phase: 'Pending', ...(r.message ? { message: `retrying: ${r.message}` } : {}) }
+        : r,
+    );
+    const next: VideoStatus = { ...old, renditions, message: why, observedGeneration: gen };
+    const compact = compactRetry(retry);
+    if (compact) next.retry = compact;
+    else delete next.retry;
+    next.conditions = orderConditions(conditions);
+    next.phase = derivePhase(next.conditions);
+    return {
+      actions: failedJobNames.length ? [{ type: 'DeleteJobs', names: failedJobNames }] : [],
+      status: next,
+      events: [{ type: kind === 'admin' ? 'Normal' : 'Warning', reason: REASONS.retrying, message: why }],
+      requeueAfterMs: Math.max(1_000, delayMs),
+    };
+  };
+  if (annotation !== undefined && annotation !== retry.observedAnnotation) {
+    retry.observedAnnotation = annotation;
+    if (failedNow) {
+      const what = failedJobNames.length ? `re-running ${failedJobNames.join(', ')}` : 'deciding again';
+      return retryNow('admin', `Retry requested (${ANNOTATIONS.retry}=${annotation}): ${what}`, 0);
+    }
+  }
+  if (!failedNow && failedJobNames.length > 0 && settings.retry && settings.retry.limit > 0) {
+    const outcomes = failedJobNames.map((n) => ({
+      n,
+      outcome: jobOutcome(jobs.get(n)!),
+      term: o.terminations?.get(n),
+    }));
+    const attempts = retry.attempts ?? 0;
+    // Rendition Jobs count only once the source is known (before, only the probe's failure does).
+    const counted = old.source?.height
+      ? outcomes
+      : outcomes.filter((x) => x.n === jobName(video, THUMBNAIL_TASK));
+    if (
+      counted.length > 0 &&
+      counted.every((x) => !isPermanentFailure(x.outcome, x.term)) &&
+      attempts < settings.retry.limit
+    ) {
+      const first = counted[0]!;
+      const task =
+        ([THUMBNAIL_TASK, ...RENDITIONS] as Task[]).find((t) => jobName(video, t) === first.n) ??
+        THUMBNAIL_TASK;
+      const f = jobFailure(task, first.outcome, o.terminationMessages?.get(first.n), first.term);
+      const delay = retryDelayMs(settings.retry, attempts + 1);
+      return retryNow(
+        'auto',
+        `${f.message}; transient: retrying in ${Math.round(delay / 1000)} s (retry ${attempts + 1} of ${settings.retry.limit})`,
+        delay,
+      );
+    }
+  }
+  /** While an automatic retry's backoff runs, no Job is created. */
+  const waitMs = retry.notBefore ? Date.parse(retry.notBefore) - now.getTime() : 0;
+  let waiting = false;
+
   const status: VideoStatus = { ...old };
   const existingFailed = cond(old, CONDITION_TYPES.failed);
   let failure: Failure | undefined =
@@ -277,6 +442,10 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     set({ type: CONDITION_TYPES.probed, status: 'False', reason: failure.reason, message: failure.message });
   }
   const create = (task: Task, opts?: JobOptions) => {
+    if (waitMs > 0) {
+      waiting = true;
+      return;
+    }
     const job = buildJob(video, task, settings.jobs, opts);
     actions.push({ type: 'CreateJob', task, job });
     events.push({
@@ -310,7 +479,12 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
           message: `Job ${thumbName} probes the source`,
         });
       } else if (outcome.state === 'Failed') {
-        failure ??= jobFailure(THUMBNAIL_TASK, outcome, o.terminationMessages?.get(thumbName));
+        failure ??= jobFailure(
+          THUMBNAIL_TASK,
+          outcome,
+          o.terminationMessages?.get(thumbName),
+          o.terminations?.get(thumbName),
+        );
         set({
           type: CONDITION_TYPES.probed,
           status: 'False',
@@ -378,7 +552,7 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
           name,
           phase: 'Failed',
           job: jn,
-          message: jobFailure(name, outcome, o.terminationMessages?.get(jn)).message,
+          message: jobFailure(name, outcome, o.terminationMessages?.get(jn), o.terminations?.get(jn)).message,
         };
       return { name, phase: 'Skipped', message: 'not encoded: the source could not be probed' };
     });
@@ -419,7 +593,7 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
         entries.push({ name, phase: 'Succeeded', job: jn, playlistKey: keys.playlist(uid, name) });
       else if (outcome.state === 'Active') entries.push({ name, phase: 'Running', job: jn });
       else {
-        const f = jobFailure(name, outcome, o.terminationMessages?.get(jn));
+        const f = jobFailure(name, outcome, o.terminationMessages?.get(jn), o.terminations?.get(jn));
         failure ??= f;
         entries.push({ name, phase: 'Failed', job: jn, message: f.message });
       }
@@ -488,6 +662,10 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   }
 
   // 3. Summary conditions, phase and message.
+  if (failure && existingFailed?.status !== 'True' && (retry.attempts ?? 0) > 0) {
+    const n = retry.attempts ?? 0;
+    failure = { ...failure, message: `${failure.message} (after ${n} automatic retr${n > 1 ? 'ies' : 'y'})` };
+  }
   if (failure) {
     set({ type: CONDITION_TYPES.failed, status: 'True', reason: failure.reason, message: failure.message });
     set({ type: CONDITION_TYPES.ready, status: 'False', reason: failure.reason, message: failure.message });
@@ -537,7 +715,16 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   status.conditions = orderConditions(conditions);
   status.phase = derivePhase(status.conditions);
   status.observedGeneration = gen;
-  return { actions, status, events };
+  if (retry.notBefore && waitMs <= 0) delete retry.notBefore;
+  const compact = compactRetry(retry);
+  if (compact) status.retry = compact;
+  else delete status.retry;
+  return {
+    actions,
+    status,
+    events,
+    ...(waiting ? { requeueAfterMs: Math.max(1_000, waitMs) } : {}),
+  };
 }
 
 const ORDER: string[] = [

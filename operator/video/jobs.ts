@@ -189,9 +189,13 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
       podFailurePolicy: {
         rules: [
           {
-            // The transcoder says the input is bad: retrying cannot help.
+            // The transcoder says the input is bad, or it was called wrongly: retrying cannot help.
             action: 'FailJob',
-            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODES.badInput] },
+            onExitCodes: {
+              containerName: CONTAINER_NAME,
+              operator: 'In',
+              values: [EXIT_CODES.badInput, EXIT_CODES.usage],
+            },
           },
           {
             // Evicted, preempted, node drained: not the transcoder's fault, not counted.

@@ -16,6 +16,18 @@ export function kubeConfig(file = process.env.KUBECONFIG): k8s.KubeConfig {
   return kc;
 }
 
+/** A KubeConfig for an API server that is not there (`port`: nothing listens): outage tests. */
+export function unreachableKubeConfig(port: number): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'dead', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'x' }],
+    contexts: [{ name: 'dead', cluster: 'dead', user: 'u' }],
+    currentContext: 'dead',
+  });
+  return kc;
+}
+
 /** A DNS-1123 label: prefix + random suffix, at most 63 characters. */
 export function uniqueName(prefix = 'test'): string {
   const clean =

@@ -1,10 +1,13 @@
 /**
  * The account endpoints of the original API (paths with their trailing slashes). Each route is
- * a pipeline: rate limit → validate → (load/check entity) → thin handler calling a service.
+ * a pipeline: rate limit → validate → (load/check entity) → thin handler calling a service. Routes
+ * whose budget counts failed guesses only (login, activation, refresh, reset confirmation) run
+ * the service inside the budget's `attempt`, which gives the point back on success.
  */
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { errors } from '../../errors.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
+import { failedWith, wrongOldPassword, type RateLimits } from '../../middleware/rate-limit.js';
 import { bodyOf, validateBody } from '../../middleware/validate.js';
 import {
   presentActivation,
@@ -34,13 +37,13 @@ import {
 export interface AuthRouterDeps {
   ctx: ServiceContext;
   auth: AuthMiddleware;
-  limits: {
-    login: RequestHandler[];
-    register: RequestHandler[];
-    passwordReset: RequestHandler[];
-    passwordChange: RequestHandler[];
-  };
+  limits: RateLimits;
 }
+
+/** The errors that count as a failed guess on each route. */
+const failedActivation = failedWith('activation_failed');
+const failedRefresh = failedWith('token_not_valid');
+const failedConfirmation = failedWith('invalid_reset_link');
 
 const missingRefresh = () => errors.badRequest('refresh_token_missing', 'Refresh token missing.');
 
@@ -48,20 +51,24 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
   const r = Router();
   const { config } = ctx;
 
-  r.post('/register/', ...limits.register, validateBody(registerSchema), async (_req, res) => {
+  r.post('/register/', limits.register, validateBody(registerSchema), async (_req, res) => {
     const body = bodyOf(res, registerSchema);
     const { user, token } = await register(ctx, { email: body.email, password: body.password });
     res.status(201).json(presentRegistration(user, token));
   });
 
   r.get('/activate/:uidb64/:token/', async (req, res) => {
-    await activate(ctx, req.params.uidb64!, req.params.token!);
+    await limits.activation.attempt(req, failedActivation, () =>
+      activate(ctx, req.params.uidb64!, req.params.token!),
+    );
     res.json(presentActivation());
   });
 
-  r.post('/login/', ...limits.login, validateBody(loginSchema), async (req, res) => {
+  r.post('/login/', validateBody(loginSchema), async (req, res) => {
     const body = bodyOf(res, loginSchema);
-    const { user, tokens } = await login(ctx, { ...body, userAgent: req.get('user-agent') });
+    const { user, tokens } = await limits.login.attempt(req, body.email, () =>
+      login(ctx, { ...body, userAgent: req.get('user-agent') }),
+    );
     setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
     setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
     res.json(presentLogin(user));
@@ -70,7 +77,7 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
   r.post('/token/refresh/', async (req, res) => {
     const token = refreshCookieOf(req.cookies);
     if (!token) throw missingRefresh();
-    const tokens = await refresh(ctx, token);
+    const tokens = await limits.refresh.attempt(req, failedRefresh, () => refresh(ctx, token));
     setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
     setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
     res.json(presentRefresh(tokens.access));
@@ -87,21 +94,17 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
     res.json(presentLogout());
   });
 
-  r.post(
-    '/password_reset/',
-    ...limits.passwordReset,
-    validateBody(passwordResetSchema),
-    async (_req, res) => {
-      await requestPasswordReset(ctx, bodyOf(res, passwordResetSchema).email);
-      res.json(presentPasswordResetRequested());
-    },
-  );
+  r.post('/password_reset/', limits.passwordReset, validateBody(passwordResetSchema), async (_req, res) => {
+    await requestPasswordReset(ctx, bodyOf(res, passwordResetSchema).email);
+    res.json(presentPasswordResetRequested());
+  });
 
   r.post(
     '/password_confirm/:uidb64/:token/',
-    ...limits.passwordReset,
     async (req, _res, next) => {
-      await checkResetLink(ctx, req.params.uidb64 as string, req.params.token as string);
+      await limits.passwordConfirm.attempt(req, failedConfirmation, () =>
+        checkResetLink(ctx, req.params.uidb64 as string, req.params.token as string),
+      );
       next();
     },
     validateBody(passwordConfirmSchema),
@@ -122,16 +125,23 @@ export function authRouter({ ctx, auth, limits }: AuthRouterDeps): Router {
   r.post(
     '/password_change/',
     auth.requireAuth,
-    ...limits.passwordChange,
+    limits.passwordChange.guard(),
     validateBody(passwordChangeSchema),
     async (req, res) => {
       const body = bodyOf(res, passwordChangeSchema);
-      const tokens = await changePassword(ctx, {
-        userId: req.user!.id,
-        oldPassword: body.old_password,
-        newPassword: body.new_password,
-        userAgent: req.get('user-agent'),
-      });
+      let tokens;
+      try {
+        tokens = await changePassword(ctx, {
+          userId: req.user!.id,
+          oldPassword: body.old_password,
+          newPassword: body.new_password,
+          userAgent: req.get('user-agent'),
+        });
+      } catch (err) {
+        await limits.passwordChange.settle(res, wrongOldPassword(err));
+        throw err;
+      }
+      await limits.passwordChange.settle(res, false);
       setAccessCookie(res, config, tokens.access, tokens.accessExpiresAt);
       setRefreshCookie(res, config, tokens.refresh, tokens.refreshExpiresAt);
       res.json(presentPasswordChanged());

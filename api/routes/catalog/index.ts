@@ -28,9 +28,11 @@ import type { CatalogService } from '../../services/catalog.js';
 import { ReadyListCache } from '../../services/catalog-list.js';
 import { servedPlaylist } from '../../services/playlists.js';
 import { TtlCache } from '../../services/ttl-cache.js';
-import { isUnreachable, uploadHandler } from './upload.js';
+import { isUnreachable, uploadHandler, type InFlightUploads } from './upload.js';
 
 export interface CatalogRouteDeps {
+  /** Uploads in progress (aborted by the shutdown). */
+  uploads?: InFlightUploads;
   catalog: CatalogService;
   storage: ObjectStorage;
   mediaBucket: string;
@@ -295,6 +297,7 @@ export function adminVideoRouter(
       sourceBucket: deps.sourceBucket,
       maxBytes: deps.uploadMaxBytes,
       logger: deps.logger,
+      ...(deps.uploads ? { inFlight: deps.uploads } : {}),
     }),
   );
 
@@ -316,6 +319,17 @@ export function adminVideoRouter(
     const outcome = await catalog.delete(Number(id));
     if (!outcome) throw errors.notFound();
     res.status(202).json({ id: Number(id), status: outcome });
+  });
+
+  // A Failed video processed again: only the renditions that failed (the operator's retry annotation).
+  r.post('/admin/videos/:id/retry/', ...auth.requireStaff, async (req, res) => {
+    const id = param(req, 'id');
+    if (!ID.test(id) || Number(id) > 2_147_483_647) throw errors.notFound();
+    const outcome = await catalog.retry(Number(id));
+    if (!outcome) throw errors.notFound();
+    if (outcome === 'not_failed')
+      throw errors.conflict('not_failed', 'Only a video whose processing failed can be retried.');
+    res.status(202).json({ id: Number(id), status: 'retrying' });
   });
 
   r.use('/admin/videos', infraErrors);

@@ -265,5 +265,32 @@ export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
         },
       },
     },
+    '/api/admin/videos/{id}/retry/': {
+      post: {
+        tags: ['admin'],
+        summary:
+          'Retry a video whose processing failed (staff only): the operator re-runs only the renditions that failed',
+        security: userAuth,
+        parameters: [idParam],
+        responses: {
+          '202': {
+            description: 'The retry was requested (the media.videoflix.io/retry annotation of its Video)',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { id: { type: 'integer' }, status: { type: 'string', enum: ['retrying'] } },
+                },
+              },
+            },
+          },
+          '401': unauthorized,
+          '403': forbidden,
+          '404': notFound,
+          '409': detail('The video has not failed.'),
+          '503': detail('The cluster is unavailable.'),
+        },
+      },
+    },
   };
 }

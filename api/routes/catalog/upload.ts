@@ -6,9 +6,14 @@
  *    (413), fields that fail validation (400), a file whose first bytes are no video container (415).
  * 2. The catalog row (Uploading) → the source streamed to S3 (multipart, ≤ 2 parts in memory) →
  *    the Video resource → the row linked to it; 202 `{"id", "status"}`.
- * 3. Any failure from step 2 on (client gone, size limit, S3, Kubernetes, database) undoes what
- *    was done: aborted multipart upload / removed object, deleted resource, deleted row.
+ * 3. Any failure from step 2 on (client gone, size limit, S3, Kubernetes, database, the process
+ *    shutting down) undoes what was done: aborted multipart upload / removed object, deleted
+ *    resource, deleted row.
+ * On shutdown (InFlightUploads.abortAll) every upload in progress is aborted: its client gets a 503
+ * `shutting_down` (upload again; another replica takes it) and its clean-up finishes before the
+ * process closes its pools.
  */
+import { isKubeTimeout } from '../../../common/kube/index.js';
 import busboy from 'busboy';
 import type { Request, RequestHandler } from 'express';
 import type { Readable } from 'node:stream';
@@ -17,6 +22,7 @@ import type { Logger } from '../../../common/logging/index.js';
 import { AppError, errors } from '../../errors.js';
 import { kubeMessage, kubeStatus } from '../../infra/kube.js';
 import { StorageError, UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
+import { requestSignal } from '../../infra/request-signal.js';
 import { fieldErrors } from '../../middleware/validate.js';
 import type { CatalogService } from '../../services/catalog.js';
 import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
@@ -37,6 +43,63 @@ export interface UploadDeps {
   sourceBucket: string;
   maxBytes: number;
   logger: Logger;
+  /** Uploads in progress, for the shutdown to abort. */
+  inFlight?: InFlightUploads;
+}
+
+export const shuttingDown = () =>
+  new AppError(503, 'shutting_down', 'The server is shutting down; please upload the file again.');
+
+interface Tracked {
+  /** Fails the upload with `err` (the file stream once it is being read, else the request). */
+  abort: (err: Error) => void;
+  done?: Promise<void>;
+}
+
+/** The uploads in progress of one process, so that its shutdown can abort them and wait for their clean-up. */
+export class InFlightUploads {
+  private readonly entries = new Set<Tracked>();
+  private closed = false;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Runs `work` as a tracked upload; refused at once (503) once the shutdown began. */
+  async run<T>(req: Request, work: (t: Tracked) => Promise<T>): Promise<T> {
+    if (this.closed) throw shuttingDown();
+    const t: Tracked = { abort: () => req.destroy() };
+    const done = work(t);
+    t.done = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.entries.add(t);
+    try {
+      return await done;
+    } finally {
+      this.entries.delete(t);
+    }
+  }
+
+  /**
+   * Aborts every upload in progress (each undoes its work: multipart upload aborted, row removed)
+   * and waits for them, at most `ms`. Resolves with how many were aborted.
+   */
+  async abortAll(ms: number): Promise<number> {
+    this.closed = true;
+    const all = [...this.entries];
+    for (const t of all) t.abort(shuttingDown());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(all.map((t) => t.done)),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    return all.length;
+  }
 }
 
 class ClientGoneError extends Error {
@@ -54,6 +117,10 @@ const notVideo = (reason: string) =>
   });
 const badMultipart = (why: string) =>
   errors.badRequest('malformed_multipart', `Multipart form parse error - ${why}`);
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new ClientGoneError();
+}
 
 interface FilePart {
   fields: Record<string, string>;
@@ -104,6 +171,9 @@ function receiveUntilFile(req: Request, maxBytes: number): Promise<FilePart> {
       if (!req.complete) fail(new ClientGoneError());
     });
     req.on('error', () => fail(new ClientGoneError()));
+    // the request timed out (middleware/timeout.ts answered already): stop receiving, undo
+    const signal = requestSignal();
+    signal?.addEventListener('abort', () => fail(abortReason(signal)), { once: true });
     req.pipe(bb);
   });
 }
@@ -139,12 +209,16 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; all: A
 export function uploadHandler(deps: UploadDeps): RequestHandler {
   return async (req, res, next) => {
     try {
-      const body = await upload(req, deps);
+      const body = deps.inFlight
+        ? await deps.inFlight.run(req, (t) => upload(req, deps, t))
+        : await upload(req, deps);
       res.status(202).json(body);
     } catch (err) {
       // An early refusal (415, 400, 503) lets Node read and discard the rest of the body, so the
-      // client can finish sending and read the answer; past the size limit the connection closes.
-      if (!req.complete && err instanceof AppError && err.status === 413) res.set('Connection', 'close');
+      // client can finish sending and read the answer; past the size limit, and when the process
+      // shuts down, the connection closes.
+      if (!req.complete && err instanceof AppError && (err.status === 413 || err.code === 'shutting_down'))
+        res.set('Connection', 'close');
       if (err instanceof ClientGoneError) {
         deps.logger.info('upload abandoned by the client; nothing kept');
         res.destroy();
@@ -155,13 +229,18 @@ export function uploadHandler(deps: UploadDeps): RequestHandler {
   };
 }
 
-async function upload(req: Request, deps: UploadDeps): Promise<{ id: number; status: string }> {
+async function upload(
+  req: Request,
+  deps: UploadDeps,
+  tracked?: Tracked,
+): Promise<{ id: number; status: string }> {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;/i.test(type)) throw errors.unsupportedMediaType(type);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > deps.maxBytes + 64 * 1024) throw tooLarge(deps.maxBytes);
 
   const { fields, file, mimeType } = await receiveUntilFile(req, deps.maxBytes);
+  if (tracked) tracked.abort = (err) => file.destroy(err);
   const parsed = uploadFieldsSchema.safeParse(fields);
   if (!parsed.success) {
     file.resume();
@@ -221,8 +300,9 @@ function mapFailure(err: unknown, maxBytes: number): unknown {
   return err;
 }
 
-/** A connection-level failure (the server is down or unreachable). */
+/** A connection-level failure (the server is down, unreachable, or did not answer in time). */
 export function isUnreachable(err: unknown): boolean {
+  if (isKubeTimeout(err)) return true;
   const code =
     (err as { code?: string; cause?: { code?: string } })?.code ??
     (err as { cause?: { code?: string } })?.cause?.code;

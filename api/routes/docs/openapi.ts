@@ -70,7 +70,9 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
         'Accounts and authentication of Videoflix, keeping the HTTP contract of the original Django backend. ' +
         'Authentication uses the HttpOnly cookies `access_token` and `refresh_token` set by login; API clients ' +
         'may send the access token as `Authorization: Bearer`. Unsafe requests from browsers must come from a ' +
-        'trusted Origin (CSRF protection).',
+        'trusted Origin (CSRF protection). A spent rate limit answers 429 with Retry-After; a request not ' +
+        'answered within its timeout (30 s by default, an hour for the upload) answers 503 `{"detail"}` ' +
+        '(408 while its body is still arriving).',
     },
     servers: [{ url: opts.serverUrl }],
     components: {
@@ -120,7 +122,7 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             429: throttled,
             503: json(
               detail('Email service is currently unavailable.'),
-              'The mail could not be sent; the account was removed again',
+              'The mail could not be sent (the account was removed again), or the rate-limit store is unavailable',
             ),
           },
         },
@@ -138,6 +140,7 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
               { type: 'object', properties: { message: { type: 'string' }, detail: { type: 'string' } } },
               'Invalid, expired or used link',
             ),
+            429: throttled,
           },
         },
       },
@@ -191,6 +194,7 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
               detail('Invalid refresh token.'),
               'Invalid, expired, revoked or replayed outside the grace window (the replay revokes the session)',
             ),
+            429: throttled,
           },
         },
       },
@@ -219,6 +223,10 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
             200: json(detail('An email has been sent to reset your password.'), 'Accepted'),
             400: fieldErrors,
             429: throttled,
+            503: json(
+              detail('Service temporarily unavailable, try again later.'),
+              'The rate-limit store is unavailable (this route is not served without it)',
+            ),
           },
         },
       },
@@ -233,6 +241,7 @@ export function buildOpenApi(opts: { serverUrl: string; extraPaths?: Json }): Js
           responses: {
             200: json(detail('Your Password has been successfully reset.'), 'Password changed'),
             400: fieldErrors,
+            429: throttled,
           },
         },
       },

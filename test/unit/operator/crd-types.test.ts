@@ -21,6 +21,7 @@ import {
   type ObjectRef,
   type RenditionPhase,
   type RenditionStatus,
+  type RetryStatus,
   type SourceInfo,
   type VideoSpec,
   type VideoStatus,
@@ -51,7 +52,14 @@ const statusKeys = {
   masterPlaylistKey: true,
   thumbnailKey: true,
   message: true,
+  retry: true,
 } satisfies Keys<VideoStatus>;
+const retryKeys = {
+  attempts: true,
+  observedAnnotation: true,
+  notBefore: true,
+  retiredJobs: true,
+} satisfies Keys<RetryStatus>;
 const conditionKeys = {
   type: true,
   status: true,
@@ -135,6 +143,7 @@ describe('Video CRD and TypeScript types agree', () => {
     expect(names(status.properties!.conditions!.items)).to.deep.equal(sorted(conditionKeys));
     expect(names(status.properties!.renditions!.items)).to.deep.equal(sorted(renditionKeys));
     expect(names(status.properties!.source)).to.deep.equal(sorted(sourceKeys));
+    expect(names(status.properties!.retry)).to.deep.equal(sorted(retryKeys));
   });
 
   it('enums are the shared constants', () => {

@@ -97,7 +97,11 @@ describe('operator/video/jobs', () => {
       const rules = job.spec?.podFailurePolicy?.rules ?? [];
       expect(rules[0]).to.deep.equal({
         action: 'FailJob',
-        onExitCodes: { containerName: 'transcoder', operator: 'In', values: [EXIT_CODES.badInput] },
+        onExitCodes: {
+          containerName: 'transcoder',
+          operator: 'In',
+          values: [EXIT_CODES.badInput, EXIT_CODES.usage],
+        },
       });
       expect(rules[1]).to.deep.equal({
         action: 'Ignore',

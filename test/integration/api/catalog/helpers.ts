@@ -129,6 +129,7 @@ export async function startHarness(
     logger,
     routers: [...catalog.routers, ...(extra.routers ?? [])],
     openApiPaths: catalog.openApiPaths,
+    routeTimeouts: catalog.routeTimeouts,
   });
   const t: TestApp = {
     app,

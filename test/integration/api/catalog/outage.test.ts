@@ -5,13 +5,13 @@
  */
 import { expect } from 'chai';
 import type { Express } from 'express';
-import * as k8s from '@kubernetes/client-node';
 import supertest from 'supertest';
 import { createLogger } from '../../../../common/logging/index.js';
 import { createApp } from '../../../../api/app.js';
 import { createCatalog } from '../../../../api/catalog.js';
 import { KubeVideos } from '../../../../api/infra/kube.js';
 import { ObjectStorage } from '../../../../api/infra/storage.js';
+import { unreachableKubeConfig } from '../../../support/kube.js';
 import { createMediaDir, type MediaDir } from '../../../support/media.js';
 import { FRONTEND } from '../helpers/app.js';
 import { freePort } from '../helpers/process.js';
@@ -27,13 +27,7 @@ describe('api catalog: storage or cluster unreachable', function () {
     h = await startHarness('outage');
     media = await createMediaDir();
     const dead = await freePort(); // nothing listens there
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'dead', server: `https://127.0.0.1:${dead}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'x' }],
-      contexts: [{ name: 'dead', cluster: 'dead', user: 'u' }],
-      currentContext: 'dead',
-    });
+    const kc = unreachableKubeConfig(dead);
     const catalog = createCatalog({
       config: h.config,
       publicApiUrl: h.t.config.PUBLIC_API_URL,
@@ -108,14 +102,7 @@ describe('api catalog: storage or cluster unreachable', function () {
 
   it('answers 503 when the cluster is down: upload (object and row removed again) and delete', async function () {
     // storage works (the harness's), the API server does not
-    const kc = new k8s.KubeConfig();
-    const dead = await freePort();
-    kc.loadFromOptions({
-      clusters: [{ name: 'dead', server: `https://127.0.0.1:${dead}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'x' }],
-      contexts: [{ name: 'dead', cluster: 'dead', user: 'u' }],
-      currentContext: 'dead',
-    });
+    const kc = unreachableKubeConfig(await freePort());
     const catalog = createCatalog({
       config: h.config,
       publicApiUrl: h.t.config.PUBLIC_API_URL,

@@ -218,10 +218,17 @@ describe('api catalog: status consumer and resync', function () {
       description: '',
       category: '',
     });
+    // ...and so must a multipart upload under way (the resync aborts only those older than
+    // UPLOAD_STALE_SECONDS: security/timeouts.test.ts moves the clock for that)
+    const running = await h.s3.initiateNewMultipartUpload(h.sources, `${fresh.sourceKey}`, {});
     await new Promise((r) => setImmediate(r));
     const result = await h.catalog.service.resync();
     expect(result.markedDeleted).to.be.greaterThanOrEqual(1);
     expect(result.staleUploadsRemoved).to.equal(1);
+    expect(result.incompleteUploadsAborted).to.equal(0);
+    const listed = await h.s3.listIncompleteUploadsQuery(h.sources, '', '', '', '');
+    expect(listed.uploads.map((u) => u.uploadId)).to.deep.equal([running]);
+    await h.s3.abortMultipartUpload(h.sources, fresh.sourceKey!, running);
     expect((await rowOf(video.metadata.uid!))!.phase).to.equal('Deleted');
     expect(await h.Video.findByPk(stuck.id)).to.equal(null);
     expect(

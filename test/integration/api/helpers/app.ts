@@ -40,10 +40,17 @@ export function testConfig(db: TestDatabase, overrides: ConfigOverrides = {}): A
     CORS_ALLOWED_ORIGINS: FRONTEND,
     // supertest speaks plain HTTP: the development setting (the default, Secure, is tested in security/)
     AUTH_COOKIE_SECURE: 'false',
+    // the rate limits count in the test file's database, shared by every app built on it: tests of a
+    // limit set a low budget and send from an address of their own (X-Forwarded-For)
     RATE_LIMIT_LOGIN_MAX: '1000',
+    RATE_LIMIT_LOGIN_IP_MAX: '1000',
+    RATE_LIMIT_LOGIN_SLOWDOWN_AFTER: '1000',
     RATE_LIMIT_REGISTER_MAX: '1000',
     RATE_LIMIT_PASSWORD_RESET_MAX: '1000',
     RATE_LIMIT_PASSWORD_CHANGE_MAX: '1000',
+    RATE_LIMIT_PASSWORD_CONFIRM_MAX: '1000',
+    RATE_LIMIT_ACTIVATION_MAX: '1000',
+    RATE_LIMIT_REFRESH_MAX: '1000',
     SMTP_TIMEOUT_MS: '5000',
     ...smtpEnv(),
     ...overrides,
