@@ -6,9 +6,7 @@
  * queues and their persistent messages are kept.
  */
 import { expect } from 'chai';
-import amqp from 'amqplib';
 import { createMediaDir, type MediaDir } from '../support/media.js';
-import { portForward } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
 import {
   componentEnv,
@@ -22,6 +20,7 @@ import {
   sleep,
   videoResource,
   waitForReplacement,
+  withBroker,
   type PodInfo,
 } from './support.js';
 
@@ -214,35 +213,11 @@ describe('fault 6: stateful services restarted', function () {
       'RabbitMQ Pod deleted',
       "a durable queue's persistent messages and the API's status queue kept; broker back without help",
     );
-    const amqpUrl = await componentEnv('api', 'AMQP_URL'); // amqp://<user>:$(AMQP_PASSWORD)@<service>:<port>
-    const password = await componentEnv('api', 'AMQP_PASSWORD');
     const apiQueue = await componentEnv('api', 'AMQP_QUEUE').catch(() => 'videoflix.api.catalog');
-    const u = new URL(amqpUrl.replace('$(AMQP_PASSWORD)', 'x'));
-    const service = u.hostname.split('.')[0]!;
     const queue = `faults.durability.${tag}`;
     const bodies = ['one', 'two', 'three'].map((b) => `${b} ${tag}`);
 
-    async function withBroker<T>(fn: (ch: amqp.ConfirmChannel) => Promise<T>): Promise<T> {
-      const fwd = await portForward(service, Number(u.port || 5672));
-      try {
-        const conn = await amqp.connect(
-          `amqp://${encodeURIComponent(decodeURIComponent(u.username))}:${encodeURIComponent(password)}@127.0.0.1:${fwd.port}`,
-          { timeout: 15_000 },
-        );
-        conn.on('error', () => undefined);
-        try {
-          const ch = await conn.createConfirmChannel();
-          ch.on('error', () => undefined);
-          return await fn(ch);
-        } finally {
-          await conn.close().catch(() => undefined);
-        }
-      } finally {
-        await fwd.stop();
-      }
-    }
-
-    await withBroker(async (ch) => {
+    await withBroker('api', async (ch) => {
       await ch.assertQueue(queue, { durable: true });
       for (const b of bodies) ch.sendToQueue(queue, Buffer.from(b), { persistent: true });
       await ch.waitForConfirms();
@@ -257,7 +232,7 @@ describe('fault 6: stateful services restarted', function () {
 
     const got = await waitFor(
       () =>
-        withBroker(async (ch) => {
+        withBroker('api', async (ch) => {
           const q = await ch.checkQueue(queue);
           const received: string[] = [];
           for (;;) {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import amqp from 'amqplib';
 import { GROUP, LABELS, PLURAL, keys } from '../../common/video/index.js';
 import { waitForMail } from '../support/mail.js';
 import {
@@ -649,4 +650,34 @@ export async function playable(p: Platform, id: number, session: Session): Promi
     if (seg.status !== 200) problems.push(`${first} ${seg.status}`);
   }
   return problems;
+}
+
+// ---- the broker ------------------------------------------------------------------------------------------------
+/**
+ * Runs `fn` on a confirm channel of the in-cluster RabbitMQ, reached through a port-forward to its Service,
+ * as the user `component` (api or operator) connects with (AMQP_URL with $(AMQP_PASSWORD) from its Secret).
+ */
+export async function withBroker<T>(
+  component: 'api' | 'operator',
+  fn: (ch: amqp.ConfirmChannel) => Promise<T>,
+): Promise<T> {
+  const url = new URL((await componentEnv(component, 'AMQP_URL')).replace('$(AMQP_PASSWORD)', 'x'));
+  const password = await componentEnv(component, 'AMQP_PASSWORD');
+  const fwd = await portForward(url.hostname.split('.')[0]!, Number(url.port || 5672));
+  try {
+    const conn = await amqp.connect(
+      `amqp://${url.username}:${encodeURIComponent(password)}@127.0.0.1:${fwd.port}`,
+      { timeout: 15_000 },
+    );
+    conn.on('error', () => undefined);
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.on('error', () => undefined);
+      return await fn(ch);
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+  } finally {
+    await fwd.stop();
+  }
 }
