@@ -27,7 +27,7 @@ import {
 } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
 
-export { NS, ROOT };
+export { NS, ROOT, GROUP, PLURAL };
 export const RESULTS_DIR = path.join(ROOT, 'test-results/faults');
 /** Bound for a Video to end Ready or Failed after its fault (a loaded 2-core machine; never a hang). */
 export const SETTLE_TIMEOUT_MS = Number(process.env.FAULTS_SETTLE_TIMEOUT_MS ?? 6 * 60_000);
