@@ -53,12 +53,15 @@ export function createCatalog(w: CatalogWiring): Catalog {
         S3_REGION: config.S3_REGION,
         S3_ACCESS_KEY: config.S3_ACCESS_KEY ?? '',
         S3_SECRET_KEY: config.S3_SECRET_KEY ?? '',
+        S3_TIMEOUT_MS: config.S3_TIMEOUT_MS,
       },
       config.UPLOAD_PART_BYTES,
     );
   const kube =
     w.kube ??
-    new KubeVideos(loadKubeConfig(), resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
+    new KubeVideos(
+      loadKubeConfig(config.KUBE_REQUEST_TIMEOUT_MS),
+      resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
   const service = new CatalogService({
     sequelize: w.sequelize,
     Video: initVideoModel(w.sequelize),

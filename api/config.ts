@@ -253,6 +253,10 @@ export const catalogSchema = storageSchema
     AMQP_QUEUE: env.str('videoflix.api.catalog'),
     AMQP_PREFETCH: z.coerce.number().int().min(1).max(1000).default(8),
     AMQP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(30_000),
+    /** Deliveries of a status message that passes the schema but fails to be stored, before it is dead-lettered. */
+    AMQP_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+    /** Longest wait for the Kubernetes API server on one call (create, read, list, delete a Video). */
+    KUBE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     /** Namespace of the Video resources; empty = KUBE_NAMESPACE, else the Pod's namespace in a cluster, else `default`. */
     VIDEO_NAMESPACE: z.string().default(''),
     /** The Pod's namespace (the chart sets it from the downward API): used when VIDEO_NAMESPACE is empty. */

@@ -152,7 +152,7 @@ function isSchemaMissing(err: unknown): boolean {
 }
 
 /** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
-function isDatabaseUnavailable(err: unknown): boolean {
+export function isDatabaseUnavailable(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
   return (
     name.startsWith('SequelizeConnection') ||

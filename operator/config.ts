@@ -64,6 +64,8 @@ export const operatorSchema = storageSchema
     DELETE_SOURCE_ON_DELETE: env.bool(false),
     /** app.kubernetes.io/instance on the Jobs (the Helm release name). */
     INSTANCE: env.str('videoflix'),
+    /** Longest wait for the API server on one call; a reconcile that hits it fails and is retried with backoff. */
+    KUBE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
     /** Publish every Video's current status when this replica becomes leader. */
     PUBLISH_ON_LEAD: env.bool(true),

@@ -15,8 +15,14 @@ import { StatusPublisher } from './video/publish.js';
 async function main() {
   const config = loadConfigOrExit(operatorSchema);
   const logger = createLogger('operator', { level: config.LOG_LEVEL });
-  const kc = loadKubeConfig();
-  const storage = minioFrom(config.S3_ENDPOINT, config.S3_REGION, config.S3_ACCESS_KEY, config.S3_SECRET_KEY);
+  const kc = loadKubeConfig(undefined, config.KUBE_REQUEST_TIMEOUT_MS);
+  const storage = minioFrom(
+    config.S3_ENDPOINT,
+    config.S3_REGION,
+    config.S3_ACCESS_KEY,
+    config.S3_SECRET_KEY,
+    config.S3_TIMEOUT_MS,
+  );
   const ref: { controller?: VideoController } = {};
   let stopping = false;
   const publisher = new StatusPublisher({
@@ -24,6 +30,7 @@ async function main() {
     exchange: config.AMQP_EXCHANGE,
     logger: logger.child({ part: 'publisher' }),
     backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
+    timeoutMs: config.AMQP_TIMEOUT_MS,
     onResult: (result) => ref.controller?.metrics.published.inc({ result }),
   });
   const ctl = new VideoController({

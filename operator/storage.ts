@@ -7,11 +7,13 @@ export function minioFrom(
   region: string,
   accessKey: string,
   secretKey: string,
+  timeoutMs?: number,
 ): MinioClient {
   return createS3Client({
     S3_ENDPOINT: endpoint,
     S3_REGION: region,
     S3_ACCESS_KEY: accessKey,
     S3_SECRET_KEY: secretKey,
+    ...(timeoutMs !== undefined ? { S3_TIMEOUT_MS: timeoutMs } : {}),
   });
 }

@@ -73,6 +73,11 @@ export const storageSchema = z.object({
   S3_SECRET_KEY: env.str(),
   S3_SOURCE_BUCKET: env.str('videoflix-sources'),
   S3_MEDIA_BUCKET: env.str('videoflix-media'),
+  /**
+   * Longest silence on an S3 connection (no byte sent or received) before the request fails: a hung
+   * or frozen server ends a request, an upload part or a streamed object within this time.
+   */
+  S3_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
 });
 export type StorageConfig = z.infer<typeof storageSchema>;
 
@@ -80,6 +85,8 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export const amqpSchema = z.object({
   AMQP_URL: env.str('amqp://guest:guest@127.0.0.1:5672'),
   AMQP_EXCHANGE: env.str('videoflix.video-status'),
+  /** Bound on each step with the broker: connecting (TCP + AMQP handshake), declaring, a publish confirm. */
+  AMQP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 export type AmqpConfig = z.infer<typeof amqpSchema>;
 

@@ -3,6 +3,8 @@
  * S3-compatible store, path-style, region known so the client never asks the server for it), the
  * content types of the files in the media bucket, and credential-free error descriptions.
  */
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { Client, S3Error } from 'minio';
 import type { StorageConfig } from '../config/index.js';
@@ -10,13 +12,42 @@ import type { StorageConfig } from '../config/index.js';
 export type StorageSettings = Pick<
   StorageConfig,
   'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'
->;
+> &
+  Partial<Pick<StorageConfig, 'S3_TIMEOUT_MS'>>;
+
+export const DEFAULT_S3_TIMEOUT_MS = 30_000;
+
+/** A request to the store saw no byte for `S3_TIMEOUT_MS` (connect, answer, or mid-stream). */
+export class StorageTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no answer from object storage within ${ms} ms`);
+    this.name = 'StorageTimeoutError';
+  }
+}
+
+/**
+ * minio's transport (node's http/https `request`) with an idle timeout on every request: a socket
+ * silent for `ms` (connecting, waiting for the answer, or in the middle of a streamed body) is
+ * destroyed, so the call rejects and a response stream being read errors. An idle bound, not a
+ * total one: a large object streams for as long as bytes keep flowing.
+ */
+export function timeoutTransport(useSSL: boolean, ms: number): Pick<typeof http, 'request'> {
+  const base = useSSL ? https : http;
+  const request = ((...args: Parameters<typeof http.request>) => {
+    const req = (base.request as typeof http.request)(...args);
+    req.setTimeout(ms, () => req.destroy(new StorageTimeoutError(ms)));
+    return req;
+  }) as typeof http.request;
+  return { request };
+}
 
 /** The minio client for an endpoint URL (http or https, optional port). */
 export function createS3Client(cfg: StorageSettings, opts: { partSize?: number } = {}): Client {
   const url = new URL(cfg.S3_ENDPOINT);
   const useSSL = url.protocol === 'https:';
   return new Client({
+    transport: timeoutTransport(useSSL, cfg.S3_TIMEOUT_MS ?? DEFAULT_S3_TIMEOUT_MS),
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : useSSL ? 443 : 80,
     useSSL,

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Agent } from 'node:http';
 import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import { withRequestTimeout } from '../../common/kube/index.js';
 
 type AgentFactory = (cluster: Cluster | null, agentOptions: Record<string, unknown>) => Agent;
 const SHARED = Symbol.for('videoflix.sharedAgents');
@@ -48,10 +49,14 @@ export function shareAgents(kc: KubeConfig): KubeConfig {
   return kc;
 }
 
-/** KubeConfig from the default places (in-cluster service account, $KUBECONFIG, ~/.kube/config), sharing agents. */
-export function loadKubeConfig(file?: string): KubeConfig {
+/**
+ * KubeConfig from the default places (in-cluster service account, $KUBECONFIG, ~/.kube/config),
+ * sharing agents, every API call bounded by `timeoutMs` (common/kube: a hung call fails, the reconcile
+ * ends with an error and the work queue retries it with backoff).
+ */
+export function loadKubeConfig(file?: string, timeoutMs?: number): KubeConfig {
   const kc = new KubeConfig();
   if (file) kc.loadFromFile(file);
   else kc.loadFromDefault();
-  return shareAgents(kc);
+  return withRequestTimeout(shareAgents(kc), timeoutMs);
 }

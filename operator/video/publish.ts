@@ -8,7 +8,13 @@
  * The outbox lives in memory: messages still waiting when the process dies are lost; the next
  * phase change (or the API's own resync) repairs the catalog.
  */
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import {
+  DEFAULT_AMQP_TIMEOUT_MS,
+  closeConnection,
+  connect,
+  withTimeout,
+} from '../../common/amqp/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
 import { backoffDelay, sleep } from '../runtime/backoff.js';
@@ -29,7 +35,10 @@ export interface PublisherOptions {
   logger: Logger;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Bound on a publish confirm (default: timeoutMs). */
   confirmTimeoutMs?: number;
+  /** Bound on connecting (TCP + handshake + channel + declaring the exchange) and on closing. */
+  timeoutMs?: number;
   maxOutbox?: number;
   onResult?: (result: 'confirmed' | 'failed' | 'dropped') => void;
 }
@@ -78,10 +87,26 @@ export class StatusPublisher implements StatusSink {
     await this.disconnect();
   }
 
+  private get timeoutMs(): number {
+    return this.o.timeoutMs ?? DEFAULT_AMQP_TIMEOUT_MS;
+  }
+
   private async connect() {
-    const conn = await amqp.connect(this.o.url, {
-      clientProperties: { connection_name: 'videoflix-operator' },
-    });
+    const conn = await connect(this.o.url, this.timeoutMs, 'videoflix-operator');
+    let ch: ConfirmChannel;
+    try {
+      ch = await withTimeout(this.open(conn), this.timeoutMs, 'opening a confirm channel');
+    } catch (err) {
+      await closeConnection(conn, this.timeoutMs);
+      throw err;
+    }
+    this.connection = conn;
+    this.channel = ch;
+    this.connected = true;
+    this.o.logger.info({ exchange: this.o.exchange }, 'amqp connected');
+  }
+
+  private async open(conn: ChannelModel): Promise<ConfirmChannel> {
     conn.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
     conn.on('close', () => {
       if (this.connection === conn) {
@@ -102,10 +127,7 @@ export class StatusPublisher implements StatusSink {
       }
     });
     await ch.assertExchange(this.o.exchange, 'topic', { durable: true });
-    this.connection = conn;
-    this.channel = ch;
-    this.connected = true;
-    this.o.logger.info({ exchange: this.o.exchange }, 'amqp connected');
+    return ch;
   }
 
   private async disconnect() {
@@ -113,7 +135,7 @@ export class StatusPublisher implements StatusSink {
     this.connection = undefined;
     this.channel = undefined;
     this.connected = false;
-    await conn?.close().catch(() => undefined);
+    await closeConnection(conn, this.timeoutMs);
   }
 
   private send(ch: ConfirmChannel, item: Pending): Promise<void> {
@@ -121,7 +143,7 @@ export class StatusPublisher implements StatusSink {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('publish confirm timed out')),
-        this.o.confirmTimeoutMs ?? 10_000,
+        this.o.confirmTimeoutMs ?? this.timeoutMs,
       );
       try {
         ch.publish(

@@ -9,6 +9,7 @@
  * 3. Any failure from step 2 on (client gone, size limit, S3, Kubernetes, database) undoes what
  *    was done: aborted multipart upload / removed object, deleted resource, deleted row.
  */
+import { isKubeTimeout } from '../../../common/kube/index.js';
 import busboy from 'busboy';
 import type { Request, RequestHandler } from 'express';
 import type { Readable } from 'node:stream';
@@ -221,8 +222,9 @@ function mapFailure(err: unknown, maxBytes: number): unknown {
   return err;
 }
 
-/** A connection-level failure (the server is down or unreachable). */
+/** A connection-level failure (the server is down, unreachable, or did not answer in time). */
 export function isUnreachable(err: unknown): boolean {
+  if (isKubeTimeout(err)) return true;
   const code =
     (err as { code?: string; cause?: { code?: string } })?.code ??
     (err as { cause?: { code?: string } })?.cause?.code;
