@@ -4,6 +4,7 @@
  * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
  * ordered shutdown (consumer first: no new message starts; then the resync).
  */
+import { isDatabaseUnavailable } from './errors.js';
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from '../common/logging/index.js';
@@ -79,6 +80,10 @@ export function createCatalog(w: CatalogWiring): Catalog {
     queue: config.AMQP_QUEUE,
     prefetch: config.AMQP_PREFETCH,
     backoffMaxMs: config.AMQP_RECONNECT_MAX_MS,
+    maxDeliveries: config.AMQP_MAX_DELIVERIES,
+    legacyQueue: config.AMQP_LEGACY_QUEUE,
+    timeoutMs: config.AMQP_TIMEOUT_MS,
+    isTransient: isDatabaseUnavailable,
     logger: logger.child({ area: 'status-consumer' }),
     handle: (msg) => service.applyUpdate(updateFromMessage(msg)),
   });

@@ -249,8 +249,13 @@ export const catalogSchema = storageSchema
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     S3_ACCESS_KEY: z.string().optional(),
     S3_SECRET_KEY: z.string().optional(),
-    /** Durable queue the API consumes status messages from (bound to AMQP_EXCHANGE, `video.#`). */
-    AMQP_QUEUE: env.str('videoflix.api.catalog'),
+    /**
+     * Durable quorum queue the API consumes status messages from (bound to AMQP_EXCHANGE, `video.#`);
+     * messages that cannot be stored end in `<AMQP_QUEUE>.dead`.
+     */
+    AMQP_QUEUE: env.str('videoflix.api.status'),
+    /** Queue of earlier versions (a classic queue): drained and deleted at start; empty = none. */
+    AMQP_LEGACY_QUEUE: z.string().default('videoflix.api.catalog'),
     AMQP_PREFETCH: z.coerce.number().int().min(1).max(1000).default(8),
     AMQP_RECONNECT_MAX_MS: z.coerce.number().int().min(10).default(30_000),
     /** Deliveries of a status message that passes the schema but fails to be stored, before it is dead-lettered. */

@@ -1,13 +1,32 @@
 /**
  * Consumes the operator's status messages (RabbitMQ topic exchange, routing keys `video.<phase>` and
- * `video.deleted`) from a durable queue bound with `video.#`, so messages published while the API
- * is down wait for it. Each message is handed to `handle` (which commits its database transaction)
- * and acknowledged only afterwards; a handler failure (database down) requeues it after a pause;
- * a message that is not a status message at all is logged and dropped (nack without requeue), as
- * it would fail the same way forever. On a lost connection the consumer reconnects with
- * exponential backoff; unacknowledged messages go back to the queue by the broker's own rules.
+ * `video.deleted`) from a durable quorum queue bound with `video.#`, so messages published while the
+ * API is down wait for it. Each message is handed to `handle` (which commits its database
+ * transaction) and acknowledged only afterwards. A failure:
+ * - the database is unreachable (`isTransient`): requeued after a pause, as often as it takes;
+ * - anything else (a message that passes the schema but cannot be stored): requeued after a pause
+ *   until the broker's delivery count (`x-delivery-count`, kept by quorum queues) reaches
+ *   `maxDeliveries`, then rejected, which dead-letters it through `<queue>.dlx` into `<queue>.dead`
+ *   (kept for an operator to inspect; nothing consumes it), so one poison message never blocks the
+ *   queue or loops for ever;
+ * - not a status message at all: logged and dead-lettered at once (it would fail the same way forever).
+ * Duplicates and messages out of order are the handler's business (it keeps the newest by sequence).
+ * Every step with the broker is bounded (`timeoutMs`); on a lost connection the consumer reconnects
+ * with exponential backoff; unacknowledged messages go back to the queue by the broker's own rules.
+ *
+ * Upgrade: a durable queue's arguments cannot change (redeclaring with others is a
+ * PRECONDITION_FAILED), so the quorum queue has a new name (AMQP_QUEUE, default
+ * `videoflix.api.status`). The queue of earlier versions (`legacyQueue`, default
+ * `videoflix.api.catalog`), when it exists, is unbound from the exchange (nothing new arrives there),
+ * its remaining messages are consumed like the others, and it is deleted once empty.
  */
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import {
+  DEFAULT_AMQP_TIMEOUT_MS,
+  closeConnection,
+  connect,
+  withTimeout,
+} from '../../common/amqp/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
 import { statusMessageSchema } from '../services/catalog-state.js';
@@ -23,7 +42,25 @@ export interface StatusConsumerOptions {
   backoffMaxMs?: number;
   /** Pause before a message whose handling failed goes back to the queue. */
   retryDelayMs?: number;
+  /** Deliveries of a message that keeps failing (not transiently) before it is dead-lettered (default 5). */
+  maxDeliveries?: number;
+  /** Failures that say nothing about the message (the database is down): retried without limit. */
+  isTransient?: (err: unknown) => boolean;
+  /** Queue of earlier versions to drain and delete ('' = none). */
+  legacyQueue?: string;
+  /** Bound on each step with the broker (connect, declare, cancel, close; default 10 s). */
+  timeoutMs?: number;
 }
+
+/** The dead-letter exchange and queue of a status queue. */
+export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, queue: `${queue}.dead` });
+
+/** Arguments of the status queue (a quorum queue: the broker counts deliveries in x-delivery-count). */
+export const queueArguments = (queue: string) => ({
+  'x-queue-type': 'quorum',
+  'x-dead-letter-exchange': deadLetterNames(queue).exchange,
+  'x-dead-letter-routing-key': deadLetterNames(queue).queue,
+});
 
 export class StatusConsumer {
   private connection?: ChannelModel;
@@ -37,6 +74,9 @@ export class StatusConsumer {
   connected = false;
   /** Messages handled and acknowledged since start (for tests and logs). */
   handled = 0;
+  /** Messages dead-lettered since start. */
+  deadLettered = 0;
+  private legacyInFlight = 0;
 
   constructor(private readonly o: StatusConsumerOptions) {}
 
@@ -54,13 +94,17 @@ export class StatusConsumer {
       try {
         // stop deliveries, let the handlers finish (they ack on this channel), then close
         const tag = (ch as Channel & { consumerTag?: string }).consumerTag;
-        if (tag) await ch.cancel(tag);
+        if (tag) await withTimeout(ch.cancel(tag), this.timeoutMs, 'cancelling the consumer');
       } catch {
         // channel already gone
       }
     }
     await Promise.allSettled([...this.inFlight]);
     await this.disconnect();
+  }
+
+  private get timeoutMs(): number {
+    return this.o.timeoutMs ?? DEFAULT_AMQP_TIMEOUT_MS;
   }
 
   private backoff(): number {
@@ -89,37 +133,107 @@ export class StatusConsumer {
     if (this.stopped) return;
     let conn: ChannelModel | undefined;
     try {
-      conn = await amqp.connect(this.o.url, {
-        clientProperties: { connection_name: 'videoflix-api-catalog' },
-      });
-      conn.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
-      conn.on('close', () => this.lost(conn!));
-      const ch = await conn.createChannel();
-      ch.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp channel error'));
-      ch.on('close', () => this.lost(conn!));
-      await ch.assertExchange(this.o.exchange, 'topic', { durable: true });
-      await ch.assertQueue(this.o.queue, { durable: true });
-      await ch.bindQueue(this.o.queue, this.o.exchange, 'video.#');
-      await ch.prefetch(this.o.prefetch ?? 8);
-      this.connection = conn;
+      conn = await connect(this.o.url, this.timeoutMs, 'videoflix-api-catalog');
+      const c = conn;
+      c.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
+      c.on('close', () => this.lost(c));
+      const ch = await withTimeout(this.declare(c), this.timeoutMs, 'declaring the status queue');
+      this.connection = c;
       this.channel = ch;
-      const { consumerTag } = await ch.consume(this.o.queue, (m) => this.onMessage(ch, m), { noAck: false });
+      const { consumerTag } = await withTimeout(
+        ch.consume(this.o.queue, (m) => this.onMessage(ch, m), { noAck: false }),
+        this.timeoutMs,
+        'starting to consume',
+      );
       (ch as Channel & { consumerTag?: string }).consumerTag = consumerTag;
       this.connected = true;
       this.failures = 0;
       this.o.logger.info({ exchange: this.o.exchange, queue: this.o.queue }, 'status consumer connected');
+      await withTimeout(this.drainLegacy(c, ch), this.timeoutMs, 'draining the legacy queue').catch(
+        (err: unknown) =>
+          this.o.logger.warn({ err: (err as Error).message }, 'could not drain the legacy status queue'),
+      );
       if (this.stopped) await this.disconnect();
     } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'status consumer could not connect');
-      await conn?.close().catch(() => undefined);
+      const message = (err as Error).message;
+      this.o.logger.warn(
+        {
+          err: message,
+          ...(/PRECONDITION_FAILED/.test(message)
+            ? {
+                hint: `a queue named ${this.o.queue} exists with other arguments: set AMQP_QUEUE to a new name and AMQP_LEGACY_QUEUE=${this.o.queue} to drain and remove the old one`,
+              }
+            : {}),
+        },
+        'status consumer could not connect',
+      );
       if (this.connection === conn) {
         this.connection = undefined;
         this.channel = undefined;
       }
+      await closeConnection(conn, this.timeoutMs);
       this.connected = false;
       this.schedule();
     } finally {
       this.connecting = undefined;
+    }
+  }
+
+  /** Exchange, dead-letter exchange and queue, the quorum queue and its binding; the consuming channel. */
+  private async declare(conn: ChannelModel): Promise<Channel> {
+    const ch = await conn.createChannel();
+    ch.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp channel error'));
+    ch.on('close', () => this.lost(conn));
+    const dead = deadLetterNames(this.o.queue);
+    await ch.assertExchange(this.o.exchange, 'topic', { durable: true });
+    await ch.assertExchange(dead.exchange, 'direct', { durable: true });
+    await ch.assertQueue(dead.queue, { durable: true });
+    await ch.bindQueue(dead.queue, dead.exchange, dead.queue);
+    await ch.assertQueue(this.o.queue, { durable: true, arguments: queueArguments(this.o.queue) });
+    await ch.bindQueue(this.o.queue, this.o.exchange, 'video.#');
+    await ch.prefetch(this.o.prefetch ?? 8);
+    return ch;
+  }
+
+  /**
+   * The queue of an earlier version: unbound so nothing new arrives, consumed until empty, deleted.
+   * Checked on a channel of its own (a missing queue closes the channel that asked).
+   */
+  private async drainLegacy(conn: ChannelModel, ch: Channel): Promise<void> {
+    const legacy = this.o.legacyQueue;
+    if (!legacy || legacy === this.o.queue) return;
+    const side = await conn.createChannel();
+    side.on('error', () => undefined);
+    let count: number;
+    try {
+      count = (await side.checkQueue(legacy)).messageCount;
+    } catch {
+      return; // not there: nothing to migrate (the channel closed itself)
+    }
+    await side.unbindQueue(legacy, this.o.exchange, 'video.#');
+    await side.close().catch(() => undefined);
+    this.o.logger.info({ legacyQueue: legacy, messages: count }, 'draining the status queue of an earlier version');
+    if (count === 0) {
+      await this.deleteLegacyIfEmpty(conn);
+      return;
+    }
+    await ch.consume(legacy, (m) => this.onMessage(ch, m, true), { noAck: false });
+  }
+
+  private async deleteLegacyIfEmpty(conn: ChannelModel): Promise<void> {
+    const legacy = this.o.legacyQueue;
+    if (!legacy) return;
+    const side = await conn.createChannel();
+    side.on('error', () => undefined);
+    try {
+      const { messageCount } = await side.checkQueue(legacy);
+      if (messageCount > 0) return;
+      await side.deleteQueue(legacy, { ifEmpty: true });
+      this.o.logger.info({ legacyQueue: legacy }, 'deleted the drained status queue of an earlier version');
+    } catch {
+      // gone already, or not empty after all: the next connect looks again
+    } finally {
+      await side.close().catch(() => undefined);
     }
   }
 
@@ -140,16 +254,27 @@ export class StatusConsumer {
     this.connection = undefined;
     this.channel = undefined;
     this.connected = false;
-    await conn?.close().catch(() => undefined);
+    await closeConnection(conn, this.timeoutMs);
   }
 
-  private onMessage(ch: Channel, m: ConsumeMessage | null): void {
+  private onMessage(ch: Channel, m: ConsumeMessage | null, legacy = false): void {
     if (!m) return; // the broker cancelled the consumer (queue deleted): the close handler reconnects
-    const work = this.process(ch, m).finally(() => this.inFlight.delete(work));
+    if (legacy) this.legacyInFlight++;
+    const work = this.process(ch, m, legacy).finally(() => {
+      this.inFlight.delete(work);
+      if (legacy && --this.legacyInFlight === 0 && this.connection)
+        void this.deleteLegacyIfEmpty(this.connection);
+    });
     this.inFlight.add(work);
   }
 
-  private async process(ch: Channel, m: ConsumeMessage): Promise<void> {
+  /** Rejects a message for good: dead-lettered (the legacy queue has no dead-letter exchange: dropped). */
+  private reject(ch: Channel, m: ConsumeMessage) {
+    this.deadLettered++;
+    safe(() => ch.nack(m, false, false));
+  }
+
+  private async process(ch: Channel, m: ConsumeMessage, legacy: boolean): Promise<void> {
     let parsed: VideoStatusMessage;
     try {
       const result = statusMessageSchema.safeParse(JSON.parse(m.content.toString('utf8')));
@@ -159,9 +284,9 @@ export class StatusConsumer {
     } catch (err) {
       this.o.logger.error(
         { routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message },
-        'dropping a message that is not a status message',
+        'dead-lettering a message that is not a status message',
       );
-      safe(() => ch.nack(m, false, false));
+      this.reject(ch, m);
       return;
     }
     try {
@@ -173,10 +298,30 @@ export class StatusConsumer {
         'status message handled',
       );
     } catch (err) {
-      this.o.logger.warn(
-        { uid: parsed.uid, err: (err as Error).message },
-        'status message not handled; requeued',
-      );
+      const transient = this.o.isTransient?.(err) ?? false;
+      // x-delivery-count: how many times the broker delivered it before (absent on the first delivery)
+      const before = Number(m.properties.headers?.['x-delivery-count'] ?? 0);
+      const deliveries = (Number.isFinite(before) ? before : 0) + 1;
+      const max = this.o.maxDeliveries ?? 5;
+      const log = {
+        uid: parsed.uid,
+        sequence: parsed.sequence,
+        routingKey: m.fields.routingKey,
+        err: (err as Error).message,
+        deliveries,
+        transient,
+      };
+      if (!transient && (deliveries >= max || (legacy && m.fields.redelivered))) {
+        this.o.logger.error(
+          { ...log, deadLetterQueue: legacy ? undefined : deadLetterNames(this.o.queue).queue },
+          legacy
+            ? 'status message of the legacy queue cannot be stored; dropped'
+            : 'status message cannot be stored; dead-lettered',
+        );
+        this.reject(ch, m);
+        return;
+      }
+      this.o.logger.warn(log, 'status message not handled; requeued');
       await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 1000));
       safe(() => ch.nack(m, false, true));
     }
