@@ -213,7 +213,7 @@ describe('fault 6: stateful services restarted', function () {
       'RabbitMQ Pod deleted',
       "a durable queue's persistent messages and the API's status queue kept; broker back without help",
     );
-    const apiQueue = await componentEnv('api', 'AMQP_QUEUE').catch(() => 'videoflix.api.catalog');
+    const apiQueue = await componentEnv('api', 'AMQP_QUEUE').catch(() => 'videoflix.api.status'); // api/config.ts's default
     const queue = `faults.durability.${tag}`;
     const bodies = ['one', 'two', 'three'].map((b) => `${b} ${tag}`);
 
