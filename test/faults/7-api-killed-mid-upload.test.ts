@@ -61,7 +61,13 @@ describe('fault 7: the API killed mid-upload', function () {
     const head = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypisom'), Buffer.alloc(12)]);
     const total = 256 * 1024 * 1024;
     const killAfter = 24 * 1024 * 1024;
-    const answer = await new Promise<string>((resolve) => {
+    const answer = await new Promise<string>((done) => {
+      let finished = false;
+      const resolve = (a: string) => {
+        if (finished) return;
+        finished = true;
+        done(a);
+      };
       const req = http.request(new URL('/api/admin/videos/', p.api), {
         method: 'POST',
         headers: {
@@ -96,6 +102,7 @@ describe('fault 7: the API killed mid-upload', function () {
       let killed = false;
       const pump = () => {
         while (sent < total) {
+          if (finished || req.destroyed || req.writableEnded) return; // answered or broken: no more body
           if (!killed && sent >= killAfter) {
             killed = true;
             void deletePod(api.name, { force: true });
