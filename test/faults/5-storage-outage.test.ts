@@ -26,6 +26,7 @@ import {
   waitForReplacement,
   workloadOf,
   type Session,
+  faultIt,
 } from './support.js';
 
 const UNREACHABLE_MS = Number(process.env.FAULTS_S3_OUTAGE_MS ?? 30_000);
@@ -61,7 +62,7 @@ describe('fault 5: the S3 server restarted and unreachable mid-transcode', funct
     expect(await playable(p, id, user), 'streaming problems').to.deep.equal([]);
   }
 
-  it('5a S3 server Pod deleted mid-transcode: the Video ends Ready and plays', async function () {
+  faultIt('5a S3 server Pod deleted mid-transcode: the Video ends Ready and plays', async function () {
     const fig = scenario(
       this,
       '5a',
@@ -81,32 +82,37 @@ describe('fault 5: the S3 server restarted and unreachable mid-transcode', funct
     await settle(id, name, fig, t0);
   });
 
-  it(`5b S3 server unreachable ${UNREACHABLE_MS / 1000} s mid-transcode: the Video ends Ready and plays`, async function () {
-    const fig = scenario(
-      this,
-      '5b',
-      `S3 server unreachable ${UNREACHABLE_MS / 1000} s mid-transcode`,
-      'Video Ready after retries, playable',
-    );
-    const clip = await media.clip({ durationSec: 12, width: 640, height: 360 });
-    const id = await p.upload(clip, `faults 5b ${tag}`);
-    const name = await p.resourceName(id);
-    await waitForEncoding(name, '480p');
-    await sleep(randomInt(0, 1500));
-    const t0 = Date.now();
-    await scale(deployment, 0);
-    try {
-      await waitFor(async () => (await pods(componentSelector('versitygw'))).length === 0, {
-        timeoutMs: 120_000,
-        intervalMs: 500,
-        what: 'the S3 server Pod gone',
+  faultIt(
+    `5b S3 server unreachable ${UNREACHABLE_MS / 1000} s mid-transcode: the Video ends Ready and plays`,
+    async function () {
+      const fig = scenario(
+        this,
+        '5b',
+        `S3 server unreachable ${UNREACHABLE_MS / 1000} s mid-transcode`,
+        'Video Ready after retries, playable',
+      );
+      const clip = await media.clip({ durationSec: 12, width: 640, height: 360 });
+      const id = await p.upload(clip, `faults 5b ${tag}`);
+      const name = await p.resourceName(id);
+      await waitForEncoding(name, '480p');
+      await sleep(randomInt(0, 1500));
+      const t0 = Date.now();
+      await scale(deployment, 0);
+      try {
+        await waitFor(async () => (await pods(componentSelector('versitygw'))).length === 0, {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+          what: 'the S3 server Pod gone',
+        });
+        await sleep(UNREACHABLE_MS);
+      } finally {
+        await scale(deployment, 1);
+      }
+      await kubectlAsync(['rollout', 'status', deployment, '-n', NS, '--timeout=300s'], {
+        timeoutMs: 320_000,
       });
-      await sleep(UNREACHABLE_MS);
-    } finally {
-      await scale(deployment, 1);
-    }
-    await kubectlAsync(['rollout', 'status', deployment, '-n', NS, '--timeout=300s'], { timeoutMs: 320_000 });
-    fig.outageSeconds = seconds(Date.now() - t0);
-    await settle(id, name, fig, t0);
-  });
+      fig.outageSeconds = seconds(Date.now() - t0);
+      await settle(id, name, fig, t0);
+    },
+  );
 });

@@ -11,7 +11,17 @@ import { promisify } from 'node:util';
 import { CLUSTER } from '../support/cluster-hooks.js';
 import { createMediaDir, type MediaDir } from '../support/media.js';
 import { readEndpoints } from '../support/platform.js';
-import { NS, Platform, ROOT, scenario, seconds, SETTLE_TIMEOUT_MS, sleep, type Session } from './support.js';
+import {
+  NS,
+  Platform,
+  ROOT,
+  scenario,
+  seconds,
+  SETTLE_TIMEOUT_MS,
+  sleep,
+  type Session,
+  faultIt,
+} from './support.js';
 
 const execFileP = promisify(execFile);
 const CLIENTS = Number(process.env.FAULTS_STREAM_CLIENTS ?? 20);
@@ -130,56 +140,59 @@ describe('fault 8: a rolling upgrade while clients stream', function () {
     await p?.close();
   });
 
-  it(`8 helm upgrade of the API and the operator while ${CLIENTS} clients stream: 0 failed requests`, async function () {
-    const fig = scenario(
-      this,
-      '8',
-      `rolling upgrade (API + operator images) while ${CLIENTS} clients stream and a Video processes`,
-      'failed streaming requests (goal 0), the in-flight Video Ready; upgrade there and back',
-    );
-    const user = await p.newUser(`8-${tag}`);
-    const ready = (await p.adminList()).find((v) => v.phase === 'Ready');
-    expect(ready, 'a Ready Video to stream (make dev uploads a sample)').to.not.equal(undefined);
-    // the same builds under another tag: a changed image reference for both Deployments
-    for (const image of ['videoflix/api', 'videoflix/operator']) {
-      await tool('docker', ['tag', `${image}:dev`, `${image}:${UPGRADE_TAG}`]);
-    }
-    await tool('kind', [
-      'load',
-      'docker-image',
-      '--name',
-      CLUSTER.name,
-      `videoflix/api:${UPGRADE_TAG}`,
-      `videoflix/operator:${UPGRADE_TAG}`,
-    ]);
+  faultIt(
+    `8 helm upgrade of the API and the operator while ${CLIENTS} clients stream: 0 failed requests`,
+    async function () {
+      const fig = scenario(
+        this,
+        '8',
+        `rolling upgrade (API + operator images) while ${CLIENTS} clients stream and a Video processes`,
+        'failed streaming requests (goal 0), the in-flight Video Ready; upgrade there and back',
+      );
+      const user = await p.newUser(`8-${tag}`);
+      const ready = (await p.adminList()).find((v) => v.phase === 'Ready');
+      expect(ready, 'a Ready Video to stream (make dev uploads a sample)').to.not.equal(undefined);
+      // the same builds under another tag: a changed image reference for both Deployments
+      for (const image of ['videoflix/api', 'videoflix/operator']) {
+        await tool('docker', ['tag', `${image}:dev`, `${image}:${UPGRADE_TAG}`]);
+      }
+      await tool('kind', [
+        'load',
+        'docker-image',
+        '--name',
+        CLUSTER.name,
+        `videoflix/api:${UPGRADE_TAG}`,
+        `videoflix/operator:${UPGRADE_TAG}`,
+      ]);
 
-    const clip = await media.clip({ durationSec: 12, width: 640, height: 360 });
-    const id = await p.upload(clip, `faults 8 ${tag}`);
-    const streamers = new Streamers(p, ready!.id, user.session);
-    streamers.start(CLIENTS);
-    const t0 = Date.now();
-    try {
-      await sleep(3000);
-      upgraded = true;
-      await upgrade(UPGRADE_TAG);
-      fig.upgradeSeconds = seconds(Date.now() - t0);
-      const t1 = Date.now();
-      await upgrade('dev');
-      upgraded = false;
-      fig.downgradeSeconds = seconds(Date.now() - t1);
-      await sleep(3000);
-    } finally {
-      await streamers.stop();
-    }
-    fig.requests = streamers.requests;
-    fig.failedRequests = streamers.failures.length;
-    const row = await p.waitPhase(id, 'Ready', SETTLE_TIMEOUT_MS).catch((err: Error) => err);
-    fig.inFlightVideoReady = !(row instanceof Error);
-    expect(streamers.requests, 'streaming requests made').to.be.greaterThan(CLIENTS);
-    expect(
-      streamers.failures.slice(0, 10),
-      `failed of ${streamers.requests} requests (first 10 shown)`,
-    ).to.deep.equal([]);
-    expect(row, `the Video uploaded before the upgrade`).to.not.be.instanceOf(Error);
-  });
+      const clip = await media.clip({ durationSec: 12, width: 640, height: 360 });
+      const id = await p.upload(clip, `faults 8 ${tag}`);
+      const streamers = new Streamers(p, ready!.id, user.session);
+      streamers.start(CLIENTS);
+      const t0 = Date.now();
+      try {
+        await sleep(3000);
+        upgraded = true;
+        await upgrade(UPGRADE_TAG);
+        fig.upgradeSeconds = seconds(Date.now() - t0);
+        const t1 = Date.now();
+        await upgrade('dev');
+        upgraded = false;
+        fig.downgradeSeconds = seconds(Date.now() - t1);
+        await sleep(3000);
+      } finally {
+        await streamers.stop();
+      }
+      fig.requests = streamers.requests;
+      fig.failedRequests = streamers.failures.length;
+      const row = await p.waitPhase(id, 'Ready', SETTLE_TIMEOUT_MS).catch((err: Error) => err);
+      fig.inFlightVideoReady = !(row instanceof Error);
+      expect(streamers.requests, 'streaming requests made').to.be.greaterThan(CLIENTS);
+      expect(
+        streamers.failures.slice(0, 10),
+        `failed of ${streamers.requests} requests (first 10 shown)`,
+      ).to.deep.equal([]);
+      expect(row, `the Video uploaded before the upgrade`).to.not.be.instanceOf(Error);
+    },
+  );
 });

@@ -681,3 +681,18 @@ export async function withBroker<T>(
     await fwd.stop();
   }
 }
+
+// ---- pending scenarios --------------------------------------------------------------------------------------------
+/**
+ * Scenarios that fail because a product fix has not landed yet (id → the failure they show). They are left
+ * out of the default run, not skipped: FAULTS_PENDING=1 runs them, and the end of the tier lists them.
+ */
+export const PENDING: Record<string, string> = {};
+export const RUN_PENDING = process.env.FAULTS_PENDING === '1';
+
+/** `it` for a scenario whose title starts with its id ("6a ..."); a pending one runs only with FAULTS_PENDING=1. */
+export function faultIt(title: string, fn: (this: Mocha.Context) => Promise<void>): void {
+  const id = title.split(' ')[0]!;
+  if (PENDING[id] && !RUN_PENDING) return;
+  it(title, fn);
+}
