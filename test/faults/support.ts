@@ -86,6 +86,7 @@ export function readRecords(): ScenarioRecord[] {
 
 /** The records as a Markdown table (printed at the end of the tier, pasted into README.md). */
 export function recordsTable(rows: ScenarioRecord[]): string {
+  const cell = (t: string) => t.replace(/\|/g, '/').replace(/\n/g, ' ');
   const fmt = (f: Record<string, Figure>) =>
     Object.entries(f)
       .map(([k, v]) => `${k} ${v === null ? '-' : String(v)}`)
@@ -95,7 +96,7 @@ export function recordsTable(rows: ScenarioRecord[]): string {
     '|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.id} | ${r.fault} | ${r.checked} | ${fmt(r.figures)} | ${r.state ?? '?'}${r.error ? `: ${r.error.replace(/\|/g, '/')}` : ''} |`,
+        `| ${r.id} | ${cell(r.fault)} | ${cell(r.checked)} | ${cell(fmt(r.figures))} | ${r.state ?? '?'}${r.error ? `: ${cell(r.error)}` : ''} |`,
     ),
   ].join('\n');
 }
