@@ -25,7 +25,7 @@ import {
   type Endpoints,
   type S3Access,
 } from '../support/platform.js';
-import { waitFor } from '../support/waiters.js';
+import { GiveUp, waitFor } from '../support/waiters.js';
 
 export { NS, ROOT, GROUP, PLURAL };
 export const RESULTS_DIR = path.join(ROOT, 'test-results/faults');
@@ -621,6 +621,9 @@ export function waitForEncoding(
       const ps = await videoPods(videoName, rendition);
       const running = ps.find((x) => x.phase === 'Running' && !x.deleting);
       if (running) return running;
+      if (ps.some((x) => x.phase === 'Succeeded')) {
+        throw new GiveUp(`the ${rendition} encode of ${videoName} finished before it was seen running`);
+      }
       throw new Error(`${rendition} pods: ${JSON.stringify(ps.map((x) => [x.name, x.phase]))}`);
     },
     { timeoutMs, intervalMs: 250, what: `the ${rendition} transcoder Pod of ${videoName} running` },
