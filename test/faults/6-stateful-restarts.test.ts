@@ -121,7 +121,6 @@ describe('fault 6: stateful services restarted', function () {
       expect(apiAfter?.restarts, 'API container restarts').to.equal(api.restarts);
 
       // users, sessions and rows are still there
-      await p.login(user.email, user.password);
       const refreshed = await fetch(`${p.api}/api/token/refresh/`, {
         method: 'POST',
         headers: { Cookie: user.session.cookie, Origin: p.api },
@@ -131,6 +130,7 @@ describe('fault 6: stateful services restarted', function () {
         refreshed.status,
         `the session from before the restart refreshes: ${await refreshed.clone().text()}`,
       ).to.equal(200);
+      await p.login(user.email, user.password); // the user row and its password hash
       const rowsAfter = new Set((await p.adminList()).map((v) => v.id));
       const lostRows = rowsBefore.filter((r) => !rowsAfter.has(r));
       fig.lostRows = lostRows.length;
