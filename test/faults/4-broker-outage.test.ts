@@ -56,7 +56,7 @@ describe('fault 4: the broker down mid-transcode', function () {
         `RabbitMQ down ${OUTAGE_MS / 1000} s mid-transcode`,
         "the catalog row Ready within seconds of the broker's return (not by the 300 s resync)",
       );
-      const clip = await media.clip({ durationSec: 12, width: 640, height: 360 });
+      const clip = await media.clip({ durationSec: 20, width: 640, height: 360 });
       const id = await p.upload(clip, `faults 4 ${tag}`);
       const name = await p.resourceName(id);
       await waitForEncoding(name, '480p');
@@ -70,6 +70,7 @@ describe('fault 4: the broker down mid-transcode', function () {
           what: 'the RabbitMQ Pod gone',
         });
         down = Date.now();
+        fig.readyBeforeOutage = (await videoResource(name)).status?.phase === 'Ready';
         await sleep(OUTAGE_MS);
       } finally {
         await scale(sts, 1);
@@ -87,6 +88,10 @@ describe('fault 4: the broker down mid-transcode', function () {
       const lag = seconds(Date.now() - Math.max(back, operatorReady || 0));
       fig.catalogLagSeconds = lag;
       fig.lostUpdates = row instanceof Error || lag > CATALOG_LAG_MAX_S ? 1 : 0;
+      expect(
+        fig.readyBeforeOutage,
+        'the Video was still processing when the broker went (else nothing is tested)',
+      ).to.equal(false);
       expect(row, `catalog row ${id}`).to.not.be.instanceOf(Error);
       expect(
         readyDuringOutage,

@@ -53,6 +53,10 @@ describe('fault 5: the S3 server restarted and unreachable mid-transcode', funct
   });
 
   async function settle(id: number, name: string, fig: Record<string, unknown>, t0: number): Promise<void> {
+    expect(
+      fig.readyBeforeFault,
+      'the Video was still processing when S3 went (else nothing is tested)',
+    ).to.equal(false);
     const row = await p.waitPhase(id, 'Ready', SETTLE_TIMEOUT_MS).catch((err: Error) => err);
     fig.recoverySeconds = seconds(Date.now() - t0);
     const v = await videoResource(name);
@@ -77,6 +81,7 @@ describe('fault 5: the S3 server restarted and unreachable mid-transcode', funct
     const gw = (await readyPod('versitygw'))!;
     const t0 = Date.now();
     await deletePod(gw.name);
+    fig.readyBeforeFault = (await videoResource(name)).status?.phase === 'Ready';
     await waitForReplacement('versitygw', gw.uid);
     fig.s3BackSeconds = seconds(Date.now() - t0);
     await settle(id, name, fig, t0);
@@ -104,6 +109,7 @@ describe('fault 5: the S3 server restarted and unreachable mid-transcode', funct
           intervalMs: 500,
           what: 'the S3 server Pod gone',
         });
+        fig.readyBeforeFault = (await videoResource(name)).status?.phase === 'Ready';
         await sleep(UNREACHABLE_MS);
       } finally {
         await scale(deployment, 1);
