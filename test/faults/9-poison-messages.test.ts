@@ -56,14 +56,17 @@ describe('fault 9: poison, duplicate and out-of-order status messages', function
       metadata: { annotations?: Record<string, string>; resourceVersion?: string };
     };
     const exchange = await componentEnv('operator', 'AMQP_EXCHANGE').catch(() => 'videoflix.video-status');
-    const base = Date.now() * 10; // above any sequence the operator sent (max(now ms, previous + 1))
-    const message = (title: string, sequence: number, uid = v.metadata.uid) => ({
+    // above any sequence and resourceVersion the operator sent: later statuses of the resource (the catalog
+    // compares resourceVersions first, then sequences)
+    const base = Date.now() * 10;
+    const rv = BigInt(v.metadata.resourceVersion ?? '1');
+    const message = (title: string, bump: number, uid = v.metadata.uid) => ({
       namespace: NS,
       name,
       uid,
       catalogId: Number(v.metadata.annotations?.[ANNOTATIONS.catalogId] ?? id),
       generation: v.metadata.generation ?? 1,
-      resourceVersion: v.metadata.resourceVersion ?? '1',
+      resourceVersion: String(rv + 1000n + BigInt(bump)),
       phase: 'Ready',
       title,
       description: 'published by test/faults/9-poison-messages.test.ts',
@@ -71,7 +74,7 @@ describe('fault 9: poison, duplicate and out-of-order status messages', function
       masterPlaylistKey: v.status?.masterPlaylistKey,
       renditions: v.status?.renditions ?? [],
       observedAt: new Date().toISOString(),
-      sequence,
+      sequence: base + bump,
     });
     const poisonUid = `faults-poison-${tag}`;
     const sent = Date.now();
@@ -83,12 +86,12 @@ describe('fault 9: poison, duplicate and out-of-order status messages', function
           type: 'video.status',
           messageId,
         });
-      publish(message(`faults 9 ${tag} poison-id`, base, poisonUid));
-      const dup = message(`faults 9 ${tag} duplicate`, base + 10);
+      publish(message(`faults 9 ${tag} poison-id`, 0, poisonUid));
+      const dup = message(`faults 9 ${tag} duplicate`, 10);
       publish(dup);
       publish(dup);
-      publish(message(`faults 9 ${tag} newest`, base + 30));
-      publish(message(`faults 9 ${tag} older`, base + 20)); // arrives last, is older: ignored
+      publish(message(`faults 9 ${tag} newest`, 30));
+      publish(message(`faults 9 ${tag} older`, 20)); // arrives last, is older: ignored
       await ch.waitForConfirms();
     });
 
