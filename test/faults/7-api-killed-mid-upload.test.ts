@@ -1,6 +1,6 @@
 /**
- * Fault 7 (issue 20): the API Pod killed (SIGKILL) in the middle of a large upload (256 MiB announced, the
- * Pod killed after about 24 MiB). The admin gets an error (never a 202), no catalog row or Video is left
+ * Fault 7 (issue 20): the API Pod killed in the middle of a large upload (256 MiB announced, the Pod deleted
+ * after about 24 MiB were sent: SIGTERM and its grace period, as an eviction or a node drain kills it). The admin gets an error (never a 202), no catalog row or Video is left
  * behind, the source object and the incomplete multipart parts are removed, and the same admin can upload
  * again as soon as an API Pod serves.
  */
@@ -46,7 +46,7 @@ describe('fault 7: the API killed mid-upload', function () {
       const fig = scenario(
         this,
         '7',
-        'API Pod killed (SIGKILL) mid-upload (256 MiB)',
+        'API Pod killed (deleted: SIGTERM) mid-upload (256 MiB)',
         'the admin gets an error; no catalog row, Video, source object or incomplete multipart upload left; a retry succeeds',
       );
       const title = `faults 7 ${tag}`;
@@ -108,7 +108,7 @@ describe('fault 7: the API killed mid-upload', function () {
             if (finished || req.destroyed || req.writableEnded) return; // answered or broken: no more body
             if (!killed && sent >= killAfter) {
               killed = true;
-              void deletePod(api.name, { force: true });
+              void deletePod(api.name);
             }
             sent += block.length;
             if (!req.write(block)) return void req.once('drain', pump);
