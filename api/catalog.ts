@@ -62,7 +62,8 @@ export function createCatalog(w: CatalogWiring): Catalog {
     w.kube ??
     new KubeVideos(
       loadKubeConfig(config.KUBE_REQUEST_TIMEOUT_MS),
-      resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE));
+      resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE),
+    );
   const service = new CatalogService({
     sequelize: w.sequelize,
     Video: initVideoModel(w.sequelize),

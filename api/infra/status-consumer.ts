@@ -21,12 +21,7 @@
  * its remaining messages are consumed like the others, and it is deleted once empty.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import {
-  DEFAULT_AMQP_TIMEOUT_MS,
-  closeConnection,
-  connect,
-  withTimeout,
-} from '../../common/amqp/index.js';
+import { DEFAULT_AMQP_TIMEOUT_MS, closeConnection, connect, withTimeout } from '../../common/amqp/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
 import { statusMessageSchema } from '../services/catalog-state.js';
@@ -212,7 +207,10 @@ export class StatusConsumer {
     }
     await side.unbindQueue(legacy, this.o.exchange, 'video.#');
     await side.close().catch(() => undefined);
-    this.o.logger.info({ legacyQueue: legacy, messages: count }, 'draining the status queue of an earlier version');
+    this.o.logger.info(
+      { legacyQueue: legacy, messages: count },
+      'draining the status queue of an earlier version',
+    );
     if (count === 0) {
       await this.deleteLegacyIfEmpty(conn);
       return;

@@ -9,12 +9,7 @@
  * phase change (or the API's own resync) repairs the catalog.
  */
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import {
-  DEFAULT_AMQP_TIMEOUT_MS,
-  closeConnection,
-  connect,
-  withTimeout,
-} from '../../common/amqp/index.js';
+import { DEFAULT_AMQP_TIMEOUT_MS, closeConnection, connect, withTimeout } from '../../common/amqp/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
 import { backoffDelay, sleep } from '../runtime/backoff.js';

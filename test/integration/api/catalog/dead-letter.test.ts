@@ -12,13 +12,7 @@ import type { VideoStatusMessage } from '../../../../common/video/index.js';
 import { deadLetterNames, StatusConsumer } from '../../../../api/infra/status-consumer.js';
 import { waitFor } from '../../../support/waiters.js';
 import { uniqueName } from '../../../support/kube.js';
-import {
-  createVideoResource,
-  laterVersion,
-  startHarness,
-  statusMessage,
-  type Harness,
-} from './helpers.js';
+import { createVideoResource, laterVersion, startHarness, statusMessage, type Harness } from './helpers.js';
 
 const logger = createLogger('dead-letter-test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
