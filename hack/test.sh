@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The test pipeline behind `make test`. usage: hack/test.sh all|cluster|e2e
+# The test pipeline behind `make test`. usage: hack/test.sh all|cluster|e2e|faults
+# The e2e and fault tiers share one platform (hack/dev.sh up on the tiers' kind cluster, brought up by the first
+# spec that needs it through test/support/platform.ts): the fault tier runs after the e2e tier, on the same one.
 # Long tool builds run in the background while dependencies install and unit tests run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
@@ -62,6 +64,7 @@ case "${1:-all}" in
     step "end-to-end tests"; npm run test:e2e
     # the attack suite reuses the platform the e2e tests brought up (test/support/platform.ts): never a second one
     step "attack suite"; npm run test:attack
+    step "fault-injection tests (same platform)"; npm run test:faults
     ;;
   cluster)
     hack/deps.sh cluster; hack/tools.sh node kind k8s helm; npm_install
@@ -69,6 +72,9 @@ case "${1:-all}" in
   e2e)
     hack/deps.sh all; hack/tools.sh all; npm_install
     cluster_tier; step "end-to-end tests"; npm run test:e2e; step "attack suite"; npm run test:attack ;;
-  *) echo "usage: $0 all|cluster|e2e" >&2; exit 2 ;;
+  faults)
+    hack/deps.sh all; hack/tools.sh all; npm_install
+    cluster_tier; step "fault-injection tests"; npm run test:faults ;;
+  *) echo "usage: $0 all|cluster|e2e|faults" >&2; exit 2 ;;
 esac
 step "done in $((SECONDS - T0)) s"

@@ -266,7 +266,7 @@ export interface PortForward {
 
 /**
  * `kubectl port-forward svc/<service> :<port>` on 127.0.0.1: kubectl picks a free local port and prints it,
- * so two runs never race for one. Rejects when it does not forward within `timeoutMs`.
+ * so two runs never race for one. A `service` with a slash (`pod/<name>`) is forwarded as it is. Rejects when it does not forward within `timeoutMs`.
  */
 export function portForward(
   service: string,
@@ -285,7 +285,7 @@ export function portForward(
         ns,
         '--address',
         '127.0.0.1',
-        `svc/${service}`,
+        service.includes('/') ? service : `svc/${service}`,
         `:${port}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() },
