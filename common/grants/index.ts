@@ -123,7 +123,8 @@ export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, q
  * exchange and queue (deadLetterNames), binds the queues (write on the queue, read on the exchange)
  * and consumes from its queue; when given, the queue of an earlier version (legacyQueue) is unbound,
  * drained and deleted. The API cannot publish to the status exchange (no write on it), the operator
- * cannot read any queue. (Dead-lettering is done by the broker and needs no permission of the API's.)
+ * cannot read any queue. The broker wants write on a queue's dead-letter exchange from whoever declares
+ * the queue: the API may publish to its own dead-letter exchange, which routes to its own dead queue only.
  */
 export function amqpPermissions(
   exchange: string,
@@ -135,7 +136,7 @@ export function amqpPermissions(
   return {
     api: {
       configure: exact(exchange, apiQueue, dead.exchange, dead.queue, ...legacy),
-      write: exact(apiQueue, dead.queue, ...legacy),
+      write: exact(apiQueue, dead.exchange, dead.queue, ...legacy),
       read: exact(exchange, apiQueue, dead.exchange, ...legacy),
     },
     operator: { configure: exact(exchange), write: exact(exchange), read: AMQP_NOTHING },

@@ -118,6 +118,6 @@ queue <queue>.dead, the legacy queue to drain), which the chart template test co
 {{- $dead := regexQuoteMeta (printf "%s.dead" $rq.apiQueue) }}
 {{- $legacy := "" }}
 {{- if and $rq.legacyQueue (ne $rq.legacyQueue $rq.apiQueue) }}{{ $legacy = printf "|%s" (regexQuoteMeta $rq.legacyQueue) }}{{ end }}
-api: {{ printf "^(%s|%s|%s|%s%s)$ ^(%s|%s%s)$ ^(%s|%s|%s%s)$" $ex $q $dlx $dead $legacy $q $dead $legacy $ex $q $dlx $legacy }}
+api: {{ printf "^(%s|%s|%s|%s%s)$ ^(%s|%s|%s%s)$ ^(%s|%s|%s%s)$" $ex $q $dlx $dead $legacy $q $dlx $dead $legacy $ex $q $dlx $legacy }}
 operator: {{ printf "^(%s)$ ^(%s)$ ^$" $ex $ex }}
 {{- end }}
