@@ -22,6 +22,17 @@ export { CONTENT_TYPES, contentTypeFor, describeStorageError, type StorageSettin
 /** Presigned URLs must outlive the longest encode (the Job's activeDeadlineSeconds is far below this). */
 export const PRESIGN_SECONDS = 6 * 3600;
 
+/** Connection errors of the first S3 contact that are retried (checkBucket), and the pauses between tries (~30 s). */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+export const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+
 export function createClient(cfg: StorageSettings): Client {
   return createS3Client(cfg);
 }
@@ -62,13 +73,29 @@ export class Storage {
     }
   }
 
-  /** Fails early (before a long encode) when the media bucket is missing or refuses us. */
-  async checkBucket(bucket: string): Promise<void> {
+  /**
+   * Fails early (before a long encode) when the media bucket is missing or refuses us. The Job's first
+   * contact with the S3 server: a connection refused or unreachable is retried for a while (a new Pod's
+   * first packets can be rejected until the NetworkPolicy enforcer has added the Pod's address: seen
+   * with kube-router on kind), then is a storage error.
+   */
+  async checkBucket(bucket: string, delaysMs: readonly number[] = CONNECT_RETRY_DELAYS_MS): Promise<void> {
     let exists: boolean;
-    try {
-      exists = await this.client.bucketExists(bucket);
-    } catch (err) {
-      throw storageError(`checking bucket ${bucket} at ${this.endpoint}: ${describeStorageError(err)}`, err);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        exists = await this.client.bucketExists(bucket);
+        break;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt < delaysMs.length && typeof code === 'string' && CONNECT_ERRORS.has(code)) {
+          await new Promise((r) => setTimeout(r, delaysMs[attempt]));
+          continue;
+        }
+        throw storageError(
+          `checking bucket ${bucket} at ${this.endpoint}: ${describeStorageError(err)}`,
+          err,
+        );
+      }
     }
     if (!exists) throw storageError(`bucket ${bucket} does not exist at ${this.endpoint}`);
   }

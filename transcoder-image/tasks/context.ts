@@ -42,8 +42,8 @@ function settledValue<T>(r: PromiseSettledResult<T>): T {
 
 /**
  * Checks the media bucket (when given) and the source, presigns the source and probes it; rejects
- * sources without a usable video stream. The requests are independent and each Job's start is on
- * the critical path to Ready, so they run together; a failure is reported as if they had run one
+ * sources without a usable video stream. After the bucket check (one round trip), the requests are
+ * independent and each Job's start is on the critical path to Ready, so they run together; a failure is reported as if they had run one
  * after the other (bucket, then source, then probe), e.g. a missing source says "not found"
  * rather than what ffprobe made of the 404.
  */
@@ -52,8 +52,10 @@ export async function openSource(
   opts: { checkBucket?: string } = {},
 ): Promise<{ url: string; size: number; info: ProbeInfo; video: ProbedStream }> {
   const { job, storage, media, signal } = ctx;
-  const [bucket, stat, probed] = await Promise.allSettled([
-    opts.checkBucket === undefined ? Promise.resolve() : storage.checkBucket(opts.checkBucket),
+  // the bucket check first and alone: it is the Job's first contact with the S3 server, and it waits out
+  // a connection refused while the Pod's network is being set up (Storage.checkBucket)
+  if (opts.checkBucket !== undefined) await storage.checkBucket(opts.checkBucket);
+  const [stat, probed] = await Promise.allSettled([
     storage.statSource(job.sourceBucket, job.sourceKey),
     storage.presignedGetUrl(job.sourceBucket, job.sourceKey).then(async (url) => {
       try {
@@ -63,7 +65,6 @@ export async function openSource(
       }
     }),
   ]);
-  settledValue(bucket);
   const { size } = settledValue(stat);
   const { url, info } = settledValue(probed);
   const video = pickVideoStream(info);
