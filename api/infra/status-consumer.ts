@@ -22,6 +22,7 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { DEFAULT_AMQP_TIMEOUT_MS, closeConnection, connect, withTimeout } from '../../common/amqp/index.js';
+import { deadLetterNames } from '../../common/grants/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
 import { statusMessageSchema } from '../services/catalog-state.js';
@@ -47,8 +48,8 @@ export interface StatusConsumerOptions {
   timeoutMs?: number;
 }
 
-/** The dead-letter exchange and queue of a status queue. */
-export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, queue: `${queue}.dead` });
+/** The dead-letter exchange and queue of a status queue (named in common/grants, which grants them). */
+export { deadLetterNames };
 
 /** Arguments of the status queue (a quorum queue: the broker counts deliveries in x-delivery-count). */
 export const queueArguments = (queue: string) => ({

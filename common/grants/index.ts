@@ -114,18 +114,31 @@ const exact = (...names: string[]) =>
 /** Matches no resource name (RabbitMQ's way of granting nothing). */
 export const AMQP_NOTHING = '^$';
 
+/** The dead-letter exchange and queue of the API's status queue (api/infra/status-consumer.ts declares them). */
+export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, queue: `${queue}.dead` });
+
 /**
  * RabbitMQ permissions: the operator declares the status exchange and publishes to it; the API
- * declares (the same arguments) the exchange and its own queue, binds the queue (write on the queue,
- * read on the exchange) and consumes from it. The API cannot publish to the exchange (no write on it),
- * the operator cannot read any queue.
+ * declares (the same arguments) the exchange, its own quorum queue and that queue's dead-letter
+ * exchange and queue (deadLetterNames), binds the queues (write on the queue, read on the exchange)
+ * and consumes from its queue; when given, the queue of an earlier version (legacyQueue) is unbound,
+ * drained and deleted. The API cannot publish to the status exchange (no write on it), the operator
+ * cannot read any queue. The broker wants write on a queue's dead-letter exchange from whoever declares
+ * the queue: the API may publish to its own dead-letter exchange, which routes to its own dead queue only.
  */
 export function amqpPermissions(
   exchange: string,
   apiQueue: string,
+  legacyQueue?: string,
 ): Record<'api' | 'operator', AmqpPermissions> {
+  const dead = deadLetterNames(apiQueue);
+  const legacy = legacyQueue && legacyQueue !== apiQueue ? [legacyQueue] : [];
   return {
-    api: { configure: exact(exchange, apiQueue), write: exact(apiQueue), read: exact(exchange, apiQueue) },
+    api: {
+      configure: exact(exchange, apiQueue, dead.exchange, dead.queue, ...legacy),
+      write: exact(apiQueue, dead.exchange, dead.queue, ...legacy),
+      read: exact(exchange, apiQueue, dead.exchange, ...legacy),
+    },
     operator: { configure: exact(exchange), write: exact(exchange), read: AMQP_NOTHING },
   };
 }

@@ -36,6 +36,10 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
 {{ include "videoflix.databaseEnv" (dict "ctx" .) }}
 {{ include "videoflix.componentS3Env" (list . "api") }}
 {{ include "videoflix.componentAmqpEnv" (list . "api") | trim }}
+- name: AMQP_QUEUE
+  value: {{ .Values.componentCredentials.rabbitmq.apiQueue | quote }}
+- name: AMQP_LEGACY_QUEUE
+  value: {{ .Values.componentCredentials.rabbitmq.legacyQueue | quote }}
 - name: MAIL_FROM
   value: {{ .Values.api.mailFrom | quote }}
 {{- if .Values.maildev.enabled }}

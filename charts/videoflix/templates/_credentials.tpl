@@ -107,11 +107,17 @@ external S3: when its existingSecret is given). usage: include "videoflix.ownS3"
 
 {{/*
 RabbitMQ permissions (configure write read regexes) of the API and the operator: common/grants'
-amqpPermissions(exchange, apiQueue), which the chart template test compares with this.
+amqpPermissions(exchange, apiQueue, legacyQueue) (the queue, its dead-letter exchange <queue>.dlx and
+queue <queue>.dead, the legacy queue to drain), which the chart template test compares with this.
 */}}
 {{- define "videoflix.amqpPermissions" -}}
 {{- $ex := regexQuoteMeta .Values.amqpExchange }}
-{{- $q := regexQuoteMeta .Values.componentCredentials.rabbitmq.apiQueue }}
-api: {{ printf "^(%s|%s)$ ^(%s)$ ^(%s|%s)$" $ex $q $q $ex $q }}
+{{- $rq := .Values.componentCredentials.rabbitmq }}
+{{- $q := regexQuoteMeta $rq.apiQueue }}
+{{- $dlx := regexQuoteMeta (printf "%s.dlx" $rq.apiQueue) }}
+{{- $dead := regexQuoteMeta (printf "%s.dead" $rq.apiQueue) }}
+{{- $legacy := "" }}
+{{- if and $rq.legacyQueue (ne $rq.legacyQueue $rq.apiQueue) }}{{ $legacy = printf "|%s" (regexQuoteMeta $rq.legacyQueue) }}{{ end }}
+api: {{ printf "^(%s|%s|%s|%s%s)$ ^(%s|%s|%s%s)$ ^(%s|%s|%s%s)$" $ex $q $dlx $dead $legacy $q $dlx $dead $legacy $ex $q $dlx $legacy }}
 operator: {{ printf "^(%s)$ ^(%s)$ ^$" $ex $ex }}
 {{- end }}

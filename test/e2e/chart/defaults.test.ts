@@ -211,6 +211,19 @@ describe('chart: production defaults (offline renders)', function () {
     });
   });
 
+  it('migrates in the API Pods before they start with the bundled database (helm install --wait cannot deadlock on /readyz)', async () => {
+    const initOf = (objects: K8sObject[]) =>
+      podSpecOf(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vf-videoflix-api')!)
+        .initContainers as { name: string; command: string[] }[] | undefined;
+    const bundled = initOf(await objectsOf(offlineValues(undefined)));
+    expect(bundled?.map((c) => c.command.join(' '))).to.deep.equal(['node dist/api/migrate.js up']);
+    // an external database is migrated by the pre-install hook, before any API Pod
+    const external = initOf(
+      await objectsOf(offlineValues(path.join(CHART, 'ci/external-services-values.yaml'))),
+    );
+    expect(external ?? []).to.deep.equal([]);
+  });
+
   it("renders the operator's Role as exactly operator/rbac/rules.yaml, its Lease by name", async () => {
     const { readFileSync } = await import('node:fs');
     const { parse } = await import('yaml');

@@ -102,7 +102,7 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
     const sts = (await render()).find(
       (o) => o.kind === 'StatefulSet' && o.metadata.name === `${FULL}-rabbitmq`,
     );
-    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.catalog');
+    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.status', 'videoflix.api.catalog');
     expect(env(sts, 'RABBITMQ_COMPONENT_USER_API')?.value).to.equal(
       `videoflix-api ${p.api.configure} ${p.api.write} ${p.api.read}`,
     );

@@ -65,6 +65,31 @@ describe('common/grants: who may do what', function () {
     expect(p.operator.read).to.equal(AMQP_NOTHING);
     // the dots are literal: a look-alike name does not match
     expect(matches(p.operator.write, 'videoflixXvideo-status')).to.equal(false);
-    expect(p.api.configure).to.equal('^(videoflix\\.video-status|videoflix\\.api\\.catalog)$');
+    expect(p.api.configure).to.equal(
+      '^(videoflix\\.video-status|videoflix\\.api\\.catalog|videoflix\\.api\\.catalog\\.dlx|videoflix\\.api\\.catalog\\.dead)$',
+    );
+  });
+
+  it("RabbitMQ: the API may declare its queue's dead-letter exchange and queue and drain the legacy queue", function () {
+    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.status', 'videoflix.api.catalog');
+    const matches = (re: string, name: string) => new RegExp(re).test(name);
+    for (const name of [
+      'videoflix.api.status',
+      'videoflix.api.status.dlx',
+      'videoflix.api.status.dead',
+      'videoflix.api.catalog',
+    ])
+      expect(matches(p.api.configure, name), `configure ${name}`).to.equal(true);
+    // binds <queue>.dead to <queue>.dlx: write on the queue, read on the exchange; unbinds and consumes the legacy queue
+    expect(matches(p.api.write, 'videoflix.api.status.dead')).to.equal(true);
+    expect(matches(p.api.read, 'videoflix.api.status.dlx')).to.equal(true);
+    expect(matches(p.api.read, 'videoflix.api.catalog')).to.equal(true);
+    // declaring a queue with a dead-letter exchange takes write on that exchange (RabbitMQ's check);
+    // still no write on the status exchange
+    expect(matches(p.api.write, 'videoflix.api.status.dlx')).to.equal(true);
+    expect(matches(p.api.write, 'videoflix.video-status')).to.equal(false);
+    // no legacy queue given (or the same name): none granted
+    expect(amqpPermissions('x', 'q', 'q').api.configure).to.equal('^(x|q|q\\.dlx|q\\.dead)$');
+    expect(amqpPermissions('x', 'q').api.configure).to.equal('^(x|q|q\\.dlx|q\\.dead)$');
   });
 });
