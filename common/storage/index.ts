@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { Client, S3Error, type ClientOptions } from 'minio';
+import { Client, S3Error } from 'minio';
 import type { StorageConfig } from '../config/index.js';
 
 export type StorageSettings = Pick<
@@ -32,8 +32,10 @@ export class StorageTimeoutError extends Error {
  * destroyed, so the call rejects and a response stream being read errors. An idle bound, not a
  * total one: a large object streams for as long as bytes keep flowing.
  */
-export function timeoutTransport(useSSL: boolean, ms: number): Pick<typeof http, 'request'> {
-  const base = useSSL ? https : http;
+export function timeoutTransport(
+  base: Pick<typeof http, 'request'>,
+  ms: number,
+): Pick<typeof http, 'request'> {
   const request = ((...args: Parameters<typeof http.request>) => {
     const req = (base.request as typeof http.request)(...args);
     req.setTimeout(ms, () => req.destroy(new StorageTimeoutError(ms)));
@@ -42,15 +44,20 @@ export function timeoutTransport(useSSL: boolean, ms: number): Pick<typeof http,
   return { request };
 }
 
-/** The minio client for an endpoint URL (http or https, optional port). */
+/**
+ * The minio client for an endpoint URL (http or https, optional port). `transport` (the API's, which
+ * adds the request's AbortSignal) replaces node's http/https module underneath the idle timeout:
+ * the S3_TIMEOUT_MS bound applies whatever the transport.
+ */
 export function createS3Client(
   cfg: StorageSettings,
-  opts: { partSize?: number; transport?: ClientOptions['transport'] } = {},
+  opts: { partSize?: number; transport?: Pick<typeof http, 'request'> } = {},
 ): Client {
   const url = new URL(cfg.S3_ENDPOINT);
   const useSSL = url.protocol === 'https:';
+  const base = opts.transport ?? (useSSL ? https : http);
   return new Client({
-    transport: timeoutTransport(useSSL, cfg.S3_TIMEOUT_MS ?? DEFAULT_S3_TIMEOUT_MS),
+    transport: timeoutTransport(base, cfg.S3_TIMEOUT_MS ?? DEFAULT_S3_TIMEOUT_MS),
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : useSSL ? 443 : 80,
     useSSL,
@@ -59,7 +66,6 @@ export function createS3Client(
     secretKey: cfg.S3_SECRET_KEY,
     pathStyle: true,
     ...(opts.partSize ? { partSize: opts.partSize } : {}),
-    ...(opts.transport ? { transport: opts.transport } : {}),
   });
 }
 

@@ -345,7 +345,8 @@ function drainRequest(req: Request, res: Response, maxBytes = 2 * 1024 * 1024, m
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onEnd);
-      if (close) res.set('Connection', 'close');
+      // the answer may have gone meanwhile (a request timeout answered 408): a header can no longer be set
+      if (close && !res.headersSent) res.set('Connection', 'close');
       resolve();
     };
     const onData = (chunk: Buffer) => {

@@ -48,6 +48,11 @@ describe('operator: media auditor (a Ready Video whose media disappeared)', func
 
   const mediaCondition = (v: Video) => findCondition(v.status?.conditions, CONDITION_TYPES.mediaAvailable);
 
+  /** Throws (for waitFor: "not yet", and what it last saw). */
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
+
   it('sets MediaAvailable=False and Ready=False when the master playlist is gone, and Ready again when it is back', async () => {
     const sink = new MemorySink();
     op = await startOperator({
@@ -66,6 +71,13 @@ describe('operator: media auditor (a Ready Video whose media disappeared)', func
       { durationSeconds: 30, width: 854, height: 480, hasAudio: true },
     );
     const ready = await waitPhase(custom, ns, 'gone', 'Ready');
+    const phaseMessages = (phase: string) =>
+      sink.messages.filter((m) => m.message.uid === uid && m.message.phase === phase);
+    const published = () =>
+      sink.messages
+        .filter((m) => m.message.uid === uid)
+        .map((m) => `${m.message.phase}#${m.message.sequence}`)
+        .join(', ') || 'none';
     const masterKey = keys.master(uid);
     expect(ready.status?.masterPlaylistKey).to.equal(masterKey);
     const master = await readText(storage, buckets.media, masterKey);
@@ -78,6 +90,10 @@ describe('operator: media auditor (a Ready Video whose media disappeared)', func
     const still = await getVideo(custom, ns, 'gone');
     expect(still.status?.phase).to.equal('Ready');
     expect(mediaCondition(still)).to.equal(undefined);
+    const readyBefore = await waitFor(
+      () => phaseMessages('Ready')[0] ?? fail(`published so far: ${published()}`),
+      { what: 'the Ready status message before the outage', timeoutMs: 30_000 },
+    );
 
     // the media go (a lost volume, a bucket emptied by hand)
     await storage.removeObject(buckets.media, masterKey);
@@ -97,9 +113,14 @@ describe('operator: media auditor (a Ready Video whose media disappeared)', func
     );
     expect(warning.message).to.include(masterKey);
     // the catalog hears of it: a status message leaving Ready, with the reason
-    const failedMsg = sink.messages.find((m) => m.message.uid === uid && m.message.phase === 'Failed');
-    expect(failedMsg?.routingKey).to.equal('video.failed');
-    expect(failedMsg?.message.message).to.equal(mc.message);
+    // (published once the status write has returned to the operator: maybe a moment after the
+    // status read above showed it)
+    const failedMsg = await waitFor(
+      () => phaseMessages('Failed').at(-1) ?? fail(`published so far: ${published()}`),
+      { what: 'a Failed status message', timeoutMs: 30_000 },
+    );
+    expect(failedMsg.routingKey).to.equal('video.failed');
+    expect(failedMsg.message.message).to.equal(mc.message);
 
     // the media return (restored): Ready again, MediaAvailable=True
     await storage.putObject(buckets.media, masterKey, Buffer.from(master), undefined, {
@@ -108,8 +129,12 @@ describe('operator: media auditor (a Ready Video whose media disappeared)', func
     const back = await waitPhase(custom, ns, 'gone', 'Ready');
     expect(mediaCondition(back)).to.include({ status: 'True', reason: 'MediaAvailable' });
     expect(findCondition(back.status?.conditions, CONDITION_TYPES.ready)?.status).to.equal('True');
-    const readyAgain = sink.messages.filter((m) => m.message.uid === uid && m.message.phase === 'Ready');
-    expect(readyAgain.length, 'Ready published before and after the outage').to.be.at.least(2);
-    expect(readyAgain.at(-1)!.message.sequence).to.be.greaterThan(failedMsg!.message.sequence);
+    const readyAgain = await waitFor(
+      () =>
+        phaseMessages('Ready').find((m) => m.message.sequence > failedMsg.message.sequence) ??
+        fail(`published so far: ${published()}`),
+      { what: 'a Ready status message after the Failed one', timeoutMs: 30_000 },
+    );
+    expect(readyAgain.routingKey).to.equal(readyBefore.routingKey);
   });
 });
