@@ -8,12 +8,14 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  CONNECT_RETRY_DELAYS_MS,
   CONTENT_TYPES,
   contentTypeFor,
   createS3Client,
   describeStorageError,
   isNotFound,
   type StorageSettings,
+  withConnectRetry,
 } from '../common/storage/index.js';
 import { badInput, storageError, TranscoderError } from './errors.js';
 
@@ -22,16 +24,7 @@ export { CONTENT_TYPES, contentTypeFor, describeStorageError, type StorageSettin
 /** Presigned URLs must outlive the longest encode (the Job's activeDeadlineSeconds is far below this). */
 export const PRESIGN_SECONDS = 6 * 3600;
 
-/** Connection errors of the first S3 contact that are retried (checkBucket), and the pauses between tries (~30 s). */
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-]);
-export const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+export { CONNECT_RETRY_DELAYS_MS };
 
 export function createClient(cfg: StorageSettings): Client {
   return createS3Client(cfg);
@@ -81,21 +74,10 @@ export class Storage {
    */
   async checkBucket(bucket: string, delaysMs: readonly number[] = CONNECT_RETRY_DELAYS_MS): Promise<void> {
     let exists: boolean;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        exists = await this.client.bucketExists(bucket);
-        break;
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (attempt < delaysMs.length && typeof code === 'string' && CONNECT_ERRORS.has(code)) {
-          await new Promise((r) => setTimeout(r, delaysMs[attempt]));
-          continue;
-        }
-        throw storageError(
-          `checking bucket ${bucket} at ${this.endpoint}: ${describeStorageError(err)}`,
-          err,
-        );
-      }
+    try {
+      exists = await withConnectRetry(() => this.client.bucketExists(bucket), delaysMs);
+    } catch (err) {
+      throw storageError(`checking bucket ${bucket} at ${this.endpoint}: ${describeStorageError(err)}`, err);
     }
     if (!exists) throw storageError(`bucket ${bucket} does not exist at ${this.endpoint}`);
   }

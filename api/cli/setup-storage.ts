@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import { bucketPolicies, COMPONENTS, type Component } from '../../common/grants/index.js';
 import { env, loadConfigOrExit, storageSchema, z } from '../../common/config/index.js';
-import { createS3Client, describeStorageError } from '../../common/storage/index.js';
+import { createS3Client, describeStorageError, withConnectRetry } from '../../common/storage/index.js';
 import { ensureVersitygwUser } from '../../common/storage/versitygw-admin.js';
 
 export const setupStorageSchema = storageSchema.extend({
@@ -51,7 +51,8 @@ export async function setupStorage(cfg: SetupStorageConfig, log: (line: string) 
   const client = createS3Client(cfg);
   if (cfg.S3_CREATE_BUCKETS) {
     for (const b of [cfg.S3_SOURCE_BUCKET, cfg.S3_MEDIA_BUCKET]) {
-      if (await client.bucketExists(b)) {
+      // the hook Pod's first contact: a connection refused while the NetworkPolicy enforcer admits it is retried
+      if (await withConnectRetry(() => client.bucketExists(b))) {
         log(`bucket ${b}: exists`);
         continue;
       }

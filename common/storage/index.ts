@@ -101,3 +101,39 @@ export function describeStorageError(err: unknown): string {
   const message = e instanceof Error ? e.message : String(err);
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
+
+/** Connection errors of a Pod's first contact with the S3 server that are worth retrying (withConnectRetry). */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+/** The pauses between tries of a first contact (~30 s in all). */
+export const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+
+/**
+ * Runs `fn` (a Pod's first S3 request), retrying a refused or unreachable connection after each of
+ * `delaysMs`: a new Pod's first packets can be rejected until the NetworkPolicy enforcer has admitted its
+ * address (seen with kube-router on kind), and a just-restarted S3 server refuses for a moment. Any other
+ * error, or the last one, is thrown as it is.
+ */
+export async function withConnectRetry<T>(
+  fn: () => Promise<T>,
+  delaysMs: readonly number[] = CONNECT_RETRY_DELAYS_MS,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt < delaysMs.length && typeof code === 'string' && CONNECT_ERRORS.has(code)) {
+        await new Promise((r) => setTimeout(r, delaysMs[attempt]));
+        continue;
+      }
+      throw err;
+    }
+  }
+}
