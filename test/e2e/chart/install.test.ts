@@ -333,7 +333,7 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         ],
         false,
       ));
-    it('lets the API create, read, list, watch and delete Videos only', async () => {
+    it("lets the API create, read, list, watch, delete and patch (the admin's retry annotation) Videos only", async () => {
       await expectCan(
         `${FULLNAME}-api`,
         [
@@ -342,6 +342,7 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['list', VIDEOS],
           ['watch', VIDEOS],
           ['delete', VIDEOS],
+          ['patch', VIDEOS],
         ],
         true,
       );
@@ -349,7 +350,6 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         `${FULLNAME}-api`,
         [
           ['update', VIDEOS],
-          ['patch', VIDEOS],
           ['update', VIDEOS, ['--subresource=status']],
           ['patch', VIDEOS, ['--subresource=status']],
           ['deletecollection', VIDEOS],
