@@ -246,7 +246,7 @@ describe('durability on the kind cluster: the bundled services keep their data a
       await ch.deleteQueue(queue);
       // the API's durable queue (AMQP_QUEUE) is there too, with a consumer again once the API reconnected
       await waitFor(
-        async () => ((await ch.checkQueue('videoflix.api.catalog')).consumerCount > 0 ? true : undefined),
+        async () => ((await ch.checkQueue('videoflix.api.status')).consumerCount > 0 ? true : undefined),
         {
           timeoutMs: 3 * 60_000,
           intervalMs: 2000,

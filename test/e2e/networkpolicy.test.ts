@@ -14,14 +14,20 @@ import { expect } from 'chai';
 import { ensurePlatform, kubectl, kubectlJson, NS } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
 
-/** Node program: connects to each host:port of argv[2] (JSON) and prints {target: "ok" | error}. */
+/**
+ * Node program: connects to each host:port of argv[1] (JSON), each attempt bounded by argv[2] ms, and prints
+ * {target: "ok" | last error}. A failed target is tried again (1 s apart) until argv[3] ms have passed: the
+ * policy controller admits a new Pod a moment after it starts (kube-router refuses its first packets, as
+ * withConnectRetry in common/storage says), so an allowed target must succeed within the window and a
+ * forbidden one must fail for the whole of it.
+ */
 const PROBE = `
 const net = require('node:net');
 const dns = require('node:dns');
 const targets = JSON.parse(process.argv[1]);
 const timeoutMs = Number(process.argv[2]);
-const one = (t) => new Promise((resolve) => {
-  const [host, port] = t.split(':');
+const deadline = Date.now() + Number(process.argv[3]);
+const attempt = (host, port) => new Promise((resolve) => {
   dns.lookup(host, (err, address) => {
     if (err) return resolve('dns: ' + err.code);
     const s = net.connect({ host: address, port: Number(port) });
@@ -31,6 +37,14 @@ const one = (t) => new Promise((resolve) => {
     s.on('error', (e) => done(e.code || String(e)));
   });
 });
+const one = async (t) => {
+  const [host, port] = t.split(':');
+  for (;;) {
+    const r = await attempt(host, port);
+    if (r === 'ok' || Date.now() >= deadline) return r;
+    await new Promise((f) => setTimeout(f, 1000));
+  }
+};
 Promise.all(targets.map(one)).then((r) => {
   console.log(JSON.stringify(Object.fromEntries(targets.map((t, i) => [t, r[i]]))));
 });
@@ -86,7 +100,12 @@ describe('e2e: NetworkPolicies enforced in the cluster', function () {
   });
 
   /** Runs PROBE in a new Pod with these labels and returns its verdicts. */
-  async function probeFrom(labels: Record<string, string>, targets: string[], timeoutMs: number) {
+  async function probeFrom(
+    labels: Record<string, string>,
+    targets: string[],
+    timeoutMs: number,
+    windowMs = 30_000,
+  ) {
     const name = `netpol-probe-${labels['app.kubernetes.io/component'] ?? 'none'}-${Date.now().toString(36)}`;
     probes.push(name);
     const pod = {
@@ -107,7 +126,7 @@ describe('e2e: NetworkPolicies enforced in the cluster', function () {
             name: 'probe',
             image: names.transcoderImage,
             imagePullPolicy: 'IfNotPresent',
-            command: ['node', '-e', PROBE, JSON.stringify(targets), String(timeoutMs)],
+            command: ['node', '-e', PROBE, JSON.stringify(targets), String(timeoutMs), String(windowMs)],
             securityContext: {
               allowPrivilegeEscalation: false,
               readOnlyRootFilesystem: true,
@@ -155,7 +174,7 @@ describe('e2e: NetworkPolicies enforced in the cluster', function () {
 
   it('the same Pod without a policy of its own reaches PostgreSQL (control: the policies block, not the network)', async function () {
     const t = svc('postgresql', 5432);
-    const r = await probeFrom({ 'app.kubernetes.io/component': 'netpol-control' }, [t], 60_000);
+    const r = await probeFrom({ 'app.kubernetes.io/component': 'netpol-control' }, [t], 10_000, 60_000);
     expect(r[t]).to.equal('ok');
   });
 

@@ -243,7 +243,7 @@ async function bundledS3Root(
 ): Promise<{ access: { name: string; key: string }; secret: { name: string; key: string } } | undefined> {
   const list = await kubectlJson<{
     items: Array<{ spec: { template: { spec: { containers: Array<{ env?: EnvVar[] }> } } } }>;
-  }>(['get', 'deployments', '-n', ns, '-l', 'app.kubernetes.io/component=versitygw']);
+  }>(['get', 'deployments,statefulsets', '-n', ns, '-l', 'app.kubernetes.io/component=versitygw']);
   const env = list.items[0]?.spec.template.spec.containers.flatMap((c) => c.env ?? []) ?? [];
   const access = env.find((e) => e.name === 'ROOT_ACCESS_KEY')?.valueFrom?.secretKeyRef;
   const secret = env.find((e) => e.name === 'ROOT_SECRET_KEY')?.valueFrom?.secretKeyRef;
