@@ -91,7 +91,7 @@ export class LeaderElector {
     while (!signal.aborted) {
       let ok = false;
       try {
-        ok = await this.tryAcquireOrRenew();
+        ok = await this.attempt();
       } catch (err) {
         this.o.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'lease acquire/renew failed');
       }
@@ -102,6 +102,28 @@ export class LeaderElector {
         this.setLeading(false);
       }
       await sleep(this.retryPeriodMs, signal);
+    }
+  }
+
+  /**
+   * One round, bounded for a leader by its renew deadline (client-go's renew runs under a context with that
+   * timeout): a request that hangs (the API server unreachable, packets dropped) must not keep this process
+   * leading past the deadline, or it would still act after the Lease expired and a standby took it. A renew
+   * that answers after the deadline is ignored: this candidate has stepped down already.
+   */
+  private async attempt(): Promise<boolean> {
+    if (!this.leading) return this.tryAcquireOrRenew();
+    const left = Math.max(0, this.lastRenew + this.renewDeadlineMs - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), left);
+    });
+    const round = this.tryAcquireOrRenew();
+    round.catch(() => undefined); // an answer after the deadline is not waited for
+    try {
+      return await Promise.race([round, deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

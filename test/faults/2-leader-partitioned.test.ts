@@ -137,8 +137,9 @@ describe('fault 2: the operator leader cut from the API server', function () {
       ).catch((err: Error) => err);
       await undo();
       let gaveUpAt = NaN;
+      let log = '';
       if (!(restarted instanceof Error)) {
-        const log = await kubectlAsync(['logs', '-n', NS, leader, '--previous']);
+        log = await kubectlAsync(['logs', '-n', NS, leader, '--previous']);
         const line = log
           .split('\n')
           .reverse()
@@ -152,7 +153,10 @@ describe('fault 2: the operator leader cut from the API server', function () {
 
       expect(newHolder).to.not.equal(leader);
       expect(restarted, 'the cut-off leader stops by itself').to.not.be.instanceOf(Error);
-      expect(Number.isNaN(gaveUpAt), `the old leader's "lost the Lease" log line found`).to.equal(false);
+      expect(
+        Number.isNaN(gaveUpAt),
+        `the old leader's "lost the Lease" log line found; its last lines:\n${log.split('\n').slice(-8).join('\n')}`,
+      ).to.equal(false);
       expect(gaveUpAt, 'the old leader gave up before the new one acquired the Lease').to.be.lessThan(
         acquiredAt,
       );

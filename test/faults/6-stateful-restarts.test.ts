@@ -224,7 +224,7 @@ describe('fault 6: stateful services restarted', function () {
     const queue = `faults.durability.${tag}`;
     const bodies = ['one', 'two', 'three'].map((b) => `${b} ${tag}`);
 
-    await withBroker('api', async (ch) => {
+    await withBroker('admin', async (ch) => {
       await ch.assertQueue(queue, { durable: true });
       for (const b of bodies) ch.sendToQueue(queue, Buffer.from(b), { persistent: true });
       await ch.waitForConfirms();
@@ -239,7 +239,7 @@ describe('fault 6: stateful services restarted', function () {
 
     const got = await waitFor(
       () =>
-        withBroker('api', async (ch) => {
+        withBroker('admin', async (ch) => {
           const q = await ch.checkQueue(queue);
           const received: string[] = [];
           for (;;) {

@@ -160,6 +160,9 @@ export class Platform {
     });
     if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
     process.env.MAIL_API_URL = this.env.MAIL_API_URL;
+    // the mail catcher asks for basic auth (test/support/mail.ts sends MAIL_USER / MAIL_PASSWORD when set)
+    if (this.env.MAIL_USER) process.env.MAIL_USER = this.env.MAIL_USER;
+    if (this.env.MAIL_PASSWORD) process.env.MAIL_PASSWORD = this.env.MAIL_PASSWORD;
     const mail = await waitForMail({ to: email, subject: /confirm/i }, { timeoutMs: 60_000 });
     const link = /https?:\/\/[^\s"<]*uid=[^\s"<]+/.exec(mail.text ?? '')?.[0];
     if (!link) throw new Error(`no activation link in: ${mail.text}`);
@@ -659,14 +662,21 @@ export async function playable(p: Platform, id: number, session: Session): Promi
 // ---- the broker ------------------------------------------------------------------------------------------------
 /**
  * Runs `fn` on a confirm channel of the in-cluster RabbitMQ, reached through a port-forward to its Service,
- * as the user `component` (api or operator) connects with (AMQP_URL with $(AMQP_PASSWORD) from its Secret).
+ * as the user `component` (api or operator) connects with (AMQP_URL with $(AMQP_PASSWORD) from its Secret), or
+ * as the bundled broker's administrator ('admin': RABBITMQ_DEFAULT_USER/PASS of its StatefulSet), for queues no
+ * component may declare (each component's user is limited to its own exchanges and queues).
  */
 export async function withBroker<T>(
-  component: 'api' | 'operator',
+  component: 'api' | 'operator' | 'admin',
   fn: (ch: amqp.ConfirmChannel) => Promise<T>,
 ): Promise<T> {
-  const url = new URL((await componentEnv(component, 'AMQP_URL')).replace('$(AMQP_PASSWORD)', 'x'));
-  const password = await componentEnv(component, 'AMQP_PASSWORD');
+  const from = component === 'admin' ? 'operator' : component;
+  const url = new URL((await componentEnv(from, 'AMQP_URL')).replace('$(AMQP_PASSWORD)', 'x'));
+  if (component === 'admin') url.username = await componentEnv('rabbitmq', 'RABBITMQ_DEFAULT_USER');
+  const password = await componentEnv(
+    component === 'admin' ? 'rabbitmq' : component,
+    component === 'admin' ? 'RABBITMQ_DEFAULT_PASS' : 'AMQP_PASSWORD',
+  );
   const fwd = await portForward(url.hostname.split('.')[0]!, Number(url.port || 5672));
   try {
     const conn = await amqp.connect(

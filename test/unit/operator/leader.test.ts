@@ -116,6 +116,40 @@ describe('operator/runtime/leader', () => {
     expect(await elector(api, 'b').tryAcquireOrRenew()).to.equal(true);
   });
 
+  it('steps down at the renew deadline while a renew hangs (the API server unreachable), not when it answers', async () => {
+    const { api } = fakeApi();
+    let hang = false;
+    const hanging = {
+      ...api,
+      readNamespacedLease: (args: { name: string; namespace: string }) =>
+        hang ? new Promise<never>(() => undefined) : api.readNamespacedLease(args),
+    } as unknown as CoordinationV1Api;
+    let stoppedAt = 0;
+    const a = new LeaderElector({
+      api: hanging,
+      namespace: 'ns',
+      name: 'lease',
+      identity: 'a',
+      leaseDurationSeconds: 2,
+      renewDeadlineMs: 300,
+      retryPeriodMs: 20,
+      logger,
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => (stoppedAt = Date.now()),
+    });
+    a.start();
+    const t0 = Date.now();
+    while (!a.isLeader && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 10));
+    expect(a.isLeader).to.equal(true);
+    hang = true;
+    const cut = Date.now();
+    while (a.isLeader && Date.now() - cut < 1900) await new Promise((r) => setTimeout(r, 10));
+    expect(a.isLeader, 'still leading while its renew hangs').to.equal(false);
+    // within the renew deadline (plus one retry period), well before the 2 s Lease expires for a standby
+    expect(stoppedAt - cut).to.be.below(1000);
+    await a.stop();
+  });
+
   it('refuses a renew deadline not shorter than the lease', () => {
     const { api } = fakeApi();
     expect(
