@@ -16,10 +16,10 @@ done
 while read -r user pass configure write read; do
   case "$user" in ''|'#'*) continue ;; esac
   if ctl list_users --no-table-headers | cut -f1 | grep -qxF "$user"; then
-    ctl change_password "$user" "$pass" >/dev/null
+    ctl change_password -- "$user" "$pass" >/dev/null # "--": a password may start with "-"
   else
-    ctl add_user "$user" "$pass" >/dev/null
+    ctl add_user -- "$user" "$pass" >/dev/null
   fi
-  ctl set_permissions -p / "$user" "$configure" "$write" "$read" >/dev/null
+  ctl set_permissions -p / -- "$user" "$configure" "$write" "$read" >/dev/null
   echo "rabbitmq user $user: permissions configure=$configure write=$write read=$read"
 done

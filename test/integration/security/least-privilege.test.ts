@@ -152,7 +152,8 @@ describe('security: per-component RabbitMQ users (permissions per vhost)', funct
   const queue = `lp.api.${id}`;
   const users = {
     api: { user: `vf-api-${id}`, pass: secret() },
-    operator: { user: `vf-operator-${id}`, pass: secret() },
+    // a password that starts with "-" (rabbitmqctl once read it as an option): ensure-users.sh passes "--"
+    operator: { user: `vf-operator-${id}`, pass: `-${secret()}` },
   };
   const conns: amqp.ChannelModel[] = [];
   const url = (u: { user: string; pass: string }) => {
