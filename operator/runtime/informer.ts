@@ -90,10 +90,21 @@ export class Informer<T extends KubernetesObject> {
   private readonly watch: Watch;
   private readonly o: Required<Omit<InformerOptions<T>, 'labelSelector' | 'onRestart'>> &
     Pick<InformerOptions<T>, 'labelSelector' | 'onRestart'>;
+  get name(): string {
+    return this.o.name;
+  }
+
   /** True once the first list has filled the cache. */
   synced = false;
   /** Time of the last sign of life (list, watch connect, any watch event including bookmarks). */
   lastActivity = 0;
+  /**
+   * Time of the last success: a list, a watch event (bookmarks too), or a watch the server closed
+   * normally; 0 before the first. A liveness check reads it (`stalledFor`).
+   */
+  lastSuccess = 0;
+  /** When start() was last called (0 = never): the reference before any success. */
+  startedAt = 0;
   restarts = 0;
 
   constructor(opts: InformerOptions<T>) {
@@ -124,6 +135,7 @@ export class Informer<T extends KubernetesObject> {
   start(): void {
     if (this.running) return;
     this.abort = new AbortController();
+    this.startedAt = Date.now();
     this.running = this.loop();
   }
 
@@ -131,6 +143,12 @@ export class Informer<T extends KubernetesObject> {
     this.abort.abort();
     await this.running;
     this.running = undefined;
+  }
+
+  /** How long (ms) it has gone without a successful list or watch while running; 0 when stopped. */
+  stalledFor(now = Date.now()): number {
+    if (!this.running) return 0;
+    return Math.max(0, now - Math.max(this.lastSuccess, this.startedAt));
   }
 
   /** Waits until the first list completed (or the signal fires). */
@@ -175,6 +193,7 @@ export class Informer<T extends KubernetesObject> {
     this.resourceVersion = res.metadata?.resourceVersion ?? '';
     this.lastList = Date.now();
     this.lastActivity = Date.now();
+    this.lastSuccess = Date.now();
     this.synced = true;
   }
 
@@ -254,6 +273,7 @@ export class Informer<T extends KubernetesObject> {
           (type: string, obj: T & { code?: number; message?: string }) => {
             if (settled || gen !== this.watchGeneration) return;
             this.lastActivity = Date.now();
+            if (type !== 'ERROR') this.lastSuccess = this.lastActivity;
             switch (type) {
               case 'ADDED':
               case 'MODIFIED':
@@ -276,7 +296,10 @@ export class Informer<T extends KubernetesObject> {
           },
           (err: unknown) => {
             if (gen !== this.watchGeneration && settled) return;
-            if (!err) return finish('closed');
+            if (!err) {
+              this.lastSuccess = Date.now();
+              return finish('closed');
+            }
             const code =
               (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
             if (code === 410) return finish('gone');

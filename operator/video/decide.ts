@@ -37,12 +37,7 @@ import type { Decision, DecideSettings, Failure, Observed, Part, Pass } from './
 
 export type * from './phases/types.js';
 export type { JobOutcome, JobState } from './phases/outcomes.js';
-export {
-  isPermanentFailure,
-  jobOutcome,
-  retryDelayMs,
-  selectedRenditions,
-} from './phases/outcomes.js';
+export { isPermanentFailure, jobOutcome, retryDelayMs, selectedRenditions } from './phases/outcomes.js';
 export { failedJobs, needsProbe, needsRenditionMetadata } from './phases/needs.js';
 export { durationText } from './phases/probe.js';
 
@@ -83,7 +78,11 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   if (renditions.selected) {
     const total = renditions.selected.length;
     const done = renditions.done ?? 0;
-    Object.assign(status, { renditionsReady: done, renditionsTotal: total, renditionsSummary: `${done}/${total}` });
+    Object.assign(status, {
+      renditionsReady: done,
+      renditionsTotal: total,
+      renditionsSummary: `${done}/${total}`,
+    });
     const publish = publishPhase(pass, { selected: total, done }, failure);
     parts.push(publish);
     failure = publish.failure;

@@ -28,10 +28,19 @@ export function probePhase(pass: Pass, failure: Failure | undefined): ProbePart 
   /** Records `f` unless the Video failed already; Probed=False says why (`reason` overrides the failure's). */
   const fail = (f: Failure, reason = (part.failure ?? f).reason) => {
     part.failure ??= f;
-    part.conditions.push({ type: CONDITION_TYPES.probed, status: 'False', reason, message: part.failure.message });
+    part.conditions.push({
+      type: CONDITION_TYPES.probed,
+      status: 'False',
+      reason,
+      message: part.failure.message,
+    });
   };
   if (old.source?.height) return part;
-  if (!part.failure && settings.sourceBucket !== undefined && video.spec.source.bucket !== settings.sourceBucket)
+  if (
+    !part.failure &&
+    settings.sourceBucket !== undefined &&
+    video.spec.source.bucket !== settings.sourceBucket
+  )
     fail({
       reason: REASONS.sourceNotAllowed,
       message: `source bucket ${JSON.stringify(video.spec.source.bucket)} is not allowed: a Video may only name the sources bucket ${JSON.stringify(settings.sourceBucket)}`,
@@ -54,19 +63,39 @@ export function probePhase(pass: Pass, failure: Failure | undefined): ProbePart 
   const outcome = jobOutcome(job);
   if (outcome.state === 'Active') part.conditions.push(probing);
   else if (outcome.state === 'Failed')
-    fail(jobFailure(THUMBNAIL_TASK, outcome, o.terminationMessages?.get(thumbName), o.terminations?.get(thumbName)));
+    fail(
+      jobFailure(
+        THUMBNAIL_TASK,
+        outcome,
+        o.terminationMessages?.get(thumbName),
+        o.terminations?.get(thumbName),
+      ),
+    );
   else if (o.probe && 'ok' in o.probe) {
     const p = o.probe.ok;
     if (!(p.height > 0 && p.width > 0))
-      fail({ reason: REASONS.invalidSource, message: 'the source has no video stream' }, REASONS.invalidSource);
+      fail(
+        { reason: REASONS.invalidSource, message: 'the source has no video stream' },
+        REASONS.invalidSource,
+      );
     else {
       part.probed = {
-        source: { durationSeconds: p.durationSeconds, width: p.width, height: p.height, hasAudio: p.hasAudio },
+        source: {
+          durationSeconds: p.durationSeconds,
+          width: p.width,
+          height: p.height,
+          hasAudio: p.hasAudio,
+        },
         durationText: durationText(p.durationSeconds),
         thumbnailKey: keys.thumbnail(uid),
       };
       const msg = `${p.width}x${p.height}, ${p.durationSeconds.toFixed(1)} s, ${p.hasAudio ? 'with' : 'no'} audio`;
-      part.conditions.push({ type: CONDITION_TYPES.probed, status: 'True', reason: REASONS.probed, message: msg });
+      part.conditions.push({
+        type: CONDITION_TYPES.probed,
+        status: 'True',
+        reason: REASONS.probed,
+        message: msg,
+      });
       part.events.push({ type: 'Normal', reason: REASONS.probed, message: `Source probed: ${msg}` });
     }
   } else if (o.probe && 'error' in o.probe)

@@ -26,7 +26,8 @@ export function publishPhase(
     if (o.metadata && 'ok' in o.metadata) {
       const metas = o.metadata.ok;
       const alignment = checkSegmentAlignment(metas, settings.alignmentToleranceSeconds);
-      if (!alignment.aligned) part.failure = { reason: REASONS.segmentsMisaligned, message: alignment.message };
+      if (!alignment.aligned)
+        part.failure = { reason: REASONS.segmentsMisaligned, message: alignment.message };
       else {
         const key = keys.master(uid);
         part.actions.push({ type: 'WriteMaster', key, body: buildMasterPlaylist(metas) });
@@ -42,7 +43,12 @@ export function publishPhase(
   }
   const type = CONDITION_TYPES.transcoded;
   if (part.failure)
-    part.conditions.push({ type, status: 'False', reason: part.failure.reason, message: part.failure.message });
+    part.conditions.push({
+      type,
+      status: 'False',
+      reason: part.failure.reason,
+      message: part.failure.message,
+    });
   else if (allDone && part.masterPlaylistKey)
     part.conditions.push({
       type,

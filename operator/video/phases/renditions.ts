@@ -27,7 +27,11 @@ export interface RenditionsPart extends Part {
 }
 
 /** `sourceHeight`: the probed source's height (this pass's probe or the stored one), 0 = not known yet. */
-export function renditionsPhase(pass: Pass, sourceHeight: number, failure: Failure | undefined): RenditionsPart {
+export function renditionsPhase(
+  pass: Pass,
+  sourceHeight: number,
+  failure: Failure | undefined,
+): RenditionsPart {
   const { o, old, video, uid, ladder, jobs } = pass;
   const part: RenditionsPart = { ...emptyPart(failure), renditions: [], cancel: [] };
   const requested = requestedRenditions(video);

@@ -2,7 +2,12 @@
  * Pure phase: the summary. Failed (sticky) and Ready, the MediaAvailable condition of a processed
  * Video (its media checked by the auditor), the status message and the events of a change.
  */
-import { CONDITION_TYPES, REASONS, type RenditionStatus, type VideoStatus } from '../../../common/video/index.js';
+import {
+  CONDITION_TYPES,
+  REASONS,
+  type RenditionStatus,
+  type VideoStatus,
+} from '../../../common/video/index.js';
 import { cond, isFailed } from './outcomes.js';
 import { emptyPart, type Failure, type Observed, type Pass, type Part } from './types.js';
 
@@ -23,7 +28,11 @@ export interface SummaryPart extends Part {
 
 export function summaryPhase(pass: Pass, s: SummaryInput): SummaryPart {
   const { o, old } = pass;
-  const { READY, FAILED, MEDIA } = { READY: CONDITION_TYPES.ready, FAILED: CONDITION_TYPES.failed, MEDIA: CONDITION_TYPES.mediaAvailable };
+  const { READY, FAILED, MEDIA } = {
+    READY: CONDITION_TYPES.ready,
+    FAILED: CONDITION_TYPES.failed,
+    MEDIA: CONDITION_TYPES.mediaAvailable,
+  };
   const wasFailed = isFailed(old);
   let failure = s.failure;
   if (failure && !wasFailed && s.attempts > 0) {
@@ -54,12 +63,20 @@ export function summaryPhase(pass: Pass, s: SummaryInput): SummaryPart {
     if (cond(old, MEDIA)?.status === 'False') {
       const message = `${s.masterPlaylistKey} found again`;
       set(MEDIA, 'True', REASONS.mediaAvailable, message);
-      part.events.push({ type: 'Normal', reason: REASONS.mediaAvailable, message: `Media available: ${message}` });
+      part.events.push({
+        type: 'Normal',
+        reason: REASONS.mediaAvailable,
+        message: `Media available: ${message}`,
+      });
     }
     set(READY, 'True', REASONS.ready, `Playable: ${names.join(', ')}`);
     part.message = `Ready: ${names.join(', ')}`;
     if (cond(old, READY)?.status !== 'True')
-      part.events.push({ type: 'Normal', reason: REASONS.ready, message: `HLS ladder ready: ${names.join(', ')}` });
+      part.events.push({
+        type: 'Normal',
+        reason: REASONS.ready,
+        message: `HLS ladder ready: ${names.join(', ')}`,
+      });
   } else {
     const reason = s.probed ? REASONS.transcoding : REASONS.probing;
     const message = s.probed ? `Transcoding: ${s.renditionsSummary} renditions done` : 'Probing the source';
