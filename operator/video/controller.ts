@@ -19,10 +19,11 @@ import { shareAgents } from '../runtime/kubeconfig.js';
 import { Manager, type Check, type LeaderElectionSettings } from '../runtime/manager.js';
 import { createMetrics, type OperatorMetrics } from '../runtime/metrics.js';
 import { Actor, FIELD_MANAGER, MERGE } from './act.js';
-import { jobOutcome, type DecideSettings } from './decide.js';
+import type { DecideSettings } from './decide.js';
 import { BackgroundEvents, EventRecorder } from './events.js';
-import { OWNED_JOBS_SELECTOR, THUMBNAIL_TASK } from './jobs.js';
-import { MediaAuditor } from './media.js';
+import { jobsByOutcome, videosByPhase } from './gauges.js';
+import { OWNED_JOBS_SELECTOR } from './jobs.js';
+import { MediaAuditor, statMedia } from './media.js';
 import { StatusMessages } from './messages.js';
 import { Observer } from './observe.js';
 import { controllerOf, jobChangeMatters, slimJob } from './owned-jobs.js';
@@ -134,8 +135,8 @@ export class VideoController {
     this.metrics = createMetrics(
       {
         queueDepth: () => this.manager.depth(),
-        jobsByOutcome: () => this.jobsByOutcome(),
-        videosByPhase: () => this.videosByPhase(),
+        jobsByOutcome: () => jobsByOutcome(this.jobs.list()),
+        videosByPhase: () => videosByPhase(this.videos.list()),
         isLeader: () => this.manager.isLeader,
         outboxSize: () => o.sink.size,
       },
@@ -273,7 +274,7 @@ export class VideoController {
     this.auditor = new MediaAuditor({
       ...media,
       list: () => this.videos.list(),
-      stat: (key) => this.statMedia(key),
+      stat: (key) => statMedia(this.o.storage, this.o.mediaBucket, key),
       describe: (key) => `${this.o.mediaBucket}/${key}`,
       onChange: (video) => this.manager.enqueue(objectKey(video)),
       onCheck: (result) => this.metrics.mediaChecks.inc({ result }),
@@ -286,39 +287,5 @@ export class VideoController {
     const auditor = this.auditor;
     this.auditor = undefined;
     await auditor?.stop();
-  }
-
-  /** HEAD of an object in the media bucket: found or missing; other errors (timeouts, 5xx) throw. */
-  private async statMedia(key: string): Promise<'found' | 'missing'> {
-    try {
-      await this.o.storage.statObject(this.o.mediaBucket, key);
-      return 'found';
-    } catch (err) {
-      const c = (err as { code?: string }).code;
-      if (c === 'NotFound' || c === 'NoSuchKey' || c === 'NoSuchBucket') return 'missing';
-      throw err;
-    }
-  }
-
-  private jobsByOutcome() {
-    const counts = new Map<string, number>();
-    for (const j of this.jobs.list()) {
-      const task = j.metadata?.labels?.['media.videoflix.io/rendition'] ?? THUMBNAIL_TASK;
-      const k = `${task}|${jobOutcome(j).state}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    return [...counts].map(([k, count]) => {
-      const [task = '', outcome = ''] = k.split('|');
-      return { task, outcome, count };
-    });
-  }
-
-  private videosByPhase() {
-    const r: Record<string, number> = { Pending: 0, Processing: 0, Ready: 0, Failed: 0 };
-    for (const v of this.videos.list()) {
-      const p = v.status?.phase ?? 'Pending';
-      r[p] = (r[p] ?? 0) + 1;
-    }
-    return r;
   }
 }

@@ -23,6 +23,7 @@ import {
   type Observed,
   type Termination,
 } from './decide.js';
+import { isMissing } from './media.js';
 import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue } from './jobs.js';
 import { controllerOf } from './owned-jobs.js';
 import { invalidMetadata } from './playlist.js';
@@ -39,8 +40,6 @@ export interface ObserverOptions {
   /** The media auditor's latest check of a Video (by uid), if any. */
   mediaCheck: (uid: string) => MediaCheck | undefined;
 }
-
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
 
 export class Observer {
   constructor(private readonly o: ObserverOptions) {}
@@ -122,7 +121,7 @@ export class Observer {
       for await (const c of stream) chunks.push(c as Buffer);
       text = Buffer.concat(chunks).toString('utf8');
     } catch (err) {
-      if (NOT_FOUND.has((err as { code?: string }).code ?? '')) return { error: `${key} not found` };
+      if (isMissing(err)) return { error: `${key} not found` };
       throw err; // transient: retried with backoff
     }
     try {
