@@ -17,7 +17,7 @@ import { GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js'
 import { Informer, objectKey, type KubernetesObject, type ListResult } from '../runtime/informer.js';
 import { shareAgents } from '../runtime/kubeconfig.js';
 import { Manager, type Check, type LeaderElectionSettings } from '../runtime/manager.js';
-import { createMetrics, type OperatorMetrics } from '../runtime/metrics.js';
+import { createMetrics, type OperatorMetrics } from './metrics.js';
 import { Actor, FIELD_MANAGER, MERGE } from './act.js';
 import type { DecideSettings } from './decide.js';
 import { BackgroundEvents, EventRecorder } from './events.js';
