@@ -22,7 +22,7 @@ import http from 'node:http';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {
-  ANNOTATIONS,
+  catalogIdOf,
   GROUP,
   LABELS,
   PLURAL,
@@ -149,7 +149,7 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
         version: VERSION,
         plural: PLURAL,
       })) as { items: Video[] };
-      video = all.items.find((v) => v.metadata.annotations?.[ANNOTATIONS.catalogId] === String(up.id));
+      video = all.items.find((v) => catalogIdOf(v) === up.id);
       if (video) seen.videoSeen = now;
     }
     if (video) {

@@ -6,7 +6,7 @@
 import { loadConfigOrExit } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
-import { VideoController } from './controller.js';
+import { VideoController } from './video/controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
 import { loadKubeConfig } from './runtime/kubeconfig.js';
 import { minioFrom } from './storage.js';

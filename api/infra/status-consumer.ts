@@ -279,7 +279,7 @@ export class StatusConsumer {
       const result = statusMessageSchema.safeParse(JSON.parse(m.content.toString('utf8')));
       if (!result.success)
         throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      parsed = result.data as VideoStatusMessage;
+      parsed = result.data;
     } catch (err) {
       this.o.logger.error(
         { routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message },

@@ -10,11 +10,9 @@
  *   higher than the row's; a resync reading applies when its resourceVersion differs;
  * - a deletion is final for that uid and always applies.
  */
-import { z } from 'zod';
 import {
-  ANNOTATIONS,
-  PHASES,
-  RENDITIONS,
+  catalogIdOf,
+  videoStatusMessageSchema,
   type Phase,
   type RenditionStatus,
   type Video,
@@ -109,35 +107,8 @@ export function rowFields(update: StatusUpdate) {
   };
 }
 
-const renditionSchema = z.object({
-  name: z.enum(RENDITIONS),
-  phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped']),
-  job: z.string().optional(),
-  message: z.string().optional(),
-  playlistKey: z.string().optional(),
-});
-
-/** The operator's message (common/video VideoStatusMessage), checked: a broker carries anything. */
-export const statusMessageSchema = z.object({
-  namespace: z.string().min(1),
-  name: z.string().min(1),
-  uid: z.string().min(1),
-  catalogId: z.number().int().positive().optional(),
-  generation: z.number().int().nonnegative(),
-  resourceVersion: z.string(),
-  phase: z.enum(PHASES),
-  title: z.string(),
-  description: z.string().default(''),
-  category: z.string().default(''),
-  masterPlaylistKey: z.string().optional(),
-  thumbnailKey: z.string().optional(),
-  durationSeconds: z.number().nonnegative().optional(),
-  renditions: z.array(renditionSchema).default([]),
-  message: z.string().optional(),
-  observedAt: z.string(),
-  sequence: z.number().nonnegative(),
-  deleted: z.boolean().optional(),
-});
+/** The operator's message, checked with the one schema of the contract: a broker carries anything. */
+export const statusMessageSchema = videoStatusMessageSchema;
 
 export function updateFromMessage(msg: VideoStatusMessage): StatusUpdate {
   return {
@@ -159,14 +130,6 @@ export function updateFromMessage(msg: VideoStatusMessage): StatusUpdate {
     sequence: msg.sequence,
     ...(msg.deleted ? { deleted: true } : {}),
   };
-}
-
-/** The catalog id a Video carries in its annotation (set by the API when it created it). */
-export function catalogIdOf(video: Pick<Video, 'metadata'>): number | undefined {
-  const raw = video.metadata.annotations?.[ANNOTATIONS.catalogId];
-  if (!raw || !/^\d{1,9}$/.test(raw)) return undefined;
-  const id = Number(raw);
-  return id > 0 ? id : undefined;
 }
 
 /** What the resource says now (the resync's reading). A Video without status yet is Pending. */

@@ -125,31 +125,3 @@ export interface ProbeResult {
   videoCodec?: string;
   frameRate?: number;
 }
-
-/**
- * Message on the status exchange (routing key `statusRoutingKey(phase)`, i.e. `video.<phase>` in lower
- * case, or `video.deleted` once the Video and its media are gone).
- */
-export interface VideoStatusMessage {
-  namespace: string;
-  name: string;
-  uid: string;
-  catalogId?: number;
-  generation: number;
-  resourceVersion: string;
-  phase: Phase;
-  title: string;
-  description: string;
-  category: string;
-  masterPlaylistKey?: string;
-  thumbnailKey?: string;
-  durationSeconds?: number;
-  renditions: RenditionStatus[];
-  message?: string;
-  /** When the operator observed this phase (ISO time); used to ignore stale messages. */
-  observedAt: string;
-  /** Monotonic per Video: newer messages have a higher sequence. */
-  sequence: number;
-  /** True on the last message of a Video: it was deleted and its media removed (routing key `video.deleted`). */
-  deleted?: boolean;
-}

@@ -11,6 +11,9 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logging/index.js';
 import { backoffDelay, sleep } from './backoff.js';
+import { objectKey, stripManagedFields, type KubernetesObject } from './objects.js';
+
+export { objectKey, stripManagedFields, type KubernetesObject } from './objects.js';
 
 export interface ListResult<T> {
   items: T[];
@@ -43,37 +46,7 @@ export interface InformerOptions<T> {
   transform?: (obj: T) => T;
 }
 
-/** The least an informer needs of an object. */
-export interface KubernetesObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
-
 type End = 'closed' | 'gone' | 'silent' | 'relist' | 'stopped';
-
-/**
- * Drops what no controller reads but every cached object carries: `metadata.managedFields` (server-
- * side apply bookkeeping, often the largest part of a small object) and kubectl's
- * last-applied-configuration annotation (a second copy of the object).
- */
-export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
-  const md = obj.metadata as (KubernetesObject['metadata'] & LargeMetadata) | undefined;
-  if (md) {
-    delete md.managedFields;
-    if (md.annotations && LAST_APPLIED in md.annotations) {
-      const { [LAST_APPLIED]: _dropped, ...rest } = md.annotations;
-      md.annotations = rest;
-    }
-  }
-  return obj;
-}
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-interface LargeMetadata {
-  managedFields?: unknown;
-  annotations?: Record<string, string>;
-}
-
-export const objectKey = (o: KubernetesObject) =>
-  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '');
 
 export class Informer<T extends KubernetesObject> {
   private readonly cache = new Map<string, T>();
@@ -90,10 +63,17 @@ export class Informer<T extends KubernetesObject> {
   private readonly watch: Watch;
   private readonly o: Required<Omit<InformerOptions<T>, 'labelSelector' | 'onRestart'>> &
     Pick<InformerOptions<T>, 'labelSelector' | 'onRestart'>;
+  get name(): string {
+    return this.o.name;
+  }
+
   /** True once the first list has filled the cache. */
   synced = false;
   /** Time of the last sign of life (list, watch connect, any watch event including bookmarks). */
   lastActivity = 0;
+  /** Last success (a list, a watch event, a watch the server closed normally) and last start(). */
+  lastSuccess = 0;
+  startedAt = 0;
   restarts = 0;
 
   constructor(opts: InformerOptions<T>) {
@@ -124,6 +104,7 @@ export class Informer<T extends KubernetesObject> {
   start(): void {
     if (this.running) return;
     this.abort = new AbortController();
+    this.startedAt = Date.now();
     this.running = this.loop();
   }
 
@@ -131,6 +112,11 @@ export class Informer<T extends KubernetesObject> {
     this.abort.abort();
     await this.running;
     this.running = undefined;
+  }
+
+  /** How long (ms) it has gone without a successful list or watch while running; 0 when stopped. */
+  stalledFor(now = Date.now()): number {
+    return this.running ? Math.max(0, now - Math.max(this.lastSuccess, this.startedAt)) : 0;
   }
 
   /** Waits until the first list completed (or the signal fires). */
@@ -175,6 +161,7 @@ export class Informer<T extends KubernetesObject> {
     this.resourceVersion = res.metadata?.resourceVersion ?? '';
     this.lastList = Date.now();
     this.lastActivity = Date.now();
+    this.lastSuccess = Date.now();
     this.synced = true;
   }
 
@@ -254,6 +241,7 @@ export class Informer<T extends KubernetesObject> {
           (type: string, obj: T & { code?: number; message?: string }) => {
             if (settled || gen !== this.watchGeneration) return;
             this.lastActivity = Date.now();
+            if (type !== 'ERROR') this.lastSuccess = this.lastActivity;
             switch (type) {
               case 'ADDED':
               case 'MODIFIED':
@@ -276,6 +264,7 @@ export class Informer<T extends KubernetesObject> {
           },
           (err: unknown) => {
             if (gen !== this.watchGeneration && settled) return;
+            if (!err) this.lastSuccess = Date.now();
             if (!err) return finish('closed');
             const code =
               (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;

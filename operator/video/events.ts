@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logging/index.js';
-import type { Video } from '../../common/video/index.js';
+import { REASONS, type Video } from '../../common/video/index.js';
 import type { EventSpec } from './decide.js';
 
 const REPEAT_WINDOW_MS = 60 * 60_000;
@@ -64,5 +64,42 @@ export class EventRecorder {
       this.seen.delete(key);
       this.logger.warn({ err: (err as Error)?.message, reason: e.reason }, 'could not record event');
     }
+  }
+}
+
+/** The JobCreated events of one decision as one event naming every Job, in place of the first. */
+export function mergeJobCreated(events: EventSpec[]): EventSpec[] {
+  const created = events.filter((e) => e.reason === REASONS.jobCreated && e.type === 'Normal');
+  if (created.length < 2) return events;
+  const what = created.map((e) => e.message.replace(/^Created Job /, ''));
+  const merged: EventSpec = {
+    type: 'Normal',
+    reason: REASONS.jobCreated,
+    message: `Created Jobs ${what.join(', ')}`,
+  };
+  const first = events.indexOf(created[0]!);
+  return events.flatMap((e, i) => (i === first ? [merged] : created.includes(e) ? [] : [e]));
+}
+
+/**
+ * Events recorded in order in the background: they never slow down or fail a reconcile. The
+ * JobCreated events of one pass (a Video's first pass starts several Jobs) become one Event.
+ */
+export class BackgroundEvents {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly recorder: Pick<EventRecorder, 'record'>) {}
+
+  record(video: Video, all: EventSpec[]): void {
+    const events = mergeJobCreated(all);
+    if (events.length === 0) return;
+    this.chain = this.chain.then(async () => {
+      for (const e of events) await this.recorder.record(video, e);
+    });
+  }
+
+  /** Resolves once every event queued so far was recorded (or given up). */
+  flush(): Promise<void> {
+    return this.chain;
   }
 }

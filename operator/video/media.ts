@@ -7,6 +7,7 @@
  * False, or found while it is False) is recorded and the Video enqueued; the reconcile reads the
  * recorded result (no I/O of its own) and decide() sets MediaAvailable and Ready.
  */
+import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
 import { CONDITION_TYPES, findCondition, type Video } from '../../common/video/index.js';
 import type { MediaCheck } from './decide.js';
@@ -123,3 +124,18 @@ export class MediaAuditor {
     }
   }
 }
+
+/** HEAD of an object in the media bucket: found or missing; other errors (timeouts, 5xx) throw. */
+export async function statMedia(storage: MinioClient, bucket: string, key: string): Promise<StatResult> {
+  try {
+    await storage.statObject(bucket, key);
+    return 'found';
+  } catch (err) {
+    if (isMissing(err)) return 'missing';
+    throw err;
+  }
+}
+
+/** Whether an object-storage error says the object (or its bucket) does not exist. */
+export const isMissing = (err: unknown): boolean =>
+  ['NotFound', 'NoSuchKey', 'NoSuchBucket'].includes((err as { code?: string })?.code ?? '');

@@ -26,7 +26,7 @@ import {
   type VideoSpec,
   type VideoStatusMessage,
 } from '../../../common/video/index.js';
-import { VideoController, type ControllerOptions } from '../../../operator/controller.js';
+import { VideoController, type ControllerOptions } from '../../../operator/video/controller.js';
 import { minioFrom } from '../../../operator/storage.js';
 import { DEFAULT_RESOURCES, OWNED_JOBS_SELECTOR } from '../../../operator/video/jobs.js';
 import { MemorySink, type StatusSink } from '../../../operator/video/publish.js';

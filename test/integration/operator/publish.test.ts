@@ -106,6 +106,12 @@ describe('operator status messages (RabbitMQ topic exchange)', function () {
 
     const mine = consumer!.messages.filter((m) => m.body.uid === uid);
     expect([...new Set(mine.map((m) => m.routingKey))]).to.deep.equal(['video.processing', 'video.ready']);
+    // The first pass's one status write (finalizer, Jobs, status in one decision) already shows
+    // the Jobs it created as Running, as the unit tests of decide() say.
+    const first = mine[0]!.body;
+    expect(first.phase).to.equal('Processing');
+    expect(first.renditions).to.have.length.greaterThan(0);
+    expect(first.renditions.map((r) => r.phase)).to.satisfy((p: string[]) => p.every((x) => x === 'Running'));
     const ready = mine.find((m) => m.body.phase === 'Ready')!.body;
     expect(ready).to.include({
       namespace: ns,

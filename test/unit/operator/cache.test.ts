@@ -1,7 +1,8 @@
 /** What the operator keeps in its informer caches, and how one pass's events are merged. */
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { jobChangeMatters, mergeJobCreated, slimJob } from '../../../operator/controller.js';
+import { mergeJobCreated } from '../../../operator/video/events.js';
+import { jobChangeMatters, slimJob } from '../../../operator/video/owned-jobs.js';
 import { stripManagedFields } from '../../../operator/runtime/informer.js';
 import { buildJob } from '../../../operator/video/jobs.js';
 import { settings, video } from './fixtures.js';

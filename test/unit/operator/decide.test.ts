@@ -29,11 +29,24 @@ function step(v: Video, o: Partial<Observed> = {}) {
 }
 
 describe('operator/video/decide', () => {
-  it('first adds the finalizer and a Pending status, and creates nothing yet', () => {
+  it('a new Video: one pass adds the finalizer first, starts the Jobs and says what the cluster then sees', () => {
     const { d } = step(video({ finalizers: [] }));
-    expect(types(d)).to.deep.equal(['AddFinalizer']);
-    expect(d.status?.phase).to.equal('Pending');
-    expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'Pending', observedGeneration: 1 });
+    expect(types(d)).to.deep.equal([
+      'AddFinalizer',
+      'CreateJob:thumbnail',
+      'CreateJob:480p',
+      'CreateJob:720p',
+      'CreateJob:1080p',
+    ]);
+    // no Pending step: the status written after these actions already shows the Jobs running
+    expect(d.status?.phase).to.equal('Processing');
+    expect(cond(d.status, 'Ready')).to.include({ status: 'False', reason: 'Probing', observedGeneration: 1 });
+    expect(d.status?.renditions?.map((r) => `${r.name}:${r.phase}`)).to.deep.equal([
+      '480p:Running',
+      '720p:Running',
+      '1080p:Running',
+    ]);
+    expect(d.events.map((e) => e.reason)).to.not.include('Pending');
   });
 
   const skipFlag = (d: ReturnType<typeof decide>, task: string) => {
@@ -104,9 +117,9 @@ describe('operator/video/decide', () => {
     expect(d.status?.phase).to.equal('Processing');
     expect(cond(d.status, 'Probed')).to.include({ status: 'Unknown', reason: 'Probing' });
     expect(d.status?.renditions).to.deep.equal([
-      { name: '480p', phase: 'Pending', job: 'demo-480p' },
-      { name: '720p', phase: 'Pending', job: 'demo-720p' },
-      { name: '1080p', phase: 'Pending', job: 'demo-1080p' },
+      { name: '480p', phase: 'Running', job: 'demo-480p' },
+      { name: '720p', phase: 'Running', job: 'demo-720p' },
+      { name: '1080p', phase: 'Running', job: 'demo-1080p' },
     ]);
     // the total is unknown until the probe: the Renditions column stays empty as before
     expect(d.status?.renditionsSummary).to.equal(undefined);
@@ -264,8 +277,8 @@ describe('operator/video/decide', () => {
     expect(d.status?.thumbnailKey).to.equal(`${UID}/thumbnail.jpg`);
     expect(d.status?.durationText).to.equal('30s');
     expect(d.status?.renditions).to.deep.equal([
-      { name: '480p', phase: 'Pending', job: 'demo-480p' },
-      { name: '720p', phase: 'Pending', job: 'demo-720p' },
+      { name: '480p', phase: 'Running', job: 'demo-480p' },
+      { name: '720p', phase: 'Running', job: 'demo-720p' },
       { name: '1080p', phase: 'Skipped', message: 'taller than the 720p source' },
     ]);
     expect(d.status?.renditionsSummary).to.equal('0/2');
@@ -450,10 +463,16 @@ describe('operator/video/decide', () => {
     expect(d.actions).to.deep.equal([]);
   });
 
-  it('keeps the finalizer check before anything else', () => {
+  it('puts a lost finalizer back before anything else, in the same pass as the rest', () => {
     const v = video({ finalizers: ['someone/else'] }, {}, { phase: 'Processing' });
     const d = decide(obs(v), S);
-    expect(types(d)).to.deep.equal(['AddFinalizer']);
+    expect(types(d)[0]).to.equal('AddFinalizer');
+    expect(types(d).slice(1)).to.deep.equal([
+      'CreateJob:thumbnail',
+      'CreateJob:480p',
+      'CreateJob:720p',
+      'CreateJob:1080p',
+    ]);
     expect(v.metadata.finalizers).to.not.include(FINALIZER);
   });
 

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import type { Video, VideoStatusMessage } from '../../../../common/video/index.js';
+import { catalogIdOf, type Video, type VideoStatusMessage } from '../../../../common/video/index.js';
 import {
-  catalogIdOf,
   compareResourceVersions,
   freshness,
   nextPhase,

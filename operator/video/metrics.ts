@@ -1,4 +1,7 @@
-/** Prometheus metrics of one operator instance (its own registry, so two can run in one process). */
+/**
+ * Prometheus metrics of one operator instance: the runtime's (reconciles, queue, leader, informers)
+ * and the Videos' (Jobs, phases, messages, media checks). Its own registry: two can run in one process.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface OperatorMetrics {

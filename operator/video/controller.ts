@@ -1,0 +1,291 @@
+/**
+ * The Video controller: the runtime's Manager (../runtime/manager.ts) wired to Videos. Informers on
+ * Videos and on the Jobs they own map events to Video keys; the VideoReconciler reconciles a key
+ * while this replica leads; on becoming leader every Video's status is published once and the media
+ * auditor starts. Everything is injected so that tests run one or two of these in-process.
+ */
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Job,
+} from '@kubernetes/client-node';
+import type { Client as MinioClient } from 'minio';
+import type { Logger } from '../../common/logging/index.js';
+import { GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
+import { Informer, objectKey, type KubernetesObject, type ListResult } from '../runtime/informer.js';
+import { shareAgents } from '../runtime/kubeconfig.js';
+import { Manager, type Check, type LeaderElectionSettings } from '../runtime/manager.js';
+import { createMetrics, type OperatorMetrics } from './metrics.js';
+import { Actor, FIELD_MANAGER, MERGE } from './act.js';
+import type { DecideSettings } from './decide.js';
+import { BackgroundEvents, EventRecorder } from './events.js';
+import { jobsByOutcome, videosByPhase } from './gauges.js';
+import { OWNED_JOBS_SELECTOR } from './jobs.js';
+import { MediaAuditor, statMedia } from './media.js';
+import { StatusMessages } from './messages.js';
+import { Observer } from './observe.js';
+import { controllerOf, jobChangeMatters, slimJob } from './owned-jobs.js';
+import { OwnWrites } from './own-writes.js';
+import type { StatusSink } from './publish.js';
+import { VideoReconciler } from './reconciler.js';
+import type { StatusClient } from './status.js';
+
+export type { LeaderElectionSettings } from '../runtime/manager.js';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  storage: MinioClient;
+  mediaBucket: string;
+  sourceBucket: string;
+  deleteSourceOnDelete?: boolean;
+  sink: StatusSink;
+  logger: Logger;
+  decide: DecideSettings;
+  identity: string;
+  /** Namespace to watch; undefined = all. */
+  namespace?: string;
+  /** false = always lead (single replica, tests). */
+  leaderElection: LeaderElectionSettings | false;
+  workers?: number;
+  resyncMs?: number;
+  /** The media auditor (video/media.ts): a sweep at most every intervalMs (0 = off), perSecond HEADs. */
+  mediaCheck?: { intervalMs: number; perSecond: number };
+  watchdogMs?: number;
+  relistMs?: number;
+  queue?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Liveness bounds: an informer without a successful list/watch, a reconcile in flight (runtime/manager.ts). */
+  informerStallMs?: number;
+  workerStallMs?: number;
+  defaultMetrics?: boolean;
+  /**
+   * On becoming leader, publish the current status of every Video once (default true). The outbox
+   * lives in memory, so this is what makes a message lost in a crash during a broker outage
+   * reappear: consumers keep the newest by sequence, so a repeat is harmless.
+   */
+  publishOnLead?: boolean;
+  /** Called when the Lease was lost while running (not on stop); main.ts exits so a fresh process campaigns. */
+  onLostLeadership?: () => void;
+}
+
+const clean = <T extends object>(x: T) =>
+  Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
+
+export class VideoController {
+  readonly metrics: OperatorMetrics;
+  private readonly videos: Informer<Video>;
+  private readonly jobs: Informer<V1Job>;
+  private readonly manager: Manager;
+  private readonly reconciler: VideoReconciler;
+  private readonly ownWrites = new OwnWrites();
+  private readonly events: BackgroundEvents;
+  private readonly messages: StatusMessages;
+  private auditor?: MediaAuditor;
+
+  constructor(private readonly o: ControllerOptions) {
+    const kc = shareAgents(o.kubeConfig);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const batch = kc.makeApiClient(BatchV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const log = o.logger;
+    const ns = o.namespace;
+    const common = { kubeConfig: kc, logger: log, watchdogMs: o.watchdogMs, relistMs: o.relistMs };
+    const restarted = (informer: string) => (reason: string) =>
+      this.metrics.informerRestarts.inc({ informer, reason });
+    this.videos = new Informer<Video>(
+      clean({
+        ...common,
+        name: 'videos',
+        path: ns
+          ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`
+          : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        list: async () =>
+          (ns
+            ? await custom.listNamespacedCustomObject({
+                group: GROUP,
+                version: VERSION,
+                namespace: ns,
+                plural: PLURAL,
+              })
+            : await custom.listClusterCustomObject({
+                group: GROUP,
+                version: VERSION,
+                plural: PLURAL,
+              })) as ListResult<Video>,
+        onRestart: restarted('videos'),
+      }),
+    );
+    this.jobs = new Informer<V1Job>(
+      clean({
+        ...common,
+        name: 'jobs',
+        path: ns ? `/apis/batch/v1/namespaces/${ns}/jobs` : '/apis/batch/v1/jobs',
+        labelSelector: OWNED_JOBS_SELECTOR,
+        transform: slimJob,
+        list: async () =>
+          (ns
+            ? await batch.listNamespacedJob({ namespace: ns, labelSelector: OWNED_JOBS_SELECTOR })
+            : await batch.listJobForAllNamespaces({
+                labelSelector: OWNED_JOBS_SELECTOR,
+              })) as ListResult<V1Job>,
+        onRestart: restarted('jobs'),
+      }),
+    );
+    this.metrics = createMetrics(
+      {
+        queueDepth: () => this.manager.depth(),
+        jobsByOutcome: () => jobsByOutcome(this.jobs.list()),
+        videosByPhase: () => videosByPhase(this.videos.list()),
+        isLeader: () => this.manager.isLeader,
+        outboxSize: () => o.sink.size,
+      },
+      { defaultMetrics: o.defaultMetrics ?? false },
+    );
+    this.events = new BackgroundEvents(new EventRecorder(core, 'videoflix-operator', o.identity, log));
+    this.messages = new StatusMessages(o.sink);
+    const statusClient: StatusClient = {
+      get: async (namespace, name) =>
+        (await custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+        })) as Video,
+      patchStatus: async (namespace, name, body) =>
+        (await custom.patchNamespacedCustomObjectStatus(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            name,
+            body,
+            fieldManager: FIELD_MANAGER,
+          },
+          MERGE,
+        )) as Video,
+    };
+    const settings: DecideSettings = { sourceBucket: o.sourceBucket, ...o.decide };
+    this.reconciler = new VideoReconciler({
+      cached: (key) => this.videos.get(key),
+      ownWrites: this.ownWrites,
+      statusClient,
+      observer: new Observer({
+        batch,
+        core,
+        storage: o.storage,
+        mediaBucket: o.mediaBucket,
+        ...(o.decide.ladder ? { ladder: o.decide.ladder } : {}),
+        logger: log,
+        cachedJobs: () => this.jobs.list(),
+        mediaCheck: (uid) => this.auditor?.result(uid),
+      }),
+      actor: new Actor({
+        custom,
+        batch,
+        storage: o.storage,
+        mediaBucket: o.mediaBucket,
+        sourceBucket: o.sourceBucket,
+        ...(o.deleteSourceOnDelete !== undefined ? { deleteSourceOnDelete: o.deleteSourceOnDelete } : {}),
+        logger: log,
+        wrote: (v) => this.ownWrites.remember(v),
+        onRemoved: (v) => this.messages.publishDeleted(v),
+        onEvents: (v, e) => this.events.record(v, e),
+        onJobCreated: (task) => this.metrics.jobsCreated.inc({ task }),
+      }),
+      messages: this.messages,
+      events: this.events,
+      settings,
+      logger: log,
+    });
+    this.manager = new Manager(
+      clean({
+        kubeConfig: kc,
+        logger: log,
+        identity: o.identity,
+        informers: [this.videos, this.jobs] as Array<Informer<KubernetesObject>>,
+        keys: () => this.videos.list().map(objectKey),
+        reconcile: (key: string) => this.reconciler.reconcile(key),
+        leaderElection: o.leaderElection,
+        workers: o.workers,
+        resyncMs: o.resyncMs,
+        queue: o.queue,
+        metrics: this.metrics,
+        informerStallMs: o.informerStallMs ?? (o.watchdogMs !== undefined ? 2 * o.watchdogMs : undefined),
+        workerStallMs: o.workerStallMs,
+        onStartedLeading: () => this.startedLeading(),
+        onStoppedLeading: () => this.stoppedLeading(),
+        onLostLeadership: o.onLostLeadership,
+      }),
+    );
+    this.videos.on('add', (v) => this.manager.enqueue(objectKey(v)));
+    this.videos.on('update', (v) => {
+      this.ownWrites.observed(v);
+      this.manager.enqueue(objectKey(v));
+    });
+    this.videos.on('delete', (v) => {
+      this.ownWrites.forget(objectKey(v));
+      this.manager.enqueue(objectKey(v));
+    });
+    const onJob = (j: V1Job) => {
+      const owner = controllerOf(j);
+      if (owner) this.manager.enqueue(owner.key);
+    };
+    this.jobs.on('add', onJob);
+    this.jobs.on('update', (j, old) => {
+      if (!old || jobChangeMatters(old, j)) onJob(j);
+    });
+    this.jobs.on('delete', onJob);
+  }
+
+  get isLeader(): boolean {
+    return this.manager.isLeader;
+  }
+
+  start(): Promise<void> {
+    return this.manager.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.manager.stop();
+    await this.events.flush();
+  }
+
+  healthy(): Check {
+    return this.manager.healthy();
+  }
+
+  ready(): Check {
+    return this.manager.ready();
+  }
+
+  /** Reconciles one Video now (tests; the workers call the same). */
+  reconcile(key: string): Promise<unknown> {
+    return this.reconciler.reconcile(key);
+  }
+
+  private startedLeading() {
+    if (this.o.publishOnLead ?? true)
+      for (const v of this.videos.list())
+        if (v.status?.phase && !v.metadata.deletionTimestamp) this.messages.publish(v, v.status);
+    const media = this.o.mediaCheck ?? { intervalMs: 300_000, perSecond: 10 };
+    this.auditor = new MediaAuditor({
+      ...media,
+      list: () => this.videos.list(),
+      stat: (key) => statMedia(this.o.storage, this.o.mediaBucket, key),
+      describe: (key) => `${this.o.mediaBucket}/${key}`,
+      onChange: (video) => this.manager.enqueue(objectKey(video)),
+      onCheck: (result) => this.metrics.mediaChecks.inc({ result }),
+      logger: this.o.logger.child({ component: 'media-auditor' }),
+    });
+    this.auditor.start();
+  }
+
+  private async stoppedLeading(): Promise<void> {
+    const auditor = this.auditor;
+    this.auditor = undefined;
+    await auditor?.stop();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The observe step: what decide() needs besides the Video and its cached Jobs, read from the API
+ * server and object storage (probe.json, rendition.json, Pod terminations, Pods left on deletion).
+ */
+import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Client as MinioClient } from 'minio';
+import type { Logger } from '../../common/logging/index.js';
+import {
+  keys,
+  LABELS,
+  type LadderSettings,
+  type ProbeResult,
+  type RenditionMetadata,
+  type Video,
+} from '../../common/video/index.js';
+import {
+  failedJobs,
+  needsProbe,
+  needsRenditionMetadata,
+  selectedRenditions,
+  type Fetched,
+  type MediaCheck,
+  type Observed,
+  type Termination,
+} from './decide.js';
+import { isMissing } from './media.js';
+import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue } from './jobs.js';
+import { controllerOf } from './owned-jobs.js';
+import { invalidMetadata } from './playlist.js';
+
+export interface ObserverOptions {
+  batch: BatchV1Api;
+  core: CoreV1Api;
+  storage: MinioClient;
+  mediaBucket: string;
+  ladder?: LadderSettings;
+  logger: Logger;
+  /** The Jobs in the informer cache. */
+  cachedJobs: () => V1Job[];
+  /** The media auditor's latest check of a Video (by uid), if any. */
+  mediaCheck: (uid: string) => MediaCheck | undefined;
+}
+
+export class Observer {
+  constructor(private readonly o: ObserverOptions) {}
+
+  async observe(video: Video): Promise<Observed> {
+    const namespace = video.metadata.namespace ?? '';
+    const uid = video.metadata.uid ?? '';
+    const deleting = !!video.metadata.deletionTimestamp;
+    // On deletion the Jobs are read from the API server, not the cache: a Job created a moment ago
+    // and not yet in the cache must not be left running while the media are removed.
+    const jobs = deleting ? await this.liveJobsOf(namespace, uid) : this.jobsOf(namespace, uid);
+    const observed: Observed = { video, jobs, now: new Date() };
+    const media = this.o.mediaCheck(uid);
+    if (media && media.key === video.status?.masterPlaylistKey) observed.media = media;
+    if (deleting) {
+      if (jobs.size === 0) observed.remainingPods = await this.podsOf(video);
+      return observed;
+    }
+    if (needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
+    if (needsRenditionMetadata(video, jobs, this.o.ladder))
+      observed.metadata = await this.renditionMetadata(video);
+    const failed = failedJobs(video, jobs);
+    if (failed.length) {
+      const terminations = await this.terminations(namespace, failed);
+      observed.terminations = terminations;
+      const messages = new Map<string, string>();
+      for (const [job, t] of terminations) if (t.message) messages.set(job, t.message);
+      observed.terminationMessages = messages;
+    }
+    return observed;
+  }
+
+  /** Jobs controlled by the Video with this uid, by name (from the informer cache). */
+  jobsOf(namespace: string, uid: string): Map<string, V1Job> {
+    const m = new Map<string, V1Job>();
+    for (const j of this.o.cachedJobs())
+      if (j.metadata?.namespace === namespace && controllerOf(j)?.uid === uid)
+        m.set(j.metadata?.name ?? '', j);
+    return m;
+  }
+
+  private async liveJobsOf(namespace: string, uid: string): Promise<Map<string, V1Job>> {
+    const list = await this.o.batch.listNamespacedJob({ namespace, labelSelector: OWNED_JOBS_SELECTOR });
+    const m = new Map<string, V1Job>();
+    for (const j of list.items)
+      if (controllerOf(j)?.uid === uid && !j.metadata?.deletionTimestamp) m.set(j.metadata?.name ?? '', j);
+    return m;
+  }
+
+  /** rendition.json of every selected rendition, checked; the first problem ends the reading. */
+  private async renditionMetadata(video: Video): Promise<Fetched<RenditionMetadata[]>> {
+    const uid = video.metadata.uid ?? '';
+    const metas: RenditionMetadata[] = [];
+    for (const r of selectedRenditions(video, this.o.ladder)) {
+      const got = await this.readJson<RenditionMetadata>(keys.renditionMeta(uid, r));
+      if ('error' in got) return { error: `${r}: ${got.error}` };
+      const bad = invalidMetadata(got.ok);
+      if (bad) return { error: `${r}: rendition.json ${bad}` };
+      metas.push({ ...got.ok, name: r });
+    }
+    return { ok: metas };
+  }
+
+  /** Transcoder Pods of a Video that still exist (by the labels every Job template carries). */
+  private async podsOf(video: Video): Promise<number> {
+    const selector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.video}=${labelValue(video.metadata.name ?? '')}`;
+    const pods = await this.o.core.listNamespacedPod({
+      namespace: video.metadata.namespace ?? '',
+      labelSelector: selector,
+    });
+    return pods.items.length;
+  }
+
+  private async readJson<T>(key: string): Promise<Fetched<T>> {
+    let text: string;
+    try {
+      const stream = await this.o.storage.getObject(this.o.mediaBucket, key);
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      if (isMissing(err)) return { error: `${key} not found` };
+      throw err; // transient: retried with backoff
+    }
+    try {
+      return { ok: JSON.parse(text) as T };
+    } catch {
+      return { error: `${key} is not valid JSON` };
+    }
+  }
+
+  /**
+   * How the last failed Pod of each Job ended: exit code, reason (OOMKilled...) and termination
+   * message (the transcoder writes one clear line; an OOM-killed one writes none).
+   */
+  private async terminations(namespace: string, jobNames: string[]): Promise<Map<string, Termination>> {
+    const out = new Map<string, Termination>();
+    for (const job of jobNames) {
+      try {
+        const pods = await this.o.core.listNamespacedPod({
+          namespace,
+          labelSelector: `batch.kubernetes.io/job-name=${job}`,
+        });
+        const best = lastFailure(pods.items);
+        if (best) out.set(job, best);
+      } catch (err) {
+        this.o.logger.warn({ job, err: (err as Error).message }, 'could not read pods of a failed job');
+      }
+    }
+    return out;
+  }
+}
+
+/** The latest non-zero termination among these Pods' containers (last three lines of its message). */
+export function lastFailure(pods: V1Pod[]): Termination | undefined {
+  let best: { at: number; t: Termination } | undefined;
+  for (const p of pods) {
+    for (const cs of p.status?.containerStatuses ?? []) {
+      const t = cs.state?.terminated ?? cs.lastState?.terminated;
+      if (!t || t.exitCode === 0) continue;
+      const at = t.finishedAt ? new Date(t.finishedAt).getTime() : 0;
+      const message = t.message?.trim().split('\n').slice(-3).join(' ');
+      if (!best || at >= best.at)
+        best = {
+          at,
+          t: {
+            exitCode: t.exitCode,
+            ...(t.reason ? { reason: t.reason } : {}),
+            ...(message ? { message } : {}),
+          },
+        };
+    }
+  }
+  return best?.t;
+}

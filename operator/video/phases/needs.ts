@@ -1,0 +1,38 @@
+/** Pure: what the observe step must read for decide() (probe.json, rendition.json, Pod terminations). */
+import type { V1Job } from '@kubernetes/client-node';
+import { CONDITION_TYPES, type LadderSettings, type Video } from '../../../common/video/index.js';
+import { jobName, THUMBNAIL_TASK } from '../jobs.js';
+import { cond, isFailed, jobOutcome, selectedRenditions } from './outcomes.js';
+
+/** probe.json is read once the thumbnail Job completed and before it was recorded. */
+export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): boolean {
+  if (video.status?.source?.height) return false;
+  const job = jobs.get(jobName(video, THUMBNAIL_TASK));
+  return !!job && jobOutcome(job).state === 'Complete';
+}
+
+/** Rendition metadata is read once every selected rendition is done, before the master exists. */
+export function needsRenditionMetadata(
+  video: Video,
+  jobs: ReadonlyMap<string, V1Job>,
+  ladder?: LadderSettings,
+): boolean {
+  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
+    return false;
+  const selected = selectedRenditions(video, ladder);
+  if (selected.length === 0) return false;
+  return selected.every((r) => {
+    const prev = video.status?.renditions?.find((x) => x.name === r);
+    if (prev?.phase === 'Succeeded') return true;
+    const job = jobs.get(jobName(video, r));
+    return !!job && jobOutcome(job).state === 'Complete';
+  });
+}
+
+/** Failed Jobs whose Pod termination message is worth reading. */
+export function failedJobs(video: Video, jobs: ReadonlyMap<string, V1Job>): string[] {
+  if (isFailed(video.status)) return [];
+  return [...jobs.values()]
+    .filter((j) => jobOutcome(j).state === 'Failed')
+    .map((j) => j.metadata?.name ?? '');
+}
