@@ -62,7 +62,7 @@ async function main() {
     relistMs: config.RELIST_SECONDS * 1000,
     decide: {
       jobs: jobSettingsFrom(config),
-      ladder: ladderFrom(config.LADDER_JSON),
+      ladder: ladderFrom(config.LADDER_JSON, config.SEGMENT_SECONDS),
       alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
       retry: { limit: config.VIDEO_RETRY_LIMIT, delaySeconds: config.VIDEO_RETRY_DELAY_SECONDS },
     },
