@@ -26,10 +26,12 @@ import {
   ANNOTATIONS,
   LABELS,
   REASONS,
+  checkMediaFile,
   keys,
+  probeResultSchema,
+  renditionMetadataSchema,
   statusRoutingKey,
   type RenditionMetadata,
-  type ProbeResult,
   type Video,
   type VideoStatus,
   type VideoStatusMessage,
@@ -57,7 +59,6 @@ import { EventRecorder } from './video/events.js';
 import { removeMedia, removeSource } from './video/finalizer.js';
 import { MediaAuditor } from './video/media.js';
 import { MANAGED_BY, OWNED_JOBS_SELECTOR, THUMBNAIL_TASK, labelValue } from './video/jobs.js';
-import { invalidMetadata } from './video/playlist.js';
 import type { StatusSink } from './video/publish.js';
 import { writeStatus, type StatusClient } from './video/status.js';
 
@@ -543,19 +544,18 @@ export class VideoController {
     const media = this.auditor?.result(uid);
     if (media && media.key === video.status?.masterPlaylistKey) observed.media = media;
     const live = !video.metadata.deletionTimestamp && (video.metadata.finalizers ?? []).includes(FINALIZER);
-    if (live && needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
+    if (live && needsProbe(video, jobs)) {
+      const key = keys.probe(uid);
+      observed.probe = checkMediaFile(probeResultSchema, key, await this.readJson(key));
+    }
     if (live && needsRenditionMetadata(video, jobs, this.o.decide.ladder)) {
       const metas: RenditionMetadata[] = [];
       let error: string | undefined;
       for (const r of selectedRenditions(video, this.o.decide.ladder)) {
-        const got = await this.readJson<RenditionMetadata>(keys.renditionMeta(uid, r));
+        const key = keys.renditionMeta(uid, r);
+        const got = checkMediaFile(renditionMetadataSchema, key, await this.readJson(key));
         if ('error' in got) {
           error = `${r}: ${got.error}`;
-          break;
-        }
-        const bad = invalidMetadata(got.ok);
-        if (bad) {
-          error = `${r}: rendition.json ${bad}`;
           break;
         }
         metas.push({ ...got.ok, name: r });

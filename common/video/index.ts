@@ -4,3 +4,4 @@ export * from './keys.js';
 export * from './ladder.js';
 export * from './transcoder-contract.js';
 export * from './predicates.js';
+export * from './media-files.js';

@@ -5,7 +5,12 @@
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { loadConfig, ConfigError } from '../../../common/config/index.js';
-import { LadderConfigError, rung, selectRenditions, type RenditionName } from '../../../common/video/index.js';
+import {
+  LadderConfigError,
+  rung,
+  selectRenditions,
+  type RenditionName,
+} from '../../../common/video/index.js';
 import { jobSettingsFrom, ladderFrom, operatorSchema } from '../../../operator/config.js';
 import { buildJob, type JobSettings } from '../../../operator/video/jobs.js';
 import { loadJobConfig } from '../../../transcoder-image/config.js';
@@ -30,7 +35,11 @@ function containerEnv(vars: V1EnvVar[]): Record<string, string> {
  * What the transcoders do when the operator starts every requested Job before the probe: the lowest
  * requested rung always runs, the others carry SKIP_TALLER_THAN_SOURCE and skip themselves.
  */
-function transcoderRungs(ladderJson: string, requested: RenditionName[], sourceHeight: number): RenditionName[] {
+function transcoderRungs(
+  ladderJson: string,
+  requested: RenditionName[],
+  sourceHeight: number,
+): RenditionName[] {
   const settings = operatorSettings(ladderJson);
   const lowest = ladderFrom(ladderJson).rungs.find((r) => requested.includes(r.name))?.name;
   const encoded: RenditionName[] = [];
@@ -46,7 +55,11 @@ function transcoderRungs(ladderJson: string, requested: RenditionName[], sourceH
   return encoded;
 }
 
-function operatorRungs(ladderJson: string, requested: RenditionName[], sourceHeight: number): RenditionName[] {
+function operatorRungs(
+  ladderJson: string,
+  requested: RenditionName[],
+  sourceHeight: number,
+): RenditionName[] {
   const config = loadConfig(operatorSchema, { ...SECRETS, LADDER_JSON: ladderJson });
   return selectRenditions(requested, sourceHeight, ladderFrom(config.LADDER_JSON, config.SEGMENT_SECONDS));
 }
