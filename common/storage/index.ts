@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { Client, S3Error } from 'minio';
+import { backoffSchedule } from '../backoff/index.js';
 import type { StorageConfig } from '../config/index.js';
 
 export type StorageSettings = Pick<
@@ -112,7 +113,7 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
 ]);
 /** The pauses between tries of a first contact (~30 s in all). */
-export const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+export const CONNECT_RETRY_DELAYS_MS: readonly number[] = backoffSchedule(6, 500, 15_000);
 
 /**
  * Runs `fn` (a Pod's first S3 request), retrying a refused or unreachable connection after each of
