@@ -8,14 +8,14 @@ import { createLogger } from '../common/logging/index.js';
 import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
 import { VideoController } from './controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
-import { loadKubeConfig } from './runtime/kubeconfig.js';
+import { loadKubeConfig } from '../common/kube/config.js';
 import { minioFrom } from './storage.js';
 import { StatusPublisher } from './video/publish.js';
 
 async function main() {
   const config = loadConfigOrExit(operatorSchema);
   const logger = createLogger('operator', { level: config.LOG_LEVEL });
-  const kc = loadKubeConfig(undefined, config.KUBE_REQUEST_TIMEOUT_MS);
+  const kc = loadKubeConfig({ timeoutMs: config.KUBE_REQUEST_TIMEOUT_MS });
   const storage = minioFrom(
     config.S3_ENDPOINT,
     config.S3_REGION,

@@ -15,7 +15,14 @@ function recorder(): { logger: Logger; messages: string[] } {
   const log = (a: unknown, b?: unknown) => {
     messages.push(typeof a === 'string' ? a : String(b));
   };
-  const logger = { info: log, warn: log, error: log, debug: log, trace: log, fatal: log } as unknown as Logger;
+  const logger = {
+    info: log,
+    warn: log,
+    error: log,
+    debug: log,
+    trace: log,
+    fatal: log,
+  } as unknown as Logger;
   return { logger, messages };
 }
 
