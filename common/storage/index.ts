@@ -19,6 +19,14 @@ export type StorageSettings = Pick<
 export const DEFAULT_S3_TIMEOUT_MS = 30_000;
 
 /** A request to the store saw no byte for `S3_TIMEOUT_MS` (connect, answer, or mid-stream). */
+/** An object-storage operation that failed (the message says which, without credentials). */
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
 export class StorageTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(ms: number) {
