@@ -12,7 +12,8 @@ import type { Logger } from '../common/logging/index.js';
 import type { AppDeps } from './app.js';
 import type { CatalogConfig } from './config.js';
 import type { RouteTimeout } from './middleware/timeout.js';
-import { KubeVideos, loadKubeConfig, resolveNamespace, type VideoClient } from './infra/kube.js';
+import { loadKubeConfig } from '../common/kube/config.js';
+import { KubeVideos, resolveNamespace, type VideoClient } from './infra/kube.js';
 import { StatusConsumer } from './infra/status-consumer.js';
 import { ObjectStorage } from './infra/storage.js';
 import { initVideoModel } from './models/video.js';
@@ -70,7 +71,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
   const kube =
     w.kube ??
     new KubeVideos(
-      loadKubeConfig(config.KUBE_REQUEST_TIMEOUT_MS),
+      loadKubeConfig({ timeoutMs: config.KUBE_REQUEST_TIMEOUT_MS }),
       resolveNamespace(config.VIDEO_NAMESPACE || config.KUBE_NAMESPACE),
     );
   const service = new CatalogService({

@@ -5,7 +5,10 @@
  * One error handler turns them into answers; anything else is logged and answered as a bare 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { unavailable } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
+
+export { isDatabaseUnavailable } from '../common/errors/index.js';
 
 export type FieldErrors = Record<string, string[]>;
 
@@ -73,6 +76,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // answered by the request timeout already: this is the work it cut short, failing as it should
     if (res.locals.timedOut) return;
     let appError: AppError;
+    const down = unavailable(err); // storage, database, broker or cluster: 503 (common/errors)
     if (err instanceof AppError) {
       appError = err;
     } else {
@@ -85,12 +89,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         appError = errors.payloadTooLarge();
       } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
         appError = errors.unsupportedMediaType(String(req.headers['content-type'] ?? ''));
-      } else if (isDatabaseUnavailable(err)) {
-        logger.error({ err: safeError(err), route: routeOf(req) }, 'database unavailable');
-        appError = errors.serviceUnavailable(
-          'database_unavailable',
-          'Service temporarily unavailable, try again later.',
-        );
+      } else if (down) {
+        logger.error({ err: safeError(err), route: routeOf(req) }, `${down.dependency} unavailable`);
+        appError = errors.serviceUnavailable(down.code, down.detail);
       } else if (isSchemaMissing(err)) {
         // the database answers but lacks our tables (emptied, restored, migrations not run): /readyz
         // already says so and takes the Pod out of the Service; a request that still arrives gets a 503
@@ -109,7 +110,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         appError = new AppError(500, 'internal_error', 'A server error occurred.');
       }
     }
-    if (appError.status >= 500 && err instanceof AppError && appError.code !== 'database_unavailable') {
+    if (appError.status >= 500 && err instanceof AppError && !down) {
       logger.warn({ code: appError.code, route: routeOf(req) }, appError.message);
     }
     if (res.headersSent) {
@@ -152,14 +153,4 @@ export function safeError(err: unknown): Record<string, unknown> {
 function isSchemaMissing(err: unknown): boolean {
   const code = (err as { original?: { code?: unknown } } | undefined)?.original?.code;
   return code === '42P01' || code === '42703';
-}
-
-/** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const name = err instanceof Error ? err.name : '';
-  return (
-    name.startsWith('SequelizeConnection') ||
-    name === 'SequelizeHostNotReachableError' ||
-    name === 'ConnectionAcquireTimeoutError'
-  );
 }

@@ -1,7 +1,7 @@
 /** Operator configuration from the environment (fail fast on anything wrong). */
 import { hostname } from 'node:os';
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
-import { DEFAULT_LADDER, type LadderSettings } from '../common/video/index.js';
+import { LadderConfigError, resolveLadder, type LadderSettings } from '../common/video/index.js';
 import { DEFAULT_WORKERS } from './runtime/queue.js';
 import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
 
@@ -73,14 +73,26 @@ export const operatorSchema = storageSchema
     PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
     /** Publish every Video's current status when this replica becomes leader. */
     PUBLISH_ON_LEAD: env.bool(true),
+  })
+  .superRefine((c, ctx) => {
+    // the transcoder resolves the same strings (common/video/ladder.ts): a bad override stops the
+    // operator at start, not every Job at run time
+    try {
+      ladderFrom(c.LADDER_JSON, c.SEGMENT_SECONDS);
+    } catch (err) {
+      if (!(err instanceof LadderConfigError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['LADDER_JSON'], message: err.message });
+    }
   });
 
 export type OperatorEnv = z.infer<typeof operatorSchema>;
 
-export function ladderFrom(json: string): LadderSettings {
-  if (!json) return DEFAULT_LADDER;
-  const parsed = JSON.parse(json) as Partial<LadderSettings>;
-  return { ...DEFAULT_LADDER, ...parsed, rungs: parsed.rungs ?? DEFAULT_LADDER.rungs };
+/** The ladder the Jobs will encode with: the transcoder's own resolution of the same settings. */
+export function ladderFrom(json: string, segmentSeconds?: number): LadderSettings {
+  return resolveLadder({
+    ladderJson: json,
+    ...(segmentSeconds !== undefined ? { segmentSeconds: String(segmentSeconds) } : {}),
+  });
 }
 
 export function jobSettingsFrom(c: OperatorEnv): JobSettings {

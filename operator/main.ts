@@ -8,14 +8,14 @@ import { createLogger } from '../common/logging/index.js';
 import { operatorSchema, jobSettingsFrom, ladderFrom } from './config.js';
 import { VideoController } from './video/controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
-import { loadKubeConfig } from './runtime/kubeconfig.js';
+import { loadKubeConfig } from '../common/kube/config.js';
 import { minioFrom } from './storage.js';
 import { StatusPublisher } from './video/publish.js';
 
 async function main() {
   const config = loadConfigOrExit(operatorSchema);
   const logger = createLogger('operator', { level: config.LOG_LEVEL });
-  const kc = loadKubeConfig(undefined, config.KUBE_REQUEST_TIMEOUT_MS);
+  const kc = loadKubeConfig({ timeoutMs: config.KUBE_REQUEST_TIMEOUT_MS });
   const storage = minioFrom(
     config.S3_ENDPOINT,
     config.S3_REGION,
@@ -62,7 +62,7 @@ async function main() {
     relistMs: config.RELIST_SECONDS * 1000,
     decide: {
       jobs: jobSettingsFrom(config),
-      ladder: ladderFrom(config.LADDER_JSON),
+      ladder: ladderFrom(config.LADDER_JSON, config.SEGMENT_SECONDS),
       alignmentToleranceSeconds: config.ALIGNMENT_TOLERANCE_SECONDS,
       retry: { limit: config.VIDEO_RETRY_LIMIT, delaySeconds: config.VIDEO_RETRY_DELAY_SECONDS },
     },

@@ -10,11 +10,12 @@ import {
   RENDITIONS,
   TRANSCODER_ENV,
   TRANSCODER_TASKS,
+  LadderConfigError,
+  resolveLadder,
   type LadderSettings,
   type RenditionName,
 } from '../common/video/index.js';
 import { usageError } from './errors.js';
-import { LadderConfigError, resolveLadder } from './ladder.js';
 import type { StorageSettings } from './storage.js';
 
 export type TaskArgs = { task: 'thumbnail' } | { task: 'rendition'; rendition: RenditionName };

@@ -5,20 +5,9 @@
  */
 import fs from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { withRequestTimeout } from '../../common/kube/index.js';
 import { ANNOTATIONS, GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-/**
- * $KUBECONFIG, ~/.kube/config or the in-cluster service account (client-node's default order); every
- * call fails after `timeoutMs` without an answer (common/kube), which the routes answer with a 503.
- */
-export function loadKubeConfig(timeoutMs?: number): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  return withRequestTimeout(kc, timeoutMs);
-}
 
 /** VIDEO_NAMESPACE, else the Pod's own namespace, else `default`. */
 export function resolveNamespace(configured: string): string {

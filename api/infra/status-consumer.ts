@@ -11,8 +11,9 @@
  *   queue or loops for ever;
  * - not a status message at all: logged and dead-lettered at once (it would fail the same way forever).
  * Duplicates and messages out of order are the handler's business (it keeps the newest by sequence).
- * Every step with the broker is bounded (`timeoutMs`); on a lost connection the consumer reconnects
- * with exponential backoff; unacknowledged messages go back to the queue by the broker's own rules.
+ * The connection follows the platform's one AMQP lifecycle (common/amqp/lifecycle.ts): every step
+ * with the broker is bounded (`timeoutMs`), a lost connection is replaced after the platform backoff,
+ * and unacknowledged messages go back to the queue by the broker's own rules.
  *
  * Upgrade: a durable queue's arguments cannot change (redeclaring with others is a
  * PRECONDITION_FAILED), so the quorum queue has a new name (AMQP_QUEUE, default
@@ -21,7 +22,8 @@
  * its remaining messages are consumed like the others, and it is deleted once empty.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { DEFAULT_AMQP_TIMEOUT_MS, closeConnection, connect, withTimeout } from '../../common/amqp/index.js';
+import { DEFAULT_AMQP_TIMEOUT_MS, withTimeout } from '../../common/amqp/index.js';
+import { AmqpLifecycle } from '../../common/amqp/lifecycle.js';
 import { deadLetterNames } from '../../common/grants/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
@@ -58,128 +60,89 @@ export const queueArguments = (queue: string) => ({
   'x-dead-letter-routing-key': deadLetterNames(queue).queue,
 });
 
+/** What one connection of the consumer holds. */
+interface Session {
+  conn: ChannelModel;
+  channel: Channel;
+  consumerTag: string;
+}
+
 export class StatusConsumer {
-  private connection?: ChannelModel;
-  private channel?: Channel;
-  private stopped = false;
-  private failures = 0;
-  private timer?: NodeJS.Timeout;
+  private readonly link: AmqpLifecycle<Session>;
   private readonly inFlight = new Set<Promise<void>>();
-  private connecting?: Promise<void>;
-  /** True while a channel is consuming. */
-  connected = false;
   /** Messages handled and acknowledged since start (for tests and logs). */
   handled = 0;
   /** Messages dead-lettered since start. */
   deadLettered = 0;
   private legacyInFlight = 0;
 
-  constructor(private readonly o: StatusConsumerOptions) {}
+  constructor(private readonly o: StatusConsumerOptions) {
+    this.link = new AmqpLifecycle<Session>({
+      url: o.url,
+      connectionName: 'videoflix-api-catalog',
+      logger: o.logger,
+      timeoutMs: this.timeoutMs,
+      backoffBaseMs: o.backoffBaseMs ?? 250,
+      ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
+      setup: async (conn, lost) => {
+        const channel = await this.declare(conn, lost);
+        const { consumerTag } = await channel.consume(o.queue, (m) => this.onMessage(channel, m), {
+          noAck: false,
+        });
+        return { conn, channel, consumerTag };
+      },
+      onUp: async ({ conn, channel }) => {
+        o.logger.info({ exchange: o.exchange, queue: o.queue }, 'status consumer connected');
+        await withTimeout(this.drainLegacy(conn, channel), this.timeoutMs, 'draining the legacy queue').catch(
+          (err: unknown) =>
+            o.logger.warn({ err: (err as Error).message }, 'could not drain the legacy status queue'),
+        );
+      },
+      explain: (err) =>
+        /PRECONDITION_FAILED/.test((err as Error).message)
+          ? {
+              hint: `a queue named ${o.queue} exists with other arguments: set AMQP_QUEUE to a new name and AMQP_LEGACY_QUEUE=${o.queue} to drain and remove the old one`,
+            }
+          : {},
+    });
+  }
+
+  /** True while a channel is consuming. */
+  get connected(): boolean {
+    return this.link.connected;
+  }
 
   start(): void {
-    this.stopped = false;
-    this.connecting ??= this.connect();
+    this.link.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.connecting?.catch(() => undefined);
-    const ch = this.channel;
-    if (ch) {
-      try {
-        // stop deliveries, let the handlers finish (they ack on this channel), then close
-        const tag = (ch as Channel & { consumerTag?: string }).consumerTag;
-        if (tag) await withTimeout(ch.cancel(tag), this.timeoutMs, 'cancelling the consumer');
-      } catch {
-        // channel already gone
+    await this.link.stop(async (session) => {
+      if (session) {
+        try {
+          // stop deliveries, let the handlers finish (they ack on this channel), then close
+          await withTimeout(
+            session.channel.cancel(session.consumerTag),
+            this.timeoutMs,
+            'cancelling the consumer',
+          );
+        } catch {
+          // channel already gone
+        }
       }
-    }
-    await Promise.allSettled([...this.inFlight]);
-    await this.disconnect();
+      await Promise.allSettled([...this.inFlight]);
+    });
   }
 
   private get timeoutMs(): number {
     return this.o.timeoutMs ?? DEFAULT_AMQP_TIMEOUT_MS;
   }
 
-  private backoff(): number {
-    const base = this.o.backoffBaseMs ?? 250;
-    const max = this.o.backoffMaxMs ?? 30_000;
-    const exp = Math.min(max, base * 2 ** Math.max(0, this.failures - 1));
-    return exp * (0.8 + Math.random() * 0.2);
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.failures++;
-    const delay = this.backoff();
-    this.o.logger.warn(
-      { retryInMs: Math.round(delay), attempt: this.failures },
-      'status consumer reconnecting',
-    );
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.connecting = this.connect();
-    }, delay);
-    this.timer.unref();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    let conn: ChannelModel | undefined;
-    try {
-      conn = await connect(this.o.url, this.timeoutMs, 'videoflix-api-catalog');
-      const c = conn;
-      c.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
-      c.on('close', () => this.lost(c));
-      const ch = await withTimeout(this.declare(c), this.timeoutMs, 'declaring the status queue');
-      this.connection = c;
-      this.channel = ch;
-      const { consumerTag } = await withTimeout(
-        ch.consume(this.o.queue, (m) => this.onMessage(ch, m), { noAck: false }),
-        this.timeoutMs,
-        'starting to consume',
-      );
-      (ch as Channel & { consumerTag?: string }).consumerTag = consumerTag;
-      this.connected = true;
-      this.failures = 0;
-      this.o.logger.info({ exchange: this.o.exchange, queue: this.o.queue }, 'status consumer connected');
-      await withTimeout(this.drainLegacy(c, ch), this.timeoutMs, 'draining the legacy queue').catch(
-        (err: unknown) =>
-          this.o.logger.warn({ err: (err as Error).message }, 'could not drain the legacy status queue'),
-      );
-      if (this.stopped) await this.disconnect();
-    } catch (err) {
-      const message = (err as Error).message;
-      this.o.logger.warn(
-        {
-          err: message,
-          ...(/PRECONDITION_FAILED/.test(message)
-            ? {
-                hint: `a queue named ${this.o.queue} exists with other arguments: set AMQP_QUEUE to a new name and AMQP_LEGACY_QUEUE=${this.o.queue} to drain and remove the old one`,
-              }
-            : {}),
-        },
-        'status consumer could not connect',
-      );
-      if (this.connection === conn) {
-        this.connection = undefined;
-        this.channel = undefined;
-      }
-      await closeConnection(conn, this.timeoutMs);
-      this.connected = false;
-      this.schedule();
-    } finally {
-      this.connecting = undefined;
-    }
-  }
-
   /** Exchange, dead-letter exchange and queue, the quorum queue and its binding; the consuming channel. */
-  private async declare(conn: ChannelModel): Promise<Channel> {
+  private async declare(conn: ChannelModel, lost: () => void): Promise<Channel> {
     const ch = await conn.createChannel();
     ch.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp channel error'));
-    ch.on('close', () => this.lost(conn));
+    ch.on('close', lost);
     const dead = deadLetterNames(this.o.queue);
     await ch.assertExchange(this.o.exchange, 'topic', { durable: true });
     await ch.assertExchange(dead.exchange, 'direct', { durable: true });
@@ -236,33 +199,13 @@ export class StatusConsumer {
     }
   }
 
-  private lost(conn: ChannelModel) {
-    if (this.connection !== conn) return;
-    this.connection = undefined;
-    this.channel = undefined;
-    this.connected = false;
-    conn.close().catch(() => undefined);
-    if (!this.stopped) {
-      this.o.logger.warn('status consumer lost the broker');
-      this.schedule();
-    }
-  }
-
-  private async disconnect() {
-    const conn = this.connection;
-    this.connection = undefined;
-    this.channel = undefined;
-    this.connected = false;
-    await closeConnection(conn, this.timeoutMs);
-  }
-
   private onMessage(ch: Channel, m: ConsumeMessage | null, legacy = false): void {
     if (!m) return; // the broker cancelled the consumer (queue deleted): the close handler reconnects
     if (legacy) this.legacyInFlight++;
     const work = this.process(ch, m, legacy).finally(() => {
       this.inFlight.delete(work);
-      if (legacy && --this.legacyInFlight === 0 && this.connection)
-        void this.deleteLegacyIfEmpty(this.connection);
+      const session = this.link.session;
+      if (legacy && --this.legacyInFlight === 0 && session) void this.deleteLegacyIfEmpty(session.conn);
     });
     this.inFlight.add(work);
   }

@@ -17,12 +17,15 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import {
+  StorageError,
   createS3Client,
   describeStorageError,
   isNotFound,
   type StorageSettings,
 } from '../../common/storage/index.js';
 import { detached, requestSignal } from './request-signal.js';
+
+export { StorageError };
 
 export interface ByteRange {
   start: number;
@@ -45,13 +48,6 @@ export class UploadTooLargeError extends Error {
   constructor(public readonly maxBytes: number) {
     super(`upload exceeds ${maxBytes} bytes`);
     this.name = 'UploadTooLargeError';
-  }
-}
-
-export class StorageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageError';
   }
 }
 

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { Client, S3Error } from 'minio';
+import { backoffSchedule } from '../backoff/index.js';
 import type { StorageConfig } from '../config/index.js';
 
 export type StorageSettings = Pick<
@@ -18,6 +19,14 @@ export type StorageSettings = Pick<
 export const DEFAULT_S3_TIMEOUT_MS = 30_000;
 
 /** A request to the store saw no byte for `S3_TIMEOUT_MS` (connect, answer, or mid-stream). */
+/** An object-storage operation that failed (the message says which, without credentials). */
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
 export class StorageTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(ms: number) {
@@ -112,7 +121,7 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
 ]);
 /** The pauses between tries of a first contact (~30 s in all). */
-export const CONNECT_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000] as const;
+export const CONNECT_RETRY_DELAYS_MS: readonly number[] = backoffSchedule(6, 500, 15_000);
 
 /**
  * Runs `fn` (a Pod's first S3 request), retrying a refused or unreachable connection after each of

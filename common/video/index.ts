@@ -5,3 +5,4 @@ export * from './ladder.js';
 export * from './transcoder-contract.js';
 export * from './predicates.js';
 export * from './status-message.js';
+export * from './media-files.js';

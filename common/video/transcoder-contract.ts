@@ -2,12 +2,15 @@
  * The contract between the operator's Job builder and the transcoder program: command line,
  * environment variables and exit codes. Both sides import it; neither hard-codes these values.
  *
- * Container command: `node /app/dist/transcoder-image/main.js <task>` where task is
+ * Container command: TRANSCODER_COMMAND (`node /app/dist/transcoder-image/main.js`, the image's
+ * ENTRYPOINT too) with the arguments `transcoderArgs(task)`:
  *   `thumbnail`            probe the source → <id>/probe.json, and write <id>/thumbnail.jpg
  *   `rendition <name>`     encode one rendition → <id>/<name>/index.m3u8, segment_NNN.ts, rendition.json
  *                          (with SKIP_TALLER_THAN_SOURCE=1 and a rung taller than the source: nothing, exit 0)
  * `<id>` (the media prefix) is the Video's metadata.uid.
  */
+import type { RenditionName } from './constants.js';
+
 export const TRANSCODER_ENV = {
   mediaId: 'VIDEO_ID',
   sourceBucket: 'SOURCE_BUCKET',
@@ -27,6 +30,16 @@ export const TRANSCODER_ENV = {
 } as const;
 
 export const TRANSCODER_TASKS = { thumbnail: 'thumbnail', rendition: 'rendition' } as const;
+
+/** The program a transcoder Job's container runs: the image's build output (tsc into /app/dist). */
+export const TRANSCODER_COMMAND: readonly string[] = ['node', '/app/dist/transcoder-image/main.js'];
+
+/** The arguments of one unit of work: the thumbnail (and probe), or one rendition. */
+export function transcoderArgs(task: RenditionName | typeof TRANSCODER_TASKS.thumbnail): string[] {
+  return task === TRANSCODER_TASKS.thumbnail
+    ? [TRANSCODER_TASKS.thumbnail]
+    : [TRANSCODER_TASKS.rendition, task];
+}
 
 /** Exit codes. BAD_INPUT fails the Job at once (podFailurePolicy); others are retried up to backoffLimit. */
 export const EXIT_CODES = {

@@ -11,7 +11,9 @@ import {
   KIND,
   LABELS,
   TRANSCODER_ENV,
+  TRANSCODER_COMMAND,
   TRANSCODER_TASKS,
+  transcoderArgs,
   EXIT_CODES,
   DEFAULT_TERMINATION_MESSAGE_PATH,
   type RenditionName,
@@ -23,7 +25,7 @@ export const VIDEO_UID_ANNOTATION = `${GROUP}/video-uid`;
 export const MANAGED_BY = 'videoflix-operator';
 export const APP_NAME = 'videoflix';
 export const CONTAINER_NAME = 'transcoder';
-export const THUMBNAIL_TASK = 'thumbnail';
+export const THUMBNAIL_TASK = TRANSCODER_TASKS.thumbnail;
 export type Task = RenditionName | typeof THUMBNAIL_TASK;
 
 /** Kubernetes name and label-value limit. */
@@ -164,7 +166,6 @@ function env(video: Video, settings: JobSettings, opts: JobOptions): V1EnvVar[] 
 export function buildJob(video: Video, task: Task, settings: JobSettings, opts: JobOptions = {}): V1Job {
   const name = jobName(video, task);
   const labels = jobLabels(video, task, settings.instance);
-  const args = task === THUMBNAIL_TASK ? [TRANSCODER_TASKS.thumbnail] : [TRANSCODER_TASKS.rendition, task];
   const res = settings.resources[task];
   const resources: V1ResourceRequirements = { requests: { ...res.requests }, limits: { ...res.limits } };
   return {
@@ -225,8 +226,8 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
               name: CONTAINER_NAME,
               image: settings.image,
               imagePullPolicy: settings.imagePullPolicy,
-              command: ['node', '/app/dist/transcoder-image/main.js'],
-              args,
+              command: [...TRANSCODER_COMMAND],
+              args: transcoderArgs(task),
               env: env(video, settings, opts),
               resources,
               terminationMessagePath: DEFAULT_TERMINATION_MESSAGE_PATH,

@@ -6,10 +6,12 @@ import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-nod
 import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
 import {
+  checkMediaFile,
   keys,
   LABELS,
+  probeResultSchema,
+  renditionMetadataSchema,
   type LadderSettings,
-  type ProbeResult,
   type RenditionMetadata,
   type Video,
 } from '../../common/video/index.js';
@@ -26,7 +28,6 @@ import {
 import { isMissing } from './media.js';
 import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue } from './jobs.js';
 import { controllerOf } from './owned-jobs.js';
-import { invalidMetadata } from './playlist.js';
 
 export interface ObserverOptions {
   batch: BatchV1Api;
@@ -58,7 +59,10 @@ export class Observer {
       if (jobs.size === 0) observed.remainingPods = await this.podsOf(video);
       return observed;
     }
-    if (needsProbe(video, jobs)) observed.probe = await this.readJson<ProbeResult>(keys.probe(uid));
+    if (needsProbe(video, jobs)) {
+      const key = keys.probe(uid);
+      observed.probe = checkMediaFile(probeResultSchema, key, await this.readJson(key));
+    }
     if (needsRenditionMetadata(video, jobs, this.o.ladder))
       observed.metadata = await this.renditionMetadata(video);
     const failed = failedJobs(video, jobs);
@@ -94,10 +98,9 @@ export class Observer {
     const uid = video.metadata.uid ?? '';
     const metas: RenditionMetadata[] = [];
     for (const r of selectedRenditions(video, this.o.ladder)) {
-      const got = await this.readJson<RenditionMetadata>(keys.renditionMeta(uid, r));
+      const key = keys.renditionMeta(uid, r);
+      const got = checkMediaFile(renditionMetadataSchema, key, await this.readJson(key));
       if ('error' in got) return { error: `${r}: ${got.error}` };
-      const bad = invalidMetadata(got.ok);
-      if (bad) return { error: `${r}: rendition.json ${bad}` };
       metas.push({ ...got.ok, name: r });
     }
     return { ok: metas };
@@ -113,7 +116,7 @@ export class Observer {
     return pods.items.length;
   }
 
-  private async readJson<T>(key: string): Promise<Fetched<T>> {
+  private async readJson(key: string): Promise<Fetched<unknown>> {
     let text: string;
     try {
       const stream = await this.o.storage.getObject(this.o.mediaBucket, key);
@@ -125,7 +128,7 @@ export class Observer {
       throw err; // transient: retried with backoff
     }
     try {
-      return { ok: JSON.parse(text) as T };
+      return { ok: JSON.parse(text) as unknown };
     } catch {
       return { error: `${key} is not valid JSON` };
     }

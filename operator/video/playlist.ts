@@ -67,16 +67,3 @@ export function checkSegmentAlignment(
     message: `${metas.length} renditions, ${ref.segmentStarts.length} aligned segments each`,
   };
 }
-
-/** Validates a parsed rendition.json; returns a reason when it is unusable. */
-export function invalidMetadata(m: unknown): string | undefined {
-  if (typeof m !== 'object' || m === null) return 'not an object';
-  const r = m as Partial<RenditionMetadata>;
-  for (const k of ['width', 'height', 'bandwidth', 'averageBandwidth', 'frameRate'] as const) {
-    if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) <= 0) return `bad ${k}`;
-  }
-  if (typeof r.codecs !== 'string' || !r.codecs) return 'bad codecs';
-  if (!Array.isArray(r.segmentStarts) || r.segmentStarts.some((x) => typeof x !== 'number'))
-    return 'bad segmentStarts';
-  return undefined;
-}

@@ -2,17 +2,19 @@
  * Status messages to a RabbitMQ topic exchange, at least once:
  * - every message goes into an in-memory outbox first and leaves it only when the broker confirmed
  *   it (publisher confirms); a nack, a timeout or a lost connection keeps it for the next attempt;
- * - while the broker is down the publisher reconnects with exponential backoff; the outbox keeps
+ * - while the broker is down the connection lifecycle (common/amqp/lifecycle.ts) reconnects with
+ *   the platform backoff; the outbox keeps
  *   the messages in order meanwhile (bounded: past `maxOutbox` the oldest are dropped and logged);
  * - consumers de-duplicate with messageId (`<uid>:<sequence>`) and ignore stale ones by sequence.
  * The outbox lives in memory: messages still waiting when the process dies are lost; the next
  * phase change (or the API's own resync) repairs the catalog.
  */
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { DEFAULT_AMQP_TIMEOUT_MS, closeConnection, connect, withTimeout } from '../../common/amqp/index.js';
+import type { ConfirmChannel } from 'amqplib';
+import { DEFAULT_AMQP_TIMEOUT_MS } from '../../common/amqp/index.js';
+import { AmqpLifecycle } from '../../common/amqp/lifecycle.js';
+import { sleep } from '../../common/backoff/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { VideoStatusMessage } from '../../common/video/index.js';
-import { backoffDelay, sleep } from '../runtime/backoff.js';
 
 export interface StatusSink {
   publish(routingKey: string, message: VideoStatusMessage): void;
@@ -40,21 +42,46 @@ export interface PublisherOptions {
 
 export class StatusPublisher implements StatusSink {
   private readonly outbox: Pending[] = [];
-  private connection?: ChannelModel;
-  private channel?: ConfirmChannel;
+  /** The connection (common/amqp/lifecycle.ts); its session is the confirm channel. */
+  private readonly link: AmqpLifecycle<ConfirmChannel>;
   private readonly abort = new AbortController();
   private wake?: () => void;
   private running?: Promise<void>;
-  private failures = 0;
-  connected = false;
 
-  constructor(private readonly o: PublisherOptions) {}
+  constructor(private readonly o: PublisherOptions) {
+    this.link = new AmqpLifecycle({
+      url: o.url,
+      connectionName: 'videoflix-operator',
+      logger: o.logger,
+      timeoutMs: o.timeoutMs ?? DEFAULT_AMQP_TIMEOUT_MS,
+      ...(o.backoffBaseMs !== undefined ? { backoffBaseMs: o.backoffBaseMs } : {}),
+      ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
+      setup: async (conn, lost) => {
+        const ch = await conn.createConfirmChannel();
+        ch.on('error', (err: Error) => o.logger.warn({ err: err.message }, 'amqp channel error'));
+        ch.on('close', lost);
+        await ch.assertExchange(o.exchange, 'topic', { durable: true });
+        return ch;
+      },
+      onUp: () => {
+        o.logger.info({ exchange: o.exchange, waiting: this.outbox.length }, 'amqp connected');
+        this.wake?.();
+      },
+      onDown: () => this.wake?.(),
+    });
+  }
+
+  /** True while a confirm channel is open. */
+  get connected(): boolean {
+    return this.link.connected;
+  }
 
   get size(): number {
     return this.outbox.length;
   }
 
   start(): void {
+    this.link.start();
     this.running ??= this.pump();
   }
 
@@ -79,58 +106,11 @@ export class StatusPublisher implements StatusSink {
     this.abort.abort();
     this.wake?.();
     await this.running;
-    await this.disconnect();
+    await this.link.stop();
   }
 
   private get timeoutMs(): number {
     return this.o.timeoutMs ?? DEFAULT_AMQP_TIMEOUT_MS;
-  }
-
-  private async connect() {
-    const conn = await connect(this.o.url, this.timeoutMs, 'videoflix-operator');
-    let ch: ConfirmChannel;
-    try {
-      ch = await withTimeout(this.open(conn), this.timeoutMs, 'opening a confirm channel');
-    } catch (err) {
-      await closeConnection(conn, this.timeoutMs);
-      throw err;
-    }
-    this.connection = conn;
-    this.channel = ch;
-    this.connected = true;
-    this.o.logger.info({ exchange: this.o.exchange }, 'amqp connected');
-  }
-
-  private async open(conn: ChannelModel): Promise<ConfirmChannel> {
-    conn.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp connection error'));
-    conn.on('close', () => {
-      if (this.connection === conn) {
-        this.connection = undefined;
-        this.channel = undefined;
-        this.connected = false;
-        this.o.logger.warn('amqp connection closed');
-        this.wake?.();
-      }
-    });
-    const ch = await conn.createConfirmChannel();
-    ch.on('error', (err: Error) => this.o.logger.warn({ err: err.message }, 'amqp channel error'));
-    ch.on('close', () => {
-      if (this.channel === ch) {
-        this.channel = undefined;
-        this.connected = false;
-        this.wake?.();
-      }
-    });
-    await ch.assertExchange(this.o.exchange, 'topic', { durable: true });
-    return ch;
-  }
-
-  private async disconnect() {
-    const conn = this.connection;
-    this.connection = undefined;
-    this.channel = undefined;
-    this.connected = false;
-    await closeConnection(conn, this.timeoutMs);
   }
 
   private send(ch: ConfirmChannel, item: Pending): Promise<void> {
@@ -169,33 +149,13 @@ export class StatusPublisher implements StatusSink {
   private async pump(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      if (!this.channel) {
-        try {
-          await this.connect();
-          this.failures = 0;
-        } catch (err) {
-          this.failures++;
-          const delay = backoffDelay(
-            this.failures,
-            this.o.backoffBaseMs ?? 500,
-            this.o.backoffMaxMs ?? 30_000,
-            0.2,
-          );
-          this.o.logger.warn(
-            { err: (err as Error).message, retryInMs: Math.round(delay), waiting: this.outbox.length },
-            'amqp connect failed',
-          );
-          await this.pause(delay);
-          continue;
-        }
-      }
+      const ch = this.link.session;
       const item = this.outbox[0];
-      if (!item) {
+      if (!ch || !item) {
+        // woken by a new message, a (re)connect or stop(); the lifecycle reconnects meanwhile
         await this.pause(60_000);
         continue;
       }
-      const ch = this.channel;
-      if (!ch) continue;
       try {
         await this.send(ch, item);
         if (this.outbox[0] === item) this.outbox.shift();
@@ -204,14 +164,10 @@ export class StatusPublisher implements StatusSink {
       } catch (err) {
         this.o.onResult?.('failed');
         this.o.logger.warn(
-          { err: (err as Error).message, routingKey: item.routingKey },
+          { err: (err as Error).message, routingKey: item.routingKey, waiting: this.outbox.length },
           'status publish failed; will retry',
         );
-        await this.disconnect();
-        this.failures++;
-        await this.pause(
-          backoffDelay(this.failures, this.o.backoffBaseMs ?? 500, this.o.backoffMaxMs ?? 30_000, 0.2),
-        );
+        await this.link.reset(); // a new connection after the backoff
       }
     }
   }

@@ -4,7 +4,14 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { keys, rung, type RenditionMetadata, type RenditionName } from '../../common/video/index.js';
+import {
+  assertMediaFile,
+  keys,
+  renditionMetadataSchema,
+  rung,
+  type RenditionMetadata,
+  type RenditionName,
+} from '../../common/video/index.js';
 import { encoderThreads } from '../cpu.js';
 import { TranscoderError, usageError } from '../errors.js';
 import { geometryOf, pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
@@ -124,7 +131,11 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
     let metadata: RenditionMetadata;
     try {
       const playlist = parseMediaPlaylist(await readFile(path.join(dir, PLAYLIST), 'utf8'));
-      metadata = renditionMetadata(playlist, measures, { name, segmentSeconds: ladder.segmentSeconds });
+      metadata = assertMediaFile(
+        renditionMetadataSchema,
+        RENDITION_FILE,
+        renditionMetadata(playlist, measures, { name, segmentSeconds: ladder.segmentSeconds }),
+      );
     } catch (err) {
       throw new TranscoderError('internal', `measuring ${name} output: ${(err as Error).message}`, {
         cause: err,

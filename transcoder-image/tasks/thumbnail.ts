@@ -1,7 +1,7 @@
 /** `thumbnail`: probe the source → <id>/probe.json, and a JPEG frame → <id>/thumbnail.jpg. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { keys, type ProbeResult } from '../../common/video/index.js';
+import { assertMediaFile, keys, probeResultSchema, type ProbeResult } from '../../common/video/index.js';
 import {
   geometryOf,
   MediaError,
@@ -41,7 +41,7 @@ export async function runThumbnail(
 ): Promise<{ probe: ProbeResult; thumbnailAt: number; keys: string[] }> {
   const { job, storage, media, log, signal } = ctx;
   const { url, info, video } = await openSource(ctx, { checkBucket: job.mediaBucket });
-  const probe = probeResult(info, video);
+  const probe = assertMediaFile(probeResultSchema, 'probe.json', probeResult(info, video));
 
   const dir = await mkdtemp(path.join(job.workDir, `thumb-${job.videoId}-`));
   try {

@@ -15,11 +15,11 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { unavailable } from '../../../common/errors/index.js';
 import { contentTypeFor } from '../../../common/storage/index.js';
 import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
 import { AppError, errors } from '../../errors.js';
-import { kubeStatus } from '../../infra/kube.js';
-import { StorageError, type ByteRange, type ObjectStorage } from '../../infra/storage.js';
+import type { ByteRange, ObjectStorage } from '../../infra/storage.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { VideoRow } from '../../models/video.js';
@@ -28,7 +28,7 @@ import type { CatalogService } from '../../services/catalog.js';
 import { ReadyListCache } from '../../services/catalog-list.js';
 import { servedPlaylist } from '../../services/playlists.js';
 import { TtlCache } from '../../services/ttl-cache.js';
-import { isUnreachable, uploadHandler, type InFlightUploads } from './upload.js';
+import { uploadHandler, type InFlightUploads } from './upload.js';
 
 export interface CatalogRouteDeps {
   /** Uploads in progress (aborted by the shutdown). */
@@ -156,21 +156,10 @@ async function sendObject(
   }
 }
 
-/** Storage or cluster trouble is a 503 to the client (logged by the error handler), never a bare 500. */
+/** Storage or cluster trouble is a 503 to the client (common/errors), never a bare 500. */
 const infraErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-  if (err instanceof StorageError)
-    return next(
-      errors.serviceUnavailable('storage_unavailable', 'Object storage is unavailable, try again later.'),
-    );
-  if (kubeStatus(err) !== undefined || isUnreachable(err)) {
-    return next(
-      errors.serviceUnavailable(
-        'kubernetes_unavailable',
-        'The processing cluster is unavailable, try again later.',
-      ),
-    );
-  }
-  next(err);
+  const down = unavailable(err, 'kubernetes');
+  next(down ? errors.serviceUnavailable(down.code, down.detail) : err);
 };
 
 /** `bytes=<first>-[<last>]` → the range; anything else (suffix, several ranges, garbage) → undefined. */

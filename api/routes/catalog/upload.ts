@@ -13,7 +13,7 @@
  * `shutting_down` (upload again; another replica takes it) and its clean-up finishes before the
  * process closes its pools.
  */
-import { isKubeTimeout } from '../../../common/kube/index.js';
+import { unavailable } from '../../../common/errors/index.js';
 import busboy from 'busboy';
 import type { Request, RequestHandler } from 'express';
 import type { Readable } from 'node:stream';
@@ -21,7 +21,7 @@ import { z } from 'zod';
 import type { Logger } from '../../../common/logging/index.js';
 import { AppError, errors } from '../../errors.js';
 import { kubeMessage, kubeStatus } from '../../infra/kube.js';
-import { StorageError, UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
+import { UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
 import { requestSignal } from '../../infra/request-signal.js';
 import { fieldErrors } from '../../middleware/validate.js';
 import type { CatalogService } from '../../services/catalog.js';
@@ -283,31 +283,9 @@ async function upload(
 function mapFailure(err: unknown, maxBytes: number): unknown {
   if (err instanceof ClientGoneError || err instanceof AppError) return err;
   if (err instanceof UploadTooLargeError) return tooLarge(maxBytes);
-  if (err instanceof StorageError)
-    return errors.serviceUnavailable(
-      'storage_unavailable',
-      'Object storage is unavailable, try again later.',
-    );
   const status = kubeStatus(err);
   if (status === 422 || status === 400)
     return errors.badRequest('invalid_video', `The Video resource was refused: ${kubeMessage(err)}`);
-  if (status !== undefined || isUnreachable(err)) {
-    return errors.serviceUnavailable(
-      'kubernetes_unavailable',
-      'The processing cluster is unavailable, try again later.',
-    );
-  }
-  return err;
-}
-
-/** A connection-level failure (the server is down, unreachable, or did not answer in time). */
-export function isUnreachable(err: unknown): boolean {
-  if (isKubeTimeout(err)) return true;
-  const code =
-    (err as { code?: string; cause?: { code?: string } })?.code ??
-    (err as { cause?: { code?: string } })?.cause?.code;
-  return (
-    typeof code === 'string' &&
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code)
-  );
+  const down = unavailable(err, 'kubernetes'); // common/errors: storage or cluster trouble
+  return down ? errors.serviceUnavailable(down.code, down.detail) : err;
 }

@@ -13,6 +13,7 @@ import {
   type Video,
   type VideoStatus,
 } from '../../../common/video/index.js';
+import { backoffDelay } from '../../../common/backoff/index.js';
 import { THUMBNAIL_TASK, type Task } from '../jobs.js';
 import type { Failure, RetrySettings, Termination } from './types.js';
 
@@ -69,7 +70,7 @@ export function isPermanentFailure(outcome: JobOutcome, term?: Termination): boo
 /** Delay before automatic retry number `attempt` (1-based): delaySeconds doubled per attempt, capped. */
 export function retryDelayMs(settings: RetrySettings, attempt: number): number {
   const max = (settings.maxDelaySeconds ?? 600) * 1000;
-  return Math.min(max, settings.delaySeconds * 1000 * 2 ** Math.max(0, attempt - 1));
+  return backoffDelay(attempt, settings.delaySeconds * 1000, max);
 }
 
 export const requestedRenditions = (video: Video): RenditionName[] => {

@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import {
-  buildMasterPlaylist,
-  checkSegmentAlignment,
-  invalidMetadata,
-} from '../../../operator/video/playlist.js';
+import { buildMasterPlaylist, checkSegmentAlignment } from '../../../operator/video/playlist.js';
 import { meta } from './fixtures.js';
 
 describe('operator/video/playlist', () => {
@@ -58,12 +54,5 @@ describe('operator/video/playlist', () => {
     it('a single rendition is aligned with itself', () => {
       expect(checkSegmentAlignment([meta('480p')]).aligned).to.equal(true);
     });
-  });
-
-  it('invalidMetadata names the first bad field', () => {
-    expect(invalidMetadata(meta('480p'))).to.equal(undefined);
-    expect(invalidMetadata({ ...meta('480p'), bandwidth: 0 })).to.equal('bad bandwidth');
-    expect(invalidMetadata({ ...meta('480p'), codecs: '' })).to.equal('bad codecs');
-    expect(invalidMetadata(null)).to.equal('not an object');
   });
 });

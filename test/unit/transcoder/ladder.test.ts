@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { DEFAULT_LADDER, rung } from '../../../common/video/index.js';
-import { LadderConfigError, rateControl, resolveLadder } from '../../../transcoder-image/ladder.js';
+import { DEFAULT_LADDER, LadderConfigError, resolveLadder, rung } from '../../../common/video/index.js';
+import { rateControl } from '../../../transcoder-image/ladder.js';
 
 describe('transcoder ladder overrides', () => {
   it('is the default table when nothing is set', () => {
