@@ -144,7 +144,9 @@ describe('fault 2: the operator leader cut from the API server', function () {
           .split('\n')
           .reverse()
           .find((l) => /lost the Lease|lost leadership|stopped leading/i.test(l));
-        if (line) gaveUpAt = Number((JSON.parse(line) as { time?: number }).time);
+        // pino's time: an ISO string in the operator's logs (epoch milliseconds in pino's default)
+        const time = line ? (JSON.parse(line) as { time?: number | string }).time : undefined;
+        if (time !== undefined) gaveUpAt = typeof time === 'number' ? time : Date.parse(time);
       }
       fig.oldLeaderGaveUpBeforeNewSeconds = Number.isNaN(gaveUpAt) ? null : seconds(acquiredAt - gaveUpAt);
       fig.twoLeadersAtOnce = Number.isNaN(gaveUpAt) ? null : gaveUpAt < acquiredAt ? 0 : 1;

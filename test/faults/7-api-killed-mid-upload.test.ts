@@ -112,6 +112,9 @@ describe('fault 7: the API killed mid-upload', function () {
             }
             sent += block.length;
             if (!req.write(block)) return void req.once('drain', pump);
+            // after the kill, 4 MiB/s: the rest outlasts the Pod's grace period (preStop sleep + drain, 30 s), as
+            // a large upload over a real link would, instead of finishing inside the drain
+            if (killed) return void setTimeout(pump, 250);
           }
           req.end(`\r\n--${boundary}--\r\n`);
         };
