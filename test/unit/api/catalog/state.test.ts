@@ -9,7 +9,7 @@ import {
   statusMessageSchema,
   updateFromMessage,
   updateFromResource,
-} from '../../../../api/services/catalog-state.js';
+} from '../../../../api/catalog/projection.js';
 
 const message = (over: Partial<VideoStatusMessage> = {}): VideoStatusMessage => ({
   namespace: 'videos',

@@ -1,5 +1,5 @@
 /** OpenAPI path items of the catalog routes, added to /api/openapi.json through `openApiPaths`. */
-import { RENDITIONS } from '../../../common/video/index.js';
+import { RENDITIONS } from '../../common/video/index.js';
 
 type Json = Record<string, unknown>;
 

@@ -24,8 +24,8 @@ import { kubeMessage, kubeStatus } from '../../infra/kube.js';
 import { StorageError, UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
 import { requestSignal } from '../../infra/request-signal.js';
 import { fieldErrors } from '../../middleware/validate.js';
-import type { CatalogService } from '../../services/catalog.js';
-import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
+import type { CatalogService } from '../service.js';
+import { SNIFF_BYTES, sniffVideo } from '../sniff.js';
 
 export const uploadFieldsSchema = z.object({
   title: z
