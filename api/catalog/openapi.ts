@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { RENDITIONS } from '../../common/video/index.js';
-import { binary, detail, pathItems, refs, type Json, type Operation, type Reply } from '../openapi/build.js';
+import { binary, pathItems, refs, type Json, type Operation, type Reply } from '../openapi/build.js';
 import { uploadFieldsSchema } from './routes/upload.js';
 
 const userAuth = [{ accessCookie: [] }, { bearer: [] }];
