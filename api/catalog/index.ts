@@ -21,7 +21,7 @@ import { catalogOpenApiPaths } from './openapi.js';
 import { adminVideoRouter } from './routes/admin.js';
 import type { CatalogRouteDeps } from './routes/deps.js';
 import { videoRouter } from './routes/public.js';
-import { InFlightUploads } from './routes/upload.js';
+import { InFlightUploads } from './routes/in-flight.js';
 import { CatalogService } from './service.js';
 
 /** The upload route (POST /api/admin/videos/), the one route with a long timeout. */

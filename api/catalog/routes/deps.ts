@@ -3,7 +3,7 @@ import type { Logger } from '../../../common/logging/index.js';
 import type { ObjectStorage } from '../../infra/storage.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { CatalogService } from '../service.js';
-import type { InFlightUploads } from './upload.js';
+import type { InFlightUploads } from './in-flight.js';
 
 export interface CatalogRouteDeps {
   /** Uploads in progress (aborted by the shutdown). */

@@ -1,13 +1,7 @@
 /** The account endpoints in the OpenAPI document: request bodies are the routes' own zod schemas. */
 import { z } from 'zod';
 import { detail, refs, type Operation } from '../../openapi/build.js';
-import {
-  loginSchema,
-  passwordChangeSchema,
-  passwordConfirmSchema,
-  passwordResetSchema,
-  registerSchema,
-} from './schemas.js';
+import * as schemas from './schemas.js';
 
 const fieldErrors = {
   description: 'Invalid input: `{"field": ["message", ...]}`, or `{"detail": "..."}`',
@@ -36,7 +30,7 @@ export const authOperations: Operation[] = [
       'in the answer but, by default, holds 43 random base64url characters that activate nothing ' +
       '(the original answered the activation token, so anyone could activate an address they do not ' +
       'own). REGISTER_RETURNS_ACTIVATION_TOKEN=true restores the old value.',
-    body: { schema: registerSchema, emailFields: ['email'] },
+    body: { schema: schemas.registerSchema, emailFields: ['email'] },
     responses: {
       201: {
         description: 'Account created (inactive)',
@@ -77,7 +71,7 @@ export const authOperations: Operation[] = [
     method: 'post',
     path: '/api/login/',
     summary: 'Log in: sets the access_token and refresh_token cookies (a new session)',
-    body: { schema: loginSchema, emailFields: ['email'] },
+    body: { schema: schemas.loginSchema, emailFields: ['email'] },
     responses: {
       200: {
         description: 'Logged in',
@@ -137,7 +131,7 @@ export const authOperations: Operation[] = [
     method: 'post',
     path: '/api/password_reset/',
     summary: 'Mail a reset link (same answer whether or not the email exists)',
-    body: { schema: passwordResetSchema, emailFields: ['email'] },
+    body: { schema: schemas.passwordResetSchema, emailFields: ['email'] },
     responses: {
       200: { description: 'Accepted', body: detail('An email has been sent to reset your password.') },
       400: fieldErrors,
@@ -153,7 +147,7 @@ export const authOperations: Operation[] = [
     path: '/api/password_confirm/{uidb64}/{token}/',
     summary: 'Set a new password (link works once); every session of the user ends',
     params: tokenParams,
-    body: { schema: passwordConfirmSchema },
+    body: { schema: schemas.passwordConfirmSchema },
     responses: {
       200: { description: 'Password changed', body: detail('Your Password has been successfully reset.') },
       400: fieldErrors,
@@ -169,7 +163,7 @@ export const authOperations: Operation[] = [
       'cookies (a new session). A notification mail is sent. Wrong current passwords are rate-limited ' +
       'per account and per client address (RATE_LIMIT_PASSWORD_CHANGE_MAX per window).',
     security: userAuth,
-    body: { schema: passwordChangeSchema },
+    body: { schema: schemas.passwordChangeSchema },
     responses: {
       200: {
         description: 'Password changed; both cookies replaced',
