@@ -3,8 +3,10 @@
  * supertest; main.ts wires real dependencies and listens).
  *
  * Order: request log → request timeout (per route) → helmet → CORS → cookies → JSON body
- * (size-limited) → CSRF check on unsafe methods → health/docs → /api routers → 404 → the one error
- * handler.
+ * (size-limited) → CSRF check on unsafe methods → the request's AbortSignal rebound → health and
+ * /api/openapi.json → the admin console (/admin/) → /api routers (accounts, then `deps.routers`:
+ * the catalog's public and admin routers, which main.ts gets from createCatalog) → 404 → the one
+ * error handler.
  */
 import cookieParser from 'cookie-parser';
 import cors from 'cors';
@@ -41,9 +43,9 @@ export interface AppDeps {
   now?: () => number;
   /** Where the rate limits count (default: `sequelize`; the `rate_limits` table of migration 0005). */
   rateLimitStore?: Sequelize;
-  /** More routers mounted under /api after the account routes (other areas, or test probes). */
+  /** More routers mounted under /api after the account routes (the catalog's, from createCatalog; test probes). */
   routers?: Array<(x: { ctx: ServiceContext; auth: AuthMiddleware }) => Router>;
-  /** OpenAPI path items those routers add to /api/openapi.json. */
+  /** OpenAPI path items those routers add to /api/openapi.json (generated from zod: api/openapi/build.ts). */
   openApiPaths?: Record<string, unknown>;
   /** Routes whose timeout is not REQUEST_TIMEOUT_SECONDS (the upload's hour). */
   routeTimeouts?: RouteTimeout[];
@@ -102,10 +104,10 @@ export function createApp(deps: AppDeps): VideoflixApp {
   );
   app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
-  app.use(adminConsoleRouter()); // the admin console's static files at /admin/ (issue 15)
+  app.use(adminConsoleRouter()); // web/admin-console at /admin/ (express.static; issue 15)
   const limits = createRateLimits(rateLimitSettings(config), deps.rateLimitStore ?? deps.sequelize, logger);
   app.use('/api', authRouter({ ctx, auth, limits }));
-  // Catalog and admin routers (issue 13) mount here too, e.g. videoRouter({ ctx, auth, storage, kube }).
+  // the catalog's routers (issue 13): createCatalog(…).routers, passed in by main.ts
   for (const make of deps.routers ?? []) app.use('/api', make({ ctx, auth }));
 
   app.use(notFoundHandler);

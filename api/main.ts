@@ -11,7 +11,7 @@ import { env, loadConfigOrExit, z } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
 import { createApp } from './app.js';
 import { safeError } from './errors.js';
-import { createCatalog } from './catalog.js';
+import { createCatalog } from './catalog/index.js';
 import { apiSchema, catalogSchema, configWarnings, DEV_JWT_SECRET } from './config.js';
 import { createSequelize } from './infra/db.js';
 import { createSmtpMailer } from './infra/mailer.js';

@@ -26,8 +26,7 @@ import { DEFAULT_AMQP_TIMEOUT_MS, withTimeout } from '../../common/amqp/index.js
 import { AmqpLifecycle } from '../../common/amqp/lifecycle.js';
 import { deadLetterNames } from '../../common/grants/index.js';
 import type { Logger } from '../../common/logging/index.js';
-import type { VideoStatusMessage } from '../../common/video/index.js';
-import { statusMessageSchema } from '../services/catalog-state.js';
+import { projectStatusMessage, type StatusUpdate } from '../catalog/projection.js';
 
 export interface StatusConsumerOptions {
   url: string;
@@ -35,7 +34,7 @@ export interface StatusConsumerOptions {
   queue: string;
   prefetch?: number;
   logger: Logger;
-  handle: (msg: VideoStatusMessage) => Promise<unknown>;
+  handle: (update: StatusUpdate) => Promise<unknown>;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /** Pause before a message whose handling failed goes back to the queue. */
@@ -217,12 +216,9 @@ export class StatusConsumer {
   }
 
   private async process(ch: Channel, m: ConsumeMessage, legacy: boolean): Promise<void> {
-    let parsed: VideoStatusMessage;
+    let parsed: StatusUpdate;
     try {
-      const result = statusMessageSchema.safeParse(JSON.parse(m.content.toString('utf8')));
-      if (!result.success)
-        throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      parsed = result.data;
+      parsed = projectStatusMessage(JSON.parse(m.content.toString('utf8')));
     } catch (err) {
       this.o.logger.error(
         { routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message },

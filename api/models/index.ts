@@ -1,4 +1,9 @@
-/** Registers every model on a Sequelize instance. Models never create tables: migrations do. */
+/**
+ * The account models (users, auth_sessions, refresh_tokens) on a Sequelize instance. The catalog's
+ * row (`videos`) is registered on its own by `initVideoModel` (models/video.ts, called by
+ * createCatalog), and `rate_limits` has no model (rate-limiter-flexible queries it). Models never
+ * create tables: migrations do.
+ */
 import type { Sequelize } from 'sequelize';
 import { AuthSession, RefreshToken } from './session.js';
 import { User } from './user.js';

@@ -1,26 +1,16 @@
 /** GET /api/activate/<uidb64>/<token>/: once, unexpired, untampered. */
 import { expect } from 'chai';
-import { buildTestApp, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestApp } from './helpers/app.js';
+import type { TestDatabase } from './helpers/db.js';
 import { registerUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 const FAILED = { message: 'Activation failed.', detail: 'Activation failed.' };
 
 describe('api: GET /api/activate/<uidb64>/<token>/', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('activation');
-    t = buildTestApp(db);
-  });
-  afterEach(function () {
-    t.clock.offsetMs = 0;
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('activation', {}, (e) => ({ db, t } = e));
 
   const isActive = async (id: number) => (await db.models.User.findByPk(id))!.isActive;
 

@@ -2,21 +2,12 @@
 import { expect } from 'chai';
 import supertest from 'supertest';
 import { ADMIN_CONSOLE_CSP } from '../../../api/routes/admin-console/index.js';
-import { buildTestApp, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestApp } from './helpers/app.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: the admin console at /admin/', function () {
-  let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('admin_console');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('admin_console', {}, (e) => ({ t } = e));
 
   it('serves the page, its script, its style and hls.js with the console CSP', async function () {
     const page = await supertest(t.app)

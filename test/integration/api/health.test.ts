@@ -5,21 +5,14 @@ import { createApp } from '../../../api/app.js';
 import { createSequelize } from '../../../api/infra/db.js';
 import { initModels } from '../../../api/models/index.js';
 import { createLogger } from '../../../common/logging/index.js';
-import { buildTestApp, FRONTEND, testConfig, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { FRONTEND, testConfig, type TestApp } from './helpers/app.js';
+import type { TestDatabase } from './helpers/db.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: health, readiness, OpenAPI and headers', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('health');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('health', {}, (e) => ({ db, t } = e));
 
   it('answers /healthz and /readyz when the database is reachable', async function () {
     await supertest(t.app).get('/healthz').expect(200, { status: 'ok' });

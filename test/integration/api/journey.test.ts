@@ -4,22 +4,13 @@
  */
 import { expect } from 'chai';
 import { waitForMail } from '../../support/mail.js';
-import { buildTestApp, FRONTEND, GOOD_PASSWORD, uniqueEmail, type TestApp } from './helpers/app.js';
+import { FRONTEND, GOOD_PASSWORD, uniqueEmail, type TestApp } from './helpers/app.js';
 import { parseSetCookies } from './helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: the account journey through real mail', function () {
-  let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('journey');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('journey', {}, (e) => ({ t } = e));
 
   it('registers, activates from the mailed link, logs in, refreshes, logs out', async function () {
     const email = uniqueEmail('journey');

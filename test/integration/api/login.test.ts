@@ -2,23 +2,16 @@
 import { expect } from 'chai';
 import { buildTestApp, GOOD_PASSWORD, uniqueEmail, type TestApp } from './helpers/app.js';
 import { parseSetCookies } from './helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser, registerUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 const REFUSED = { detail: 'Invalid email or password.' };
 
 describe('api: POST /api/login/', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('login');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('login', {}, (e) => ({ db, t } = e));
 
   it('logs in an active user: original body, HttpOnly cookies with deliberate paths and lifetimes', async function () {
     const u = await activeUser(t);

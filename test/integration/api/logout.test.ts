@@ -1,22 +1,15 @@
 /** POST /api/logout/: ends the session server-side and deletes both cookies. */
 import { expect } from 'chai';
-import { buildTestApp, type TestApp } from './helpers/app.js';
+import type { TestApp } from './helpers/app.js';
 import { parseSetCookies } from './helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: POST /api/logout/', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('logout');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('logout', {}, (e) => ({ db, t } = e));
 
   const logout = (cookies: string) => t.agent().post('/api/logout/').set('Cookie', cookies);
 

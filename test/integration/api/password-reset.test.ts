@@ -2,8 +2,9 @@
 import { expect } from 'chai';
 import { listMail, waitForMail } from '../../support/mail.js';
 import { buildTestApp, FRONTEND, uniqueEmail, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser, registerUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 const SENT = { detail: 'An email has been sent to reset your password.' };
 const INVALID_LINK = { detail: 'Invalid reset link.' };
@@ -12,18 +13,7 @@ const NEW_PASSWORD = 'quiet-meadow-harbor-77';
 describe('api: password reset', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('password_reset');
-    t = buildTestApp(db);
-  });
-  afterEach(function () {
-    t.clock.offsetMs = 0;
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('password_reset', {}, (e) => ({ db, t } = e));
 
   /** Requests a reset and returns uid and token from the mailed link. */
   async function requestLink(email: string): Promise<{ uid: string; token: string; link: string }> {

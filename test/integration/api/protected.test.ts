@@ -8,22 +8,15 @@ import jwt from 'jsonwebtoken';
 import supertest from 'supertest';
 import { createApp } from '../../../api/app.js';
 import { createLogger } from '../../../common/logging/index.js';
-import { buildTestApp, testConfig, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import { testConfig, type TestApp } from './helpers/app.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: authentication of protected routes', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('protected');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('protected', {}, (e) => ({ db, t } = e));
 
   const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
 

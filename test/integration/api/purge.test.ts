@@ -4,22 +4,15 @@
  */
 import { expect } from 'chai';
 import { purgeExpiredSessions, purgeUnactivatedAccounts } from '../../../api/services/sessions.js';
-import { buildTestApp, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestApp } from './helpers/app.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser, registerUser } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: purging ended sessions', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('purge');
-    t = buildTestApp(db, { REFRESH_TOKEN_TTL: '3600', SESSION_MAX_AGE: '7200' });
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('purge', { REFRESH_TOKEN_TTL: '3600', SESSION_MAX_AGE: '7200' }, (e) => ({ db, t } = e));
 
   it('deletes revoked and expired sessions (and their tokens) after the grace period, keeps live ones', async function () {
     const u = await activeUser(t);

@@ -3,26 +3,16 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { buildTestApp, type TestApp } from './helpers/app.js';
 import { parseSetCookies } from './helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { activeUser, loginUser, type Session } from './helpers/users.js';
+import { useTestApp } from './helpers/setup.js';
 
 const INVALID = { detail: 'Invalid refresh token.' };
 
 describe('api: POST /api/token/refresh/', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('refresh');
-    t = buildTestApp(db);
-  });
-  afterEach(function () {
-    t.clock.offsetMs = 0;
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('refresh', {}, (e) => ({ db, t } = e));
 
   const refreshWith = (token: string) =>
     t.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${token}`);

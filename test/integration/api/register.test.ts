@@ -3,21 +3,14 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { listMail, waitForMail } from '../../support/mail.js';
 import { buildTestApp, GOOD_PASSWORD, uniqueEmail, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestDatabase } from './helpers/db.js';
 import { startRefusingSmtp, type RefusingSmtp } from './helpers/refusing-smtp.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: POST /api/register/', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('register');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('register', {}, (e) => ({ db, t } = e));
 
   const body = (email: string, password = GOOD_PASSWORD, confirmed = password) => ({
     email,

@@ -8,22 +8,16 @@ import { expect } from 'chai';
 import supertest from 'supertest';
 import { createMigrator, migrateUp } from '../../../api/infra/migrator.js';
 import { migrations } from '../../../api/migrations/index.js';
-import { buildTestApp, type TestApp } from './helpers/app.js';
-import { freshDatabase, type TestDatabase } from './helpers/db.js';
+import type { TestApp } from './helpers/app.js';
+import type { TestDatabase } from './helpers/db.js';
+import { useTestApp } from './helpers/setup.js';
 
 describe('api: readiness checks the database schema', function () {
   let db: TestDatabase;
   let t: TestApp;
   const names = migrations.map((m) => m.name);
 
-  before(async function () {
-    db = await freshDatabase('schema_ready');
-    t = buildTestApp(db, { SCHEMA_CHECK_CACHE_MS: '0' });
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('schema_ready', { SCHEMA_CHECK_CACHE_MS: '0' }, (e) => ({ db, t } = e));
 
   it('is ready with every migration applied', async function () {
     await supertest(t.app)

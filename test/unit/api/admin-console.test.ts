@@ -1,7 +1,7 @@
 /** The admin console's router: files with their content types, a strict CSP, nothing inline, nothing else served. */
 import { expect } from 'chai';
 import express from 'express';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import supertest from 'supertest';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../../../api/routes/admin-console/index.js';
 
 const DIR = defaultAdminConsoleDir();
+const MODULES = readdirSync(DIR).filter((f) => f.endsWith('.js'));
 /** GET url, the body as text whatever its content type. */
 const getText = (url: string) =>
   supertest(app)
@@ -68,6 +69,8 @@ describe('api: admin console router', () => {
       '/admin/vendor/hls.js',
       '/admin/APP.JS',
       '/admin/app.js/',
+      '/admin/.hidden.js',
+      '/admin/README.md',
     ]) {
       const res = await supertest(app).get(url);
       expect(res.status, url).to.equal(404);
@@ -97,7 +100,21 @@ describe('api: admin console router', () => {
     expect(html).not.to.match(/\son[a-z]+=/i);
     expect(html).not.to.match(/\sstyle=|<style/i);
     expect(html).not.to.match(/https?:\/\//); // nothing from another origin
-    const js = readFileSync(path.join(DIR, 'app.js'), 'utf8');
-    expect(js).not.to.match(/\beval\(|new Function|innerHTML/);
+    expect(html).to.match(/<script type="module" src="app.js"><\/script>/);
+    for (const file of MODULES) {
+      const js = readFileSync(path.join(DIR, file), 'utf8');
+      expect(js, file).not.to.match(/\beval\(|new Function|innerHTML/);
+    }
+  });
+
+  it('serves every ES module of the console, and each import names one of them', async () => {
+    expect(MODULES).to.include.members(['app.js', 'api.js', 'videos.js', 'upload.js', 'player.js']);
+    for (const file of MODULES) {
+      const res = await getText(`/admin/${file}`).expect(200);
+      expect(res.headers['content-type'], file).to.equal('text/javascript; charset=utf-8');
+      expect(res.headers['content-security-policy'], file).to.equal(ADMIN_CONSOLE_CSP);
+      for (const m of (res.body as string).matchAll(/^import [^;]+ from '([^']+)';$/gm))
+        expect(MODULES, `${file} imports ${m[1]}`).to.include(m[1]!.replace(/^\.\//, ''));
+    }
   });
 });

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { Request } from 'express';
 import { loadConfig } from '../../../common/config/index.js';
-import { UPLOAD_PATH } from '../../../api/catalog.js';
+import { UPLOAD_PATH } from '../../../api/catalog/index.js';
 import { apiSchema } from '../../../api/config.js';
 import { accountKey, slowdownMs } from '../../../api/middleware/rate-limit.js';
 import { timeoutFor } from '../../../api/middleware/timeout.js';

@@ -33,7 +33,7 @@ import {
   type VideoStatusMessage,
 } from '../../../../common/video/index.js';
 import { createApp, type VideoflixApp } from '../../../../api/app.js';
-import { createCatalog, type Catalog } from '../../../../api/catalog.js';
+import { createCatalog, type Catalog } from '../../../../api/catalog/index.js';
 import { catalogSchema, type CatalogConfig } from '../../../../api/config.js';
 import { createSmtpMailer } from '../../../../api/infra/mailer.js';
 import { initVideoModel, type VideoRow } from '../../../../api/models/video.js';

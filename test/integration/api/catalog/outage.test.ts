@@ -8,7 +8,7 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { createLogger } from '../../../../common/logging/index.js';
 import { createApp } from '../../../../api/app.js';
-import { createCatalog } from '../../../../api/catalog.js';
+import { createCatalog } from '../../../../api/catalog/index.js';
 import { KubeVideos } from '../../../../api/infra/kube.js';
 import { ObjectStorage } from '../../../../api/infra/storage.js';
 import { unreachableKubeConfig } from '../../../support/kube.js';

@@ -195,6 +195,31 @@ describe('api catalog: listing and HLS streaming for signed-in users', function 
     expect(again.status).to.equal(304);
   });
 
+  it('answers If-Modified-Since with 304 when the object is not newer, in full when it is (segments and playlists)', async function () {
+    for (const p of [`/api/video/${readyId}/720p/segment_000.ts`, `/api/video/${readyId}/720p/index.m3u8`]) {
+      const first = await get(p, h.userCookie);
+      expect(first.status, p).to.equal(200);
+      const lastModified = String(first.headers['last-modified']);
+      expect(Number.isNaN(Date.parse(lastModified)), `${p}: Last-Modified ${lastModified}`).to.equal(false);
+      const same = await get(p, h.userCookie).set('If-Modified-Since', lastModified);
+      expect(same.status, `${p} since its Last-Modified`).to.equal(304);
+      expect((same.body as Buffer).length, p).to.equal(0);
+      const later = await get(p, h.userCookie).set(
+        'If-Modified-Since',
+        new Date(Date.now() + 86_400_000).toUTCString(),
+      );
+      expect(later.status, `${p} since tomorrow`).to.equal(304);
+      const earlier = new Date(Date.parse(lastModified) - 3_600_000).toUTCString();
+      const changed = await get(p, h.userCookie).set('If-Modified-Since', earlier);
+      expect(changed.status, `${p} since an hour before`).to.equal(200);
+      // If-None-Match wins over If-Modified-Since (RFC 9110 13.1.3): another ETag answers in full
+      const other = await get(p, h.userCookie)
+        .set('If-Modified-Since', lastModified)
+        .set('If-None-Match', '"other"');
+      expect(other.status, `${p} with another ETag`).to.equal(200);
+    }
+  });
+
   it('answers single byte ranges of a segment (206, Content-Range), 416 past the end, and the whole for other forms', async function () {
     const p = `/api/video/${readyId}/480p/segment_001.ts`;
     const file = await fsp.readFile(path.join(hls.dir, '480p', 'segment_001.ts'));

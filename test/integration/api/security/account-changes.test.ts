@@ -5,10 +5,11 @@
  * (e.g. helm test's), sign in, wait for `create-admin --update`, keep using the session as staff.
  */
 import { expect } from 'chai';
-import { buildTestApp, GOOD_PASSWORD, uniqueEmail, type TestApp } from '../helpers/app.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { GOOD_PASSWORD, uniqueEmail, type TestApp } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { runCommand } from '../helpers/process.js';
 import { activeUser, loginUser, type Session } from '../helpers/users.js';
+import { useTestApp } from '../helpers/setup.js';
 
 const ADMIN_PASSWORD = 'operator-chosen-passphrase-7';
 
@@ -16,15 +17,7 @@ describe('security: account changes end sessions; create-admin promotes only wha
   this.timeout(240_000); // child processes through tsx
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('sec_account_changes');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('sec_account_changes', {}, (e) => ({ db, t } = e));
 
   const cli = (args: string[], input?: string, env: Record<string, string> = {}) =>
     runCommand('api/cli/create-admin.ts', args, { DATABASE_URL: db.url, BCRYPT_COST: '4', ...env }, input);

@@ -4,22 +4,15 @@
  * inbox), wait for an administrator to deactivate the account, then reactivate it with the link.
  */
 import { expect } from 'chai';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestApp } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser } from '../helpers/users.js';
+import { useTestApp } from '../helpers/setup.js';
 
 describe('security: an old activation link cannot reactivate a deactivated account (issue 21.7)', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('sec_activation_link');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('sec_activation_link', {}, (e) => ({ db, t } = e));
 
   it('answers 400 and the account stays inactive, with or without a sign-in in between', async function () {
     for (const signIn of [false, true]) {

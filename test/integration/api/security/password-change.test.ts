@@ -8,23 +8,16 @@ import { expect } from 'chai';
 import { waitForMail } from '../../../support/mail.js';
 import { buildTestApp, GOOD_PASSWORD, type TestApp } from '../helpers/app.js';
 import { parseSetCookies } from '../helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser, type Session } from '../helpers/users.js';
+import { useTestApp } from '../helpers/setup.js';
 
 const NEW_PASSWORD = 'quiet-harbor-compass-91';
 
 describe('security: password change (issue 21.7)', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('sec_password_change');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('sec_password_change', {}, (e) => ({ db, t } = e));
 
   const change = (app: TestApp, s: Session, body: object) =>
     app

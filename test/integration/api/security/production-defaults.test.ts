@@ -8,8 +8,9 @@
 import { expect } from 'chai';
 import { buildTestApp, GOOD_PASSWORD, type TestApp } from '../helpers/app.js';
 import { parseSetCookies } from '../helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { freePort, runCommand } from '../helpers/process.js';
+import { useTestApp } from '../helpers/setup.js';
 import { activeUser, loginUser } from '../helpers/users.js';
 
 const PROD_FRONTEND = 'https://videoflix.example';
@@ -21,13 +22,9 @@ describe('security: production defaults for cookies and trusted origins (issue 2
   let t: TestApp;
   const apps: TestApp[] = [];
 
-  before(async function () {
-    db = await freshDatabase('sec_prod_defaults');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    for (const a of [t, ...apps]) a?.mailer.close();
-    await db?.drop();
+  useTestApp('sec_prod_defaults', {}, (e) => ({ db, t } = e));
+  after(function () {
+    for (const a of apps) a.mailer.close();
   });
 
   /** The API's own defaults: no AUTH_COOKIE_SECURE, no CORS origins, as a chart install gives it. */

@@ -5,26 +5,16 @@
  * still revokes the whole family: the grace never extends to a thief with an old token.
  */
 import { expect } from 'chai';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { parseSetCookies } from '../helpers/cookies.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser, type Session } from '../helpers/users.js';
+import { useTestApp } from '../helpers/setup.js';
 
 describe('security: refresh grace window (issue 21.6)', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('sec_refresh_grace');
-    t = buildTestApp(db, { REFRESH_GRACE_SECONDS: '10' });
-  });
-  afterEach(function () {
-    t.clock.offsetMs = 0;
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('sec_refresh_grace', { REFRESH_GRACE_SECONDS: '10' }, (e) => ({ db, t } = e));
 
   const refreshWith = (token: string) =>
     t.agent().post('/api/token/refresh/').set('Cookie', `refresh_token=${token}`);

@@ -5,21 +5,14 @@
  */
 import { expect } from 'chai';
 import { buildTestApp, GOOD_PASSWORD, uniqueEmail, type TestApp } from '../helpers/app.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { mailedLink } from '../helpers/users.js';
+import { useTestApp } from '../helpers/setup.js';
 
 describe('security: the registration answer activates nothing (issue 21.1)', function () {
   let db: TestDatabase;
   let t: TestApp;
-
-  before(async function () {
-    db = await freshDatabase('sec_register_token');
-    t = buildTestApp(db);
-  });
-  after(async function () {
-    t?.mailer.close();
-    await db?.drop();
-  });
+  useTestApp('sec_register_token', {}, (e) => ({ db, t } = e));
 
   const register = (app: TestApp, email: string) =>
     app

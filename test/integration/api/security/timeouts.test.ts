@@ -14,7 +14,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
@@ -25,11 +25,11 @@ import { createLogger } from '../../../../common/logging/index.js';
 import { loadConfig } from '../../../../common/config/index.js';
 import { createS3Client } from '../../../../common/storage/index.js';
 import { createApp } from '../../../../api/app.js';
-import { createCatalog, type Catalog } from '../../../../api/catalog.js';
+import { createCatalog, type Catalog } from '../../../../api/catalog/index.js';
 import { catalogSchema } from '../../../../api/config.js';
 import { KubeVideos } from '../../../../api/infra/kube.js';
 import { ObjectStorage } from '../../../../api/infra/storage.js';
-import { CatalogService } from '../../../../api/services/catalog.js';
+import { CatalogService } from '../../../../api/catalog/service.js';
 import { BIN_DIR } from '../../../support/hostenv.js';
 import { unreachableKubeConfig } from '../../../support/kube.js';
 import { waitFor } from '../../../support/waiters.js';
@@ -60,6 +60,17 @@ describe('security: per-route request timeouts and stalled dependencies', functi
   const media = 'timeout-media';
 
   const running = () => s3proc?.pid !== undefined && s3proc.exitCode === null;
+  /** Every thread of the store stopped (kill returns before a busy machine has stopped them all). */
+  const stopped = async () => {
+    const tasks = await readdir(`/proc/${s3proc!.pid}/task`);
+    const states = await Promise.all(
+      tasks.map(
+        async (t) =>
+          (await readFile(`/proc/${s3proc!.pid}/task/${t}/stat`, 'utf8')).replace(/^.*\) /s, '')[0],
+      ),
+    );
+    return states.every((state) => state === 'T');
+  };
   const s3sockets = () => {
     const name = `127.0.0.1:${s3port}:`;
     return (http.globalAgent.sockets[name] ?? []).length;
@@ -170,6 +181,7 @@ describe('security: per-route request timeouts and stalled dependencies', functi
 
     s3proc!.kill('SIGSTOP');
     try {
+      await waitFor(stopped, { timeoutMs: 10_000, what: 'the store paused (every thread stopped)' });
       const t0 = performance.now();
       const res = await fetch(segment, { headers: { cookie: userCookie } });
       const took = performance.now() - t0;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import express from 'express';
 import supertest from 'supertest';
-import { ReadyListCache, weakEtag } from '../../../../api/services/catalog-list.js';
+import { ReadyListCache, weakEtag } from '../../../../api/catalog/list-cache.js';
 import type { VideoListRow } from '../../../../api/models/video.js';
 
 /** A catalog whose state the test moves: rows, this process's revision, the table's fingerprint. */

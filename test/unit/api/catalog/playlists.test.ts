@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { servedPlaylist } from '../../../../api/services/playlists.js';
+import { servedPlaylist } from '../../../../api/catalog/playlists.js';
 import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import type { RenditionMetadata } from '../../../../common/video/index.js';
 

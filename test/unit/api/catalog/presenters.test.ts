@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { presentAdminVideo, presentVideo, thumbnailUrl } from '../../../../api/presenters/video.js';
+import { presentAdminVideo, presentVideo, thumbnailUrl } from '../../../../api/catalog/presenters.js';
 import type { VideoRow } from '../../../../api/models/video.js';
 
 const row = (over: Partial<VideoRow> = {}) =>

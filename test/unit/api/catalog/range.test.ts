@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseRange } from '../../../../api/routes/catalog/index.js';
+import { parseRange } from '../../../../api/catalog/routes/http.js';
 
 describe('api catalog: Range header', function () {
   it('reads one byte range, open-ended or closed', function () {

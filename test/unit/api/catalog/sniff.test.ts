@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sniffVideo } from '../../../../api/services/sniff.js';
+import { sniffVideo } from '../../../../api/catalog/sniff.js';
 
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));

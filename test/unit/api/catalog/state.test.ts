@@ -4,11 +4,12 @@ import {
   compareResourceVersions,
   freshness,
   nextPhase,
+  projectStatusMessage,
   rowFields,
   statusMessageSchema,
   updateFromMessage,
   updateFromResource,
-} from '../../../../api/services/catalog-state.js';
+} from '../../../../api/catalog/projection.js';
 
 const message = (over: Partial<VideoStatusMessage> = {}): VideoStatusMessage => ({
   namespace: 'videos',
@@ -173,5 +174,33 @@ describe('api catalog: reading messages and resources', function () {
       masterPlaylistKey: 'u-1/master.m3u8',
       durationSeconds: 4,
     });
+  });
+});
+
+describe("api catalog: projectStatusMessage (the consumer's one parse + projection)", function () {
+  it("turns a status message into the update the store applies, with the schema's defaults", function () {
+    const { description: _d, category: _c, renditions: _r, ...bare } = message();
+    const u = projectStatusMessage(JSON.parse(JSON.stringify(bare)));
+    expect(u).to.deep.include({
+      source: 'message',
+      namespace: 'videos',
+      uid: '7d7e1c0a-0000-4000-8000-000000000001',
+      catalogId: 4,
+      phase: 'Processing',
+      description: '',
+      category: '',
+      renditions: [],
+      resourceVersion: '120',
+      sequence: 1_790_000_000_000,
+    });
+    expect(projectStatusMessage(message())).to.deep.equal(updateFromMessage(message()));
+  });
+
+  it('throws, naming each field that is wrong, for anything that is not a status message', function () {
+    expect(() => projectStatusMessage({ ...message(), phase: 'Done', uid: 7 })).to.throw(
+      /phase: .*; uid: |uid: .*; phase: /,
+    );
+    expect(() => projectStatusMessage('hello')).to.throw(Error);
+    expect(() => projectStatusMessage(null)).to.throw(Error);
   });
 });

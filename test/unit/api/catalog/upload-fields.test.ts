@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { fieldErrors } from '../../../../api/middleware/validate.js';
-import { uploadFieldsSchema } from '../../../../api/routes/catalog/upload.js';
+import { uploadFieldsSchema } from '../../../../api/catalog/routes/upload.js';
 
 describe('api catalog: upload fields', function () {
   it('trims, defaults description and category, keeps the title', function () {

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { VideoListRow } from '../models/video.js';
-import type { CatalogService } from './catalog.js';
+import type { CatalogService } from './service.js';
 
 export interface ListBody {
   body: Buffer;

@@ -110,6 +110,18 @@ export function rowFields(update: StatusUpdate) {
 /** The operator's message, checked with the one schema of the contract: a broker carries anything. */
 export const statusMessageSchema = videoStatusMessageSchema;
 
+/**
+ * The one place a status message off the broker becomes a catalog update: the schema check, then
+ * the projection. Throws, naming what is wrong, when the value is no status message (the consumer
+ * dead-letters it).
+ */
+export function projectStatusMessage(raw: unknown): StatusUpdate {
+  const result = statusMessageSchema.safeParse(raw);
+  if (!result.success)
+    throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return updateFromMessage(result.data as VideoStatusMessage);
+}
+
 export function updateFromMessage(msg: VideoStatusMessage): StatusUpdate {
   return {
     source: 'message',

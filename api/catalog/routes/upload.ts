@@ -24,8 +24,9 @@ import { kubeMessage, kubeStatus } from '../../infra/kube.js';
 import { UploadTooLargeError, type ObjectStorage } from '../../infra/storage.js';
 import { requestSignal } from '../../infra/request-signal.js';
 import { fieldErrors } from '../../middleware/validate.js';
-import type { CatalogService } from '../../services/catalog.js';
-import { SNIFF_BYTES, sniffVideo } from '../../services/sniff.js';
+import type { CatalogService } from '../service.js';
+import { SNIFF_BYTES, sniffVideo } from '../sniff.js';
+import type { InFlightUploads, Tracked } from './in-flight.js';
 
 export const uploadFieldsSchema = z.object({
   title: z
@@ -45,61 +46,6 @@ export interface UploadDeps {
   logger: Logger;
   /** Uploads in progress, for the shutdown to abort. */
   inFlight?: InFlightUploads;
-}
-
-export const shuttingDown = () =>
-  new AppError(503, 'shutting_down', 'The server is shutting down; please upload the file again.');
-
-interface Tracked {
-  /** Fails the upload with `err` (the file stream once it is being read, else the request). */
-  abort: (err: Error) => void;
-  done?: Promise<void>;
-}
-
-/** The uploads in progress of one process, so that its shutdown can abort them and wait for their clean-up. */
-export class InFlightUploads {
-  private readonly entries = new Set<Tracked>();
-  private closed = false;
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** Runs `work` as a tracked upload; refused at once (503) once the shutdown began. */
-  async run<T>(req: Request, work: (t: Tracked) => Promise<T>): Promise<T> {
-    if (this.closed) throw shuttingDown();
-    const t: Tracked = { abort: () => req.destroy() };
-    const done = work(t);
-    t.done = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.entries.add(t);
-    try {
-      return await done;
-    } finally {
-      this.entries.delete(t);
-    }
-  }
-
-  /**
-   * Aborts every upload in progress (each undoes its work: multipart upload aborted, row removed)
-   * and waits for them, at most `ms`. Resolves with how many were aborted.
-   */
-  async abortAll(ms: number): Promise<number> {
-    this.closed = true;
-    const all = [...this.entries];
-    for (const t of all) t.abort(shuttingDown());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(all.map((t) => t.done)),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, ms);
-      }),
-    ]);
-    clearTimeout(timer);
-    return all.length;
-  }
 }
 
 class ClientGoneError extends Error {

@@ -1,28 +1,29 @@
 /**
- * The catalog area wired from its configuration: object storage, the Video client, the catalog
+ * The catalog feature (issue 13), wired from its configuration: object storage, the Video client, the catalog
  * service, the status consumer and the routers + OpenAPI paths that createApp mounts through
  * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
  * ordered shutdown (consumer first: no new message starts; then the resync).
  */
-import { InFlightUploads } from './routes/catalog/upload.js';
-import { isDatabaseUnavailable } from './errors.js';
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
-import type { Logger } from '../common/logging/index.js';
-import type { AppDeps } from './app.js';
-import type { CatalogConfig } from './config.js';
-import type { RouteTimeout } from './middleware/timeout.js';
-import { loadKubeConfig } from '../common/kube/config.js';
-import { KubeVideos, resolveNamespace, type VideoClient } from './infra/kube.js';
-import { StatusConsumer } from './infra/status-consumer.js';
-import { ObjectStorage } from './infra/storage.js';
-import { initVideoModel } from './models/video.js';
-import { MediaUrlSigner } from './security/media-urls.js';
-import { deriveKey } from './security/tokens.js';
-import { catalogOpenApiPaths } from './routes/catalog/openapi.js';
-import { adminVideoRouter, videoRouter } from './routes/catalog/index.js';
-import { CatalogService } from './services/catalog.js';
-import { updateFromMessage } from './services/catalog-state.js';
+import type { Logger } from '../../common/logging/index.js';
+import type { AppDeps } from '../app.js';
+import type { CatalogConfig } from '../config.js';
+import { isDatabaseUnavailable } from '../errors.js';
+import { loadKubeConfig } from '../../common/kube/config.js';
+import { KubeVideos, resolveNamespace, type VideoClient } from '../infra/kube.js';
+import { StatusConsumer } from '../infra/status-consumer.js';
+import { ObjectStorage } from '../infra/storage.js';
+import type { RouteTimeout } from '../middleware/timeout.js';
+import { initVideoModel } from '../models/video.js';
+import { MediaUrlSigner } from '../security/media-urls.js';
+import { deriveKey } from '../security/tokens.js';
+import { catalogOpenApiPaths } from './openapi.js';
+import { adminVideoRouter } from './routes/admin.js';
+import type { CatalogRouteDeps } from './routes/deps.js';
+import { videoRouter } from './routes/public.js';
+import { InFlightUploads } from './routes/in-flight.js';
+import { CatalogService } from './service.js';
 
 /** The upload route (POST /api/admin/videos/), the one route with a long timeout. */
 export const UPLOAD_PATH = /^\/api\/admin\/videos\/?$/;
@@ -96,10 +97,10 @@ export function createCatalog(w: CatalogWiring): Catalog {
     timeoutMs: config.AMQP_TIMEOUT_MS,
     isTransient: isDatabaseUnavailable,
     logger: logger.child({ area: 'status-consumer' }),
-    handle: (msg) => service.applyUpdate(updateFromMessage(msg)),
+    handle: (update) => service.applyUpdate(update),
   });
   const uploads = new InFlightUploads();
-  const routeDeps = {
+  const routeDeps: CatalogRouteDeps = {
     uploads,
     catalog: service,
     storage,

@@ -1,0 +1,21 @@
+/** What the catalog routers are built from (createCatalog fills it in). */
+import type { Logger } from '../../../common/logging/index.js';
+import type { ObjectStorage } from '../../infra/storage.js';
+import type { MediaUrlSigner } from '../../security/media-urls.js';
+import type { CatalogService } from '../service.js';
+import type { InFlightUploads } from './in-flight.js';
+
+export interface CatalogRouteDeps {
+  /** Uploads in progress (aborted by the shutdown). */
+  uploads?: InFlightUploads;
+  catalog: CatalogService;
+  storage: ObjectStorage;
+  mediaBucket: string;
+  sourceBucket: string;
+  publicApiUrl: string;
+  uploadMaxBytes: number;
+  signer: MediaUrlSigner;
+  logger: Logger;
+  /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */
+  playlistCache?: { ttlMs?: number; max?: number };
+}

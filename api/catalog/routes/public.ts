@@ -1,0 +1,116 @@
+/**
+ * The users' catalog routes under /api (the original contract; authenticated; Ready videos only;
+ * 404 for anything else):
+ *   GET /video/                                   list: id, created_at, title, description, thumbnail_url, category
+ *   GET /video/<id>/master.m3u8                   application/vnd.apple.mpegurl
+ *   GET /video/<id>/<resolution>/index.m3u8       application/vnd.apple.mpegurl
+ *   GET /video/<id>/<resolution>/<segment>[/]     video/MP2T
+ *   GET /video/<id>/thumbnail.jpg                 image/jpeg (what thumbnail_url points to)
+ *
+ * Every object key comes from the row's uid and common/video/keys.ts after the path parameters
+ * matched strict patterns (a number, one of the renditions, SEGMENT_PATTERN), so nothing from the
+ * path reaches a key unchecked: `..`, encoded slashes and the like simply do not match → 404.
+ */
+import { Router, type Request, type RequestHandler } from 'express';
+import { LRUCache } from 'lru-cache';
+import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../common/video/index.js';
+import { errors } from '../../errors.js';
+import type { AuthMiddleware } from '../../middleware/authenticate.js';
+import type { VideoRow } from '../../models/video.js';
+import { ReadyListCache } from '../list-cache.js';
+import { presentVideo } from '../presenters.js';
+import type { CatalogRouteDeps } from './deps.js';
+import {
+  CACHE,
+  ID,
+  infraErrors,
+  loadReady,
+  param,
+  readyRow,
+  sendObject,
+  sendPlaylist,
+  type PlaylistCache,
+} from './http.js';
+
+/** `:resolution` must be one of the ladder's names and a rendition this video has. */
+function resolutionOf(req: Request, row: VideoRow): RenditionName | undefined {
+  const res = param(req, 'resolution');
+  if (!(RENDITIONS as readonly string[]).includes(res)) return undefined;
+  const done = (row.renditions ?? []).find((r) => r.name === res);
+  return done && done.phase === 'Succeeded' ? (res as RenditionName) : undefined;
+}
+
+export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Router {
+  const r = Router();
+  const { catalog, storage, mediaBucket } = deps;
+  const ready = loadReady(catalog);
+  const sign = (id: number) => deps.signer.sign(id);
+  const list = new ReadyListCache({
+    catalog,
+    render: (rows) => rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)),
+    variant: () => deps.signer.expiry(),
+  });
+  const playlists: PlaylistCache = new LRUCache({
+    max: deps.playlistCache?.max ?? 1000,
+    ttl: deps.playlistCache?.ttlMs ?? 60_000,
+  });
+  /** A valid signature in the query stands in for the cookie (and lets other sites embed the image). */
+  const signedOrAuth: RequestHandler = (req, res, next) => {
+    const id = param(req, 'id');
+    if (ID.test(id) && deps.signer.verify(Number(id), req.query.exp, req.query.sig)) {
+      res.set('Cross-Origin-Resource-Policy', 'cross-origin');
+      return next();
+    }
+    auth.requireAuth(req, res, next);
+  };
+  // Playlists only without a trailing slash: relative URIs inside a playlist served as
+  // `index.m3u8/` would resolve below it (`index.m3u8/segment_000.ts`) and break the player.
+  const exact: RequestHandler = (req, _res, next) =>
+    next(req.path.endsWith('/') ? errors.notFound() : undefined);
+
+  // the same bytes, Content-Type and ETag as res.json(list) would send, built once per catalog state
+  r.get('/video/', auth.requireAuth, async (_req, res) => {
+    const { body, etag } = await list.get();
+    res.set('Content-Type', 'application/json; charset=utf-8');
+    res.set('ETag', etag);
+    res.send(body);
+  });
+
+  r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
+    const row = readyRow(res);
+    const key = row.masterPlaylistKey ?? keys.master(row.uid!);
+    await sendPlaylist(storage, playlists, { row, bucket: mediaBucket, key, kind: 'master' }, req, res);
+  });
+
+  r.get('/video/:id/thumbnail.jpg', exact, signedOrAuth, ready, async (req, res) => {
+    const row = readyRow(res);
+    if (!row.thumbnailKey) throw errors.notFound();
+    await sendObject(storage, mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
+  });
+
+  r.get('/video/:id/:resolution/index.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
+    const row = readyRow(res);
+    const resolution = resolutionOf(req, row);
+    if (!resolution) throw errors.notFound();
+    const key = keys.playlist(row.uid!, resolution);
+    await sendPlaylist(storage, playlists, { row, bucket: mediaBucket, key, kind: 'media' }, req, res);
+  });
+
+  r.get('/video/:id/:resolution/:segment', auth.requireAuth, ready, async (req, res) => {
+    const row = readyRow(res);
+    const resolution = resolutionOf(req, row);
+    const segment = param(req, 'segment');
+    if (!resolution || !SEGMENT_PATTERN.test(segment)) throw errors.notFound();
+    await sendObject(
+      storage,
+      mediaBucket,
+      keys.segment(row.uid!, resolution, segment),
+      req,
+      res,
+      CACHE.segment,
+    );
+  });
+
+  r.use('/video', infraErrors);
+  return r;
+}
