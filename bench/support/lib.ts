@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '../../test/support/hostenv.js';
+import { freePort, loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '@videoflix/hostenv';
 
 export { freePort };
-import { waitFor } from '../../test/support/waiters.js';
+import { waitFor } from '@videoflix/testkit/waiters';
 
 export { REPO_ROOT };
 export const BENCH_CACHE = path.join(REPO_ROOT, '.cache/bench');
