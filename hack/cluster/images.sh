@@ -10,10 +10,11 @@ IMAGE_TAG=${IMAGE_TAG:-dev}
 CTX=$ROOT/.cache/image-context
 
 # ---- the images, built in this order -------------------------------------------------------------------
+# Every project Dockerfile is images/<name>/Dockerfile.
 # name        image reference                          Dockerfile (repo path)                     context       staging step
 IMAGES=(
-  "transcoder videoflix/transcoder:$IMAGE_TAG           transcoder-image/Dockerfile                .             stage_node"
-  "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    hack/cluster/images/versitygw/Dockerfile   @versitygw    stage_versitygw"
+  "transcoder videoflix/transcoder:$IMAGE_TAG           images/transcoder/Dockerfile               .             stage_node"
+  "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    images/versitygw/Dockerfile                @versitygw    stage_versitygw"
   # the chart's images (charts/videoflix): bundled services, API, operator, and the ingress controller
   "postgres   videoflix/postgres:15                     images/postgres/Dockerfile                 .             stage_none"
   "rabbitmq   videoflix/rabbitmq:3.10                   images/rabbitmq/Dockerfile                 .             stage_none"
@@ -22,9 +23,9 @@ IMAGES=(
   "operator   videoflix/operator:$IMAGE_TAG             images/operator/Dockerfile                 .             stage_node"
   "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
   # the cluster's default StorageClass (hack/cluster/storage, deployed by hack/cluster/cluster.sh up)
-  "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION hack/cluster/images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
+  "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
   # the cluster's NetworkPolicy enforcer (hack/cluster/netpol.sh)
-  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION hack/cluster/images/kube-router/Dockerfile @kube-router stage_kuberouter"
+  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION images/kube-router/Dockerfile @kube-router stage_kuberouter"
 )
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
