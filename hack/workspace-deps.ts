@@ -31,7 +31,7 @@ export interface Workspace {
 }
 
 const BUILTINS = new Set(builtinModules);
-const STATIC = /\b(import|export)\s+(type\s+)?(?:[\w*${}\s,]+?\s+from\s+)?['"]([^'"\n]+)['"]/g;
+const STATIC = /^[ \t]*(import|export)\s+(type\s+)?(?:[\w*${}\s,]+?\s+from\s+)?['"]([^'"\n]+)['"]/gm;
 const DYNAMIC = /(?:\bimport|\brequire|\brequire\.resolve|\)\.resolve)\(\s*['"]([^'"\n]+)['"]\s*\)/g;
 
 /** Comments out of the way (a `from 'x'` in prose is not an import); strings are kept. */

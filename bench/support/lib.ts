@@ -1,5 +1,5 @@
 /**
- * Shared plumbing of the benchmarks: the host tier (test/support/hostenv.ts, started once under
+ * Shared plumbing of the benchmarks: the host tier (@videoflix/hostenv, packages/hostenv, started once under
  * .cache/bench/hostenv by hack/bench.sh or by a script run alone), child processes with their
  * memory and CPU read from /proc, and result rows appended to $BENCH_RESULTS (JSON lines) for the
  * table that bench/report.ts prints. Benchmarks report; they never assert timings.
