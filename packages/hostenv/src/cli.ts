@@ -7,15 +7,10 @@
  * The processes started by `up` keep running after it exits; the mocha hooks reuse them.
  */
 import path from 'node:path';
-import {
-  DEFAULT_ROOT,
-  HostEnv,
-  REPO_ROOT,
-  isRunning,
-  loadHostEnv,
-  readState,
-  startHostEnv,
-} from './index.js';
+import { HostEnv, loadHostEnv, readState } from './env.js';
+import { DEFAULT_ROOT, REPO_ROOT } from './paths.js';
+import { isRunning } from './process.js';
+import { startHostEnv } from './start.js';
 
 function usage(): never {
   process.stderr.write('usage: hostenv-cli.ts up|down|status [--root DIR] [--guard-parent PID]\n');

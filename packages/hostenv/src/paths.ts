@@ -27,3 +27,10 @@ export function baseEnv(home: string): Record<string, string> {
 
 /** Scratch directory for processes that need no home of their own (kubectl). */
 export const TMP_HOME = os.tmpdir();
+
+/** `{ 'data-dir': '/x', quiet: true }` → `['--data-dir', '/x', '--quiet']`: command-line flags from a table. */
+export function flags(table: Record<string, string | number | true>): string[] {
+  return Object.entries(table).flatMap(([name, value]) =>
+    value === true ? [`--${name}`] : [`--${name}`, String(value)],
+  );
+}

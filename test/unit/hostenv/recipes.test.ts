@@ -7,7 +7,7 @@ import {
   type Ports,
   type RecipeContext,
 } from '@videoflix/hostenv';
-import { BIN_DIR } from '@videoflix/hostenv/paths';
+import { BIN_DIR, flags } from '@videoflix/hostenv/paths';
 import {
   apiserverSpec,
   controllerManagerSpec,
@@ -110,5 +110,18 @@ describe('hostenv: the plan and the recipes', () => {
     expect(wantedComponents({}, 'postgres, mail')).to.deep.equal(['postgres', 'mail']);
     expect(wantedComponents({ components: ['s3'] }, 'postgres')).to.deep.equal(['s3']);
     expect(() => wantedComponents({}, 'kube,redis')).to.throw(/unknown hostenv component redis/);
+  });
+});
+
+describe('hostenv: flags', () => {
+  it('turns a table into command-line flags, `true` standing alone', () => {
+    expect(flags({ 'data-dir': '/x', port: 0, quiet: true, 'profiling=false': true })).to.deep.equal([
+      '--data-dir',
+      '/x',
+      '--port',
+      '0',
+      '--quiet',
+      '--profiling=false',
+    ]);
   });
 });

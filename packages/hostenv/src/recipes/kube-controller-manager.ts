@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { BIN_DIR, baseEnv } from '../paths.js';
+import { BIN_DIR, baseEnv, flags } from '../paths.js';
 import { kubeRequest } from '../probes.js';
 import type { Check, HostEnvState, LaunchSpec, RecipeContext } from '../types.js';
 
@@ -22,23 +22,17 @@ export function controllerManagerSpec({ data, pki }: RecipeContext): LaunchSpec 
   return {
     name: 'kube-controller-manager',
     cmd: path.join(BIN_DIR, 'kube-controller-manager'),
-    args: [
-      '--kubeconfig',
-      path.join(pki, 'kcm.kubeconfig'),
-      '--leader-elect=false',
-      '--controllers',
-      KCM_CONTROLLERS.join(','),
-      '--use-service-account-credentials=true',
-      '--service-account-private-key-file',
-      path.join(pki, 'sa.key'),
-      '--root-ca-file',
-      path.join(pki, 'ca.crt'),
-      '--secure-port',
-      '0',
-      '--cert-dir',
-      path.join(pki, 'kcm-certs'),
-      '--profiling=false',
-    ],
+    args: flags({
+      kubeconfig: path.join(pki, 'kcm.kubeconfig'),
+      'leader-elect=false': true,
+      controllers: KCM_CONTROLLERS.join(','),
+      'use-service-account-credentials=true': true,
+      'service-account-private-key-file': path.join(pki, 'sa.key'),
+      'root-ca-file': path.join(pki, 'ca.crt'),
+      'secure-port': 0,
+      'cert-dir': path.join(pki, 'kcm-certs'),
+      'profiling=false': true,
+    }),
     env: baseEnv(data),
     cwd: data,
   };
