@@ -63,9 +63,9 @@ test-faults: $(NPM_STAMP) ## Fault-injection tier on kind (issue 20), alone: bri
 	hack/test.sh faults
 env-up: $(NPM_STAMP) ## Start the host test environment (etcd, kube-apiserver, KCM, versitygw, PostgreSQL, RabbitMQ, SMTP).
 	hack/deps.sh host && hack/tools.sh host
-	node --import=tsx test/support/hostenv-cli.ts up
+	node --import=tsx packages/hostenv/src/cli.ts up
 env-down: $(NPM_STAMP) ## Stop the host test environment.
-	node --import=tsx test/support/hostenv-cli.ts down
+	node --import=tsx packages/hostenv/src/cli.ts down
 
 ##@ Cluster tier (kind, air-gapped)
 .PHONY: docker-up docker-down base-image node-image cluster cluster-down images

@@ -21,8 +21,8 @@ import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { API_VERSION, GROUP, KIND, PLURAL, RENDITIONS, VERSION, type Video } from '../common/video/index.js';
 import { OWNED_JOBS_SELECTOR } from '../operator/video/jobs.js';
-import { createTestNamespace, kubeConfig, uniqueName } from '../test/support/kube.js';
-import { waitFor } from '../test/support/waiters.js';
+import { createTestNamespace, kubeConfig, uniqueName } from '@videoflix/testkit/kube';
+import { waitFor } from '@videoflix/testkit/waiters';
 import {
   BENCH_CACHE,
   freePort,

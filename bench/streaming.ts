@@ -27,7 +27,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { keys, type RenditionMetadata } from '../common/video/index.js';
 import { buildMasterPlaylist } from '../operator/video/playlist.js';
-import { createMediaDir } from '../test/support/media.js';
+import { createMediaDir } from '@videoflix/testkit/media';
 import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
 import { directS3, kubectlJson, platformEnv, podCpu, podsDrained } from './support/kind.js';

@@ -30,7 +30,7 @@ import {
   VERSION,
   type Video,
 } from '../common/video/index.js';
-import { createMediaDir } from '../test/support/media.js';
+import { createMediaDir } from '@videoflix/testkit/media';
 import { login } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
 import { notRun, report, say } from './support/lib.js';

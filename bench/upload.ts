@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createMediaDir } from '../test/support/media.js';
+import { createMediaDir } from '@videoflix/testkit/media';
 import { FRONTEND_ORIGIN, startApi } from './support/api.js';
 import { hostTier, MiB, procMem, report, resetPeak, say } from './support/lib.js';
 

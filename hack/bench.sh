@@ -17,7 +17,7 @@
 # and removes what it started at the end: the kind cluster when it created it, else only the Helm release
 # when it installed it (a cluster or release that was there is left as it was; the dockerd is always
 # left running: it is shared). BENCH_KEEP_PLATFORM=1 keeps what it started. A platform already up is
-# reused and left running. BENCH_PLATFORM=off never starts one. The host tier (test/support/hostenv.ts) is
+# reused and left running. BENCH_PLATFORM=off never starts one. The host tier (@videoflix/hostenv, packages/hostenv) is
 # started once under $BENCH_HOSTENV_ROOT (.cache/bench/hostenv) and stopped at the end (one already
 # running there is reused and left running). What cannot run prints "not run: <reason>".
 # Benchmarks report; they assert nothing and are not part of `make test`.
@@ -107,7 +107,7 @@ stop_all() {
   if [ "${BENCH_KEEP_PLATFORM:-0}" != 1 ]; then platform_down; fi
   if [ "$OWN_HOSTENV" = 1 ]; then
     say "stopping the host tier"
-    node --import=tsx test/support/hostenv-cli.ts down --root "$BENCH_HOSTENV_ROOT" > "$OUT/logs/hostenv-down.log" 2>&1 || true
+    node --import=tsx packages/hostenv/src/cli.ts down --root "$BENCH_HOSTENV_ROOT" > "$OUT/logs/hostenv-down.log" 2>&1 || true
   fi
 }
 trap stop_all EXIT
@@ -172,7 +172,7 @@ for b in "${HOST_BENCHES[@]}"; do wants "$b" && needs_host=1; done
 if [ "$needs_host" = 1 ]; then
   say "host tier in ${BENCH_HOSTENV_ROOT#"$ROOT"/}"
   t=$SECONDS
-  if node --import=tsx test/support/hostenv-cli.ts up --root "$BENCH_HOSTENV_ROOT" > "$OUT/logs/hostenv-up.log" 2>&1; then
+  if node --import=tsx packages/hostenv/src/cli.ts up --root "$BENCH_HOSTENV_ROOT" > "$OUT/logs/hostenv-up.log" 2>&1; then
     if grep -q 'already running' "$OUT/logs/hostenv-up.log"; then echo "   (reusing the one running there; left running)"; else OWN_HOSTENV=1; fi
   else
     OWN_HOSTENV=1

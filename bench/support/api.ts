@@ -9,8 +9,8 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from 'minio';
 import { createS3Client } from '../../common/storage/index.js';
-import { createTestNamespace, kubeConfig, uniqueName } from '../../test/support/kube.js';
-import { freshDatabase, type TestDatabase } from '../../test/integration/api/helpers/db.js';
+import { createTestNamespace, kubeConfig, uniqueName } from '@videoflix/testkit/kube';
+import { freshDatabase, type TestDatabase } from '@videoflix/testkit/db';
 import { BENCH_CACHE, freePort, REPO_ROOT, startNode, waitHttpOk, type Child } from './lib.js';
 
 export const FRONTEND_ORIGIN = 'http://localhost:4200';

@@ -1,5 +1,5 @@
 /**
- * Shared plumbing of the benchmarks: the host tier (test/support/hostenv.ts, started once under
+ * Shared plumbing of the benchmarks: the host tier (@videoflix/hostenv, packages/hostenv, started once under
  * .cache/bench/hostenv by hack/bench.sh or by a script run alone), child processes with their
  * memory and CPU read from /proc, and result rows appended to $BENCH_RESULTS (JSON lines) for the
  * table that bench/report.ts prints. Benchmarks report; they never assert timings.
@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '../../test/support/hostenv.js';
+import { freePort, loadHostEnv, REPO_ROOT, startHostEnv, type HostEnv } from '@videoflix/hostenv';
 
 export { freePort };
-import { waitFor } from '../../test/support/waiters.js';
+import { waitFor } from '@videoflix/testkit/waiters';
 
 export { REPO_ROOT };
 export const BENCH_CACHE = path.join(REPO_ROOT, '.cache/bench');

@@ -28,7 +28,7 @@ wait_ready() {
 }
 
 # The default StorageClass "standard", as upstream kind has it: the local-path provisioner (an image built
-# here, hack/cluster/images/local-path-provisioner) from hack/cluster/storage/local-path-storage.yaml. Our node
+# here, images/local-path-provisioner) from hack/cluster/storage/local-path-storage.yaml. Our node
 # images ship no /kind/manifests/default-storage.yaml, so kind created "standard" with its fallback
 # provisioner kubernetes.io/host-path, which nothing serves here: that class is replaced (a class's
 # provisioner cannot be changed in place). Idempotent; a reused cluster is brought up to date.

@@ -10,10 +10,15 @@ IMAGE_TAG=${IMAGE_TAG:-dev}
 CTX=$ROOT/.cache/image-context
 
 # ---- the images, built in this order -------------------------------------------------------------------
+# Every project Dockerfile is images/<name>/Dockerfile.
 # name        image reference                          Dockerfile (repo path)                     context       staging step
 IMAGES=(
-  "transcoder videoflix/transcoder:$IMAGE_TAG           transcoder-image/Dockerfile                .             stage_node"
-  "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    hack/cluster/images/versitygw/Dockerfile   @versitygw    stage_versitygw"
+  # the build stage and the runtime base of the Node images (the pinned Node, npm ci of the workspaces;
+  # Debian + node + user 10001): built first, never loaded
+  "node-build videoflix/node-build:$IMAGE_TAG           images/node-build/Dockerfile               .             stage_node"
+  "node-runtime videoflix/node-runtime:$IMAGE_TAG       images/node-runtime/Dockerfile             .             stage_none"
+  "transcoder videoflix/transcoder:$IMAGE_TAG           images/transcoder/Dockerfile               .             stage_node"
+  "versitygw  videoflix/versitygw:$VERSITYGW_VERSION    images/versitygw/Dockerfile                @versitygw    stage_versitygw"
   # the chart's images (charts/videoflix): bundled services, API, operator, and the ingress controller
   "postgres   videoflix/postgres:15                     images/postgres/Dockerfile                 .             stage_none"
   "rabbitmq   videoflix/rabbitmq:3.10                   images/rabbitmq/Dockerfile                 .             stage_none"
@@ -22,10 +27,11 @@ IMAGES=(
   "operator   videoflix/operator:$IMAGE_TAG             images/operator/Dockerfile                 .             stage_node"
   "traefik    videoflix/traefik:$TRAEFIK_VERSION        images/traefik/Dockerfile                  @traefik      stage_traefik"
   # the cluster's default StorageClass (hack/cluster/storage, deployed by hack/cluster/cluster.sh up)
-  "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION hack/cluster/images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
+  "local-path-provisioner videoflix/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION images/local-path-provisioner/Dockerfile @local-path-provisioner stage_local_path_provisioner"
   # the cluster's NetworkPolicy enforcer (hack/cluster/netpol.sh)
-  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION hack/cluster/images/kube-router/Dockerfile @kube-router stage_kuberouter"
+  "kube-router videoflix/kube-router:$KUBE_ROUTER_VERSION images/kube-router/Dockerfile @kube-router stage_kuberouter"
 )
+NODE_BUILD_IMAGE=videoflix/node-build:$IMAGE_TAG NODE_RUNTIME_IMAGE=videoflix/node-runtime:$IMAGE_TAG
 # context "." is the repo root (filtered by .dockerignore); "@x" is the staged directory .cache/image-context/x.
 
 # ---- staging steps: put what a Dockerfile copies from outside the repo into .cache/image-context ----
@@ -75,10 +81,19 @@ if [ $LOAD = 1 ] && ! kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; 
 fi
 node_image_id() { docker exec "$NODE" crictl inspecti -o go-template --template '{{.status.id}}' "docker.io/$1" 2>/dev/null || true; }
 
+# the images asked for, plus node-build and node-runtime when one of them starts FROM them (its layers make a rebuild a no-op)
+WANTED=("$@")
+if [ $# -gt 0 ]; then
+  for row in "${IMAGES[@]}"; do
+    read -r name _ dockerfile _ <<< "$row"
+    if printf '%s\n' "$@" | grep -qx "$name" && grep -q NODE_BUILD_IMAGE "$ROOT/$dockerfile"; then WANTED+=(node-build node-runtime); break; fi
+  done
+fi
+
 T_ALL=$SECONDS
 for row in "${IMAGES[@]}"; do
   read -r name ref dockerfile context stage <<< "$row"
-  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+  if [ ${#WANTED[@]} -gt 0 ] && ! printf '%s\n' "${WANTED[@]}" | grep -qx "$name"; then continue; fi
   t0=$SECONDS
   "$stage"
   case "$context" in
@@ -86,10 +101,10 @@ for row in "${IMAGES[@]}"; do
     @*) context=$CTX/${context#@} ;;
   esac
   with_progress "image $ref: docker build" "$LOGS/image-$name.log" \
-    docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$ROOT/$dockerfile" -t "$ref" "$context"
+    docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "NODE_BUILD_IMAGE=$NODE_BUILD_IMAGE" --build-arg "NODE_RUNTIME_IMAGE=$NODE_RUNTIME_IMAGE" -f "$ROOT/$dockerfile" -t "$ref" "$context"
   id=$(docker image inspect -f '{{.Id}}' "$ref")
   size=$(docker image inspect -f '{{.Size}}' "$ref" | awk '{printf "%d MB", $1/1e6}')
-  if [ $LOAD = 1 ]; then
+  if [ $LOAD = 1 ] && [ "$name" != node-build ] && [ "$name" != node-runtime ]; then
     if [ "$(node_image_id "$ref")" = "$id" ]; then
       log "image $ref unchanged (${id:7:12}, $size): already in the cluster"
     else

@@ -24,8 +24,8 @@ import {
   loadHostEnv,
   readState,
   setCurrentHostEnv,
-} from './hostenv.js';
-import { GiveUp, waitFor } from './waiters.js';
+} from '@videoflix/hostenv';
+import { GiveUp, waitFor } from '@videoflix/testkit/waiters';
 
 const KEEP_RUNS = 5;
 let owned: HostEnv | undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { GiveUp, WaitTimeoutError, waitFor } from '../../support/waiters.js';
+import { GiveUp, WaitTimeoutError, waitFor } from '@videoflix/testkit/waiters';
 
 describe('waitFor', () => {
   it('resolves with the first truthy value', async () => {

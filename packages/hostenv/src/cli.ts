@@ -1,21 +1,16 @@
 /**
  * The host test environment from the command line (`make env-up` / `make env-down`):
- *   node --import=tsx test/support/hostenv-cli.ts up [--root DIR]      start, write state.json + env.sh, exit
+ *   node --import=tsx packages/hostenv/src/cli.ts up [--root DIR]      start, write state.json + env.sh, exit
  *        [--guard-parent PID]  also start a guard that stops the environment when PID dies
- *   node --import=tsx test/support/hostenv-cli.ts down [--root DIR]    stop every process by pid
- *   node --import=tsx test/support/hostenv-cli.ts status [--root DIR]  pids, liveness, memory, env
+ *   node --import=tsx packages/hostenv/src/cli.ts down [--root DIR]    stop every process by pid
+ *   node --import=tsx packages/hostenv/src/cli.ts status [--root DIR]  pids, liveness, memory, env
  * The processes started by `up` keep running after it exits; the mocha hooks reuse them.
  */
 import path from 'node:path';
-import {
-  DEFAULT_ROOT,
-  HostEnv,
-  REPO_ROOT,
-  isRunning,
-  loadHostEnv,
-  readState,
-  startHostEnv,
-} from './hostenv.js';
+import { HostEnv, loadHostEnv, readState } from './env.js';
+import { DEFAULT_ROOT, REPO_ROOT } from './paths.js';
+import { isRunning } from './process.js';
+import { startHostEnv } from './start.js';
 
 function usage(): never {
   process.stderr.write('usage: hostenv-cli.ts up|down|status [--root DIR] [--guard-parent PID]\n');
