@@ -1,3 +1,4 @@
+// Over 300 lines: the one schema of every API setting, each documented where it is declared.
 /**
  * API configuration: every setting comes from the environment, validated once at start.
  * `.env.example` at the repository root documents each variable.

@@ -1,3 +1,4 @@
+// Over 300 lines: one benchmark read top to bottom (set-up, runs, the printed table), as its siblings.
 /**
  * Benchmark 4 (issue 16): the operator at scale on the host tier.
  *

@@ -1,3 +1,4 @@
+// Over 300 lines: one benchmark read top to bottom (set-up, runs, the printed table), as its siblings.
 /**
  * Benchmark 1 (issue 16): time to Ready. A 30 s 1080p H.264/AAC sample (ffmpeg test sources):
  *

@@ -1,3 +1,4 @@
+// Over 300 lines: the API's one S3 adapter: GET, ranges, uploads and aborts share the client, timeouts and error mapping.
 /**
  * Object storage for the API (common/storage's minio client):
  * - `open(bucket, key)`: one GET whose response streams the object with its length, type, ETag and

@@ -1,3 +1,4 @@
+// Over 300 lines: every endpoint's budget beside the one PostgreSQL store and key scheme they share.
 /**
  * Rate limits of the endpoints that guess or send mail, counted in PostgreSQL (the `rate_limits`
  * table of migration 0005, through rate-limiter-flexible), so every API replica spends the same

@@ -1,3 +1,4 @@
+// Over 300 lines: one state machine (login, rotation, reuse detection, grace, logout) whose transitions are read together.
 /**
  * Login sessions: a new session (refresh-token family) on every login; refresh rotates the token;
  * presenting a token that was already rotated revokes its whole family (reuse detection); logout

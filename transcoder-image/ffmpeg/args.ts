@@ -1,3 +1,4 @@
+// Over 300 lines: the pure, unit-tested contract of ffmpeg's command lines and output parsing, many small functions.
 /**
  * Pure parts of the ffmpeg adapter: the argument lists, the scale math, probe normalisation and
  * the reading of ffmpeg's stderr. Kept free of fluent-ffmpeg so a replacement adapter reuses them.
