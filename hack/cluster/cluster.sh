@@ -18,7 +18,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_ready() {
   local t0=$SECONDS
   log "waiting for node $NODE to be Ready"
-  for _ in $(seq 1 60); do kubectl get node "$NODE" >/dev/null 2>&1 && break; sleep 2; done
+  for _ in $(seq 1 60); do kubectl get node "$NODE" --request-timeout=10s >/dev/null 2>&1 && break; sleep 2; done
+  kubectl get node "$NODE" --request-timeout=10s >/dev/null || die "the API server of $CLUSTER_NAME does not answer on $(kubectl config view -o jsonpath="{.clusters[0].cluster.server}")"
   kubectl wait --for=condition=Ready "node/$NODE" --timeout=240s >/dev/null
   log "node Ready after $((SECONDS - t0)) s; waiting for CoreDNS"
   kubectl -n kube-system rollout status deployment/coredns --timeout=240s >/dev/null

@@ -30,8 +30,23 @@ needs_cap_wrapper() {
 
 # The kind network, IPv4 only (kind would add IPv6, which turns on host IPv6 forwarding). Subnet: the
 # first 172.N.0.0/16 (N = 18..31) that no host route uses, unless KIND_SUBNET says.
+# A network kept in the data root from an earlier run keeps its subnet even when another engine on this host
+# (another checkout's, with its own data root) has taken that subnet since: the host then has two routes for it
+# and the API server's published port leads to the wrong bridge (seen: kind waited 29 min for its node). Such a
+# network is re-created on a free subnet while no container uses it, else refused with the reason.
 ensure_kind_network() {
-  if docker network inspect "$KIND_NETWORK" >/dev/null 2>&1; then return 0; fi
+  if docker network inspect "$KIND_NETWORK" >/dev/null 2>&1; then
+    local id sub others
+    id=$(docker network inspect -f '{{.Id}}' "$KIND_NETWORK"); id=${id:0:12}
+    sub=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$KIND_NETWORK")
+    others=$(ip -4 route | awk -v s="$sub" -v b="br-$id" '$1 == s && $3 != b {print $3}')
+    [ -z "$others" ] && return 0
+    if [ -n "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$KIND_NETWORK")" ]; then
+      die "the docker network $KIND_NETWORK ($sub) collides with $others (another engine's network) and has containers: hack/cluster/cluster.sh down, then up"
+    fi
+    log "docker network $KIND_NETWORK ($sub) collides with $others: re-created on a free subnet"
+    docker network rm "$KIND_NETWORK" >/dev/null
+  fi
   local subnet=${KIND_SUBNET:-} n
   if [ -z "$subnet" ]; then
     for n in $(seq 18 31); do
