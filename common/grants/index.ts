@@ -6,8 +6,9 @@
  *
  * S3, per component (bucket policies naming each component's access key):
  * - api: uploads sources (PutObject, AbortMultipartUpload, DeleteObject of a failed upload, GetObject
- *   for the size check) and streams HLS (GetObject on media). It never lists a bucket and never writes
- *   media.
+ *   for the size check), sweeps multipart uploads left incomplete in sources (ListBucketMultipartUploads:
+ *   upload ids, not objects) and streams HLS (GetObject on media). It never lists a bucket's objects and
+ *   never writes media.
  * - operator: reads rendition metadata and writes master playlists (GetObject, PutObject on media),
  *   deletes a Video's objects (ListBucket + DeleteObject on both buckets). It never reads sources.
  * - transcoder: reads one source (GetObject on sources), writes renditions and thumbnails (PutObject
@@ -44,7 +45,13 @@ export const S3_GRANTS: Record<Component, Grant[]> = {
   api: [
     {
       bucket: 'sourceBucket',
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+      actions: [
+        's3:ListBucketMultipartUploads',
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:DeleteObject',
+      ],
     },
     { bucket: 'mediaBucket', actions: ['s3:GetObject'] },
   ],
@@ -58,7 +65,7 @@ export const S3_GRANTS: Record<Component, Grant[]> = {
   ],
 };
 
-const BUCKET_ACTIONS = new Set(['s3:ListBucket']);
+const BUCKET_ACTIONS = new Set(['s3:ListBucket', 's3:ListBucketMultipartUploads']);
 
 /**
  * The bucket policy of each bucket: one statement per component and kind of resource (the bucket for
