@@ -39,7 +39,8 @@ describe('common/grants: who may do what', function () {
   it('keeps the API off media writes and bucket listings, the operator off source reads', function () {
     expect(allowed('media', 'AK-API', 'arn:aws:s3:::media/*')).to.deep.equal(['s3:GetObject']);
     expect(allowed('media', 'AK-API', 'arn:aws:s3:::media')).to.deep.equal([]);
-    expect(allowed('src', 'AK-API', 'arn:aws:s3:::src')).to.deep.equal([]);
+    // on the sources bucket only the sweep of incomplete multipart uploads (upload ids), never ListBucket
+    expect(allowed('src', 'AK-API', 'arn:aws:s3:::src')).to.deep.equal(['s3:ListBucketMultipartUploads']);
     expect(allowed('src', 'AK-OP', 'arn:aws:s3:::src/*')).to.deep.equal(['s3:DeleteObject']);
   });
 
