@@ -43,8 +43,8 @@ format: $(NPM_STAMP) ## Format with Prettier.
 	npm run format
 
 ##@ Tests
-.PHONY: test test-unit test-integration test-cluster test-e2e test-attack test-faults test-kind-unverified env-up env-down
-test: ## Install, build tools, lint, unit, integration (host tier), cluster and e2e (kind) tests (KIND_UNVERIFIED=1: also test-kind-unverified).
+.PHONY: test test-unit test-integration test-cluster test-e2e test-attack test-faults env-up env-down
+test: ## Install, build tools, lint, unit, integration (host tier), cluster, e2e, attack and fault-injection (kind) tests.
 	hack/test.sh all
 test-unit: $(NPM_STAMP) ## Unit tests (no I/O).
 	npm run test:unit
@@ -57,8 +57,6 @@ test-e2e: $(NPM_STAMP) ## End-to-end tests on kind.
 	hack/test.sh e2e
 test-attack: $(NPM_STAMP) ## Attack suite (test/attack) against the make dev platform on kind (run after test-e2e, or it brings the platform up).
 	npm run test:attack
-test-kind-unverified: $(NPM_STAMP) ## The kind tests not yet passed since the second wave (chart install/template, operator, durability, NetworkPolicy e2e, attack suite, fault tier).
-	hack/test.sh unverified
 test-faults: $(NPM_STAMP) ## Fault-injection tier on kind (issue 20), alone: brings the platform up when none runs; figures in test-results/faults/.
 	hack/test.sh faults
 env-up: $(NPM_STAMP) ## Start the host test environment (etcd, kube-apiserver, KCM, versitygw, PostgreSQL, RabbitMQ, SMTP).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test pipeline behind `make test`. usage: hack/test.sh all|cluster|e2e|faults|unverified
+# The test pipeline behind `make test`. usage: hack/test.sh all|cluster|e2e|faults
 # The e2e and fault tiers share one platform (hack/dev.sh up on the tiers' kind cluster, brought up by the first
 # spec that needs it through test/support/platform.ts): the fault tier runs after the e2e tier, on the same one.
 # Long tool builds run in the background while dependencies install and unit tests run.
@@ -49,14 +49,6 @@ cluster_tier() {
   hack/cluster/images.sh
 }
 
-# The kind tests written for issues 20 and 21 that have not yet passed on kind (and the chart/operator e2e files
-# that have not run since the merge): the platform the e2e tier used, reused.
-unverified_tiers() {
-  step "end-to-end tests not yet passed since the merge"; npm run test:e2e-unverified
-  step "attack suite"; npm run test:attack
-  step "fault-injection tests (same platform)"; npm run test:faults
-}
-
 case "${1:-all}" in
   all)
     step "system packages"; hack/deps.sh all
@@ -70,13 +62,10 @@ case "${1:-all}" in
     cluster_tier
     step "cluster tests"; npm run test:cluster
     step "end-to-end tests"; npm run test:e2e
-    # Not yet passed on kind since the second wave's merge (README, "Kind tests not yet in make test"): run with
-    # KIND_UNVERIFIED=1 or `make test-kind-unverified`, on the same platform (test/support/platform.ts): never a second one
-    if [ "${KIND_UNVERIFIED:-0}" = 1 ]; then unverified_tiers; fi
+    # the attack suite and the fault tier on the platform the e2e tier used (test/support/platform.ts): never a second one
+    step "attack suite"; npm run test:attack
+    step "fault-injection tests (same platform)"; npm run test:faults
     ;;
-  unverified)
-    hack/deps.sh all; hack/tools.sh all; npm_install
-    cluster_tier; unverified_tiers ;;
   cluster)
     hack/deps.sh cluster; hack/tools.sh node kind k8s helm; npm_install
     cluster_tier; step "cluster tests"; npm run test:cluster ;;
@@ -86,6 +75,6 @@ case "${1:-all}" in
   faults)
     hack/deps.sh all; hack/tools.sh all; npm_install
     cluster_tier; step "fault-injection tests"; npm run test:faults ;;
-  *) echo "usage: $0 all|cluster|e2e|faults|unverified" >&2; exit 2 ;;
+  *) echo "usage: $0 all|cluster|e2e|faults" >&2; exit 2 ;;
 esac
 step "done in $((SECONDS - T0)) s"

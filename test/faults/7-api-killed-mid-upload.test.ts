@@ -111,10 +111,14 @@ describe('fault 7: the API killed mid-upload', function () {
               void deletePod(api.name);
             }
             sent += block.length;
-            if (!req.write(block)) return void req.once('drain', pump);
-            // after the kill, 4 MiB/s: the rest outlasts the Pod's grace period (preStop sleep + drain, 30 s), as
-            // a large upload over a real link would, instead of finishing inside the drain
-            if (killed) return void setTimeout(pump, 250);
+            const ok = req.write(block);
+            // after the kill, at most 4 MiB/s: the rest outlasts the Pod's grace period (preStop sleep + drain,
+            // 30 s), as a large upload over a real link would, instead of finishing inside the drain. A 1 MiB
+            // write is always over the socket's high-water mark (write() returns false), so the pause follows
+            // the drain too (run 3 paced only on `true` and sent the rest at full speed: a 202 inside the drain)
+            if (killed)
+              return void (ok ? setTimeout(pump, 250) : req.once('drain', () => setTimeout(pump, 250)));
+            if (!ok) return void req.once('drain', pump);
           }
           req.end(`\r\n--${boundary}--\r\n`);
         };
