@@ -51,3 +51,11 @@ export const EXIT_CODES = {
 } as const;
 
 export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
+/**
+ * The kubelet keeps at most this many bytes of a container's termination message. A rendition that
+ * succeeds writes its rendition.json there (compact JSON) when it fits, so the operator counts it
+ * done at the Pod's exit instead of the Job's Complete condition; a longer one writes nothing and
+ * the operator waits for the Job (operator/video/pod-results.ts).
+ */
+export const MAX_TERMINATION_MESSAGE_BYTES = 4096;

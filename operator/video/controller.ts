@@ -10,6 +10,7 @@ import {
   CustomObjectsApi,
   type KubeConfig,
   type V1Job,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
@@ -28,6 +29,7 @@ import { StatusMessages } from './messages.js';
 import { Observer } from './observe.js';
 import { controllerOf, jobChangeMatters, slimJob } from './owned-jobs.js';
 import { OwnWrites } from './own-writes.js';
+import { RENDITION_PODS_SELECTOR, jobOf, podResult, podResultChanged, slimPod } from './pod-results.js';
 import type { StatusSink } from './publish.js';
 import { VideoReconciler } from './reconciler.js';
 import type { StatusClient } from './status.js';
@@ -76,6 +78,7 @@ export class VideoController {
   readonly metrics: OperatorMetrics;
   private readonly videos: Informer<Video>;
   private readonly jobs: Informer<V1Job>;
+  private readonly pods: Informer<V1Pod>;
   private readonly manager: Manager;
   private readonly reconciler: VideoReconciler;
   private readonly ownWrites = new OwnWrites();
@@ -132,6 +135,24 @@ export class VideoController {
         onRestart: restarted('jobs'),
       }),
     );
+    // Rendition Pods: a successful exit's termination message counts the rendition done before
+    // the Job controller marks its Job Complete (pod-results.ts).
+    this.pods = new Informer<V1Pod>(
+      clean({
+        ...common,
+        name: 'pods',
+        path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
+        labelSelector: RENDITION_PODS_SELECTOR,
+        transform: slimPod,
+        list: async () =>
+          (ns
+            ? await core.listNamespacedPod({ namespace: ns, labelSelector: RENDITION_PODS_SELECTOR })
+            : await core.listPodForAllNamespaces({
+                labelSelector: RENDITION_PODS_SELECTOR,
+              })) as ListResult<V1Pod>,
+        onRestart: restarted('pods'),
+      }),
+    );
     this.metrics = createMetrics(
       {
         queueDepth: () => this.manager.depth(),
@@ -180,6 +201,7 @@ export class VideoController {
         ...(o.decide.ladder ? { ladder: o.decide.ladder } : {}),
         logger: log,
         cachedJobs: () => this.jobs.list(),
+        cachedPods: () => this.pods.list(),
         mediaCheck: (uid) => this.auditor?.result(uid),
       }),
       actor: new Actor({
@@ -205,7 +227,7 @@ export class VideoController {
         kubeConfig: kc,
         logger: log,
         identity: o.identity,
-        informers: [this.videos, this.jobs] as Array<Informer<KubernetesObject>>,
+        informers: [this.videos, this.jobs, this.pods] as Array<Informer<KubernetesObject>>,
         keys: () => this.videos.list().map(objectKey),
         reconcile: (key: string) => this.reconciler.reconcile(key),
         leaderElection: o.leaderElection,
@@ -238,6 +260,18 @@ export class VideoController {
       if (!old || jobChangeMatters(old, j)) onJob(j);
     });
     this.jobs.on('delete', onJob);
+    // Only a Pod's result matters (its Job's owner is the Video); the Job carries everything else.
+    const onPod = (p: V1Pod) => {
+      const job = jobOf(p);
+      const cached = job && this.jobs.get(`${p.metadata?.namespace}/${job.name}`);
+      if (cached) onJob(cached);
+    };
+    this.pods.on('add', (p) => {
+      if (podResult(p)) onPod(p);
+    });
+    this.pods.on('update', (p, old) => {
+      if (!old || podResultChanged(old, p)) onPod(p);
+    });
   }
 
   get isLeader(): boolean {

@@ -1,6 +1,7 @@
 /**
  * The observe step: what decide() needs besides the Video and its cached Jobs, read from the API
- * server and object storage (probe.json, rendition.json, Pod terminations, Pods left on deletion).
+ * server and object storage (probe.json, rendition.json, Pod terminations, Pods left on deletion),
+ * and the results rendition Pods reported on exit (from the Pod informer's cache).
  */
 import type { BatchV1Api, CoreV1Api, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Client as MinioClient } from 'minio';
@@ -28,6 +29,7 @@ import {
 import { isMissing } from './media.js';
 import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue } from './jobs.js';
 import { controllerOf } from './owned-jobs.js';
+import { podResultsFor } from './pod-results.js';
 
 export interface ObserverOptions {
   batch: BatchV1Api;
@@ -38,6 +40,8 @@ export interface ObserverOptions {
   logger: Logger;
   /** The Jobs in the informer cache. */
   cachedJobs: () => V1Job[];
+  /** The rendition Pods in the informer cache (pod-results.ts); none = Jobs' conditions only. */
+  cachedPods?: () => V1Pod[];
   /** The media auditor's latest check of a Video (by uid), if any. */
   mediaCheck: (uid: string) => MediaCheck | undefined;
 }
@@ -63,7 +67,9 @@ export class Observer {
       const key = keys.probe(uid);
       observed.probe = checkMediaFile(probeResultSchema, key, await this.readJson(key));
     }
-    if (needsRenditionMetadata(video, jobs, this.o.ladder))
+    const podResults = podResultsFor(this.o.cachedPods?.() ?? [], jobs);
+    if (podResults.size) observed.podResults = podResults;
+    if (needsRenditionMetadata(video, jobs, this.o.ladder, podResults))
       observed.metadata = await this.renditionMetadata(video);
     const failed = failedJobs(video, jobs);
     if (failed.length) {

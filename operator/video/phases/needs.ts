@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { CONDITION_TYPES, type LadderSettings, type Video } from '../../../common/video/index.js';
 import { jobName, THUMBNAIL_TASK } from '../jobs.js';
-import { cond, isFailed, jobOutcome, selectedRenditions } from './outcomes.js';
+import { cond, isFailed, jobOutcome, renditionJobDone, selectedRenditions } from './outcomes.js';
 
 /** probe.json is read once the thumbnail Job completed and before it was recorded. */
 export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): boolean {
@@ -11,11 +11,15 @@ export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): bool
   return !!job && jobOutcome(job).state === 'Complete';
 }
 
-/** Rendition metadata is read once every selected rendition is done, before the master exists. */
+/**
+ * Rendition metadata is read once every selected rendition is done (its Job Complete, or its Pod's
+ * result in `podResults`), before the master exists.
+ */
 export function needsRenditionMetadata(
   video: Video,
   jobs: ReadonlyMap<string, V1Job>,
   ladder?: LadderSettings,
+  podResults?: ReadonlyMap<string, unknown>,
 ): boolean {
   if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
     return false;
@@ -24,8 +28,8 @@ export function needsRenditionMetadata(
   return selected.every((r) => {
     const prev = video.status?.renditions?.find((x) => x.name === r);
     if (prev?.phase === 'Succeeded') return true;
-    const job = jobs.get(jobName(video, r));
-    return !!job && jobOutcome(job).state === 'Complete';
+    const jn = jobName(video, r);
+    return renditionJobDone(jn, jobs.get(jn), podResults);
   });
 }
 

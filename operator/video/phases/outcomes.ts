@@ -36,6 +36,19 @@ export function jobOutcome(job: V1Job): JobOutcome {
   return { state: 'Active' };
 }
 
+/**
+ * Whether a rendition's Job has done its work: Complete, or its Pod reported success with a valid
+ * rendition.json (`podResults`, by Job name) before the Job controller said so.
+ */
+export function renditionJobDone(
+  name: string,
+  job: V1Job | undefined,
+  podResults?: ReadonlyMap<string, unknown>,
+): boolean {
+  if (!job) return false;
+  return jobOutcome(job).state === 'Complete' || !!podResults?.has(name);
+}
+
 export function jobFailure(
   task: Task,
   outcome: JobOutcome,

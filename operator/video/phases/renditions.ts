@@ -14,7 +14,7 @@ import {
 } from '../../../common/video/index.js';
 import { jobName } from '../jobs.js';
 import { createJob } from './create.js';
-import { jobFailure, jobOutcome, requestedRenditions } from './outcomes.js';
+import { jobFailure, jobOutcome, renditionJobDone, requestedRenditions } from './outcomes.js';
 import { emptyPart, type Failure, type Pass, type Part } from './types.js';
 
 export interface RenditionsPart extends Part {
@@ -90,9 +90,9 @@ export function renditionsPhase(
         part.renditions.push({ name, phase: created ? 'Running' : 'Pending', job: jn });
       }
     } else {
-      const state = jobOutcome(jobs.get(jn)!).state;
       const f = failureOf(name, jn);
-      if (state === 'Complete')
+      // Done at its Pod's successful exit (o.podResults) or, failing that, at its Job's Complete.
+      if (renditionJobDone(jn, jobs.get(jn), o.podResults))
         part.renditions.push({ name, phase: 'Succeeded', job: jn, playlistKey: keys.playlist(uid, name) });
       else if (f) {
         part.failure ??= f;

@@ -20,6 +20,11 @@ export interface Observed {
   probe?: Fetched<ProbeResult>;
   /** rendition.json of every selected rendition, read when `needsRenditionMetadata` said so. */
   metadata?: Fetched<RenditionMetadata[]>;
+  /**
+   * Renditions whose Pod succeeded with a valid rendition.json as its termination message, by Job
+   * name (pod-results.ts): done as surely as a Complete Job, and known some hundreds of ms sooner.
+   */
+  podResults?: ReadonlyMap<string, RenditionMetadata>;
   /** Termination message of the last failed Pod, by Job name (the transcoder's own words). */
   terminationMessages?: ReadonlyMap<string, string>;
   /**

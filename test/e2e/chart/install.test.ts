@@ -287,6 +287,7 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
           ['watch', 'jobs.batch'],
           ['delete', 'jobs.batch'],
           ['list', 'pods'],
+          ['watch', 'pods'],
           ['create', 'events'],
           ['patch', 'events'],
           ['create', LEASES],
