@@ -5,7 +5,11 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { RenditionMetadata, RenditionName } from '../common/video/index.js';
+import {
+  MAX_TERMINATION_MESSAGE_BYTES,
+  type RenditionMetadata,
+  type RenditionName,
+} from '../common/video/index.js';
 import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } from './ffmpeg/index.js';
 
 export interface PlaylistSegment {
@@ -170,4 +174,15 @@ export function renditionMetadata(
     segmentCount: playlist.segments.length,
     hasAudio: first.audio !== undefined,
   };
+}
+
+/**
+ * The termination message of a rendition that succeeded: its rendition.json as compact JSON, which
+ * lets the operator count it done at the Pod's exit (operator/video/pod-results.ts). Undefined when
+ * it would exceed what the kubelet keeps (a long source's segment list): the operator then waits
+ * for the Job's Complete condition.
+ */
+export function renditionTerminationMessage(metadata: RenditionMetadata): string | undefined {
+  const text = JSON.stringify(metadata);
+  return Buffer.byteLength(text, 'utf8') <= MAX_TERMINATION_MESSAGE_BYTES ? text : undefined;
 }

@@ -1,7 +1,8 @@
 /**
  * The transcoder program: one unit of work per run, then exit with the contract's code
  * (started by main.ts, which handles signals while this module graph loads).
- * On failure one clear line goes to the termination-message path (the Pod's status shows it).
+ * On failure one clear line goes to the termination-message path (the Pod's status shows it); a
+ * rendition that succeeds writes its rendition.json there (the operator counts it done at exit).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { EXIT_CODES } from '../common/video/index.js';
 import { loadJobConfig, parseArgs, terminationMessagePath } from './config.js';
 import { terminationLine, toTranscoderError, TranscoderError } from './errors.js';
 import { createMediaTool } from './ffmpeg/index.js';
+import { renditionTerminationMessage } from './metadata.js';
 import { Storage } from './storage.js';
 import type { TaskContext } from './tasks/context.js';
 import { runRendition } from './tasks/rendition.js';
@@ -46,6 +48,12 @@ export async function main(
     const result =
       args.task === 'thumbnail' ? await runThumbnail(ctx) : await runRendition(ctx, args.rendition);
     ctx.log.info({ seconds: Math.round(performance.now() - started) / 1000, keys: result.keys }, 'done');
+    if ('metadata' in result && result.metadata) {
+      // The rendition's result for the operator, read from the Pod's status at exit; never fails the task.
+      const message = renditionTerminationMessage(result.metadata);
+      if (message !== undefined) await writeTerminationMessage(terminationMessagePath(env), message, log);
+      else ctx.log.info('rendition.json is too long for the termination message: the operator waits for the Job');
+    }
     return EXIT_CODES.ok;
   } catch (err) {
     const failure =
@@ -54,15 +62,15 @@ export async function main(
         : toTranscoderError(err);
     const line = terminationLine(failure.message);
     log.error({ kind: failure.kind, exitCode: failure.exitCode, cause: describeCause(failure.cause) }, line);
-    await writeTerminationMessage(terminationMessagePath(env), line, log);
+    await writeTerminationMessage(terminationMessagePath(env), `${line}\n`, log);
     return failure.exitCode;
   }
 }
 
-async function writeTerminationMessage(file: string, line: string, log: ReturnType<typeof createLogger>) {
+async function writeTerminationMessage(file: string, text: string, log: ReturnType<typeof createLogger>) {
   try {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, `${line}\n`);
+    await writeFile(file, text);
   } catch (err) {
     log.warn({ file, err: (err as Error).message }, 'cannot write the termination message');
   }

@@ -13,7 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from 'minio';
-import { EXIT_CODES, keys, type ProbeResult, type RenditionMetadata } from '../../../common/video/index.js';
+import {
+  EXIT_CODES,
+  keys,
+  MAX_TERMINATION_MESSAGE_BYTES,
+  type ProbeResult,
+  type RenditionMetadata,
+} from '../../../common/video/index.js';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
 import { freePort } from '../../support/hostenv.js';
 
@@ -238,7 +244,13 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
       expect(await contentType(`${id}/720p/index.m3u8`)).to.equal('application/vnd.apple.mpegurl');
       expect(await contentType(`${id}/720p/segment_000.ts`)).to.equal('video/MP2T');
       expect(await contentType(`${id}/720p/rendition.json`)).to.equal('application/json');
-      expect(result.termination, 'no termination message on success').to.equal(undefined);
+    });
+
+    it("leaves rendition.json as its termination message, compact and under the kubelet's 4 KiB", () => {
+      expect(result.termination, 'termination message').to.be.a('string');
+      expect(Buffer.byteLength(result.termination!)).to.be.at.most(MAX_TERMINATION_MESSAGE_BYTES);
+      expect(result.termination).to.not.include('\n');
+      expect(JSON.parse(result.termination!)).to.deep.equal(meta);
     });
 
     it('is an HLS VOD playlist of 6 s segments', () => {

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
 import {
+  MAX_TERMINATION_MESSAGE_BYTES,
+  renditionMetadataSchema,
+  type RenditionMetadata,
+} from '../../../common/video/index.js';
+import {
   audioCodec,
   avcCodec,
   codecsString,
@@ -7,6 +12,7 @@ import {
   parseMediaPlaylist,
   renditionMetadata,
   type SegmentMeasure,
+  renditionTerminationMessage,
 } from '../../../transcoder-image/metadata.js';
 import type { ProbedStream } from '../../../transcoder-image/ffmpeg/types.js';
 
@@ -175,6 +181,40 @@ describe('transcoder rendition metadata', () => {
       expect(() => renditionMetadata(p, partial, { name: '720p', segmentSeconds: 6 })).to.throw(
         /segment_002\.ts .*not measured/,
       );
+    });
+  });
+
+  describe('termination message', () => {
+    const base = (count: number): RenditionMetadata => ({
+      name: '1080p',
+      width: 1920,
+      height: 1080,
+      bandwidth: 6_123_456,
+      averageBandwidth: 5_234_567,
+      codecs: 'avc1.640028,mp4a.40.2',
+      frameRate: 29.97,
+      segmentDuration: 6,
+      // the widest starts a long source has: 5 digits and 3 decimals
+      segmentStarts: Array.from({ length: count }, (_, i) => (i === 0 ? 0 : 10_000 + i * 6.006)),
+      durationSeconds: count * 6,
+      segmentCount: count,
+      hasAudio: true,
+    });
+
+    it("is rendition.json as compact JSON, valid by the operator's schema", () => {
+      const m = base(20);
+      const text = renditionTerminationMessage(m)!;
+      expect(text).to.not.include('\n');
+      expect(renditionMetadataSchema.parse(JSON.parse(text))).to.deep.equal(m);
+    });
+
+    it("is left out when it would pass the kubelet's 4 KiB (the operator waits for the Job)", () => {
+      let fits = 0;
+      while (renditionTerminationMessage(base(fits + 1)) !== undefined) fits++;
+      expect(Buffer.byteLength(JSON.stringify(base(fits)))).to.be.at.most(MAX_TERMINATION_MESSAGE_BYTES);
+      expect(renditionTerminationMessage(base(fits + 1))).to.equal(undefined);
+      // 6 s segments: even with the widest start times (5 digits, 3 decimals), 30 minutes of source fit
+      expect(fits * 6).to.be.above(30 * 60);
     });
   });
 });
