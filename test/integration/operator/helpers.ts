@@ -308,7 +308,10 @@ async function patchJobStatus(
   );
 }
 
-/** Gives the Job's Pod a terminated container with a termination message (what the kubelet reports). */
+/**
+ * Gives the Job's Pod a terminated container with a termination message, as the kubelet reports it:
+ * phase Succeeded (reason Completed) for exit 0, Failed (reason Error) otherwise. Empty message: none.
+ */
 export async function terminatePod(
   core: k8s.CoreV1Api,
   namespace: string,
@@ -329,7 +332,7 @@ export async function terminatePod(
       namespace,
       body: {
         status: {
-          phase: 'Failed',
+          phase: exitCode === 0 ? 'Succeeded' : 'Failed',
           containerStatuses: [
             {
               name: 'transcoder',
@@ -337,7 +340,15 @@ export async function terminatePod(
               imageID: '',
               ready: false,
               restartCount: 0,
-              state: { terminated: { exitCode, reason: 'Error', message, startedAt: now, finishedAt: now } },
+              state: {
+                terminated: {
+                  exitCode,
+                  reason: exitCode === 0 ? 'Completed' : 'Error',
+                  ...(message ? { message } : {}),
+                  startedAt: now,
+                  finishedAt: now,
+                },
+              },
             },
           ],
         },
