@@ -36,7 +36,13 @@ import {
 import { createMediaDir } from '@videoflix/testkit/media';
 import { login } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
-import { describeFixedCost, fixedCost, Timeline, transcoderLogTimes, type JobTimes } from './support/fixed-cost.js';
+import {
+  describeFixedCost,
+  fixedCost,
+  Timeline,
+  transcoderLogTimes,
+  type JobTimes,
+} from './support/fixed-cost.js';
 import { notRun, report, say } from './support/lib.js';
 
 const BENCH = 'time-to-ready';

@@ -52,7 +52,10 @@ export async function main(
       // The rendition's result for the operator, read from the Pod's status at exit; never fails the task.
       const message = renditionTerminationMessage(result.metadata);
       if (message !== undefined) await writeTerminationMessage(terminationMessagePath(env), message, log);
-      else ctx.log.info('rendition.json is too long for the termination message: the operator waits for the Job');
+      else
+        ctx.log.info(
+          'rendition.json is too long for the termination message: the operator waits for the Job',
+        );
     }
     return EXIT_CODES.ok;
   } catch (err) {

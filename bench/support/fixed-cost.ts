@@ -103,9 +103,10 @@ const f = (s: number) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '?');
 /** One line per rendition and one for the end, for a report row's note. */
 export function describeFixedCost(c: FixedCost): string {
   const jobs = c.perJob.map((j) => `${j.task}: ${j.steps.map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
-  return [...jobs, `last encode ended → Ready: ${c.endSteps.map(([k, v]) => `${k} ${f(v)}`).join(', ')}`].join(
-    '; ',
-  );
+  return [
+    ...jobs,
+    `last encode ended → Ready: ${c.endSteps.map(([k, v]) => `${k} ${f(v)}`).join(', ')}`,
+  ].join('; ');
 }
 
 const SELECTOR = `${LABELS.managedBy}=videoflix-operator`;
@@ -150,7 +151,8 @@ export class Timeline {
 
   private async watch<T>(path: string, labelSelector: string | undefined, seen: (o: T, now: number) => void) {
     const again = () => {
-      if (!this.stopped) setTimeout(() => void this.watch(path, labelSelector, seen).catch(() => again()), 500);
+      if (!this.stopped)
+        setTimeout(() => void this.watch(path, labelSelector, seen).catch(() => again()), 500);
     };
     this.reqs.push(
       await new k8s.Watch(this.kc).watch(

@@ -68,7 +68,8 @@ class FirstSeen<T> {
       { fieldSelector: `metadata.name=${name}` },
       (_type, obj: T) => {
         const now = performance.now();
-        for (const [k, test] of Object.entries(this.tests)) if (!this.at.has(k) && test(obj)) this.at.set(k, now);
+        for (const [k, test] of Object.entries(this.tests))
+          if (!this.at.has(k) && test(obj)) this.at.set(k, now);
       },
       () => undefined,
     );
@@ -169,7 +170,10 @@ describe('operator: a rendition done at its Pod exit (host tier: API server, job
   async function expectOneMasterAndOneReady(name: string, uid: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_000)); // the Job's Complete event reconciled meanwhile
     const written = (await eventsFor(core, ns, name)).filter((e) => e.reason === REASONS.playlistWritten);
-    expect(written.reduce((n, e) => n + (e.count ?? 1), 0), `${name}: PlaylistWritten events`).to.equal(1);
+    expect(
+      written.reduce((n, e) => n + (e.count ?? 1), 0),
+      `${name}: PlaylistWritten events`,
+    ).to.equal(1);
     const ready = sink.messages.filter((m) => m.message.uid === uid && m.message.phase === 'Ready');
     expect(ready, `${name}: Ready status messages`).to.have.length(1);
   }
@@ -205,10 +209,7 @@ describe('operator: a rendition done at its Pod exit (host tier: API server, job
     const bad: Array<[string, (meta: RenditionMetadata) => string]> = [
       ['garbage', () => 'not json {'],
       ['other-rung', (meta) => JSON.stringify({ ...meta, name: '720p' })],
-      [
-        'oversized',
-        (meta) => JSON.stringify({ ...meta, pad: 'x'.repeat(MAX_TERMINATION_MESSAGE_BYTES) }),
-      ],
+      ['oversized', (meta) => JSON.stringify({ ...meta, pad: 'x'.repeat(MAX_TERMINATION_MESSAGE_BYTES) })],
     ];
     for (const [name, message] of bad) {
       const t = await exitAndTime(`bad-${name}`, message);

@@ -15,9 +15,17 @@ describe('bench/support/fixed-cost', () => {
       JSON.stringify({ time: T + 100, msg: 'source probed' }),
       JSON.stringify({ time: T + 900, msg: 'encoding' }),
       '{ broken',
-      JSON.stringify({ time: new Date(T + 20_000).toISOString(), msg: 'rendition written', encodeSeconds: 18.5 }),
+      JSON.stringify({
+        time: new Date(T + 20_000).toISOString(),
+        msg: 'rendition written',
+        encodeSeconds: 18.5,
+      }),
     ].join('\n');
-    expect(transcoderLogTimes(log)).to.deep.equal({ firstLog: T + 100, encodeStarted: T + 900, encodeSeconds: 18.5 });
+    expect(transcoderLogTimes(log)).to.deep.equal({
+      firstLog: T + 100,
+      encodeStarted: T + 900,
+      encodeSeconds: 18.5,
+    });
     expect(transcoderLogTimes('')).to.deep.equal({});
   });
 
@@ -32,7 +40,10 @@ describe('bench/support/fixed-cost', () => {
       counted: T + 20_600 + shift,
       jobComplete: T + 21_300 + shift,
     });
-    const c = fixedCost([{ task: 'thumbnail', jobCreated: T }, job('480p', 0), job('1080p', 700)], T + 21_500);
+    const c = fixedCost(
+      [{ task: 'thumbnail', jobCreated: T }, job('480p', 0), job('1080p', 700)],
+      T + 21_500,
+    );
     expect(c.perJob.map((j) => j.task)).to.deep.equal(['480p', '1080p']);
     expect(Object.fromEntries(c.perJob[0]!.steps)).to.deep.equal({
       'Job created → Pod started': 1,
@@ -54,8 +65,8 @@ describe('bench/support/fixed-cost', () => {
 
   it('a missing timestamp is NaN in its step and "?" in the note, never a crash', () => {
     const c = fixedCost([{ task: '480p', jobCreated: T }], T + 5_000);
-    expect(c.start).to.be.NaN;
-    expect(c.end).to.be.NaN;
+    expect(Number.isNaN(c.start)).to.equal(true);
+    expect(Number.isNaN(c.end)).to.equal(true);
     expect(describeFixedCost(c)).to.include('Job created → Pod started ?');
   });
 });

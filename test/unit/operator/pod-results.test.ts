@@ -74,7 +74,7 @@ const msg = (name: '480p' | '720p' | '1080p') => JSON.stringify(meta(name));
 
 describe('operator/video/pod-results', () => {
   describe('parseRenditionMessage', () => {
-    it("reads a rendition.json written for this rung", () => {
+    it('reads a rendition.json written for this rung', () => {
       expect(parseRenditionMessage(msg('480p'), '480p')).to.deep.equal(meta('480p'));
     });
 
@@ -159,14 +159,17 @@ describe('operator/video/pod-results', () => {
     const done = pod('480p', { message: msg('480p') });
     expect(podResultChanged(pod('480p', { phase: 'Pending' }), running)).to.equal(false);
     expect(podResultChanged(running, done)).to.equal(true);
-    expect(podResultChanged(done, { ...done, metadata: { ...done.metadata, resourceVersion: '9' } })).to.equal(
-      false,
-    );
+    expect(
+      podResultChanged(done, { ...done, metadata: { ...done.metadata, resourceVersion: '9' } }),
+    ).to.equal(false);
     expect(podResultChanged(running, pod('480p', {}))).to.equal(false);
   });
 
   it('podResultsFor: by Job name, only for the Job of that name now (uid)', () => {
-    const j = jobs(withUid(job('demo-480p', undefined), JOB_UID), withUid(job('demo-720p', undefined), 'new'));
+    const j = jobs(
+      withUid(job('demo-480p', undefined), JOB_UID),
+      withUid(job('demo-720p', undefined), 'new'),
+    );
     const results = podResultsFor(
       [
         pod('480p', { message: msg('480p') }),
@@ -235,7 +238,11 @@ describe('operator/video/pod-results', () => {
 
     it('without Pod results the Job Complete condition still counts (fallback)', () => {
       const v = video({}, {}, probed);
-      const j = jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete'), job('demo-720p', undefined));
+      const j = jobs(
+        job('demo-thumbnail', 'Complete'),
+        job('demo-480p', 'Complete'),
+        job('demo-720p', undefined),
+      );
       const d = decide(obs(v, { jobs: j }), { jobs: settings });
       expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Succeeded', 'Running', 'Running']);
     });
