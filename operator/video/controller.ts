@@ -119,39 +119,37 @@ export class VideoController {
         onRestart: restarted('videos'),
       }),
     );
-    this.jobs = new Informer<V1Job>(
-      clean({
-        ...common,
-        name: 'jobs',
-        path: ns ? `/apis/batch/v1/namespaces/${ns}/jobs` : '/apis/batch/v1/jobs',
-        labelSelector: OWNED_JOBS_SELECTOR,
-        transform: slimJob,
-        list: async () =>
-          (ns
-            ? await batch.listNamespacedJob({ namespace: ns, labelSelector: OWNED_JOBS_SELECTOR })
-            : await batch.listJobForAllNamespaces({
-                labelSelector: OWNED_JOBS_SELECTOR,
-              })) as ListResult<V1Job>,
-        onRestart: restarted('jobs'),
-      }),
+    /** An informer on the operator's own children (a label selector keeps the cache small). */
+    const children = <T extends KubernetesObject>(
+      name: string,
+      path: string,
+      labelSelector: string,
+      transform: (o: T) => T,
+      list: () => Promise<unknown>,
+    ) =>
+      new Informer<T>(
+        clean({
+          ...common,
+          name,
+          // `path` lists all namespaces; with WATCH_NAMESPACE, that namespace's path (…/namespaces/<ns>/<plural>)
+          path: ns ? path.replace(/\/([a-z]+)$/, `/namespaces/${ns}/$1`) : path,
+          labelSelector,
+          transform,
+          list: async () => (await list()) as ListResult<T>,
+          onRestart: restarted(name),
+        }),
+      );
+    this.jobs = children<V1Job>('jobs', '/apis/batch/v1/jobs', OWNED_JOBS_SELECTOR, slimJob, () =>
+      ns
+        ? batch.listNamespacedJob({ namespace: ns, labelSelector: OWNED_JOBS_SELECTOR })
+        : batch.listJobForAllNamespaces({ labelSelector: OWNED_JOBS_SELECTOR }),
     );
     // Rendition Pods: a successful exit's termination message counts the rendition done before
     // the Job controller marks its Job Complete (pod-results.ts).
-    this.pods = new Informer<V1Pod>(
-      clean({
-        ...common,
-        name: 'pods',
-        path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
-        labelSelector: RENDITION_PODS_SELECTOR,
-        transform: slimPod,
-        list: async () =>
-          (ns
-            ? await core.listNamespacedPod({ namespace: ns, labelSelector: RENDITION_PODS_SELECTOR })
-            : await core.listPodForAllNamespaces({
-                labelSelector: RENDITION_PODS_SELECTOR,
-              })) as ListResult<V1Pod>,
-        onRestart: restarted('pods'),
-      }),
+    this.pods = children<V1Pod>('pods', '/api/v1/pods', RENDITION_PODS_SELECTOR, slimPod, () =>
+      ns
+        ? core.listNamespacedPod({ namespace: ns, labelSelector: RENDITION_PODS_SELECTOR })
+        : core.listPodForAllNamespaces({ labelSelector: RENDITION_PODS_SELECTOR }),
     );
     this.metrics = createMetrics(
       {
