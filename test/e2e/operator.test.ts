@@ -8,7 +8,8 @@
  *   (resolution, codecs, key frames), segment boundaries line up across renditions, the master playlist
  *   lists the three variants with attributes that match what ffprobe and the segment sizes say; a 480p
  *   source → 480p only; random bytes → Failed with a readable reason in status and a Warning Event, and no
- *   Pod after that (these three run side by side);
+ *   Pod after that (these three run side by side); each rendition Pod's termination message is its
+ *   rendition.json as the real kubelet reports it (what the operator counts at the Pod's exit);
  * - `kubectl wait --for=condition=Ready video/<name>` returns once the Video is Ready;
  * - the leader operator Pod (the Lease's holder) killed while rendition Jobs run → another takes the Lease,
  *   the same Jobs (same uids) finish, no Job is added, the Video ends Ready;
@@ -37,6 +38,9 @@ import {
   rung,
   API_VERSION,
   KIND,
+  keys,
+  MAX_TERMINATION_MESSAGE_BYTES,
+  renditionMetadataSchema,
   type RenditionName,
   type Video,
 } from '../../common/video/index.js';
@@ -76,7 +80,13 @@ interface Job {
 }
 interface Pod {
   metadata: Meta;
-  status: { phase: string };
+  status: {
+    phase: string;
+    containerStatuses?: Array<{
+      name: string;
+      state?: { terminated?: { exitCode: number; message?: string } };
+    }>;
+  };
 }
 interface KEvent {
   type: string;
@@ -464,6 +474,30 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
           within(avg, c.averageBps, 0.1),
           `${name} AVERAGE-BANDWIDTH ${avg} vs measured ${c.averageBps.toFixed(0)}`,
         ).to.equal(true);
+      }
+    });
+
+    it("each rendition Pod's termination message is its rendition.json (the operator counts it at the Pod's exit)", async function () {
+      const v = await waitReady(hd);
+      const uid = v.metadata.uid!;
+      const pods = await podsOf(hd);
+      for (const r of ['480p', '720p', '1080p'] as const) {
+        const pod = pods.find(
+          (p) => p.metadata.labels?.[LABELS.rendition] === r && p.status.phase === 'Succeeded',
+        );
+        expect(pod, `a Succeeded Pod of ${hd}-${r}`).to.not.equal(undefined);
+        const t = pod!.status.containerStatuses?.find((c) => c.name === 'transcoder')?.state?.terminated;
+        expect(t?.exitCode, `${r} exit code`).to.equal(0);
+        const message = t?.message ?? '';
+        expect(Buffer.byteLength(message), `${r} message within the kubelet's limit`).to.be.within(
+          1,
+          MAX_TERMINATION_MESSAGE_BYTES,
+        );
+        const stored = JSON.parse(
+          (await s3.get(s3.mediaBucket, keys.renditionMeta(uid, r))).toString('utf8'),
+        );
+        expect(JSON.parse(message), `${r}: the message is rendition.json`).to.deep.equal(stored);
+        expect(renditionMetadataSchema.safeParse(JSON.parse(message)).success, `${r} schema`).to.equal(true);
       }
     });
 
