@@ -41,7 +41,7 @@ import {
 } from './helpers.js';
 
 const PROBE = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true, frameRate: 25 };
-const RUNS = 3;
+const RUNS = 5;
 
 interface Timing {
   /** ms from the Pod's exit (the status write) to the rendition Succeeded in the Video's status. */
@@ -194,7 +194,7 @@ describe('operator: a rendition done at its Pod exit (host tier: API server, job
       expect(j.counted, 'fallback counted after the Job Complete').to.be.at.least(j.jobComplete - 1);
     }
     const line = (label: string, ts: Timing[]) =>
-      `${label}: rendition counted median ${median(ts.map((t) => t.counted)).toFixed(0)} ms (${fmt(ts.map((t) => t.counted))}), Ready median ${median(ts.map((t) => t.ready)).toFixed(0)} ms, Job Complete median ${median(ts.map((t) => t.jobComplete)).toFixed(0)} ms`;
+      `${label}: rendition counted median ${median(ts.map((t) => t.counted)).toFixed(0)} ms (${fmt(ts.map((t) => t.counted))}), Ready median ${median(ts.map((t) => t.ready)).toFixed(0)} ms, the Job's Complete median ${median(ts.map((t) => t.jobComplete)).toFixed(0)} ms (${fmt(ts.map((t) => t.jobComplete))})`;
     process.stdout.write(
       `      [pod-results] from the Pod's exit (status write), ${RUNS} runs each:\n` +
         `      ${line('via the termination message', byPod)}\n` +

@@ -365,6 +365,7 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
       const r = await transcode(['thumbnail'], { VIDEO_ID: id, SOURCE_KEY: src.hd });
       expect(r.code, explain(r)).to.equal(0);
       expect(await listKeys(`${id}/`)).to.deep.equal([keys.probe(id), keys.thumbnail(id)]);
+      expect(r.termination, 'the thumbnail task leaves no termination message').to.equal(undefined);
       const probe = await readJson<ProbeResult>(keys.probe(id));
       expect(probe).to.deep.equal({
         durationSeconds: 8,
@@ -449,6 +450,7 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
       expect(await listKeys(`${id}/`)).to.deep.equal([]);
       expect(r.stdout).to.match(/skipped: 720p \(720p\) is taller than the 360p source/);
       expect(r.stdout).to.not.match(/"encoding"/);
+      expect(r.termination, 'no termination message: nothing for the operator to count').to.equal(undefined);
     });
 
     it('does not hide bad input: random bytes still exit 2', async () => {
