@@ -137,7 +137,9 @@ export class Timeline {
         if (!job) return;
         const key = `${p.metadata?.namespace}/${job}`;
         const state = p.status?.containerStatuses?.[0]?.state;
-        if (state?.running || state?.terminated) this.mark(`started:${key}`, now);
+        // a container seen only once it has terminated has no start time here (time-to-ready.ts
+        // then takes the transcoder's first log line)
+        if (state?.running) this.mark(`started:${key}`, now);
         if (state?.terminated?.exitCode === 0) this.mark(`exited:${key}`, now);
       }),
       this.watch(`/apis/${GROUP}/${VERSION}/${PLURAL}`, undefined, (v: Video, now) => {
