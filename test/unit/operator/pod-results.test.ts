@@ -190,18 +190,16 @@ describe('operator/video/pod-results', () => {
     const probed = {
       source: { width: probe.width, height: probe.height, durationSeconds: 30, hasAudio: true },
     } as Video['status'];
-    const active = jobs(
-      job('demo-thumbnail', 'Complete'),
-      job('demo-480p', undefined),
-      job('demo-720p', undefined),
-      job('demo-1080p', undefined),
-    );
+    const RUNGS = ['480p', '720p', '1080p'] as const;
+    /** The thumbnail Job Complete, a Job per rung: Complete when named, else still active. */
+    const ladder = (...complete: string[]) =>
+      jobs(
+        job('demo-thumbnail', 'Complete'),
+        ...RUNGS.map((r) => job(`demo-${r}`, complete.includes(r) ? 'Complete' : undefined)),
+      );
+    const active = ladder();
     const obs = (v: Video, o: Partial<Observed>): Observed => ({ video: v, jobs: active, now: NOW, ...o });
-    const all = new Map([
-      ['demo-480p', meta('480p')],
-      ['demo-720p', meta('720p')],
-      ['demo-1080p', meta('1080p')],
-    ]);
+    const all = new Map(RUNGS.map((r) => [`demo-${r}`, meta(r)]));
 
     it('a rendition whose Pod reported success counts before its Job is Complete', () => {
       const v = video({}, {}, probed);
@@ -217,17 +215,12 @@ describe('operator/video/pod-results', () => {
 
     it('all done by their Pods: the master written once; the Jobs Complete later change nothing', () => {
       const v = video({}, {}, probed);
-      const metadata = { ok: [meta('480p'), meta('720p'), meta('1080p')] };
+      const metadata = { ok: RUNGS.map((r) => meta(r)) };
       const d = decide(obs(v, { podResults: all, metadata }), { jobs: settings });
       expect(d.actions.map((a) => a.type)).to.deep.equal(['WriteMaster']);
       expect(d.status?.phase).to.equal('Ready');
       const next = { ...v, status: d.status } as Video;
-      const complete = jobs(
-        job('demo-thumbnail', 'Complete'),
-        job('demo-480p', 'Complete'),
-        job('demo-720p', 'Complete'),
-        job('demo-1080p', 'Complete'),
-      );
+      const complete = ladder(...RUNGS);
       expect(needsRenditionMetadata(next, complete)).to.equal(false);
       for (const o of [{ jobs: complete }, { jobs: complete, podResults: all }, { podResults: all }]) {
         const again = decide(obs(next, o), { jobs: settings });
@@ -238,12 +231,7 @@ describe('operator/video/pod-results', () => {
 
     it('without Pod results the Job Complete condition still counts (fallback)', () => {
       const v = video({}, {}, probed);
-      const j = jobs(
-        job('demo-thumbnail', 'Complete'),
-        job('demo-480p', 'Complete'),
-        job('demo-720p', undefined),
-      );
-      const d = decide(obs(v, { jobs: j }), { jobs: settings });
+      const d = decide(obs(v, { jobs: ladder('480p') }), { jobs: settings });
       expect(d.status?.renditions?.map((r) => r.phase)).to.deep.equal(['Succeeded', 'Running', 'Running']);
     });
   });
