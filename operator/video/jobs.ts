@@ -230,6 +230,9 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
               args: transcoderArgs(task),
               env: env(video, settings, opts),
               resources,
+              // The file is the message: a failure's one line, or a finished rendition's
+              // rendition.json (pod-results.ts). The log tail only stands in for an empty file
+              // after a failure (an OOM kill leaves none), never on success.
               terminationMessagePath: DEFAULT_TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'FallbackToLogsOnError',
               securityContext: {

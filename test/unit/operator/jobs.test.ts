@@ -142,6 +142,10 @@ describe('operator/video/jobs', () => {
       expect(c.securityContext?.readOnlyRootFilesystem).to.equal(true);
       expect(c.securityContext?.capabilities?.drop).to.deep.equal(['ALL']);
       expect(c.terminationMessagePolicy).to.equal('FallbackToLogsOnError');
+      // the transcoder writes where the kubelet reads (a rendition's result, a failure's line)
+      expect(c.env!.find((e) => e.name === TRANSCODER_ENV.terminationMessagePath)?.value).to.equal(
+        c.terminationMessagePath,
+      );
       expect(c.resources).to.deep.equal(settings.resources['720p']);
       expect(
         buildJob(v, '1080p', settings).spec!.template.spec!.containers[0]!.resources?.limits?.memory,
