@@ -62,7 +62,10 @@ export function presignPath(bucket: string, key: string): string {
 
 /** `20130524T000000Z` and `20130524` of a date. */
 function amzDates(date: Date): { amzDate: string; day: string } {
-  const amzDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   return { amzDate, day: amzDate.slice(0, 8) };
 }
 
@@ -73,7 +76,8 @@ export class S3Presigner {
   private signingKey: Buffer = Buffer.alloc(0);
 
   constructor(private readonly creds: PresignCredentials) {
-    if (!creds.accessKey || !creds.secretKey) throw new Error('S3Presigner: access key and secret key required');
+    if (!creds.accessKey || !creds.secretKey)
+      throw new Error('S3Presigner: access key and secret key required');
     this.service = creds.service ?? 's3';
   }
 

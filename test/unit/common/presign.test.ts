@@ -37,7 +37,11 @@ describe('common/storage: S3Presigner (SigV4 query signing of GET)', () => {
   // what @aws-sdk/s3-request-presigner 3.x answered for GetObject on http://videos.example.test:8080
   // (forcePathStyle, credentials AK/SK, expiresIn 14400, signingDate above); the SDK adds three query
   // parameters of its own, signed like any other
-  const sdkQuery = { 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', 'x-amz-checksum-mode': 'ENABLED', 'x-id': 'GetObject' };
+  const sdkQuery = {
+    'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD',
+    'x-amz-checksum-mode': 'ENABLED',
+    'x-id': 'GetObject',
+  };
 
   it("matches @aws-sdk's presigner for the same inputs (with and without a response-* override)", () => {
     const host = 'videos.example.test:8080';
@@ -72,7 +76,12 @@ describe('common/storage: S3Presigner (SigV4 query signing of GET)', () => {
       });
       const want = new URL(await c.presignedUrl('GET', 'videoflix-media', key, expires, {}, date));
       const hostHeader = port === 80 ? host : `${host}:${port}`;
-      const got = p.presignGet({ host: hostHeader, path: presignPath('videoflix-media', key), date, expiresSeconds: expires });
+      const got = p.presignGet({
+        host: hostHeader,
+        path: presignPath('videoflix-media', key),
+        date,
+        expiresSeconds: expires,
+      });
       expect(got, key).to.equal(want.pathname + want.search);
     }
   });
