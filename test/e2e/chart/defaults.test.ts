@@ -79,8 +79,10 @@ describe('chart: production defaults (offline renders)', function () {
       });
       const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'vf-videoflix-maildev');
       expect(Buffer.from(secret?.data?.password ?? '', 'base64').toString()).to.have.length.greaterThan(0);
-      expect(objects.filter((o) => o.kind === 'Ingress').map((o) => o.metadata.name)).to.deep.equal([
+      // the API's and (streaming offload, the default behind the chart's Ingress) the media route's
+      expect(objects.filter((o) => o.kind === 'Ingress').map((o) => o.metadata.name)).to.have.members([
         'vf-videoflix-api',
+        'vf-videoflix-media',
       ]);
       const withIngress = await objectsOf([
         ...offlineValues(undefined),
