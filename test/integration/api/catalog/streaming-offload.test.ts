@@ -173,6 +173,7 @@ describe('api catalog: streaming offload against the real S3 server (presigned s
     for (const p of [`/api/video/${aId}/480p/segment_000.ts`, `/api/video/${aId}/480p/segment_000.ts/`]) {
       const res = await api(p);
       expect(res.status, p).to.equal(302);
+      // the playlist's URL (signed in the same window)
       expect(res.headers.location, p).to.equal(urls[0]);
       expect((await s3Get(res.headers.location!, PUBLIC_HOST)).status).to.equal(200);
     }
