@@ -32,10 +32,10 @@
  */
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { keys, type RenditionMetadata } from '../common/video/index.js';
 import { buildMasterPlaylist } from '../operator/video/playlist.js';
+import { getWithHost } from '@videoflix/testkit/http';
 import { createMediaDir } from '@videoflix/testkit/media';
 import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
@@ -185,14 +185,15 @@ async function hostMain() {
     const s3Host = new URL(s3url).host;
     await api.restart({ STREAMING_MODE: 'offload', STREAMING_HOSTS: s3Host });
     const variant = `${api.url}${apiLists[1]}`;
-    const signed = await getAs(variant, s3Host, api.cookie);
-    if (signed.status !== 200) throw new Error(`offload playlist: ${signed.status} ${signed.body}`);
-    const offloadSegs = signed.body
+    const signed = await getWithHost(variant, s3Host, { cookie: api.cookie });
+    const signedText = signed.body.toString('utf8');
+    if (signed.status !== 200) throw new Error(`offload playlist: ${signed.status} ${signedText}`);
+    const offloadSegs = signedText
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     if (!offloadSegs.every((u) => u.includes('X-Amz-Signature=')))
-      throw new Error(`offload playlist without presigned URLs: ${signed.body}`);
+      throw new Error(`offload playlist without presigned URLs: ${signedText}`);
     const offload = await run(s3url, offloadSegs, {});
     const direct = await run(s3url, directSegs, {});
     report({
@@ -207,10 +208,10 @@ async function hostMain() {
     });
     await drained(api.child.pid, 30_000);
     const [playlistCpu] = await cpuPerRequest([variant], [api.child.pid], {
-      request: async (u) => (await getAs(u, s3Host, api.cookie)).status,
+      request: async (u) => (await getWithHost(u, s3Host, { cookie: api.cookie })).status,
     });
     const [redirectCpu] = await cpuPerRequest([`${api.url}${apiSegs[0]}`], [api.child.pid], {
-      request: async (u) => (await getAs(u, s3Host, api.cookie)).status,
+      request: async (u) => (await getWithHost(u, s3Host, { cookie: api.cookie })).status,
       expect: 302,
     });
     report({
@@ -226,33 +227,6 @@ async function hostMain() {
     await api.stop();
     await release();
   }
-}
-
-/** GET with a Host header of our choosing (fetch always sends the URL's): status, body, Location. */
-function getAs(
-  url: string,
-  host: string,
-  cookie: string,
-): Promise<{ status: number; body: string; location?: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { hostname: u.hostname, port: u.port, path: u.pathname + u.search, headers: { host, cookie } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            body: Buffer.concat(chunks).toString('utf8'),
-            ...(res.headers.location ? { location: res.headers.location } : {}),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-  });
 }
 
 interface AdminVideo {

@@ -8,18 +8,16 @@
  * API does not sign for gets 421. Skipped (pending) when the platform runs streaming.mode=proxy.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { SegmentUrls } from '../../api/catalog/streaming.js';
 import { S3Presigner } from '../../common/storage/presign.js';
 import { keys } from '../../common/video/index.js';
+import { getWithHost } from '@videoflix/testkit/http';
+import { probe } from '@videoflix/testkit/media';
 import { ensurePlatform, kubectlJson, NS, secretValue, type Endpoints } from '../support/platform.js';
 
-const execFileP = promisify(execFile);
 const uris = (text: string) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
 interface AdminVideo {
@@ -43,39 +41,6 @@ async function apiEnv(name: string): Promise<string | undefined> {
   if (e?.value !== undefined) return e.value;
   const ref = e?.valueFrom?.secretKeyRef;
   return ref ? secretValue(ref.name, ref.key) : undefined;
-}
-
-/** GET through the ingress with a Host header of our choosing (fetch always sends the URL's). */
-function getAs(
-  url: string,
-  host: string,
-  cookie?: string,
-): Promise<{ status: number; body: string; location?: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    http
-      .get(
-        {
-          hostname: u.hostname,
-          port: u.port,
-          path: u.pathname + u.search,
-          headers: { host, ...(cookie ? { cookie } : {}) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode!,
-              body: Buffer.concat(chunks).toString('utf8'),
-              ...(res.headers.location ? { location: res.headers.location } : {}),
-            }),
-          );
-          res.on('error', reject);
-        },
-      )
-      .on('error', reject);
-  });
 }
 
 describe('streaming offload end to end on the kind cluster: presigned segments through the ingress', function () {
@@ -139,16 +104,8 @@ describe('streaming offload end to end on the kind cluster: presigned segments t
         expect(seg.headers.get('content-type')).to.equal('video/MP2T');
         await fsp.appendFile(out, Buffer.from(await seg.arrayBuffer()));
       }
-      const { stdout } = await execFileP('ffprobe', [
-        '-v',
-        'error',
-        '-print_format',
-        'json',
-        '-show_streams',
-        out,
-      ]);
-      const probe = JSON.parse(stdout) as { streams: Array<{ codec_type: string; height?: number }> };
-      expect(probe.streams.find((s) => s.codec_type === 'video')?.height).to.equal(
+      const probed = await probe(out);
+      expect(probed.streams.find((st) => st.codec_type === 'video')?.height).to.equal(
         Number(rendition.replace('p', '')),
       );
     } finally {
@@ -173,13 +130,16 @@ describe('streaming offload end to end on the kind cluster: presigned segments t
     const accessKey = (await apiEnv('S3_ACCESS_KEY'))!;
     const secretKey = (await apiEnv('S3_SECRET_KEY'))!;
     const region = (await apiEnv('S3_REGION')) ?? 'us-east-1';
-    const expired = new SegmentUrls({
-      presigner: new S3Presigner({ accessKey, secretKey, region }),
-      bucket: mediaBucket,
-      ttlSeconds: 3600,
-      hosts: new Set([first.host]),
-      now: () => Date.now() - 2 * 3600_000,
-    }).url(first.host, keys.segment(video.resource!.uid, rendition as '480p', name));
+    const apiSigner = (now?: () => number) =>
+      new SegmentUrls({
+        presigner: new S3Presigner({ accessKey, secretKey, region }),
+        bucket: mediaBucket,
+        ttlSeconds: 3600,
+        hosts: new Set([first.host]),
+        ...(now ? { now } : {}),
+      });
+    const key = keys.segment(video.resource!.uid, rendition as '480p', name);
+    const expired = apiSigner(() => Date.now() - 2 * 3600_000).url(first.host, key);
     const cases: Array<[string, string | undefined]> = [
       ["another video's key", moved],
       ['another segment', signed.length > 1 ? `${next}${first.search}` : undefined],
@@ -198,12 +158,7 @@ describe('streaming offload end to end on the kind cluster: presigned segments t
       await res.arrayBuffer();
     }
     // control: the same signer now is accepted (the 403 above is the expiry, not the key)
-    const fresh = new SegmentUrls({
-      presigner: new S3Presigner({ accessKey, secretKey, region }),
-      bucket: mediaBucket,
-      ttlSeconds: 3600,
-      hosts: new Set([first.host]),
-    }).url(first.host, keys.segment(video.resource!.uid, rendition as '480p', name));
+    const fresh = apiSigner().url(first.host, key);
     expect((await fetch(`${api}${fresh}`)).status).to.equal(200);
   });
 
@@ -226,10 +181,10 @@ describe('streaming offload end to end on the kind cluster: presigned segments t
       `/api/video/${video.id}/${rendition}/index.m3u8`,
       `/api/video/${video.id}/${rendition}/segment_000.ts/`,
     ]) {
-      const res = await getAs(`${api}${p}`, 'evil.example.test', cookie);
+      const res = await getWithHost(`${api}${p}`, 'evil.example.test', { cookie });
       expect(res.status, p).to.equal(421);
-      expect(JSON.parse(res.body).detail).to.match(/not signed for this host/);
-      expect(res.body).to.not.contain('X-Amz');
+      expect(JSON.parse(res.body.toString()).detail).to.match(/not signed for this host/);
+      expect(res.body.toString()).to.not.contain('X-Amz');
     }
   });
 });

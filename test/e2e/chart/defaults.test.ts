@@ -13,8 +13,8 @@ import {
   OFFLINE_SECRETS,
   REQUIRED_SETTINGS,
   offlineValues,
-  parseManifests,
   podSpecOf,
+  renderChart,
   run,
   type K8sObject,
 } from './helpers.js';
@@ -23,11 +23,7 @@ async function render(args: string[]): Promise<{ code: number; text: string; std
   const r = await run('helm', ['template', 'vf', CHART, '--namespace', 'media', ...args]);
   return { code: r.code, text: r.stdout, stderr: r.stderr };
 }
-async function objectsOf(args: string[]): Promise<K8sObject[]> {
-  const r = await render(args);
-  expect(r.code, r.stderr).to.equal(0);
-  return parseManifests(r.text);
-}
+const objectsOf = renderChart;
 interface EnvVar {
   name: string;
   value?: string;

@@ -6,21 +6,9 @@
  * gives the API its allow-list of hosts.
  */
 import { expect } from 'chai';
-import {
-  CHART,
-  CI_VALUES,
-  offlineValues,
-  parseManifests,
-  podSpecOf,
-  run,
-  type K8sObject,
-} from './helpers.js';
+import { CHART, CI_VALUES, offlineValues, renderChart, podSpecOf, run, type K8sObject } from './helpers.js';
 
-async function render(args: string[]): Promise<K8sObject[]> {
-  const r = await run('helm', ['template', 'vf', CHART, '--namespace', 'media', ...args]);
-  expect(r.code, r.stderr).to.equal(0);
-  return parseManifests(r.stdout);
-}
+const render = renderChart;
 function apiEnv(objects: K8sObject[]): Record<string, string | undefined> {
   const api = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'vf-videoflix-api')!;
   const c = (

@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
+import { getWithHost } from '@videoflix/testkit/http';
 import { SegmentUrls } from '../../../../api/catalog/streaming.js';
 import { S3Presigner } from '../../../../common/storage/presign.js';
 import type { Video } from '../../../../common/video/index.js';
@@ -26,27 +26,13 @@ import {
 const PUBLIC_HOST = 'videos.example.test:8080';
 const uris = (text: string) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
-/** GET `pathAndQuery` from versitygw with the given Host header: status, body, content type. */
-function s3Get(pathAndQuery: string, host: string): Promise<{ status: number; body: Buffer; type?: string }> {
-  const s3 = new URL(process.env.S3_ENDPOINT!);
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { hostname: s3.hostname, port: s3.port, path: pathAndQuery, headers: { host } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            body: Buffer.concat(chunks),
-            type: res.headers['content-type'],
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-  });
+/** GET `pathAndQuery` from versitygw with the given Host header. */
+async function s3Get(
+  pathAndQuery: string,
+  host: string,
+): Promise<{ status: number; body: Buffer; type?: string }> {
+  const r = await getWithHost(`${new URL(process.env.S3_ENDPOINT!).origin}${pathAndQuery}`, host);
+  return { status: r.status, body: r.body, type: r.headers['content-type'] };
 }
 
 describe('api catalog: streaming offload against the real S3 server (presigned segment URLs)', function () {
@@ -140,29 +126,22 @@ describe('api catalog: streaming offload against the real S3 server (presigned s
     ).to.equal(403);
     // signed with the API's own key but expired: signed two hours ago for one hour
     const key = `${a.metadata.uid}/480p/${path.posix.basename(url.pathname)}`;
-    const expired = new SegmentUrls({
-      presigner: new S3Presigner({
-        accessKey: h.config.S3_ACCESS_KEY!,
-        secretKey: h.config.S3_SECRET_KEY!,
-        region: h.config.S3_REGION,
-      }),
-      bucket: h.media,
-      ttlSeconds: 3600,
-      hosts: new Set([PUBLIC_HOST]),
-      now: () => Date.now() - 2 * 3600_000,
-    }).url(PUBLIC_HOST, key);
+    const apiSigner = (now?: () => number) =>
+      new SegmentUrls({
+        presigner: new S3Presigner({
+          accessKey: h.config.S3_ACCESS_KEY!,
+          secretKey: h.config.S3_SECRET_KEY!,
+          region: h.config.S3_REGION,
+        }),
+        bucket: h.media,
+        ttlSeconds: 3600,
+        hosts: new Set([PUBLIC_HOST]),
+        ...(now ? { now } : {}),
+      });
+    const expired = apiSigner(() => Date.now() - 2 * 3600_000).url(PUBLIC_HOST, key);
     expect((await s3Get(expired, PUBLIC_HOST)).status, 'expired').to.equal(403);
     // the same signer now: accepted (so the 403 above is the expiry)
-    const fresh = new SegmentUrls({
-      presigner: new S3Presigner({
-        accessKey: h.config.S3_ACCESS_KEY!,
-        secretKey: h.config.S3_SECRET_KEY!,
-        region: h.config.S3_REGION,
-      }),
-      bucket: h.media,
-      ttlSeconds: 3600,
-      hosts: new Set([PUBLIC_HOST]),
-    }).url(PUBLIC_HOST, key);
+    const fresh = apiSigner().url(PUBLIC_HOST, key);
     expect((await s3Get(fresh, PUBLIC_HOST)).status, 'fresh').to.equal(200);
     // no signature at all: the media bucket is not public
     expect((await s3Get(url.pathname, PUBLIC_HOST)).status, 'unsigned').to.equal(403);

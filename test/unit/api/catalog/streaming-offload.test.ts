@@ -1,9 +1,8 @@
 /**
- * api/catalog/streaming.ts: the pure parts of streaming offload. The playlist rewrite in both modes,
- * the Host allow-list, the signing window.
+ * api/catalog/streaming.ts: the pure parts of streaming offload: the Host allow-list, the signing window,
+ * the settings (the playlist rewrite in both modes: playlists.test.ts).
  */
 import { expect } from 'chai';
-import { servedPlaylist } from '../../../../api/catalog/playlists.js';
 import {
   MAX_WINDOW_SECONDS,
   SegmentUrls,
@@ -11,73 +10,14 @@ import {
   normalizeHost,
   streamingHosts,
   windowSeconds,
-  withSegmentUrls,
 } from '../../../../api/catalog/streaming.js';
 import { catalogSchema } from '../../../../api/config.js';
 import { loadConfig } from '../../../../common/config/index.js';
 import { S3Presigner } from '../../../../common/storage/presign.js';
 
-const FFMPEG_INDEX = [
-  '#EXTM3U',
-  '#EXT-X-VERSION:6',
-  '#EXT-X-TARGETDURATION:6',
-  '#EXT-X-MEDIA-SEQUENCE:0',
-  '#EXT-X-PLAYLIST-TYPE:VOD',
-  '#EXTINF:6.000000,',
-  'segment_000.ts',
-  '#EXTINF:2.000000,',
-  'segment_001.ts',
-  '#EXT-X-ENDLIST',
-  '',
-].join('\n');
-const uris = (text: string) => text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 const presigner = new S3Presigner({ accessKey: 'AK', secretKey: 'SK', region: 'us-east-1' });
-const UID = '0d8e7c1a-5b7e-4c1e-9a57-2f9f0b3c0e11';
 
 describe('api catalog: streaming offload (pure parts)', function () {
-  describe('the variant playlist rewrite', function () {
-    it('proxy mode: segment names stay relative (resolved to the API segment route)', function () {
-      expect(uris(servedPlaylist(FFMPEG_INDEX, 'media'))).to.deep.equal(['segment_000.ts', 'segment_001.ts']);
-    });
-
-    it('offload mode: each segment becomes a same-origin presigned URL of its own key; tags unchanged', function () {
-      const at = Date.UTC(2026, 11, 4, 13, 0, 0);
-      const urls = new SegmentUrls({
-        presigner,
-        bucket: 'videoflix-media',
-        ttlSeconds: 14400,
-        hosts: new Set(['videos.example.test']),
-        now: () => at,
-      });
-      const out = withSegmentUrls(servedPlaylist(FFMPEG_INDEX, 'media'), (s) =>
-        urls.url('videos.example.test', `${UID}/720p/${s}`),
-      );
-      const got = uris(out);
-      expect(got).to.have.length(2);
-      got.forEach((u, i) => {
-        const url = new URL(u, 'https://videos.example.test/api/video/7/720p/index.m3u8');
-        expect(url.origin, 'same origin as the playlist').to.equal('https://videos.example.test');
-        expect(url.pathname).to.equal(`/videoflix-media/${UID}/720p/segment_00${i}.ts`);
-        expect(url.searchParams.get('X-Amz-Expires')).to.equal('14400');
-        expect(url.searchParams.get('X-Amz-Date')).to.equal('20261204T130000Z');
-        expect(url.searchParams.get('X-Amz-Signature')).to.match(/^[0-9a-f]{64}$/);
-      });
-      expect(out.split('\n').filter((l) => l.startsWith('#'))).to.deep.equal(
-        FFMPEG_INDEX.split('\n').filter((l) => l.startsWith('#')),
-      );
-      // the URLs differ per segment (each signs its own key)
-      expect(
-        new Set(got.map((u) => new URL(u, 'http://x').searchParams.get('X-Amz-Signature'))).size,
-      ).to.equal(2);
-    });
-
-    it('leaves lines that are not segment names alone', function () {
-      expect(withSegmentUrls('#EXTM3U\nweird.bin\n#EXTINF:1,\nsegment_1.ts\n', () => 'SIGNED')).to.equal(
-        '#EXTM3U\nweird.bin\n#EXTINF:1,\nsegment_1.ts\n',
-      );
-    });
-  });
-
   describe('the Host allow-list', function () {
     const allowed = streamingHosts(
       ['Videos.Example.test', 'https://alt.example.test:8443/', '127.0.0.1:8080'],
