@@ -176,6 +176,20 @@ describe('streaming offload end to end on the kind cluster: presigned segments t
     expect((await fetch(route, { redirect: 'manual' })).status, 'still needs the cookie').to.equal(401);
   });
 
+  it('opens nothing else of S3 through the ingress: no listing, no other bucket, no write', async function () {
+    const listing = await fetch(`${api}/${mediaBucket}/`, { headers: { cookie } });
+    expect(listing.status, 'listing the media bucket').to.equal(403);
+    expect(await listing.text()).to.not.contain(video.resource!.uid);
+    const sources = await apiEnv('S3_SOURCE_BUCKET');
+    const other = await fetch(`${api}/${sources}/`, { headers: { cookie } });
+    expect(other.status, 'the sources bucket is not routed (the API answers 404)').to.equal(404);
+    await other.arrayBuffer();
+    const first = new URL(signed[0]!, api);
+    const put = await fetch(`${api}${first.pathname}${first.search}`, { method: 'PUT', body: 'x' });
+    expect(put.status, 'a GET signature does not allow a PUT').to.equal(403);
+    await put.arrayBuffer();
+  });
+
   it('answers 421 for a Host the API does not sign for (no URL for an attacker-chosen host)', async function () {
     for (const p of [
       `/api/video/${video.id}/${rendition}/index.m3u8`,

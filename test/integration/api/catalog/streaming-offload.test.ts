@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { getWithHost } from '@videoflix/testkit/http';
 import { SegmentUrls } from '../../../../api/catalog/streaming.js';
@@ -143,8 +144,23 @@ describe('api catalog: streaming offload against the real S3 server (presigned s
     // the same signer now: accepted (so the 403 above is the expiry)
     const fresh = apiSigner().url(PUBLIC_HOST, key);
     expect((await s3Get(fresh, PUBLIC_HOST)).status, 'fresh').to.equal(200);
-    // no signature at all: the media bucket is not public
+    // no signature at all: the media bucket is not public, nor its listing
     expect((await s3Get(url.pathname, PUBLIC_HOST)).status, 'unsigned').to.equal(403);
+    expect((await s3Get(`/${h.media}/`, PUBLIC_HOST)).status, 'listing').to.equal(403);
+    // a GET signature does not allow a write
+    const s3 = new URL(process.env.S3_ENDPOINT!);
+    const put = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { hostname: s3.hostname, port: s3.port, path: u!, method: 'PUT', headers: { host: PUBLIC_HOST } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        },
+      );
+      req.on('error', reject);
+      req.end('x');
+    });
+    expect(put, 'PUT with a GET signature').to.equal(403);
   });
 
   it("answers the original segment route with 302 to the playlist's URL (with and without the slash); it still needs the cookie", async function () {
