@@ -19,7 +19,8 @@ const ROUNDS = Number(process.env.BENCH_PRESIGN_ROUNDS ?? 5);
 const HOST = 'videos.example.test';
 const BUCKET = 'videoflix-media';
 const CREDS = { accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
-const keyOf = (i: number) => `0d8e7c1a-5b7e-4c1e-9a57-2f9f0b3c0e11/1080p/segment_${String(i).padStart(3, '0')}.ts`;
+const keyOf = (i: number) =>
+  `0d8e7c1a-5b7e-4c1e-9a57-2f9f0b3c0e11/1080p/segment_${String(i).padStart(3, '0')}.ts`;
 
 async function median(fn: () => Promise<void> | void): Promise<number> {
   await fn(); // warm-up
