@@ -58,13 +58,8 @@ describe('api catalog: streaming offload (pure parts)', function () {
 
     it('gives the same URL within a window and a new one after it; each stays valid ≥ TTL - window', function () {
       let now = Date.UTC(2026, 11, 4, 13, 7, 30);
-      const urls = new SegmentUrls({
-        presigner,
-        bucket: 'b',
-        ttlSeconds: 14400,
-        hosts: new Set(['h']),
-        now: () => now,
-      });
+      const base = { presigner, bucket: 'b', ttlSeconds: 14400, hosts: new Set(['h']) };
+      const urls = new SegmentUrls({ ...base, now: () => now });
       const first = urls.url('h', 'k/720p/segment_000.ts');
       now += 60_000;
       expect(urls.url('h', 'k/720p/segment_000.ts')).to.equal(first);
