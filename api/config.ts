@@ -4,6 +4,7 @@
  * `.env.example` at the repository root documents each variable.
  */
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
+import { MAX_PRESIGN_SECONDS } from '../common/storage/presign.js';
 
 /** Secrets known to be placeholders: refused in production. */
 const PLACEHOLDER_SECRETS = new Set([
@@ -321,6 +322,20 @@ export const catalogSchema = storageSchema
     UPLOAD_REQUEST_TIMEOUT_SECONDS: seconds(3600),
     /** Lifetime of the signature in a list's thumbnail_url (rounded up to the hour). */
     THUMBNAIL_URL_TTL_SECONDS: seconds(24 * 3600),
+    /**
+     * Who moves the segment bytes (issue 23). `proxy`: the API streams them from S3 (every ingress
+     * works). `offload`: variant playlists list same-origin presigned S3 URLs (`/<S3_MEDIA_BUCKET>/<key>?X-Amz-...`)
+     * and the segment route answers 302 to one; the ingress must route `/<S3_MEDIA_BUCKET>/` to the S3
+     * server unchanged (the chart's media Ingress does). Default proxy: offload needs that route.
+     */
+    STREAMING_MODE: z.enum(['proxy', 'offload']).default('proxy'),
+    /** Lifetime of a presigned segment URL in offload mode (seconds; default 4 h, a viewing session; at most 7 days). */
+    STREAMING_URL_TTL: z.coerce.number().int().min(60).max(MAX_PRESIGN_SECONDS).default(14_400),
+    /**
+     * Public hosts (`host` or `host:port`, as browsers send them in Host) segment URLs may be signed for
+     * in offload mode; a request with another Host gets 421. Empty: the host of PUBLIC_API_URL.
+     */
+    STREAMING_HOSTS: env.list(''),
     /** Period of the catalog resync against the Video resources (also run at start-up). */
     CATALOG_RESYNC_SECONDS: seconds(300),
     /** Rows left `Uploading` longer than this (a crashed upload) are removed by the resync. */

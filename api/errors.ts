@@ -56,6 +56,10 @@ export const errors = {
         'Retry-After': String(retryAfterSeconds),
       },
     ),
+  /** 421: the request's Host is not one this API answers for on that route (streaming offload's STREAMING_HOSTS). */
+  misdirected: (
+    detail = 'Segment URLs are not signed for this host: use the address the platform is published at.',
+  ) => new AppError(421, 'misdirected_request', detail),
   serviceUnavailable: (code: string, detail: string) => new AppError(503, code, detail),
   conflict: (code: string, detail: string) => new AppError(409, code, detail),
 };

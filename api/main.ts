@@ -50,6 +50,18 @@ async function main(): Promise<void> {
         })
       : undefined;
   if (!catalog) logger.warn('catalog disabled: S3_ACCESS_KEY and S3_SECRET_KEY are not set');
+  else
+    logger.info(
+      {
+        streamingMode: catalogConfig.STREAMING_MODE,
+        ...(catalogConfig.STREAMING_MODE === 'offload'
+          ? { urlTtlSeconds: catalogConfig.STREAMING_URL_TTL, hosts: catalogConfig.STREAMING_HOSTS }
+          : {}),
+      },
+      catalogConfig.STREAMING_MODE === 'offload'
+        ? `streaming offload: segments served by S3 through the ingress route /${catalogConfig.S3_MEDIA_BUCKET}/`
+        : 'streaming proxy: segments streamed by the API',
+    );
 
   const mailer = createSmtpMailer({
     host: config.SMTP_HOST,

@@ -19,6 +19,13 @@
  * segments (what a player fetches most; MB/s matters) and playlists (small, req/s matters).
  * Reported: req/s, MB/s, p50/p99, and CPU ms per request of the API process (and of versitygw,
  * which serves both paths).
+ * Streaming offload (issue 23): on kind the platform's mode is read from its variant playlist (presigned
+ * URLs: offload, the chart's default behind its Ingress); in offload the segment load goes through the
+ * ingress to versitygw with the playlist's URLs and no cookie (goal ≥ 0.95 of direct, API CPU per segment
+ * ≤ per playlist), and the old segment route's 302 is measured; the other mode needs
+ * `helm upgrade --reuse-values --set streaming.mode=proxy|offload` and a second run. On the host tier the
+ * API runs proxy first, then is restarted with STREAMING_MODE=offload (URLs signed for versitygw's own
+ * address: no ingress there): offloaded segments against direct and against the proxy figures.
  *   BENCH_DURATION=10 (seconds per load run)
  *   BENCH_STREAM_URL, BENCH_STREAM_COOKIE: also measure through an ingress (set by hack/bench.sh
  *   when the kind platform is up).
@@ -28,6 +35,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { keys, type RenditionMetadata } from '../common/video/index.js';
 import { buildMasterPlaylist } from '../operator/video/playlist.js';
+import { getWithHost } from '@videoflix/testkit/http';
 import { createMediaDir } from '@videoflix/testkit/media';
 import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
@@ -121,14 +129,17 @@ async function hostMain() {
       });
       return { ...r, s3CpuMsPerReq: r.requests ? ((procCpuSeconds(s3pid) - c0) * 1000) / r.requests : NaN };
     };
+    const detail = (r: LoadResult) =>
+      `${r.rps.toFixed(0)} req/s, ${r.mbps.toFixed(1)} MB/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`;
+    const proxied: Record<string, LoadResult> = {};
+    const proxyCpu: Record<string, number> = {};
     for (const [kind, apiPaths, directPaths] of [
       ['segments', apiSegs, directSegs],
       ['playlists', apiLists, directLists],
     ] as const) {
       const viaApi = await run(api.url, apiPaths, { cookie: api.cookie });
       const direct = await run(s3url, directPaths, {});
-      const detail = (r: typeof viaApi) =>
-        `${r.rps.toFixed(0)} req/s, ${r.mbps.toFixed(1)} MB/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.errors} errors`;
+      proxied[kind] = viaApi;
       report({
         bench: BENCH,
         metric: `${kind} via API (${CLIENTS} clients) req/s`,
@@ -166,7 +177,51 @@ async function hostMain() {
         ratio: apiCpu! / s3Direct!,
         note: `closed loop of 40 requests, 4 at a time; versitygw CPU/req behind the API ${s3Behind!.toFixed(2)} ms; during the timed run ${viaApi.cpuMsPerReq?.toFixed(1)} ms/req (in-flight work included)`,
       });
+      proxyCpu[kind] = apiCpu!;
     }
+
+    // Streaming offload (issue 23): the same API restarted with STREAMING_MODE=offload. No ingress on the host
+    // tier: URLs are signed for the S3 server's own address, and the player's segment requests go to it.
+    const s3Host = new URL(s3url).host;
+    await api.restart({ STREAMING_MODE: 'offload', STREAMING_HOSTS: s3Host });
+    const variant = `${api.url}${apiLists[1]}`;
+    const signed = await getWithHost(variant, s3Host, { cookie: api.cookie });
+    const signedText = signed.body.toString('utf8');
+    if (signed.status !== 200) throw new Error(`offload playlist: ${signed.status} ${signedText}`);
+    const offloadSegs = signedText
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    if (!offloadSegs.every((u) => u.includes('X-Amz-Signature=')))
+      throw new Error(`offload playlist without presigned URLs: ${signedText}`);
+    const offload = await run(s3url, offloadSegs, {});
+    const direct = await run(s3url, directSegs, {});
+    report({
+      bench: BENCH,
+      metric: `segments offloaded (${CLIENTS} clients) req/s`,
+      value: offload.rps,
+      unit: 'req/s',
+      baseline: { label: 'presigned direct from S3', value: direct.rps },
+      ratio: offload.rps / direct.rps,
+      goal: '≥ 0.95',
+      note: `offload: ${detail(offload)}; direct: ${detail(direct)}; proxy (before): ${detail(proxied.segments!)}, ${(offload.rps / proxied.segments!.rps).toFixed(2)} × proxy`,
+    });
+    await drained(api.child.pid, 30_000);
+    const [playlistCpu] = await cpuPerRequest([variant], [api.child.pid], {
+      request: async (u) => (await getWithHost(u, s3Host, { cookie: api.cookie })).status,
+    });
+    const [redirectCpu] = await cpuPerRequest([`${api.url}${apiSegs[0]}`], [api.child.pid], {
+      request: async (u) => (await getWithHost(u, s3Host, { cookie: api.cookie })).status,
+      expect: 302,
+    });
+    report({
+      bench: BENCH,
+      metric: 'offload: API CPU per segment',
+      value: 0,
+      unit: 'ms',
+      baseline: { label: 'API CPU per signed variant playlist', value: playlistCpu! },
+      note: `segments never reach the API; an old client's segment route answers 302 at ${redirectCpu!.toFixed(2)} ms; proxy mode: ${proxyCpu.segments!.toFixed(1)} ms per segment, ${proxyCpu.playlists!.toFixed(2)} ms per playlist (closed loops of 40 requests, 4 at a time)`,
+    });
   } finally {
     await mediaDir.cleanup();
     await api.stop();
@@ -208,11 +263,14 @@ async function kindMain() {
     const playlist = await (
       await fetch(`${p.apiUrl}/api/video/${video.id}/720p/index.m3u8`, { headers: { cookie } })
     ).text();
-    const segments = playlist
+    const variantUrl = new URL(`/api/video/${video.id}/720p/index.m3u8`, p.apiUrl);
+    const lines = playlist
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => path.posix.basename(l.replace(/\/+$/, '').split('?')[0]!));
+      .filter((l) => l && !l.startsWith('#'));
+    // streaming offload (issue 23; the chart's default behind its Ingress): presigned same-origin S3 URLs
+    const offloaded = lines.length > 0 && lines.every((l) => l.includes('X-Amz-Signature='));
+    const segments = lines.map((l) => path.posix.basename(l.replace(/\/+$/, '').split('?')[0]!));
     if (!segments.length) throw new Error(`video ${video.id}: no segments in its 720p playlist: ${playlist}`);
     const sizes = await Promise.all(
       segments.map(
@@ -222,7 +280,17 @@ async function kindMain() {
     say(
       `  video ${video.id} "${video.title}": 720p, ${segments.length} segments, ${(sizes.reduce((a, b) => a + b, 0) / sizes.length / 1024).toFixed(0)} KiB each on average; direct S3 at ${s3.endpoint} (NodePort)`,
     );
-    const apiSegs = segments.map((s) => `/api/video/${video.id}/720p/${s}/`);
+    const routeSegs = segments.map((s) => `/api/video/${video.id}/720p/${s}/`);
+    const apiSegs = offloaded
+      ? lines.map((l) => {
+          const u = new URL(l, variantUrl);
+          return u.pathname + u.search;
+        })
+      : routeSegs;
+    const via = offloaded ? 'ingress + S3 (offload)' : 'ingress + API';
+    say(
+      `  streaming mode of the platform: ${offloaded ? 'offload (segments from versitygw through the media Ingress, presigned)' : 'proxy (segments through the API)'}; the other mode: helm upgrade --reuse-values --set streaming.mode=${offloaded ? 'proxy' : 'offload'} and run again`,
+    );
     const apiLists = [`/api/video/${video.id}/master.m3u8`, `/api/video/${video.id}/720p/index.m3u8`];
     const presign = async (key: string) => {
       const u = new URL(await s3.client.presignedGetObject(s3.mediaBucket, key, 3600));
@@ -266,21 +334,23 @@ async function kindMain() {
       ['segments', apiSegs, directSegs],
       ['playlists', apiLists, directLists],
     ] as const) {
-      const viaApi = await run(p.apiUrl, apiPaths, { cookie });
+      // offloaded segments carry no cookie (the access cookie's path is /api/)
+      const headers: Record<string, string> = kind === 'segments' && offloaded ? {} : { cookie };
+      const viaApi = await run(p.apiUrl, apiPaths, headers);
       const direct = await run(s3.endpoint, directPaths, {});
       report({
         bench: KIND_BENCH,
-        metric: `${kind} via ingress + API (${CLIENTS} clients) req/s`,
+        metric: `${kind} via ${kind === 'segments' ? via : 'ingress + API'} (${CLIENTS} clients) req/s`,
         value: viaApi.rps,
         unit: 'req/s',
         baseline: { label: 'presigned direct from versitygw', value: direct.rps },
         ratio: viaApi.rps / direct.rps,
-        goal: kind === 'segments' ? '≥ 0.8' : undefined,
+        goal: kind === 'segments' ? (offloaded ? '≥ 0.95' : '≥ 0.8') : undefined,
         note: `via ingress: ${detail(viaApi)}; direct (NodePort): ${detail(direct)}`,
       });
       report({
         bench: KIND_BENCH,
-        metric: `${kind} via ingress + API MB/s`,
+        metric: `${kind} via ${kind === 'segments' ? via : 'ingress + API'} MB/s`,
         value: viaApi.mbps,
         unit: 'MB/s',
         baseline: { label: 'direct', value: direct.mbps },
@@ -289,7 +359,7 @@ async function kindMain() {
       for (const q of ['p50', 'p99'] as const)
         report({
           bench: KIND_BENCH,
-          metric: `${kind} via ingress + API ${q} latency`,
+          metric: `${kind} via ${kind === 'segments' ? via : 'ingress + API'} ${q} latency`,
           value: viaApi[q],
           unit: 'ms',
           baseline: { label: `direct ${q}`, value: direct[q] },
@@ -302,7 +372,7 @@ async function kindMain() {
       const [apiMs, s3Behind, ingressMs] = await cpuPerRequest(
         apiPaths.map((x) => `${p.apiUrl}${x}`),
         meters,
-        { headers: { cookie } },
+        { headers },
       );
       const [, s3Direct] = await cpuPerRequest(
         directPaths.map((x) => `${s3.endpoint}${x}`),
@@ -315,7 +385,31 @@ async function kindMain() {
         unit: 'ms',
         baseline: { label: 'versitygw CPU/req fetched direct', value: s3Direct! },
         ratio: apiMs! / s3Direct!,
+        goal: kind === 'segments' && offloaded ? '≤ API CPU per playlist' : undefined,
         note: `cgroups, closed loop of 40 requests, 4 at a time; behind the API: versitygw ${s3Behind!.toFixed(2)} ms, Traefik ${ingressMs?.toFixed(2) ?? '?'} ms per request; during the timed run (answers in flight at its end included) API ${viaApi.apiMs.toFixed(1)} ms, versitygw ${viaApi.s3Ms.toFixed(2)} ms, Traefik ${viaApi.ingressMs.toFixed(2)} ms per request`,
+      });
+    }
+    if (offloaded) {
+      // what an old client's segment route costs now: a 302 to the presigned URL (not followed)
+      await podsDrained(apiCpu.read);
+      const [redirectMs] = await cpuPerRequest(
+        routeSegs.map((x) => `${p.apiUrl}${x}`),
+        [apiCpu.read],
+        {
+          request: async (u) => {
+            const res = await fetch(u, { headers: { cookie }, redirect: 'manual' });
+            await res.arrayBuffer();
+            return res.status;
+          },
+          expect: 302,
+        },
+      );
+      report({
+        bench: KIND_BENCH,
+        metric: "offload: the segment route's 302, API Pods' CPU per request",
+        value: redirectMs!,
+        unit: 'ms',
+        note: 'old clients: /api/video/<id>/<res>/<segment>/ answers 302 to the presigned URL',
       });
     }
   } finally {

@@ -49,6 +49,15 @@ const special = {
   's3.endpoint': { type: 'string', pattern: '^(https?://.+)?$' },
   'transcoder.s3Endpoint': { type: 'string', pattern: '^(https?://.+)?$' },
   'maildev.ingress.path': { type: 'string', pattern: '^/[^/].*[^/]$' },
+  'streaming.mode': { type: 'string', enum: ['auto', 'offload', 'proxy'] },
+  'streaming.urlTtlSeconds': { type: 'integer', minimum: 60, maximum: 604800 },
+  'streaming.hosts': {
+    type: 'array',
+    items: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9.\\-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$',
+    },
+  },
   // NetworkPolicy peers (podSelector / namespaceSelector / ipBlock objects, passed through)
   ...Object.fromEntries(
     [
@@ -56,6 +65,7 @@ const special = {
       'kubeApiServer.peers',
       'apiFrom',
       'maildevWebFrom',
+      'mediaFrom',
       'metricsFrom',
       'external.database',
       'external.rabbitmq',

@@ -136,6 +136,9 @@ transcoder:
     480p: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
     720p: {requests: {cpu: 100m, memory: 384Mi}, limits: {cpu: "2", memory: 1536Mi}}
     1080p: {requests: {cpu: 100m, memory: 512Mi}, limits: {cpu: "2", memory: 2Gi}}
+# streaming offload (the chart's default here): segment URLs are signed for both names of the ingress
+streaming:
+  hosts: ["127.0.0.1:$port", "localhost:$port"]
 EOF
   # skip the upgrade (and its hook Jobs) when neither the chart, the values nor an image changed
   hash=$( (find "$CHART" -type f | LC_ALL=C sort | xargs sha256sum; cat "$values"; image_id "videoflix/transcoder:$IMAGE_TAG") | sha256sum | cut -c1-16)

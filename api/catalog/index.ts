@@ -11,6 +11,7 @@ import type { AppDeps } from '../app.js';
 import type { CatalogConfig } from '../config.js';
 import { isDatabaseUnavailable } from '../errors.js';
 import { loadKubeConfig } from '../../common/kube/config.js';
+import { S3Presigner } from '../../common/storage/presign.js';
 import { KubeVideos, resolveNamespace, type VideoClient } from '../infra/kube.js';
 import { StatusConsumer } from '../infra/status-consumer.js';
 import { ObjectStorage } from '../infra/storage.js';
@@ -24,6 +25,7 @@ import type { CatalogRouteDeps } from './routes/deps.js';
 import { videoRouter } from './routes/public.js';
 import { InFlightUploads } from './routes/in-flight.js';
 import { CatalogService } from './service.js';
+import { SegmentUrls, streamingHosts } from './streaming.js';
 
 /** The upload route (POST /api/admin/videos/), the one route with a long timeout. */
 export const UPLOAD_PATH = /^\/api\/admin\/videos\/?$/;
@@ -109,6 +111,19 @@ export function createCatalog(w: CatalogWiring): Catalog {
     publicApiUrl: w.publicApiUrl,
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     signer: new MediaUrlSigner(deriveKey(w.secret, 'thumbnail-url'), config.THUMBNAIL_URL_TTL_SECONDS),
+    offload:
+      config.STREAMING_MODE === 'offload'
+        ? new SegmentUrls({
+            presigner: new S3Presigner({
+              accessKey: config.S3_ACCESS_KEY ?? '',
+              secretKey: config.S3_SECRET_KEY ?? '',
+              region: config.S3_REGION,
+            }),
+            bucket: config.S3_MEDIA_BUCKET,
+            ttlSeconds: config.STREAMING_URL_TTL,
+            hosts: streamingHosts(config.STREAMING_HOSTS, w.publicApiUrl),
+          })
+        : undefined,
     logger: logger.child({ area: 'catalog' }),
   };
   const routers: Array<(x: Parameters<NonNullable<AppDeps['routers']>[number]>[0]) => Router> = [

@@ -12,6 +12,9 @@ const userAuth = [{ accessCookie: [] }, { bearer: [] }];
 const err = (description: string): Reply => ({ description, body: refs.detail });
 const notFound = err('Not found.');
 const unauthorized = err('Authentication credentials were not provided.');
+const misdirected = err(
+  'Segment URLs are not signed for this host: use the address the platform is published at.',
+);
 const forbidden = err('You do not have permission to perform this action.');
 
 const id = z.int().min(1);
@@ -88,13 +91,15 @@ function operations(uploadMaxBytes: number): Operation[] {
       ...videos,
       method: 'get',
       path: '/api/video/{id}/{resolution}/index.m3u8',
-      summary: 'HLS playlist of one resolution (segment URIs relative: `segment_000.ts`)',
+      summary:
+        'HLS playlist of one resolution (segment URIs relative: `segment_000.ts`; in streaming offload presigned same-origin S3 URLs: `/<media bucket>/<key>?X-Amz-...`)',
       params: z.object({ id, resolution }),
       responses: {
         200: playlist('Media playlist'),
         304: { description: 'Not modified (If-None-Match / If-Modified-Since)' },
         401: unauthorized,
         404: notFound,
+        421: { ...misdirected, description: 'Streaming offload: the Host is not one URLs are signed for' },
       },
     },
     {
@@ -110,10 +115,12 @@ function operations(uploadMaxBytes: number): Operation[] {
           type: 'video/MP2T',
           body: binary(),
         },
+        302: { description: 'Streaming offload: the presigned S3 URL of the segment (Location)' },
         304: { description: 'Not modified (If-None-Match / If-Modified-Since)' },
         401: unauthorized,
         404: notFound,
         416: err('Requested range not satisfiable.'),
+        421: { ...misdirected, description: 'Streaming offload: the Host is not one URLs are signed for' },
       },
     },
     {

@@ -28,6 +28,8 @@ export interface BenchApi {
   /** Cookie header of the signed-in staff user. */
   cookie: string;
   bcryptCost: number;
+  /** Stops the API process and starts it again on the same database and buckets with `env` added (signs in again). */
+  restart(env: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,36 +90,40 @@ export async function startApi(label: string, env: Record<string, string> = {}):
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = startNode(
-    path.join(REPO_ROOT, 'api/main.ts'),
-    {
-      ...common,
-      NODE_ENV: 'production',
-      // plain HTTP on loopback: production refuses insecure cookies unless told twice (issue 21)
-      AUTH_COOKIE_SECURE: 'false',
-      AUTH_COOKIE_ALLOW_INSECURE: 'true',
-      FRONTEND_URL: FRONTEND_ORIGIN, // required in production; the origin the bench's requests send
-      JWT_SECRET: crypto.randomBytes(48).toString('base64'),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_API_URL: url,
-      S3_SOURCE_BUCKET: sources,
-      S3_MEDIA_BUCKET: media,
-      AMQP_EXCHANGE: `bench.video-status.${suffix}`,
-      AMQP_QUEUE: `bench.catalog.${suffix}`,
-      VIDEO_NAMESPACE: namespace,
-      RATE_LIMIT_LOGIN_MAX: '1000000',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    {
-      logFile: path.join(BENCH_CACHE, 'logs', `api-${label}.log`),
-      // BENCH_PROFILE=1: a V8 CPU profile of the API, written when it stops (summarised by profile.ts)
-      ...(process.env.BENCH_PROFILE
-        ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir(label)}`] }
-        : {}),
-    },
-  );
+  const jwtSecret = crypto.randomBytes(48).toString('base64');
+  const spawnApi = (extra: Record<string, string>) =>
+    startNode(
+      path.join(REPO_ROOT, 'api/main.ts'),
+      {
+        ...common,
+        NODE_ENV: 'production',
+        // plain HTTP on loopback: production refuses insecure cookies unless told twice (issue 21)
+        AUTH_COOKIE_SECURE: 'false',
+        AUTH_COOKIE_ALLOW_INSECURE: 'true',
+        FRONTEND_URL: FRONTEND_ORIGIN, // required in production; the origin the bench's requests send
+        JWT_SECRET: jwtSecret,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        PUBLIC_API_URL: url,
+        S3_SOURCE_BUCKET: sources,
+        S3_MEDIA_BUCKET: media,
+        AMQP_EXCHANGE: `bench.video-status.${suffix}`,
+        AMQP_QUEUE: `bench.catalog.${suffix}`,
+        VIDEO_NAMESPACE: namespace,
+        RATE_LIMIT_LOGIN_MAX: '1000000',
+        LOG_LEVEL: 'info',
+        ...env,
+        ...extra,
+      },
+      {
+        logFile: path.join(BENCH_CACHE, 'logs', `api-${label}.log`),
+        // BENCH_PROFILE=1: a V8 CPU profile of the API, written when it stops (summarised by profile.ts)
+        ...(process.env.BENCH_PROFILE
+          ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir(label)}`] }
+          : {}),
+      },
+    );
+  let child = spawnApi({});
   try {
     await waitHttpOk(`${url}/readyz`, child);
   } catch (err) {
@@ -125,7 +131,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     throw err;
   }
   const cookie = await login(url, email, password);
-  return {
+  const api: BenchApi = {
     url,
     child,
     db,
@@ -137,6 +143,12 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     password,
     cookie,
     bcryptCost,
+    async restart(extra) {
+      await child.stop();
+      child = api.child = spawnApi(extra);
+      await waitHttpOk(`${url}/readyz`, child);
+      api.cookie = await login(url, email, password);
+    },
     async stop() {
       await child.stop();
       await db.drop().catch(() => undefined);
@@ -146,4 +158,5 @@ export async function startApi(label: string, env: Record<string, string> = {}):
         .catch(() => undefined);
     },
   };
+  return api;
 }

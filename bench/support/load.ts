@@ -73,7 +73,15 @@ export async function drained(serverPid: number, maxMs = 60_000): Promise<void> 
 export async function cpuPerRequest(
   urls: string[],
   meters: Array<number | (() => Promise<number>)>,
-  opts: { n?: number; concurrency?: number; headers?: Record<string, string> } = {},
+  opts: {
+    n?: number;
+    concurrency?: number;
+    headers?: Record<string, string>;
+    /** Sends one request and answers its status after reading the body (default: fetch with `headers`). */
+    request?: (url: string) => Promise<number>;
+    /** The status every request must get (default 200). */
+    expect?: number;
+  } = {},
 ): Promise<number[]> {
   const n = opts.n ?? 40;
   const conc = opts.concurrency ?? 4;
@@ -85,9 +93,14 @@ export async function cpuPerRequest(
     Array.from({ length: conc }, async () => {
       while (next < n) {
         const i = next++;
-        const res = await fetch(urls[i % urls.length]!, { headers: opts.headers ?? {} });
-        if (res.status !== 200) throw new Error(`${urls[i % urls.length]}: ${res.status}`);
-        await res.arrayBuffer();
+        const url = urls[i % urls.length]!;
+        const status = opts.request
+          ? await opts.request(url)
+          : await fetch(url, { headers: opts.headers ?? {} }).then(async (res) => {
+              await res.arrayBuffer();
+              return res.status;
+            });
+        if (status !== (opts.expect ?? 200)) throw new Error(`${url}: ${status}`);
       }
     }),
   );

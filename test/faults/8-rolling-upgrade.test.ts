@@ -63,7 +63,7 @@ class Streamers {
   private async fetch(url: URL): Promise<string | undefined> {
     this.requests++;
     try {
-      const res = await this.p.get(url.pathname, this.session, 30_000);
+      const res = await this.p.get(url.pathname + url.search, this.session, 30_000); // offload: the query is the signature
       const body = await res.text();
       if (res.status !== 200) {
         this.failures.push(`${res.status} ${url.pathname} ${body.slice(0, 80)}`);

@@ -652,7 +652,8 @@ export async function playable(p: Platform, id: number, session: Session): Promi
       problems.push(`${vu.pathname} lists no segment`);
       continue;
     }
-    const seg = await p.get(new URL(first, vu).pathname, session, 30_000);
+    const su = new URL(first, vu); // the API's segment route, or a presigned S3 URL (offload: keep its query)
+    const seg = await p.get(su.pathname + su.search, session, 30_000);
     await seg.arrayBuffer();
     if (seg.status !== 200) problems.push(`${first} ${seg.status}`);
   }

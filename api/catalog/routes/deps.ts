@@ -3,6 +3,7 @@ import type { Logger } from '../../../common/logging/index.js';
 import type { ObjectStorage } from '../../infra/storage.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { CatalogService } from '../service.js';
+import type { SegmentUrls } from '../streaming.js';
 import type { InFlightUploads } from './in-flight.js';
 
 export interface CatalogRouteDeps {
@@ -16,6 +17,8 @@ export interface CatalogRouteDeps {
   uploadMaxBytes: number;
   signer: MediaUrlSigner;
   logger: Logger;
+  /** Streaming offload (STREAMING_MODE=offload): presigned segment URLs; undefined: proxy mode. */
+  offload?: SegmentUrls;
   /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */
   playlistCache?: { ttlMs?: number; max?: number };
 }

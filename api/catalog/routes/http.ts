@@ -4,6 +4,7 @@
  * and Last-Modified against If-None-Match and If-Modified-Since; one byte range), and the mapping
  * of storage and cluster trouble to 503.
  */
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { LRUCache } from 'lru-cache';
@@ -64,20 +65,37 @@ export const readyRow = (res: Response) => res.locals.video as VideoRow;
 export async function sendPlaylist(
   storage: ObjectStorage,
   playlists: PlaylistCache,
-  o: { row: VideoRow; bucket: string; key: string; kind: 'master' | 'media' },
+  o: {
+    row: VideoRow;
+    bucket: string;
+    key: string;
+    kind: 'master' | 'media';
+    /**
+     * A further rewrite of the served text (streaming offload: presigned segment URLs) and what it
+     * depends on (host and signing window): part of the cache key and of the ETag, and the object's
+     * Last-Modified is not sent, so a revalidation never keeps a copy whose URLs have expired.
+     */
+    signed?: { variant: string; apply: (served: string) => string };
+  },
   req: Request,
   res: Response,
 ): Promise<void> {
-  const cacheKey = `${o.row.id}:${o.row.updatedAt.getTime()}:${o.bucket}/${o.key}`;
+  const variant = o.signed ? `@${o.signed.variant}` : '';
+  const cacheKey = `${o.row.id}:${o.row.updatedAt.getTime()}:${o.bucket}/${o.key}${variant}`;
   let p = playlists.get(cacheKey);
   if (!p) {
     const got = await storage.readText(o.bucket, o.key);
     if (!got) throw errors.notFound();
-    p = {
-      body: Buffer.from(servedPlaylist(got.text, o.kind), 'utf8'),
-      etag: got.obj.etag,
-      lastModified: got.obj.lastModified,
-    };
+    const served = servedPlaylist(got.text, o.kind);
+    p = o.signed
+      ? {
+          body: Buffer.from(o.signed.apply(served), 'utf8'),
+          etag: createHash('sha256')
+            .update(`${got.obj.etag ?? ''}${variant}`)
+            .digest('base64url')
+            .slice(0, 27),
+        }
+      : { body: Buffer.from(served, 'utf8'), etag: got.obj.etag, lastModified: got.obj.lastModified };
     playlists.set(cacheKey, p);
   }
   setHeaders(res, o.key, p.body.length, CACHE.playlist, p.etag, p.lastModified);

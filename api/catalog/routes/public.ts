@@ -5,6 +5,11 @@
  *   GET /video/<id>/master.m3u8                   application/vnd.apple.mpegurl
  *   GET /video/<id>/<resolution>/index.m3u8       application/vnd.apple.mpegurl
  *   GET /video/<id>/<resolution>/<segment>[/]     video/MP2T
+ *
+ * Streaming offload (deps.offload, STREAMING_MODE=offload; api/catalog/streaming.ts): the variant
+ * playlist lists presigned same-origin S3 URLs instead of the segment names, and the segment route
+ * answers 302 to the same URL; both answer 421 when the request's Host is not one URLs may be signed
+ * for. Master playlists, thumbnails and the list are the same in both modes.
  *   GET /video/<id>/thumbnail.jpg                 image/jpeg (what thumbnail_url points to)
  *
  * Every object key comes from the row's uid and common/video/keys.ts after the path parameters
@@ -19,6 +24,7 @@ import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import type { VideoRow } from '../../models/video.js';
 import { ReadyListCache } from '../list-cache.js';
 import { presentVideo } from '../presenters.js';
+import { withSegmentUrls } from '../streaming.js';
 import type { CatalogRouteDeps } from './deps.js';
 import {
   CACHE,
@@ -88,19 +94,53 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     await sendObject(storage, mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
   });
 
-  r.get('/video/:id/:resolution/index.m3u8', exact, auth.requireAuth, ready, async (req, res) => {
+  const offload = deps.offload;
+  /** Offload: the Host the URLs are signed for (res.locals.streamingHost), or 421. */
+  const publicHost: RequestHandler = (req, res, next) => {
+    if (!offload) return next();
+    const host = offload.host(req.get('host'));
+    if (!host) return next(errors.misdirected());
+    res.locals.streamingHost = host;
+    next();
+  };
+
+  r.get('/video/:id/:resolution/index.m3u8', exact, auth.requireAuth, publicHost, ready, async (req, res) => {
     const row = readyRow(res);
     const resolution = resolutionOf(req, row);
     if (!resolution) throw errors.notFound();
     const key = keys.playlist(row.uid!, resolution);
-    await sendPlaylist(storage, playlists, { row, bucket: mediaBucket, key, kind: 'media' }, req, res);
+    let signed: Parameters<typeof sendPlaylist>[2]['signed'];
+    if (offload) {
+      const host = res.locals.streamingHost as string;
+      const at = offload.windowStart();
+      signed = {
+        variant: `${host}@${at}`,
+        apply: (served) =>
+          withSegmentUrls(served, (s) => offload.url(host, keys.segment(row.uid!, resolution, s), at)),
+      };
+    }
+    await sendPlaylist(
+      storage,
+      playlists,
+      { row, bucket: mediaBucket, key, kind: 'media', signed },
+      req,
+      res,
+    );
   });
 
-  r.get('/video/:id/:resolution/:segment', auth.requireAuth, ready, async (req, res) => {
+  r.get('/video/:id/:resolution/:segment', auth.requireAuth, publicHost, ready, async (req, res) => {
     const row = readyRow(res);
     const resolution = resolutionOf(req, row);
     const segment = param(req, 'segment');
     if (!resolution || !SEGMENT_PATTERN.test(segment)) throw errors.notFound();
+    if (offload) {
+      // old clients keep working: the same URL a playlist lists, fetched from the S3 server
+      res.set('Cache-Control', CACHE.playlist);
+      return res.redirect(
+        302,
+        offload.url(res.locals.streamingHost as string, keys.segment(row.uid!, resolution, segment)),
+      );
+    }
     await sendObject(
       storage,
       mediaBucket,

@@ -24,6 +24,17 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
   value: {{ .Values.api.authCookie.allowInsecure | quote }}
 - name: AUTH_COOKIE_SAMESITE
   value: {{ .Values.api.authCookie.sameSite | quote }}
+{{- if eq (include "videoflix.streamingMode" .) "offload" }}
+{{- /* the access cookie stays on the API's paths: it never goes to the S3 server's /<bucket>/ route */}}
+- name: AUTH_COOKIE_ACCESS_PATH
+  value: /api/
+{{- end }}
+- name: STREAMING_MODE
+  value: {{ include "videoflix.streamingMode" . | quote }}
+- name: STREAMING_URL_TTL
+  value: {{ .Values.streaming.urlTtlSeconds | quote }}
+- name: STREAMING_HOSTS
+  value: {{ include "videoflix.streamingHosts" . | quote }}
 - name: BCRYPT_COST
   value: {{ .Values.api.bcryptCost | quote }}
 - name: LOG_LEVEL

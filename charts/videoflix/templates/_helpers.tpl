@@ -395,3 +395,35 @@ volumeClaimTemplates:
 {{- end -}}
 {{- join ", " $out -}}
 {{- end }}
+
+{{/*
+Streaming mode as the API runs it (STREAMING_MODE): streaming.mode, with auto = offload when the chart's
+own Ingress and the bundled S3 server are both enabled (the media Ingress can then route to it), else proxy.
+*/}}
+{{- define "videoflix.streamingMode" -}}
+{{- if eq .Values.streaming.mode "auto" -}}
+{{- ternary "offload" "proxy" (and .Values.api.ingress.enabled .Values.versitygw.enabled) -}}
+{{- else -}}
+{{- .Values.streaming.mode -}}
+{{- end -}}
+{{- end }}
+
+{{/* The media Ingress is rendered: offload with the chart's Ingress and the bundled S3 server. */}}
+{{- define "videoflix.mediaIngress" -}}
+{{- if and (eq (include "videoflix.streamingMode" .) "offload") .Values.api.ingress.enabled .Values.versitygw.enabled -}}
+true
+{{- end -}}
+{{- end }}
+
+{{/*
+STREAMING_HOSTS: streaming.hosts, else the hosts named in api.ingress.hosts and the host (with its port)
+of api.publicUrl, comma-separated.
+*/}}
+{{- define "videoflix.streamingHosts" -}}
+{{- $hosts := .Values.streaming.hosts -}}
+{{- if not $hosts -}}
+{{- range .Values.api.ingress.hosts }}{{ with .host }}{{ $hosts = append $hosts . }}{{ end }}{{ end -}}
+{{- with .Values.api.publicUrl }}{{ $hosts = append $hosts (urlParse .).host }}{{ end -}}
+{{- end -}}
+{{- join "," (uniq $hosts) -}}
+{{- end }}

@@ -8,6 +8,12 @@
  * HLS routes, and asserts that currentTime advances and that segments of at least one rendition were fetched
  * (page.on('request')); switches to the lowest rendition and sees its segments fetched; saves a screenshot
  * to test-results/admin-console.png; deletes the video through the console. No CSP violation, no page error.
+ *
+ * Streaming offload (issue 23; the chart's default behind its own ingress): hls.js fetches the segments from
+ * the offloaded path (`/<media bucket>/<uid>/<res>/segment_NNN.ts?X-Amz-...`, the S3 server through the
+ * ingress), never from the API's segment route, and with no cookie on them; the playlists come from the API
+ * with the access cookie. E2E_STREAMING_MODE=proxy expects the opposite (a platform installed with
+ * streaming.mode=proxy).
  */
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
@@ -19,7 +25,10 @@ import { waitFor } from '../../support/waiters.js';
 
 const SCREENSHOT = path.join(ROOT, 'test-results/admin-console.png');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SEGMENT = /\/api\/video\/(\d+)\/(480p|720p|1080p)\/(segment_\d+\.ts)\/?$/;
+/** A segment request: through the API (proxy: group 1 the id) or offloaded to S3 (group 2 the Video's uid). */
+const SEGMENT =
+  /^(?:\/api\/video\/(\d+)|\/[a-z0-9][a-z0-9.-]+\/([0-9a-f-]{36}))\/(480p|720p|1080p)\/(segment_\d+\.ts)\/?$/;
+const EXPECTED_MODE = process.env.E2E_STREAMING_MODE === 'proxy' ? 'proxy' : 'offload';
 
 // The page's elements as the callbacks of evaluate() see them (tsconfig has no DOM lib: structural types).
 interface MediaEl {
@@ -38,8 +47,16 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
   let page: Page;
   let media: MediaDir | undefined;
   let videoId: string;
+  /** The Video resource's uid (offloaded segment paths carry it instead of the catalog id). */
+  let videoUid = '';
   const title = `Browser test ${Date.now().toString(36)}`;
-  const requests: { url: string; at: number }[] = [];
+  const requests: { url: string; at: number; request: Request }[] = [];
+  /** The segment match of a request URL when it is one of this test's video: rendition, and whether offloaded. */
+  const segmentOf = (url: string) => {
+    const m = SEGMENT.exec(new URL(url).pathname);
+    if (!m || !(m[1] === videoId || (videoUid && m[2] === videoUid))) return null;
+    return { rendition: m[3]!, offloaded: m[2] !== undefined };
+  };
   const segmentStatuses: number[] = [];
   const problems: string[] = [];
 
@@ -52,9 +69,9 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
       args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    page.on('request', (r: Request) => requests.push({ url: r.url(), at: Date.now() }));
+    page.on('request', (r: Request) => requests.push({ url: r.url(), at: Date.now(), request: r }));
     page.on('response', (r) => {
-      if (SEGMENT.test(new URL(r.url()).pathname)) segmentStatuses.push(r.status());
+      if (segmentOf(r.url())) segmentStatuses.push(r.status());
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (m) => {
@@ -100,6 +117,15 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
     );
     videoId = (await page.getAttribute('#upload-status', 'data-video-id')) ?? '';
     expect(videoId).to.match(/^\d+$/);
+    // the admin list names the Video resource (the page's cookies: page.request shares the context's)
+    const admin = (await (
+      await page.request.get(new URL('/api/admin/videos/', env.API_URL).href)
+    ).json()) as Array<{
+      id: number;
+      resource: { uid: string } | null;
+    }>;
+    videoUid = admin.find((v) => String(v.id) === videoId)?.resource?.uid ?? '';
+    expect(videoUid, 'the Video resource of the upload').to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('shows the video in the list until it is Ready, with per-rendition progress', async function () {
@@ -162,14 +188,36 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
     });
     expect(state).to.deep.equal({ muted: true, paused: false, error: null });
 
-    const segments = requests
+    const fetched = requests
       .filter((r) => r.at >= startedAt)
-      .map((r) => SEGMENT.exec(new URL(r.url).pathname))
-      .filter((m): m is RegExpExecArray => m !== null && m[1] === videoId);
-    const renditions = [...new Set(segments.map((m) => m[2]))];
+      .map((r) => ({ r, seg: segmentOf(r.url) }))
+      .filter((x) => x.seg !== null);
+    const segments = fetched.map((x) => x.seg!);
+    const renditions = [...new Set(segments.map((m) => m.rendition))];
+    const offloaded = segments.filter((m) => m.offloaded).length;
     console.log(
-      `      fetched ${segments.length} segments of ${renditions.join(', ')}; currentTime ${t1.toFixed(2)} → ${t2.toFixed(2)} s`,
+      `      fetched ${segments.length} segments of ${renditions.join(', ')} (${offloaded} offloaded to S3); currentTime ${t1.toFixed(2)} → ${t2.toFixed(2)} s`,
     );
+    if (EXPECTED_MODE === 'offload') {
+      // every segment from the offloaded path, presigned, without a cookie; the playlists from the API with one
+      expect(offloaded, 'segments fetched through the API instead of S3').to.equal(segments.length);
+      for (const { r } of fetched) {
+        expect(new URL(r.url).searchParams.get('X-Amz-Signature'), r.url).to.match(/^[0-9a-f]{64}$/);
+        expect(new URL(r.url).origin, 'same origin as the console').to.equal(new URL(env.API_URL).origin);
+        const headers = await r.request.allHeaders();
+        expect(headers.cookie, `cookie sent with ${r.url}`).to.equal(undefined);
+      }
+      const variant = requests.find((r) =>
+        /\/api\/video\/\d+\/(480p|720p|1080p)\/index\.m3u8$/.test(new URL(r.url).pathname),
+      );
+      expect(variant, 'a variant playlist fetched from the API').to.not.equal(undefined);
+      expect(
+        (await variant!.request.allHeaders()).cookie ?? '',
+        'the API call carries the access cookie',
+      ).to.contain('access_token=');
+    } else {
+      expect(offloaded, 'proxy mode: segments through the API').to.equal(0);
+    }
     expect(segments.length).to.be.greaterThan(0);
     expect(renditions.length).to.be.greaterThan(0);
     expect(
@@ -191,14 +239,11 @@ describe('admin console in a real browser (chromium + playwright-core) on the ma
     await page.locator('#player-video').evaluate((v) => ((v as unknown as MediaEl).currentTime = 0));
     const since = Date.now();
     await page.selectOption('#player-rendition', lowest!.value);
-    await waitFor(
-      () =>
-        requests.some((r) => {
-          const m = r.at >= since ? SEGMENT.exec(new URL(r.url).pathname) : null;
-          return m !== null && m[1] === videoId && m[2] === '480p';
-        }),
-      { timeoutMs: 30_000, intervalMs: 200, what: 'a 480p segment fetched after switching' },
-    );
+    await waitFor(() => requests.some((r) => r.at >= since && segmentOf(r.url)?.rendition === '480p'), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'a 480p segment fetched after switching',
+    });
     await waitFor(async () => (await page.locator('#player-video').getAttribute('data-level')) === '480p', {
       timeoutMs: 30_000,
       intervalMs: 200,

@@ -131,6 +131,13 @@ export interface K8sObject {
   automountServiceAccountToken?: boolean;
 }
 
+/** `helm template vf <chart> --namespace media <args>`, parsed; throws with helm's message when it fails. */
+export async function renderChart(args: string[]): Promise<K8sObject[]> {
+  const r = await run('helm', ['template', 'vf', CHART, '--namespace', 'media', ...args]);
+  if (r.code !== 0) throw new Error(`helm template failed (${r.code}): ${r.stderr}`);
+  return parseManifests(r.stdout);
+}
+
 /** The documents of a multi-document YAML stream (empty ones dropped). */
 export function parseManifests(text: string): K8sObject[] {
   return parseAllDocuments(text)

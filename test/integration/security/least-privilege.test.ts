@@ -17,6 +17,8 @@ import { setupStorage, setupStorageSchema } from '../../../api/cli/setup-storage
 import { loadConfig } from '../../../common/config/index.js';
 import { amqpPermissions, COMPONENTS, type Component } from '../../../common/grants/index.js';
 import { createS3Client } from '../../../common/storage/index.js';
+import { S3Presigner, presignPath } from '../../../common/storage/presign.js';
+import { getWithHost } from '@videoflix/testkit/http';
 import { hostEnv, REPO_ROOT } from '../../support/hostenv.js';
 
 const execFileP = promisify(execFile);
@@ -141,6 +143,21 @@ describe('security: per-component S3 identities (versitygw IAM + bucket policies
     expect(await outcome(a.listObjectsV2(sources, '', true).toArray()), 'list sources').to.equal(
       'AccessDenied',
     );
+  });
+
+  it("streaming offload: a URL presigned with the API's identity serves media (its read grant), not a listing", async function () {
+    const s3 = new URL(hostEnv().env.S3_ENDPOINT!);
+    const signer = new S3Presigner({
+      accessKey: ids.api.access,
+      secretKey: ids.api.secret,
+      region: hostEnv().env.S3_REGION ?? 'us-east-1',
+    });
+    const url = (p: string) =>
+      `${s3.origin}${signer.presignGet({ host: s3.host, path: p, date: new Date(), expiresSeconds: 600 })}`;
+    const got = await getWithHost(url(presignPath(media, '2/720p/segment_000.ts')), s3.host);
+    expect(got.status, got.body.toString()).to.equal(200);
+    expect(got.body.toString()).to.equal('other video');
+    expect((await getWithHost(url(`/${media}/`), s3.host)).status, 'list media').to.equal(403);
   });
 
   it('the operator writes playlists and deletes a video, but cannot read sources', async function () {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { servedPlaylist } from '../../../../api/catalog/playlists.js';
+import { SegmentUrls, withSegmentUrls } from '../../../../api/catalog/streaming.js';
+import { S3Presigner } from '../../../../common/storage/presign.js';
 import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import type { RenditionMetadata } from '../../../../common/video/index.js';
 
@@ -78,5 +80,55 @@ describe('api catalog: playlists as served resolve through our routes', function
       '#EXTM3U\n#EXTINF:6,\nsegment_000.ts\n',
     );
     expect(uris(servedPlaylist('#EXTM3U\nweird.bin\n', 'media'))).to.deep.equal(['weird.bin']);
+  });
+
+  describe('streaming offload', function () {
+    const presigner = new S3Presigner({ accessKey: 'AK', secretKey: 'SK', region: 'us-east-1' });
+    const UID = '0d8e7c1a-5b7e-4c1e-9a57-2f9f0b3c0e11';
+    describe('the variant playlist rewrite (withSegmentUrls)', function () {
+      it('proxy mode: segment names stay relative (resolved to the API segment route)', function () {
+        expect(uris(servedPlaylist(FFMPEG_INDEX, 'media'))).to.deep.equal([
+          'segment_000.ts',
+          'segment_001.ts',
+        ]);
+      });
+
+      it('offload mode: each segment becomes a same-origin presigned URL of its own key; tags unchanged', function () {
+        const at = Date.UTC(2026, 11, 4, 13, 0, 0);
+        const urls = new SegmentUrls({
+          presigner,
+          bucket: 'videoflix-media',
+          ttlSeconds: 14400,
+          hosts: new Set(['videos.example.test']),
+          now: () => at,
+        });
+        const out = withSegmentUrls(servedPlaylist(FFMPEG_INDEX, 'media'), (s) =>
+          urls.url('videos.example.test', `${UID}/720p/${s}`),
+        );
+        const got = uris(out);
+        expect(got).to.have.length(2);
+        got.forEach((u, i) => {
+          const url = new URL(u, 'https://videos.example.test/api/video/7/720p/index.m3u8');
+          expect(url.origin, 'same origin as the playlist').to.equal('https://videos.example.test');
+          expect(url.pathname).to.equal(`/videoflix-media/${UID}/720p/segment_00${i}.ts`);
+          expect(url.searchParams.get('X-Amz-Expires')).to.equal('14400');
+          expect(url.searchParams.get('X-Amz-Date')).to.equal('20261204T130000Z');
+          expect(url.searchParams.get('X-Amz-Signature')).to.match(/^[0-9a-f]{64}$/);
+        });
+        expect(out.split('\n').filter((l) => l.startsWith('#'))).to.deep.equal(
+          FFMPEG_INDEX.split('\n').filter((l) => l.startsWith('#')),
+        );
+        // the URLs differ per segment (each signs its own key)
+        expect(
+          new Set(got.map((u) => new URL(u, 'http://x').searchParams.get('X-Amz-Signature'))).size,
+        ).to.equal(2);
+      });
+
+      it('leaves lines that are not segment names alone', function () {
+        expect(withSegmentUrls('#EXTM3U\nweird.bin\n#EXTINF:1,\nsegment_1.ts\n', () => 'SIGNED')).to.equal(
+          '#EXTM3U\nweird.bin\n#EXTINF:1,\nsegment_1.ts\n',
+        );
+      });
+    });
   });
 });
