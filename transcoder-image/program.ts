@@ -10,6 +10,7 @@ import { EXIT_CODES } from '../common/video/index.js';
 import { loadJobConfig, parseArgs, terminationMessagePath } from './config.js';
 import { terminationLine, toTranscoderError, TranscoderError } from './errors.js';
 import { createMediaTool } from './ffmpeg/index.js';
+import { ProgressReporter } from './progress.js';
 import { Storage } from './storage.js';
 import type { TaskContext } from './tasks/context.js';
 import { runRendition } from './tasks/rendition.js';
@@ -28,9 +29,15 @@ export async function main(
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
+  let reporter: ProgressReporter | undefined;
   try {
     const args = parseArgs(argv);
     const job = loadJobConfig(env);
+    if (args.task === 'rendition' && job.progress) {
+      // connects while the source is probed; reports are dropped until then (and if it never does)
+      reporter = new ProgressReporter({ ...job.progress, logger: log.child({ part: 'progress' }) });
+      reporter.start();
+    }
     const ctx: TaskContext = {
       job,
       storage: Storage.fromConfig(job.storage),
@@ -41,11 +48,19 @@ export async function main(
         ...(args.task === 'rendition' ? { rendition: args.rendition } : {}),
       }),
       signal: controller.signal,
+      ...(reporter ? { progress: reporter } : {}),
     };
     const started = performance.now();
     const result =
       args.task === 'thumbnail' ? await runThumbnail(ctx) : await runRendition(ctx, args.rendition);
-    ctx.log.info({ seconds: Math.round(performance.now() - started) / 1000, keys: result.keys }, 'done');
+    ctx.log.info(
+      {
+        seconds: Math.round(performance.now() - started) / 1000,
+        keys: result.keys,
+        ...(reporter ? { progressReports: { sent: reporter.sent, dropped: reporter.dropped } } : {}),
+      },
+      'done',
+    );
     return EXIT_CODES.ok;
   } catch (err) {
     const failure =
@@ -56,6 +71,8 @@ export async function main(
     log.error({ kind: failure.kind, exitCode: failure.exitCode, cause: describeCause(failure.cause) }, line);
     await writeTerminationMessage(terminationMessagePath(env), line, log);
     return failure.exitCode;
+  } finally {
+    await reporter?.stop().catch(() => undefined);
   }
 }
 
