@@ -66,7 +66,12 @@ const jobSchema = z.object({
   [TRANSCODER_ENV.skipTallerThanSource]: z.enum(['0', '1', 'true', 'false']).optional(),
   // Progress is best effort: a wrong value falls back to its default, it never fails the encode.
   [TRANSCODER_ENV.progressAmqpUrl]: z.string().optional().catch(undefined),
-  [TRANSCODER_ENV.progressExchange]: z.string().min(1).max(255).default(DEFAULT_PROGRESS_EXCHANGE).catch(DEFAULT_PROGRESS_EXCHANGE),
+  [TRANSCODER_ENV.progressExchange]: z
+    .string()
+    .min(1)
+    .max(255)
+    .default(DEFAULT_PROGRESS_EXCHANGE)
+    .catch(DEFAULT_PROGRESS_EXCHANGE),
   [TRANSCODER_ENV.progressInterval]: z.coerce.number().min(0.1).max(3600).default(3).catch(3),
   [TRANSCODER_ENV.progressStepPercent]: z.coerce.number().min(0.1).max(100).default(5).catch(5),
   /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */

@@ -71,7 +71,8 @@ export function overallPercent(renditions: readonly RenditionStatus[]): number |
   const counted = renditions.filter((r) => r.phase !== 'Skipped' && r.phase !== 'Failed');
   if (counted.length === 0) return undefined;
   const sum = counted.reduce(
-    (acc, r) => acc + (r.phase === 'Succeeded' ? 100 : r.phase === 'Running' ? (r.progress?.percent ?? 0) : 0),
+    (acc, r) =>
+      acc + (r.phase === 'Succeeded' ? 100 : r.phase === 'Running' ? (r.progress?.percent ?? 0) : 0),
     0,
   );
   return Math.floor(sum / counted.length);

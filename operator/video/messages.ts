@@ -14,7 +14,9 @@ import type { StatusSink } from './publish.js';
 /** The per-rendition phases (and progress) of a status, as one comparable string. */
 const renditionStates = (status: VideoStatus) =>
   (status.renditions ?? [])
-    .map((r) => `${r.name}:${r.phase}:${r.progress?.percent ?? ''}:${r.progress?.estimatedCompletionTime ?? ''}`)
+    .map(
+      (r) => `${r.name}:${r.phase}:${r.progress?.percent ?? ''}:${r.progress?.estimatedCompletionTime ?? ''}`,
+    )
     .join(',');
 
 /**

@@ -75,7 +75,12 @@ export class FluentMediaTool implements MediaTool {
         const p = parseProgressLine(line);
         if (p === undefined) return;
         const percent = percentOf(p.encodedSeconds, duration) ?? 0;
-        report({ percent, encodedSeconds: p.encodedSeconds, durationSeconds: duration, ...(p.speed !== undefined ? { speed: p.speed } : {}) });
+        report({
+          percent,
+          encodedSeconds: p.encodedSeconds,
+          durationSeconds: duration,
+          ...(p.speed !== undefined ? { speed: p.speed } : {}),
+        });
       });
     }
     return run(cmd, 'ffmpeg (hls)', o.signal);

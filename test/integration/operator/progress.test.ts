@@ -14,8 +14,8 @@ import { ProgressConsumer } from '../../../operator/video/progress.js';
 import { ProgressReporter } from '../../../transcoder-image/progress.js';
 import { createTestNamespace, uniqueName } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
+import { MemorySink } from '../../../operator/video/publish.js';
 import {
-  MemorySink,
   applyVideoCrd,
   clients,
   completeJob,
@@ -88,7 +88,13 @@ describe('operator: progress reports folded into the status (RabbitMQ → kube-a
     consumer.start();
     await waitFor(async () => consumer.connected, { what: 'the progress consumer connected' });
     // the transcoder's side, as the program publishes (the exchange exists now: the operator declared it)
-    reporter = new ProgressReporter({ url: process.env.AMQP_URL!, exchange, intervalMs: 0, stepPercent: 0, logger: log });
+    reporter = new ProgressReporter({
+      url: process.env.AMQP_URL!,
+      exchange,
+      intervalMs: 0,
+      stepPercent: 0,
+      logger: log,
+    });
     reporter.start();
   });
 
@@ -99,29 +105,41 @@ describe('operator: progress reports folded into the status (RabbitMQ → kube-a
     await dropNamespace(kc, custom, ns);
   });
 
-  const report = (uid: string, rendition: ProgressMessage['rendition'], percent: number): ProgressMessage => ({
+  const report = (
+    uid: string,
+    rendition: ProgressMessage['rendition'],
+    percent: number,
+  ): ProgressMessage => ({
     uid,
     rendition,
     percent,
     encodedSeconds: (percent / 100) * 30,
     durationSeconds: 30,
     speed: 1.5,
-    etaSeconds: ((100 - percent) / 100) * 30 / 1.5,
+    etaSeconds: (((100 - percent) / 100) * 30) / 1.5,
     at: new Date().toISOString(),
   });
 
-  it('coalesces a burst of reports into a few status writes, shows PROGRESS, keeps the reconciler\'s writes', async () => {
+  it("coalesces a burst of reports into a few status writes, shows PROGRESS, keeps the reconciler's writes", async () => {
     const name = uniqueName('prog');
     await createVideo(custom, ns, name, { source: { bucket: buckets.sources, key: 'p.mp4' } });
     await waitJobs(batch, ns, [`${name}-thumbnail`]);
     const uid = (await getVideo(custom, ns, name)).metadata.uid!;
-    await writeProbe(storage, buckets.media, uid, { durationSeconds: 30, width: 1280, height: 720, hasAudio: true });
+    await writeProbe(storage, buckets.media, uid, {
+      durationSeconds: 30,
+      width: 1280,
+      height: 720,
+      hasAudio: true,
+    });
     await completeJob(batch, ns, `${name}-thumbnail`);
     await waitJobs(batch, ns, [`${name}-480p`, `${name}-720p`]);
     await waitFor(
       async () => {
         const v = await getVideo(custom, ns, name);
-        return v.status?.renditionsSummary === '0/2' && v.status.renditions?.every((r) => r.phase !== 'Pending' || r.name === '1080p') ? v : undefined;
+        return v.status?.renditionsSummary === '0/2' &&
+          v.status.renditions?.every((r) => r.phase !== 'Pending' || r.name === '1080p')
+          ? v
+          : undefined;
       },
       { what: 'the Video probed, 480p and 720p running' },
     );
@@ -142,10 +160,11 @@ describe('operator: progress reports folded into the status (RabbitMQ → kube-a
     const v = await waitFor(
       async () => {
         const x = await getVideo(custom, ns, name);
-        const p = x.status?.renditions?.find((r) => r.name === '480p')?.progress;
-        return p?.percent === 80 ? x : undefined;
+        const p4 = x.status?.renditions?.find((r) => r.name === '480p')?.progress;
+        const p7 = x.status?.renditions?.find((r) => r.name === '720p')?.progress;
+        return p4?.percent === 80 && p7?.percent === 40 ? x : undefined;
       },
-      { timeoutMs: 10_000, what: '480p at the last reported 80 %' },
+      { timeoutMs: 10_000, what: '480p and 720p at their last reported 80 % and 40 %' },
     );
     const writes = patches.count;
     patches.stop();
@@ -156,10 +175,14 @@ describe('operator: progress reports folded into the status (RabbitMQ → kube-a
     expect(v.status!.progressSummary).to.equal('60%');
     // at most one write per interval (plus the one at the start of the burst), never one per report
     const bound = Math.ceil((seconds * 1000 + 2_000) / WRITE_INTERVAL_MS) + 1;
-    expect(writes, `${writes} status PATCHes for ${sent} reports in ${seconds.toFixed(1)} s`).to.be.at.most(bound);
+    expect(writes, `${writes} status PATCHes for ${sent} reports in ${seconds.toFixed(1)} s`).to.be.at.most(
+      bound,
+    );
     expect(writes).to.be.at.least(2);
     expect(op.controller.progress!.received).to.equal(sent + 1);
-    console.log(`      ${sent} reports in ${seconds.toFixed(1)} s → ${writes} status PATCHes (interval ${WRITE_INTERVAL_MS} ms)`);
+    console.log(
+      `      ${sent} reports in ${seconds.toFixed(1)} s → ${writes} status PATCHes (interval ${WRITE_INTERVAL_MS} ms)`,
+    );
 
     // the API hears it with the status messages
     const withProgress = sink.messages.filter((m) =>

@@ -275,8 +275,9 @@ describe('security: per-component RabbitMQ users (permissions per vhost)', funct
       await op.assertExchange(progress, 'topic', { durable: true });
       await op.assertQueue(progressQueue, { exclusive: true, autoDelete: true, durable: false });
       await op.bindQueue(progressQueue, progress, '#');
-      const got = new Promise<string>((resolve) =>
-        void op.consume(progressQueue, (m) => m && resolve(m.content.toString()), { noAck: true }),
+      const got = new Promise<string>(
+        (resolve) =>
+          void op.consume(progressQueue, (m) => m && resolve(m.content.toString()), { noAck: true }),
       );
       const tx = await (await connect(users.transcoder)).createChannel();
       await tx.checkExchange(progress); // passive: needs no permission

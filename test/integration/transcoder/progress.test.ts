@@ -43,8 +43,13 @@ describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)'
   let conn: amqp.ChannelModel;
   let ch: amqp.Channel;
   let queue: string;
-  const received: Array<{ routingKey: string; at: number; body: unknown; type?: string; persistent: boolean }> =
-    [];
+  const received: Array<{
+    routingKey: string;
+    at: number;
+    body: unknown;
+    type?: string;
+    persistent: boolean;
+  }> = [];
 
   before(async function () {
     client = s3();
@@ -81,7 +86,8 @@ describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)'
     for (const bucket of [sourceBucket, mediaBucket]) {
       try {
         const names: string[] = [];
-        for await (const o of client.listObjectsV2(bucket, '', true)) names.push((o as { name: string }).name);
+        for await (const o of client.listObjectsV2(bucket, '', true))
+          names.push((o as { name: string }).name);
         if (names.length) await client.removeObjects(bucket, names);
         await client.removeBucket(bucket);
       } catch {
@@ -141,7 +147,10 @@ describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)'
       expect(r.durationSeconds).to.be.closeTo(12, 0.5);
     }
     const percents = reports.map((r) => r.percent);
-    expect([...percents].sort((a, b) => a - b), 'in order').to.deep.equal(percents);
+    expect(
+      [...percents].sort((a, b) => a - b),
+      'in order',
+    ).to.deep.equal(percents);
     expect(percents.at(-1)!).to.be.above(50);
     const withSpeed = reports.filter((r) => r.speed !== undefined && r.etaSeconds !== undefined);
     expect(withSpeed.length, 'speed and ETA reported').to.be.at.least(1);

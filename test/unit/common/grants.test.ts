@@ -101,7 +101,12 @@ describe('common/grants: who may do what', function () {
   });
 
   it('RabbitMQ progress: the transcoder may only publish to the progress exchange; the operator reads it', function () {
-    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.status', undefined, 'videoflix.progress');
+    const p = amqpPermissions(
+      'videoflix.video-status',
+      'videoflix.api.status',
+      undefined,
+      'videoflix.progress',
+    );
     const matches = (re: string, name: string) => new RegExp(re).test(name);
     const mine = progressQueueName('videoflix.progress', 'videoflix-operator-5d8f/x');
     expect(mine).to.equal('videoflix.progress.operator.videoflix-operator-5d8f-x');

@@ -46,7 +46,14 @@ describe('common/video/progress', () => {
   });
 
   it('the message schema refuses what a broker could carry that is no report', () => {
-    const ok = { uid: 'u1', rendition: '720p', percent: 12.5, encodedSeconds: 5, durationSeconds: 40, at: 'x' };
+    const ok = {
+      uid: 'u1',
+      rendition: '720p',
+      percent: 12.5,
+      encodedSeconds: 5,
+      durationSeconds: 40,
+      at: 'x',
+    };
     expect(progressMessageSchema.safeParse(ok).success).to.equal(true);
     expect(progressMessageSchema.safeParse({ ...ok, percent: 101 }).success).to.equal(false);
     expect(progressMessageSchema.safeParse({ ...ok, rendition: '4k' }).success).to.equal(false);
@@ -63,9 +70,7 @@ describe('common/video/progress', () => {
       resourceVersion: '1',
       phase: 'Processing',
       title: 't',
-      renditions: [
-        { name: '480p', phase: 'Running', progress: { percent: 40, speed: 1.5, updatedAt: 'x' } },
-      ],
+      renditions: [{ name: '480p', phase: 'Running', progress: { percent: 40, speed: 1.5, updatedAt: 'x' } }],
       observedAt: 'x',
       sequence: 1,
     });

@@ -171,7 +171,14 @@ describe('Video CRD and TypeScript types agree', () => {
 
   it('printer columns point at fields that exist', () => {
     const cols = Object.fromEntries(version.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]));
-    expect(Object.keys(cols)).to.include.members(['Title', 'Phase', 'Renditions', 'Progress', 'Duration', 'Age']);
+    expect(Object.keys(cols)).to.include.members([
+      'Title',
+      'Phase',
+      'Renditions',
+      'Progress',
+      'Duration',
+      'Age',
+    ]);
     expect(cols.Progress).to.equal('.status.progressSummary');
     for (const p of Object.values(cols)) {
       const m = /^\.(spec|status)\.(\w+)/.exec(p);

@@ -6,7 +6,11 @@ import { foldProgress, progressSummary } from '../../../operator/video/phases/pr
 import { ProgressTracker, toRenditionProgress } from '../../../operator/video/progress.js';
 import { job, jobs, NOW, settings, UID, video } from './fixtures.js';
 
-const report = (rendition: ProgressMessage['rendition'], percent: number, over: Partial<ProgressMessage> = {}) =>
+const report = (
+  rendition: ProgressMessage['rendition'],
+  percent: number,
+  over: Partial<ProgressMessage> = {},
+) =>
   ({
     uid: UID,
     rendition,
@@ -98,7 +102,11 @@ describe('operator progress', () => {
       ]);
       // a Pending rung (a retry's backoff) drops it; a progress on a finished entry never survives
       expect(
-        foldProgress([{ name: '720p', phase: 'Pending', progress: { percent: 1, updatedAt: at } }], old, fresh),
+        foldProgress(
+          [{ name: '720p', phase: 'Pending', progress: { percent: 1, updatedAt: at } }],
+          old,
+          fresh,
+        ),
       ).to.deep.equal([{ name: '720p', phase: 'Pending' }]);
     });
 
@@ -117,8 +125,22 @@ describe('operator progress', () => {
       source: { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true },
       thumbnailKey: `${UID}/thumbnail.jpg`,
       conditions: [
-        { type: 'Probed', status: 'True', reason: 'Probed', message: 'x', observedGeneration: 1, lastTransitionTime: 'x' },
-        { type: 'Ready', status: 'False', reason: 'Transcoding', message: 'x', observedGeneration: 1, lastTransitionTime: 'x' },
+        {
+          type: 'Probed',
+          status: 'True',
+          reason: 'Probed',
+          message: 'x',
+          observedGeneration: 1,
+          lastTransitionTime: 'x',
+        },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'Transcoding',
+          message: 'x',
+          observedGeneration: 1,
+          lastTransitionTime: 'x',
+        },
       ],
     };
     const running = jobs(
@@ -127,7 +149,12 @@ describe('operator progress', () => {
       job('demo-720p', undefined),
       job('demo-1080p', undefined),
     );
-    const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({ video: v, jobs: running, now: NOW, ...o });
+    const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
+      video: v,
+      jobs: running,
+      now: NOW,
+      ...o,
+    });
     const S = { jobs: settings };
 
     it('puts due reports into the running renditions and the summary; a pass without them keeps them', () => {

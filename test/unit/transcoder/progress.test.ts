@@ -14,14 +14,19 @@ const log = createLogger('test', { level: 'silent' });
 describe('transcoder progress reports', () => {
   it('parses time and speed from ffmpeg progress lines', () => {
     expect(
-      parseProgressLine('frame=  240 fps= 48 q=28.0 size=    1024kB time=00:01:02.50 bitrate=2046.0kbits/s speed=1.52x'),
+      parseProgressLine(
+        'frame=  240 fps= 48 q=28.0 size=    1024kB time=00:01:02.50 bitrate=2046.0kbits/s speed=1.52x',
+      ),
     ).to.deep.equal({ encodedSeconds: 62.5, speed: 1.52 });
     expect(parseProgressLine('frame=1 time=01:00:00.00 bitrate=N/A speed=N/A')).to.deep.equal({
       encodedSeconds: 3600,
     });
     expect(parseProgressLine('frame=1 time=N/A bitrate=N/A speed=N/A')).to.equal(undefined);
     expect(parseProgressLine('Stream #0:0: Video: h264')).to.equal(undefined);
-    expect(parseProgressLine('time=00:00:01.00 speed=1e+03x')).to.deep.equal({ encodedSeconds: 1, speed: 1000 });
+    expect(parseProgressLine('time=00:00:01.00 speed=1e+03x')).to.deep.equal({
+      encodedSeconds: 1,
+      speed: 1000,
+    });
   });
 
   it('throttle: the first report, then one per interval, or sooner after the percent step', () => {
@@ -62,7 +67,12 @@ describe('transcoder progress reports', () => {
       etaSeconds: 15,
       at: '2026-12-04T10:00:00.000Z',
     });
-    const noSpeed = progressMessage('u', '480p', { percent: 1, encodedSeconds: 1, durationSeconds: 100 }, new Date());
+    const noSpeed = progressMessage(
+      'u',
+      '480p',
+      { percent: 1, encodedSeconds: 1, durationSeconds: 100 },
+      new Date(),
+    );
     expect(noSpeed).not.to.have.property('etaSeconds');
   });
 
@@ -78,7 +88,13 @@ describe('transcoder progress reports', () => {
     for (let p = 0; p <= 100; p += 1) hook({ percent: p, encodedSeconds: p, durationSeconds: 100, speed: 1 });
     expect(sent.map((m) => m.percent)).to.deep.equal([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     expect(() =>
-      progressHook('u', '480p', { intervalMs: 1, stepPercent: 1 }, undefined, log)({
+      progressHook(
+        'u',
+        '480p',
+        { intervalMs: 1, stepPercent: 1 },
+        undefined,
+        log,
+      )({
         percent: 1,
         encodedSeconds: 1,
         durationSeconds: 2,
