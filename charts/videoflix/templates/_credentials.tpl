@@ -137,12 +137,12 @@ broker's transcoder user, or an existing Secret with the URL (external RabbitMQ)
 {{- $c := .Values.componentCredentials.rabbitmq.transcoder }}
 {{- if and .Values.progress.enabled .Values.componentCredentials.enabled }}
 {{- if $c.existingSecret }}
-{{- if .Values.componentCredentials.rabbitmq.existingSecretUrlKey }}{{ $c.existingSecret }}{{ end }}
+{{- $c.existingSecret }}
 {{- else if .Values.rabbitmq.enabled }}
 {{- include "videoflix.componentName" (list . "amqp-transcoder") }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- define "videoflix.transcoderProgressUrlKey" -}}
-{{- if .Values.componentCredentials.rabbitmq.transcoder.existingSecret }}{{ .Values.componentCredentials.rabbitmq.existingSecretUrlKey }}{{ else }}url{{ end }}
+{{- if .Values.componentCredentials.rabbitmq.transcoder.existingSecret }}{{ default "url" .Values.componentCredentials.rabbitmq.existingSecretUrlKey }}{{ else }}url{{ end }}
 {{- end }}
