@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import amqp from 'amqplib';
-import { Client } from 'minio';
+import { minioFrom } from '../operator/storage.js';
 import {
   API_VERSION,
   GROUP,
@@ -57,18 +57,13 @@ const REPORT_EVERY_S = 3;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function s3(): Client {
-  const url = new URL(process.env.S3_ENDPOINT!);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    accessKey: process.env.S3_ACCESS_KEY!,
-    secretKey: process.env.S3_SECRET_KEY!,
-    pathStyle: true,
-  });
-}
+const s3 = () =>
+  minioFrom(
+    process.env.S3_ENDPOINT!,
+    process.env.S3_REGION ?? 'us-east-1',
+    process.env.S3_ACCESS_KEY!,
+    process.env.S3_SECRET_KEY!,
+  );
 
 async function encodeBench(): Promise<void> {
   const client = s3();
@@ -225,15 +220,18 @@ async function operatorRun(kc: k8s.KubeConfig, writeInterval: number): Promise<O
         VIDEOS * (1 + RENDITIONS.length),
       { timeoutMs: 120_000, intervalMs: 500, what: 'every Job' },
     );
-    const list = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as {
-      items: Video[];
-    };
-    const uids = list.items.map((v) => v.metadata.uid!);
+    const videos = async () =>
+      (
+        (await custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+        })) as {
+          items: Video[];
+        }
+      ).items;
+    const uids = (await videos()).map((v) => v.metadata.uid!);
     // the encode window: each rendition of each Video reports every 3 s, as a transcoder does
     const steps = Math.floor(WINDOW_S / REPORT_EVERY_S);
     for (let s = 1; s <= steps; s++) {
@@ -265,15 +263,7 @@ async function operatorRun(kc: k8s.KubeConfig, writeInterval: number): Promise<O
         total += d;
       }
     }
-    const check = (await custom.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-    })) as {
-      items: Video[];
-    };
-    const summaries = check.items.map((v) => v.status?.progressSummary ?? '-');
+    const summaries = (await videos()).map((v) => v.status?.progressSummary ?? '-');
     say(
       `  PROGRESS_WRITE_INTERVAL=${writeInterval}: PROGRESS column now ${[...new Set(summaries)].join(' ')}`,
     );

@@ -11,25 +11,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { Client } from 'minio';
+import type { Client } from 'minio';
 import { keys, progressMessageSchema, type ProgressMessage } from '../../../common/video/index.js';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
+import { s3 } from '../operator/helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(REPO, 'transcoder-image/main.ts');
-
-function s3(): Client {
-  const url = new URL(process.env.S3_ENDPOINT!);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    accessKey: process.env.S3_ACCESS_KEY!,
-    secretKey: process.env.S3_SECRET_KEY!,
-    pathStyle: true,
-  });
-}
 
 describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)', function () {
   this.timeout(300_000);
