@@ -67,7 +67,7 @@ export function createVideoList({ onSignedOut, player }) {
         el(
           'div',
           { className: 'rendition-progress', dataset: { rendition: r.name } },
-          el('span', { className: 'muted', textContent: `${r.name} ` }),
+          el('span', { className: 'rendition-name', textContent: `${r.name} ` }),
           el('progress', {
             className: 'encode',
             max: 100,
@@ -75,7 +75,7 @@ export function createVideoList({ onSignedOut, player }) {
             title: r.progress ? `${r.progress.percent} %` : 'waiting for the first report',
           }),
           el('span', {
-            className: 'eta muted',
+            className: 'eta',
             textContent: r.progress
               ? ` ${Math.floor(r.progress.percent)} %${r.progress.speed ? ` at ${r.progress.speed}x` : ''} ${etaText(r.progress.eta_seconds)}`
               : ' starting',
