@@ -10,6 +10,7 @@
  * of the exchange, which needs no permission), so the operator or the chart declares it.
  */
 import type { Channel } from 'amqplib';
+import { withTimeout } from '../common/amqp/index.js';
 import { AmqpLifecycle } from '../common/amqp/lifecycle.js';
 import type { Logger } from '../common/logging/index.js';
 import {
@@ -127,9 +128,9 @@ export class ProgressReporter {
     }
   }
 
-  /** Closes the connection, bounded by the lifecycle's timeout. */
-  async stop(): Promise<void> {
-    await this.link.stop();
+  /** Closes the connection; never holds up the exit for longer than `ms` (a frozen broker). */
+  async stop(ms = 1_000): Promise<void> {
+    await withTimeout(this.link.stop(), ms, 'closing the progress connection').catch(() => undefined);
   }
 }
 
