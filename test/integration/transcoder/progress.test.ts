@@ -142,12 +142,13 @@ describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)'
     expect(percents.at(-1)!).to.be.above(50);
     const withSpeed = reports.filter((r) => r.speed !== undefined && r.etaSeconds !== undefined);
     expect(withSpeed.length, 'speed and ETA reported').to.be.at.least(1);
-    // the pace: a report at most every 0.5 s unless the percent moved by 20
-    const times = mine.map((r) => r.at);
+    // the pace: a report at most every 0.5 s unless the percent moved by 20 (by the transcoder's own
+    // timestamps: arrival times at the consumer jitter under load)
+    const times = reports.map((r) => Date.parse(r.at));
     for (let i = 1; i < reports.length; i++) {
       const gap = times[i]! - times[i - 1]!;
       const step = reports[i]!.percent - reports[i - 1]!.percent;
-      expect(gap >= 400 || step >= 20, `report ${i}: ${gap.toFixed(0)} ms, +${step}%`).to.equal(true);
+      expect(gap >= 490 || step >= 20, `report ${i}: ${gap.toFixed(0)} ms, +${step}%`).to.equal(true);
     }
     // the log says how many went out
     expect(withReports.out).to.match(/"progressReports":\{"sent":\d+,"dropped":\d+\}/);
