@@ -44,7 +44,7 @@ import {
   report,
   REPO_ROOT,
   say,
-  startNode,
+  startCountedOperator,
   waitHttpOk,
 } from './support/lib.js';
 
@@ -166,27 +166,19 @@ async function operatorRun(kc: k8s.KubeConfig, writeInterval: number): Promise<O
   const exchange = `bench.progress.${ns}`;
   const port = await freePort();
   const countFile = path.join(BENCH_CACHE, `progress-requests-${writeInterval}.json`);
-  fs.rmSync(countFile, { force: true });
-  const op = startNode(
-    path.join(REPO_ROOT, 'operator/main.ts'),
-    {
-      LOG_LEVEL: 'warn',
-      WATCH_NAMESPACE: ns,
-      POD_NAMESPACE: ns,
-      POD_NAME: `bench-operator-${writeInterval}`,
-      HTTP_PORT: String(port),
-      HTTP_HOST: '127.0.0.1',
-      S3_MEDIA_BUCKET: `bench-media-${ns}`,
-      S3_SOURCE_BUCKET: `bench-src-${ns}`,
-      AMQP_EXCHANGE: `bench.video-status.${ns}`,
+  const op = startCountedOperator({
+    ns,
+    name: `bench-operator-${writeInterval}`,
+    port,
+    countFile,
+    mediaBucket: `bench-media-${ns}`,
+    sourceBucket: `bench-src-${ns}`,
+    env: {
       PROGRESS_EXCHANGE: exchange,
       PROGRESS_WRITE_INTERVAL: String(writeInterval),
       MEDIA_CHECK_INTERVAL_SECONDS: '0',
-      TRANSCODER_IMAGE: 'videoflix-transcoder:bench',
-      BENCH_REQUEST_COUNT_FILE: countFile,
     },
-    { imports: [path.join(REPO_ROOT, 'bench/support/count-requests.ts')] },
-  );
+  });
   const conn = await amqp.connect(process.env.AMQP_URL!);
   try {
     const url = `http://127.0.0.1:${port}`;
