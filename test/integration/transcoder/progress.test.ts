@@ -14,7 +14,7 @@ import amqp from 'amqplib';
 import type { Client } from 'minio';
 import { keys, progressMessageSchema, type ProgressMessage } from '../../../common/video/index.js';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
-import { s3 } from '../operator/helpers.js';
+import { listKeys, s3 } from '../operator/helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = path.join(REPO, 'transcoder-image/main.ts');
@@ -72,15 +72,10 @@ describe('transcoder: progress reports over RabbitMQ (real ffmpeg, real broker)'
     await ch?.deleteExchange(exchange).catch(() => undefined);
     await conn?.close().catch(() => undefined);
     for (const bucket of [sourceBucket, mediaBucket]) {
-      try {
-        const names: string[] = [];
-        for await (const o of client.listObjectsV2(bucket, '', true))
-          names.push((o as { name: string }).name);
-        if (names.length) await client.removeObjects(bucket, names);
-        await client.removeBucket(bucket);
-      } catch {
-        // unique names: garbage at worst
-      }
+      // unique names: garbage at worst
+      const names = await listKeys(client, bucket, '').catch(() => []);
+      if (names.length) await client.removeObjects(bucket, names).catch(() => undefined);
+      await client.removeBucket(bucket).catch(() => undefined);
     }
     await media?.cleanup();
   });
