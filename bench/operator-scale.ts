@@ -35,6 +35,7 @@ import {
   REPO_ROOT,
   report,
   say,
+  startCountedOperator,
   startNode,
   waitHttpOk,
 } from './support/lib.js';
@@ -128,25 +129,15 @@ async function main() {
       const ns = await createTestNamespace(kc, `bench-op-${n}`, { waitForServiceAccount: false });
       const port = await freePort();
       const countFile = path.join(BENCH_CACHE, `operator-requests-${n}.json`);
-      fs.rmSync(countFile, { force: true });
-      const op = startNode(
-        path.join(REPO_ROOT, 'operator/main.ts'),
-        {
-          LOG_LEVEL: 'warn',
-          WATCH_NAMESPACE: ns,
-          POD_NAMESPACE: ns,
-          POD_NAME: `bench-operator-${n}`,
-          HTTP_PORT: String(port),
-          HTTP_HOST: '127.0.0.1',
-          S3_MEDIA_BUCKET: media,
-          S3_SOURCE_BUCKET: s3bucket,
-          AMQP_EXCHANGE: `bench.video-status.${ns}`,
-          TRANSCODER_IMAGE: 'videoflix-transcoder:bench',
-          BENCH_REQUEST_COUNT_FILE: countFile,
-          NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
-        },
-        { imports: [path.join(REPO_ROOT, 'bench/support/count-requests.ts')] },
-      );
+      const op = startCountedOperator({
+        ns,
+        name: `bench-operator-${n}`,
+        port,
+        countFile,
+        mediaBucket: media,
+        sourceBucket: s3bucket,
+        env: { NODE_OPTIONS: OPERATOR_NODE_OPTIONS },
+      });
       try {
         const url = `http://127.0.0.1:${port}`;
         await waitHttpOk(`${url}/readyz`, op);

@@ -2,7 +2,7 @@
 # make bench: runs every benchmark under bench/ and prints one table of figures with ratios against
 # baselines measured in the same run (bench/README.md explains them and holds a full run).
 #
-#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready
+#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, progress
 #   hack/bench.sh catalog    only the named ones; "streaming" is streaming-kind (through the ingress on kind)
 #                            and streaming-host (the API alone on the host tier), each also selectable alone
 #
@@ -43,7 +43,7 @@ NS=${DEV_NAMESPACE:-videoflix}
 RELEASE=${DEV_RELEASE:-videoflix}
 # the project's dockerd (kind nodes; streaming reads the Pods' cgroups through docker exec)
 export DOCKER_HOST=${DOCKER_HOST:-$(bash -c '. hack/cluster/env.sh >/dev/null 2>&1; echo "$DOCKER_HOST"')}
-HOST_BENCHES=(operator-scale catalog upload streaming-host)
+HOST_BENCHES=(operator-scale catalog upload streaming-host progress)
 ALL=(time-to-ready streaming-kind "${HOST_BENCHES[@]}")
 SELECTED=()
 for b in "${@:-${ALL[@]}}"; do # "streaming" is both streaming-kind and streaming-host

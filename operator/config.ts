@@ -1,7 +1,12 @@
 /** Operator configuration from the environment (fail fast on anything wrong). */
 import { hostname } from 'node:os';
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
-import { LadderConfigError, resolveLadder, type LadderSettings } from '../common/video/index.js';
+import {
+  DEFAULT_PROGRESS_EXCHANGE,
+  LadderConfigError,
+  resolveLadder,
+  type LadderSettings,
+} from '../common/video/index.js';
 import { DEFAULT_WORKERS } from './runtime/queue.js';
 import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
 
@@ -73,6 +78,15 @@ export const operatorSchema = storageSchema
     PUBLISH_BACKOFF_MAX_MS: z.coerce.number().int().min(10).default(30_000),
     /** Publish every Video's current status when this replica becomes leader. */
     PUBLISH_ON_LEAD: env.bool(true),
+    /** The transcoders' progress reports (topic exchange, declared by the operator). */
+    PROGRESS_EXCHANGE: env.str(DEFAULT_PROGRESS_EXCHANGE),
+    /** Least seconds between two progress writes of one Video's status; 0 = progress is not recorded. */
+    PROGRESS_WRITE_INTERVAL: z.coerce.number().min(0).max(3600).default(5),
+    /** A transcoder reports at most every this many seconds (or after 5 % more), passed to the Jobs. */
+    PROGRESS_INTERVAL: z.coerce.number().min(0.1).max(3600).default(3),
+    /** Secret (in each Video's namespace) with the transcoders' broker URL; empty = they send no progress. */
+    TRANSCODER_PROGRESS_SECRET: z.string().default(''),
+    TRANSCODER_PROGRESS_URL_KEY: env.str('url'),
   })
   .superRefine((c, ctx) => {
     // the transcoder resolves the same strings (common/video/ladder.ts): a bad override stops the
@@ -124,5 +138,15 @@ export function jobSettingsFrom(c: OperatorEnv): JobSettings {
     resources: { ...DEFAULT_RESOURCES, ...overrides },
     instance: c.INSTANCE,
     tmpSizeLimit: c.TRANSCODER_TMP_SIZE_LIMIT,
+    ...(c.TRANSCODER_PROGRESS_SECRET
+      ? {
+          progress: {
+            secretName: c.TRANSCODER_PROGRESS_SECRET,
+            urlKey: c.TRANSCODER_PROGRESS_URL_KEY,
+            exchange: c.PROGRESS_EXCHANGE,
+            intervalSeconds: c.PROGRESS_INTERVAL,
+          },
+        }
+      : {}),
   };
 }

@@ -10,6 +10,8 @@ import { VideoController } from './video/controller.js';
 import { createHealthServer, listen } from './runtime/health.js';
 import { loadKubeConfig } from '../common/kube/config.js';
 import { minioFrom } from './storage.js';
+import { progressQueueName } from '../common/grants/index.js';
+import { ProgressConsumer } from './video/progress.js';
 import { StatusPublisher } from './video/publish.js';
 
 async function main() {
@@ -68,12 +70,28 @@ async function main() {
     },
     defaultMetrics: true,
     publishOnLead: config.PUBLISH_ON_LEAD,
+    ...(config.PROGRESS_WRITE_INTERVAL > 0
+      ? { progress: { writeIntervalMs: config.PROGRESS_WRITE_INTERVAL * 1000 } }
+      : {}),
     onLostLeadership: () => {
       logger.error('lost the Lease; exiting so that a fresh process campaigns again');
       void shutdown('lost leadership', 1);
     },
   });
   ref.controller = ctl;
+  // every replica consumes (a new leader has the latest reports at once); only the leader's passes write
+  const progress =
+    config.PROGRESS_WRITE_INTERVAL > 0
+      ? new ProgressConsumer({
+          url: config.AMQP_URL,
+          exchange: config.PROGRESS_EXCHANGE,
+          queue: progressQueueName(config.PROGRESS_EXCHANGE, config.POD_NAME),
+          logger: logger.child({ part: 'progress' }),
+          timeoutMs: config.AMQP_TIMEOUT_MS,
+          backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
+          onMessage: (msg) => ctl.recordProgress(msg),
+        })
+      : undefined;
   const server = createHealthServer({
     healthy: () => ctl.healthy(),
     ready: () => ctl.ready(),
@@ -85,6 +103,7 @@ async function main() {
     'operator listening',
   );
   publisher.start();
+  progress?.start();
   await ctl.start();
 
   async function shutdown(signal: string, code = 0) {
@@ -96,6 +115,7 @@ async function main() {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     force.unref();
+    await progress?.stop();
     await ctl.stop();
     await publisher.stop(Math.max(1000, config.SHUTDOWN_TIMEOUT_SECONDS * 500));
     await new Promise<void>((r) => server.close(() => r()));

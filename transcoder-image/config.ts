@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, ConfigError, storageSchema, z } from '../common/config/index.js';
 import {
+  DEFAULT_PROGRESS_EXCHANGE,
   DEFAULT_TERMINATION_MESSAGE_PATH,
   RENDITIONS,
   TRANSCODER_ENV,
@@ -63,6 +64,16 @@ const jobSchema = z.object({
   [TRANSCODER_ENV.ladderJson]: z.string().optional(),
   [TRANSCODER_ENV.segmentSeconds]: z.string().optional(),
   [TRANSCODER_ENV.skipTallerThanSource]: z.enum(['0', '1', 'true', 'false']).optional(),
+  // Progress is best effort: a wrong value falls back to its default, it never fails the encode.
+  [TRANSCODER_ENV.progressAmqpUrl]: z.string().optional().catch(undefined),
+  [TRANSCODER_ENV.progressExchange]: z
+    .string()
+    .min(1)
+    .max(255)
+    .default(DEFAULT_PROGRESS_EXCHANGE)
+    .catch(DEFAULT_PROGRESS_EXCHANGE),
+  [TRANSCODER_ENV.progressInterval]: z.coerce.number().min(0.1).max(3600).default(3).catch(3),
+  [TRANSCODER_ENV.progressStepPercent]: z.coerce.number().min(0.1).max(100).default(5).catch(5),
   /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */
   WORK_DIR: z.string().min(1).optional(),
   /** Encoder threads; unset or 0: from the container's CPU limit, else libx264's default. */
@@ -86,6 +97,15 @@ export interface JobConfig {
   /** SKIP_TALLER_THAN_SOURCE: a rendition taller than the source is not encoded (exit 0, nothing written). */
   skipTallerThanSource: boolean;
   storage: StorageSettings;
+  /** Where progress reports go (PROGRESS_AMQP_URL set), and their pace; undefined: none are sent. */
+  progress?: ProgressSettings;
+}
+
+export interface ProgressSettings {
+  url: string;
+  exchange: string;
+  intervalMs: number;
+  stepPercent: number;
 }
 
 /** The termination-message path, readable even when the rest of the configuration is not. */
@@ -113,6 +133,16 @@ export function loadJobConfig(env: Record<string, string | undefined>): JobConfi
       ffmpegThreads: job.FFMPEG_THREADS ? job.FFMPEG_THREADS : undefined,
       ladder,
       skipTallerThanSource: ['1', 'true'].includes(job[TRANSCODER_ENV.skipTallerThanSource] ?? ''),
+      ...(job[TRANSCODER_ENV.progressAmqpUrl]?.trim()
+        ? {
+            progress: {
+              url: job[TRANSCODER_ENV.progressAmqpUrl]!.trim(),
+              exchange: job[TRANSCODER_ENV.progressExchange],
+              intervalMs: Math.round(job[TRANSCODER_ENV.progressInterval] * 1000),
+              stepPercent: job[TRANSCODER_ENV.progressStepPercent],
+            },
+          }
+        : {}),
       storage: {
         S3_ENDPOINT: storage.S3_ENDPOINT,
         S3_REGION: storage.S3_REGION,

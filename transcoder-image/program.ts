@@ -12,6 +12,7 @@ import { loadJobConfig, parseArgs, terminationMessagePath } from './config.js';
 import { terminationLine, toTranscoderError, TranscoderError } from './errors.js';
 import { createMediaTool } from './ffmpeg/index.js';
 import { renditionTerminationMessage } from './metadata.js';
+import { ProgressReporter } from './progress.js';
 import { Storage } from './storage.js';
 import type { TaskContext } from './tasks/context.js';
 import { runRendition } from './tasks/rendition.js';
@@ -30,9 +31,15 @@ export async function main(
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
+  let reporter: ProgressReporter | undefined;
   try {
     const args = parseArgs(argv);
     const job = loadJobConfig(env);
+    if (args.task === 'rendition' && job.progress) {
+      // connects while the source is probed; reports are dropped until then (and if it never does)
+      reporter = new ProgressReporter({ ...job.progress, logger: log.child({ part: 'progress' }) });
+      reporter.start();
+    }
     const ctx: TaskContext = {
       job,
       storage: Storage.fromConfig(job.storage),
@@ -43,11 +50,19 @@ export async function main(
         ...(args.task === 'rendition' ? { rendition: args.rendition } : {}),
       }),
       signal: controller.signal,
+      ...(reporter ? { progress: reporter } : {}),
     };
     const started = performance.now();
     const result =
       args.task === 'thumbnail' ? await runThumbnail(ctx) : await runRendition(ctx, args.rendition);
-    ctx.log.info({ seconds: Math.round(performance.now() - started) / 1000, keys: result.keys }, 'done');
+    ctx.log.info(
+      {
+        seconds: Math.round(performance.now() - started) / 1000,
+        keys: result.keys,
+        ...(reporter ? { progressReports: { sent: reporter.sent, dropped: reporter.dropped } } : {}),
+      },
+      'done',
+    );
     if ('metadata' in result && result.metadata) {
       // The rendition's result for the operator, read from the Pod's status at exit; never fails the task.
       const message = renditionTerminationMessage(result.metadata);
@@ -67,6 +82,8 @@ export async function main(
     log.error({ kind: failure.kind, exitCode: failure.exitCode, cause: describeCause(failure.cause) }, line);
     await writeTerminationMessage(terminationMessagePath(env), `${line}\n`, log);
     return failure.exitCode;
+  } finally {
+    await reporter?.stop().catch(() => undefined);
   }
 }
 

@@ -52,7 +52,21 @@ export const adminItemSchema = z.object({
   status: z.enum(['uploading', 'pending', 'processing', 'ready', 'failed', 'deleting']),
   phase: z.enum(['Uploading', 'Pending', 'Processing', 'Ready', 'Failed', 'Deleting']),
   renditions: z.array(
-    z.object({ name: resolution, phase: z.enum(RENDITION_PHASES), message: z.string().optional() }),
+    z.object({
+      name: resolution,
+      phase: z.enum(RENDITION_PHASES),
+      message: z.string().optional(),
+      progress: z
+        .object({
+          percent: z.number().min(0).max(100),
+          speed: z.number().nullable().describe('media seconds encoded per second'),
+          eta_seconds: z.int().nullable(),
+          estimated_completion: z.iso.datetime().nullable(),
+          updated_at: z.iso.datetime(),
+        })
+        .optional()
+        .describe("while Running: the transcoder's last progress report (at most every few seconds)"),
+    }),
   ),
   error: z.string().nullable(),
   duration_seconds: z.number().nullable(),
@@ -212,6 +226,20 @@ function operations(uploadMaxBytes: number): Operation[] {
         404: notFound,
         409: err('The video has not failed.'),
         503: err('The cluster is unavailable.'),
+      },
+    },
+    {
+      ...admin,
+      method: 'get',
+      path: '/api/admin/videos/{id}/thumbnail.jpg',
+      summary: 'The thumbnail as soon as the probe wrote it, in any phase (staff only; the admin console)',
+      params: z.object({ id }),
+      responses: {
+        200: { description: 'JPEG', type: 'image/jpeg', body: binary() },
+        304: { description: 'Not modified (If-None-Match / If-Modified-Since)' },
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
       },
     },
   ];

@@ -1,4 +1,5 @@
 /** Catalog rows → JSON: the original contract for users, a fuller view for admins. */
+import type { RenditionProgress } from '../../common/video/index.js';
 import type { VideoListRow, VideoRow } from '../models/video.js';
 
 /** The original list item, exactly: id, created_at, title, description, thumbnail_url, category. */
@@ -41,7 +42,28 @@ export function statusWord(phase: VideoRow['phase']): string {
   return phase.toLowerCase();
 }
 
-export function presentAdminVideo(row: VideoRow, publicApiUrl: string, sign?: SignThumbnail) {
+/**
+ * A running rendition's progress for the admin console: the operator's last record of the transcoder's
+ * report (common/video/progress.ts), with the seconds left by `now`.
+ */
+export function presentProgress(p: RenditionProgress | undefined, now: Date) {
+  if (!p) return undefined;
+  const eta = p.estimatedCompletionTime ? Date.parse(p.estimatedCompletionTime) : NaN;
+  return {
+    percent: p.percent,
+    speed: p.speed ?? null,
+    eta_seconds: Number.isFinite(eta) ? Math.max(0, Math.round((eta - now.getTime()) / 1000)) : null,
+    estimated_completion: Number.isFinite(eta) ? p.estimatedCompletionTime! : null,
+    updated_at: p.updatedAt,
+  };
+}
+
+export function presentAdminVideo(
+  row: VideoRow,
+  publicApiUrl: string,
+  sign?: SignThumbnail,
+  now: Date = new Date(),
+) {
   return {
     id: row.id,
     title: row.title,
@@ -49,11 +71,15 @@ export function presentAdminVideo(row: VideoRow, publicApiUrl: string, sign?: Si
     category: row.category,
     status: statusWord(row.phase),
     phase: row.phase,
-    renditions: (row.renditions ?? []).map((r) => ({
-      name: r.name,
-      phase: r.phase,
-      ...(r.message ? { message: r.message } : {}),
-    })),
+    renditions: (row.renditions ?? []).map((r) => {
+      const progress = r.phase === 'Running' ? presentProgress(r.progress, now) : undefined;
+      return {
+        name: r.name,
+        phase: r.phase,
+        ...(r.message ? { message: r.message } : {}),
+        ...(progress ? { progress } : {}),
+      };
+    }),
     error: row.error ?? null,
     duration_seconds: row.durationSeconds ?? null,
     source_size: row.sourceSize === null || row.sourceSize === undefined ? null : Number(row.sourceSize),

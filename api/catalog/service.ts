@@ -161,6 +161,14 @@ export class CatalogService {
     return row;
   }
 
+  /** The row of `id` while it has a thumbnail and is not being deleted (the admin console's preview). */
+  async findWithThumbnail(id: number): Promise<VideoRow | undefined> {
+    const row = await this.o.Video.findByPk(id);
+    if (!row || !row.uid || !row.thumbnailKey || row.phase === 'Deleted' || row.phase === 'Deleting')
+      return undefined;
+    return row;
+  }
+
   /**
    * Asks the operator to retry a Failed video (the retry annotation on its resource: only what failed
    * runs again). 'not_failed' when it is not Failed; undefined when there is no such video.

@@ -223,3 +223,37 @@ function tail(file: string, bytes = 4000): string {
     return '';
   }
 }
+
+/**
+ * `operator/main.ts` as a child process leading alone in namespace `ns`, its API-server requests counted
+ * into `countFile` by bench/support/count-requests.ts (started fresh: the file is removed first).
+ */
+export function startCountedOperator(o: {
+  ns: string;
+  name: string;
+  port: number;
+  countFile: string;
+  mediaBucket: string;
+  sourceBucket: string;
+  env?: Record<string, string | undefined>;
+}): Child {
+  fs.rmSync(o.countFile, { force: true });
+  return startNode(
+    path.join(REPO_ROOT, 'operator/main.ts'),
+    {
+      LOG_LEVEL: 'warn',
+      WATCH_NAMESPACE: o.ns,
+      POD_NAMESPACE: o.ns,
+      POD_NAME: o.name,
+      HTTP_PORT: String(o.port),
+      HTTP_HOST: '127.0.0.1',
+      S3_MEDIA_BUCKET: o.mediaBucket,
+      S3_SOURCE_BUCKET: o.sourceBucket,
+      AMQP_EXCHANGE: `bench.video-status.${o.ns}`,
+      TRANSCODER_IMAGE: 'videoflix-transcoder:bench',
+      BENCH_REQUEST_COUNT_FILE: o.countFile,
+      ...o.env,
+    },
+    { imports: [path.join(REPO_ROOT, 'bench/support/count-requests.ts')] },
+  );
+}

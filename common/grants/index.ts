@@ -116,13 +116,17 @@ export interface AmqpPermissions {
   read: string;
 }
 
-const exact = (...names: string[]) =>
-  `^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+const quote = (n: string) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const exact = (...names: string[]) => `^(${names.map(quote).join('|')})$`;
 /** Matches no resource name (RabbitMQ's way of granting nothing). */
 export const AMQP_NOTHING = '^$';
 
 /** The dead-letter exchange and queue of the API's status queue (api/infra/status-consumer.ts declares them). */
 export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, queue: `${queue}.dead` });
+
+/** The operator's progress queues (one per replica, exclusive): `<progress exchange>.operator.<pod>`. */
+export const progressQueueName = (progressExchange: string, identity: string) =>
+  `${progressExchange}.operator.${identity.replace(/[^A-Za-z0-9._-]/g, '-')}`;
 
 /**
  * RabbitMQ permissions: the operator declares the status exchange and publishes to it; the API
@@ -132,20 +136,36 @@ export const deadLetterNames = (queue: string) => ({ exchange: `${queue}.dlx`, q
  * drained and deleted. The API cannot publish to the status exchange (no write on it), the operator
  * cannot read any queue. The broker wants write on a queue's dead-letter exchange from whoever declares
  * the queue: the API may publish to its own dead-letter exchange, which routes to its own dead queue only.
+ *
+ * With a progress exchange (common/video/progress.ts): the transcoder may only publish to it (no
+ * configure, no read: it checks the exchange passively); the operator also declares it and its own
+ * progress queues (progressQueueName), binds them and consumes from them, and cannot publish to it.
  */
 export function amqpPermissions(
   exchange: string,
   apiQueue: string,
   legacyQueue?: string,
-): Record<'api' | 'operator', AmqpPermissions> {
+  progressExchange?: string,
+): Record<'api' | 'operator', AmqpPermissions> & { transcoder?: AmqpPermissions } {
   const dead = deadLetterNames(apiQueue);
   const legacy = legacyQueue && legacyQueue !== apiQueue ? [legacyQueue] : [];
+  const api = {
+    configure: exact(exchange, apiQueue, dead.exchange, dead.queue, ...legacy),
+    write: exact(apiQueue, dead.exchange, dead.queue, ...legacy),
+    read: exact(exchange, apiQueue, dead.exchange, ...legacy),
+  };
+  if (!progressExchange)
+    return { api, operator: { configure: exact(exchange), write: exact(exchange), read: AMQP_NOTHING } };
+  const queues = `${quote(progressQueueName(progressExchange, ''))}[A-Za-z0-9._-]+`;
+  const ex = quote(exchange);
+  const px = quote(progressExchange);
   return {
-    api: {
-      configure: exact(exchange, apiQueue, dead.exchange, dead.queue, ...legacy),
-      write: exact(apiQueue, dead.exchange, dead.queue, ...legacy),
-      read: exact(exchange, apiQueue, dead.exchange, ...legacy),
+    api,
+    operator: {
+      configure: `^(${ex}|${px}|${queues})$`,
+      write: `^(${ex}|${queues})$`,
+      read: `^(${px}|${queues})$`,
     },
-    operator: { configure: exact(exchange), write: exact(exchange), read: AMQP_NOTHING },
+    transcoder: { configure: AMQP_NOTHING, write: exact(progressExchange), read: AMQP_NOTHING },
   };
 }

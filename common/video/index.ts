@@ -6,3 +6,4 @@ export * from './transcoder-contract.js';
 export * from './predicates.js';
 export * from './status-message.js';
 export * from './media-files.js';
+export * from './progress.js';

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ANNOTATIONS, PHASES, RENDITIONS } from './constants.js';
+import { renditionProgressSchema } from './progress.js';
 import type { Video, VideoStatus } from './types.js';
 
 export const renditionStatusSchema = z.object({
@@ -14,6 +15,8 @@ export const renditionStatusSchema = z.object({
   job: z.string().optional(),
   message: z.string().optional(),
   playlistKey: z.string().optional(),
+  /** While Running: the last progress the operator recorded (added after v1; older readers drop it). */
+  progress: renditionProgressSchema.optional(),
 });
 
 /**

@@ -26,6 +26,15 @@ export const TRANSCODER_ENV = {
    * source (displayed height), the same rule the operator applies to select rungs (common/video/ladder.ts).
    */
   skipTallerThanSource: 'SKIP_TALLER_THAN_SOURCE',
+  /**
+   * Progress reports (common/video/progress.ts), best effort: the broker URL of a user that may only
+   * publish to the progress exchange (unset: no reports), the exchange, and the pace (a report at most
+   * every PROGRESS_INTERVAL seconds, or sooner after PROGRESS_STEP_PERCENT more percent).
+   */
+  progressAmqpUrl: 'PROGRESS_AMQP_URL',
+  progressExchange: 'PROGRESS_EXCHANGE',
+  progressInterval: 'PROGRESS_INTERVAL',
+  progressStepPercent: 'PROGRESS_STEP_PERCENT',
   // S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY come from the storage Secret (common/config).
 } as const;
 

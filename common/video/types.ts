@@ -1,5 +1,6 @@
 /** TypeScript types of the Video resource; they match crds/media.videoflix.io_videos.yaml (a test checks). */
 import type { Phase, RenditionName } from './constants.js';
+import type { RenditionProgress } from './progress.js';
 
 export interface ObjectRef {
   bucket: string;
@@ -33,6 +34,8 @@ export interface RenditionStatus {
   job?: string;
   message?: string;
   playlistKey?: string;
+  /** While Running: the transcoder's last progress report (common/video/progress.ts), coalesced. */
+  progress?: RenditionProgress;
 }
 
 export interface SourceInfo {
@@ -53,6 +56,8 @@ export interface VideoStatus {
   renditionsSummary?: string;
   /** Source duration in Go style (`45s`, `2m5s`, `1h2m3s`) for the kubectl printer column. */
   durationText?: string;
+  /** Overall encode progress (`63%`) while Processing, for the kubectl printer column. */
+  progressSummary?: string;
   source?: SourceInfo;
   masterPlaylistKey?: string;
   thumbnailKey?: string;

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
-import { GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
+import { GROUP, PLURAL, VERSION, type ProgressMessage, type Video } from '../../common/video/index.js';
 import { Informer, objectKey, type KubernetesObject, type ListResult } from '../runtime/informer.js';
 import { shareAgents } from '../runtime/kubeconfig.js';
 import { Manager, type Check, type LeaderElectionSettings } from '../runtime/manager.js';
@@ -30,6 +30,7 @@ import { Observer } from './observe.js';
 import { controllerOf, jobChangeMatters, slimJob } from './owned-jobs.js';
 import { OwnWrites } from './own-writes.js';
 import { RENDITION_PODS_SELECTOR, jobOf, podResult, podResultChanged, slimPod } from './pod-results.js';
+import { ProgressTracker } from './progress.js';
 import type { StatusSink } from './publish.js';
 import { VideoReconciler } from './reconciler.js';
 import type { StatusClient } from './status.js';
@@ -69,7 +70,16 @@ export interface ControllerOptions {
   publishOnLead?: boolean;
   /** Called when the Lease was lost while running (not on stop); main.ts exits so a fresh process campaigns. */
   onLostLeadership?: () => void;
+  /**
+   * The transcoders' progress reports (video/progress.ts): at most one status write per Video every
+   * `writeIntervalMs` carries them. Absent: progress is not recorded.
+   */
+  progress?: { writeIntervalMs: number };
 }
+
+/** Whether a Video may still be encoding (its reports matter): not deleted, not Ready or Failed. */
+const encoding = (v: Video) =>
+  !v.metadata.deletionTimestamp && v.status?.phase !== 'Ready' && v.status?.phase !== 'Failed';
 
 const clean = <T extends object>(x: T) =>
   Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;
@@ -85,6 +95,10 @@ export class VideoController {
   private readonly events: BackgroundEvents;
   private readonly messages: StatusMessages;
   private auditor?: MediaAuditor;
+  /** Progress reports waiting for their coalesced status write (undefined: progress is off). */
+  readonly progress?: ProgressTracker;
+  /** Video uid → key (reports name the uid, the caches the key). */
+  private readonly uids = new Map<string, string>();
 
   constructor(private readonly o: ControllerOptions) {
     const kc = shareAgents(o.kubeConfig);
@@ -187,6 +201,14 @@ export class VideoController {
         )) as Video,
     };
     const settings: DecideSettings = { sourceBucket: o.sourceBucket, ...o.decide };
+    if (o.progress)
+      this.progress = new ProgressTracker({
+        intervalMs: o.progress.writeIntervalMs,
+        wake: (uid) => {
+          const key = this.uids.get(uid);
+          if (key) this.manager.enqueue(key);
+        },
+      });
     this.reconciler = new VideoReconciler({
       cached: (key) => this.videos.get(key),
       ownWrites: this.ownWrites,
@@ -219,6 +241,7 @@ export class VideoController {
       events: this.events,
       settings,
       logger: log,
+      ...(this.progress ? { progress: this.progress } : {}),
     });
     this.manager = new Manager(
       clean({
@@ -240,12 +263,23 @@ export class VideoController {
         onLostLeadership: o.onLostLeadership,
       }),
     );
-    this.videos.on('add', (v) => this.manager.enqueue(objectKey(v)));
+    const index = (v: Video) => {
+      const uid = v.metadata.uid ?? '';
+      this.uids.set(uid, objectKey(v));
+      if (!encoding(v)) this.progress?.forget(uid);
+    };
+    this.videos.on('add', (v) => {
+      index(v);
+      this.manager.enqueue(objectKey(v));
+    });
     this.videos.on('update', (v) => {
+      index(v);
       this.ownWrites.observed(v);
       this.manager.enqueue(objectKey(v));
     });
     this.videos.on('delete', (v) => {
+      this.uids.delete(v.metadata.uid ?? '');
+      this.progress?.forget(v.metadata.uid ?? '');
       this.ownWrites.forget(objectKey(v));
       this.manager.enqueue(objectKey(v));
     });
@@ -276,11 +310,27 @@ export class VideoController {
     return this.manager.isLeader;
   }
 
+  /**
+   * A transcoder's progress report (the ProgressConsumer's messages): kept for the Video's next
+   * coalesced status write if it is one of ours and that rendition still encodes; else ignored.
+   */
+  recordProgress(msg: ProgressMessage): boolean {
+    if (!this.progress) return false;
+    const key = this.uids.get(msg.uid);
+    const video = key ? this.videos.get(key) : undefined;
+    if (!video || !encoding(video)) return false;
+    const r = video.status?.renditions?.find((x) => x.name === msg.rendition);
+    if (r && r.phase !== 'Running' && r.phase !== 'Pending') return false;
+    this.progress.record(msg);
+    return true;
+  }
+
   start(): Promise<void> {
     return this.manager.start();
   }
 
   async stop(): Promise<void> {
+    this.progress?.stop();
     await this.manager.stop();
     await this.events.flush();
   }

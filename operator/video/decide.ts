@@ -29,6 +29,7 @@ import { applyConditions, compactRetry } from './phases/conditions.js';
 import { deletion, finalizer } from './phases/lifecycle.js';
 import { cond, isFailed } from './phases/outcomes.js';
 import { probePhase } from './phases/probe.js';
+import { foldProgress, progressSummary } from './phases/progress.js';
 import { publishPhase } from './phases/publish.js';
 import { cancellations, renditionsPhase } from './phases/renditions.js';
 import { retryPhase } from './phases/retry.js';
@@ -103,6 +104,10 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   status.message = summary.message;
   status.conditions = applyConditions(old.conditions, parts, gen, o.now);
   status.phase = derivePhase(status.conditions);
+  status.renditions = foldProgress(status.renditions, old.renditions, o.progress);
+  const progress = progressSummary(status.phase, status.renditions);
+  if (progress) status.progressSummary = progress;
+  else delete status.progressSummary;
   status.observedGeneration = gen;
   const retry = { ...r.retry };
   if (retry.notBefore && r.waitMs <= 0) delete retry.notBefore;

@@ -58,6 +58,11 @@ export interface JobSettings {
   resources: Record<Task, Resources>;
   /** `app.kubernetes.io/instance` value (the Helm release). */
   instance: string;
+  /**
+   * Progress reports of rendition Jobs: the Secret (in the Video's namespace) whose `urlKey` holds the
+   * broker URL of the transcoder's publish-only user, the exchange and the reports' pace. Absent: none.
+   */
+  progress?: { secretName: string; urlKey: string; exchange: string; intervalSeconds: number };
   tmpSizeLimit: string;
 }
 
@@ -132,7 +137,7 @@ export interface JobOptions {
 /** Seconds a transcoder Pod gets after SIGTERM: it stops ffmpeg and exits within a second. */
 export const TERMINATION_GRACE_SECONDS = 5;
 
-function env(video: Video, settings: JobSettings, opts: JobOptions): V1EnvVar[] {
+function env(video: Video, task: Task, settings: JobSettings, opts: JobOptions): V1EnvVar[] {
   const id = video.metadata.uid ?? '';
   const vars: V1EnvVar[] = [
     { name: TRANSCODER_ENV.mediaId, value: id },
@@ -159,6 +164,17 @@ function env(video: Video, settings: JobSettings, opts: JobOptions): V1EnvVar[] 
     vars.push({ name: TRANSCODER_ENV.segmentSeconds, value: String(settings.segmentSeconds) });
   if (settings.ladderJson) vars.push({ name: TRANSCODER_ENV.ladderJson, value: settings.ladderJson });
   if (opts.skipTallerThanSource) vars.push({ name: TRANSCODER_ENV.skipTallerThanSource, value: '1' });
+  const progress = settings.progress;
+  if (progress && task !== THUMBNAIL_TASK)
+    vars.push(
+      {
+        name: TRANSCODER_ENV.progressAmqpUrl,
+        // optional: without the Secret the Pod still starts, and sends no progress
+        valueFrom: { secretKeyRef: { name: progress.secretName, key: progress.urlKey, optional: true } },
+      },
+      { name: TRANSCODER_ENV.progressExchange, value: progress.exchange },
+      { name: TRANSCODER_ENV.progressInterval, value: String(progress.intervalSeconds) },
+    );
   return vars;
 }
 
@@ -228,7 +244,7 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
               imagePullPolicy: settings.imagePullPolicy,
               command: [...TRANSCODER_COMMAND],
               args: transcoderArgs(task),
-              env: env(video, settings, opts),
+              env: env(video, task, settings, opts),
               resources,
               // The file is the message: a failure's one line, or a finished rendition's
               // rendition.json (pod-results.ts). The log tail only stands in for an empty file

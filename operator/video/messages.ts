@@ -11,13 +11,18 @@ import {
 } from '../../common/video/index.js';
 import type { StatusSink } from './publish.js';
 
-/** The per-rendition phases of a status, as one comparable string. */
+/** The per-rendition phases (and progress) of a status, as one comparable string. */
 const renditionStates = (status: VideoStatus) =>
-  (status.renditions ?? []).map((r) => `${r.name}:${r.phase}`).join(',');
+  (status.renditions ?? [])
+    .map(
+      (r) => `${r.name}:${r.phase}:${r.progress?.percent ?? ''}:${r.progress?.estimatedCompletionTime ?? ''}`,
+    )
+    .join(',');
 
 /**
- * Whether a status write is news for consumers: a phase change, a new generation, or a rendition
- * finishing (the catalog and the admin console's progress see per-rendition progress live).
+ * Whether a status write is news for consumers: a phase change, a new generation, a rendition
+ * finishing, or a rendition's progress (coalesced by the progress tracker: at most one such write per
+ * Video every PROGRESS_WRITE_INTERVAL; the admin console shows it).
  */
 export function worthPublishing(before: VideoStatus, after: VideoStatus): boolean {
   return (

@@ -20,6 +20,7 @@ import type { BackgroundEvents } from './events.js';
 import { worthPublishing, type StatusMessages } from './messages.js';
 import type { Observer } from './observe.js';
 import type { OwnWrites } from './own-writes.js';
+import type { ProgressTracker } from './progress.js';
 import { writeStatus, type StatusClient } from './status.js';
 
 export interface ReconcilerOptions {
@@ -32,6 +33,8 @@ export interface ReconcilerOptions {
   events: BackgroundEvents;
   settings: DecideSettings;
   logger: Logger;
+  /** The transcoders' progress (video/progress.ts): handed to decide() when a write is due. */
+  progress?: Pick<ProgressTracker, 'due' | 'settled'>;
 }
 
 export class VideoReconciler {
@@ -66,7 +69,11 @@ export class VideoReconciler {
 
   private async pass(key: string, video: Video): Promise<ReconcileResult> {
     const tStart = performance.now();
-    const decision = decide(await this.o.observer.observe(video), this.o.settings);
+    const uid = video.metadata.uid ?? '';
+    const observed = await this.o.observer.observe(video);
+    const progress = this.o.progress?.due(uid);
+    if (progress) observed.progress = progress;
+    const decision = decide(observed, this.o.settings);
     const tObserved = performance.now();
     let current = video;
     const created = new Map<string, V1Job>();
@@ -74,6 +81,7 @@ export class VideoReconciler {
     const tActed = performance.now();
     if (decision.status) {
       const written = await writeStatus(this.o.statusClient, current, decision.status);
+      if (progress) this.o.progress?.settled(uid, written !== undefined);
       if (written) {
         current = this.o.ownWrites.remember(written);
         if (worthPublishing(video.status ?? {}, decision.status))

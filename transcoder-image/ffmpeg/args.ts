@@ -4,6 +4,7 @@
  * the reading of ffmpeg's stderr. Kept free of fluent-ffmpeg so a replacement adapter reuses them.
  */
 import path from 'node:path';
+import { percentOf } from '../../common/video/progress.js';
 import type { EncodeHlsOptions, MediaFailure, ProbeInfo, ProbedStream, ThumbnailOptions } from './types.js';
 
 export const SEGMENT_FILE_PATTERN = 'segment_%03d.ts';
@@ -192,16 +193,33 @@ export function networkInputOptions(input: string): string[] {
   ];
 }
 
+/** What one line of ffmpeg's stderr progress says: media time encoded, and the speed when known. */
+export interface ProgressLine {
+  encodedSeconds: number;
+  /** `speed=1.52x`: media seconds per wall-clock second, averaged since the start; absent when N/A. */
+  speed?: number;
+}
+
+/**
+ * Parses one line of ffmpeg's stderr progress (`frame=… time=00:01:02.50 bitrate=… speed=1.5x`);
+ * undefined for other lines (and for `time=N/A`).
+ */
+export function parseProgressLine(line: string): ProgressLine | undefined {
+  const m = /\btime=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+  if (!m) return undefined;
+  const encodedSeconds = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const sp = /\bspeed=\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)x/.exec(line);
+  const speed = sp ? Number(sp[1]) : undefined;
+  return { encodedSeconds, ...(speed !== undefined && Number.isFinite(speed) ? { speed } : {}) };
+}
+
 /**
  * Percent done from one line of ffmpeg's stderr progress (`... time=00:01:02.50 ...`) and the
  * source's duration; undefined for other lines or an unknown duration.
  */
 export function progressPercent(line: string, durationSeconds: number | undefined): number | undefined {
-  if (!durationSeconds || !(durationSeconds > 0)) return undefined;
-  const m = /\btime=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
-  if (!m) return undefined;
-  const t = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
-  return Math.min(100, (t / durationSeconds) * 100);
+  const p = parseProgressLine(line);
+  return p === undefined ? undefined : percentOf(p.encodedSeconds, durationSeconds);
 }
 
 /** ffprobe only needs the timeout (it reads a few megabytes at most). */

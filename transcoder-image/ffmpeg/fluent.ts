@@ -4,12 +4,13 @@
  */
 import ffmpeg from 'fluent-ffmpeg';
 import path from 'node:path';
+import { percentOf } from '../../common/video/progress.js';
 import {
   classifyStderr,
   hlsOutputOptions,
   networkInputOptions,
   probeInputOptions,
-  progressPercent,
+  parseProgressLine,
   normalizeProbe,
   PLAYLIST_FILE,
   stderrSummary,
@@ -71,8 +72,15 @@ export class FluentMediaTool implements MediaTool {
       const report = o.onProgress;
       const duration = o.durationSeconds;
       cmd.on('stderr', (line: string) => {
-        const percent = progressPercent(line, duration);
-        if (percent !== undefined) report(percent);
+        const p = parseProgressLine(line);
+        if (p === undefined) return;
+        const percent = percentOf(p.encodedSeconds, duration) ?? 0;
+        report({
+          percent,
+          encodedSeconds: p.encodedSeconds,
+          durationSeconds: duration,
+          ...(p.speed !== undefined ? { speed: p.speed } : {}),
+        });
       });
     }
     return run(cmd, 'ffmpeg (hls)', o.signal);

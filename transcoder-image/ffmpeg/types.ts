@@ -62,7 +62,17 @@ export interface EncodeHlsOptions {
   signal?: AbortSignal;
   /** Length of the source (s), from the caller's probe: onProgress needs it (no extra ffprobe). */
   durationSeconds?: number;
-  onProgress?: (percent: number) => void;
+  onProgress?: (progress: EncodeProgress) => void;
+}
+
+/** One progress line of the encode, with the duration applied. */
+export interface EncodeProgress {
+  /** 0–100. */
+  percent: number;
+  encodedSeconds: number;
+  durationSeconds: number;
+  /** ffmpeg's speed (× real time), when it printed one. */
+  speed?: number;
 }
 
 export interface ThumbnailOptions {

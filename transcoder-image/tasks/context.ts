@@ -9,6 +9,7 @@ import {
   type ProbedStream,
 } from '../ffmpeg/index.js';
 import { badInput, storageError, TranscoderError } from '../errors.js';
+import type { ProgressReporter } from '../progress.js';
 import type { Storage } from '../storage.js';
 
 export interface TaskContext {
@@ -17,6 +18,8 @@ export interface TaskContext {
   media: MediaTool;
   log: Logger;
   signal: AbortSignal;
+  /** Progress reports of a rendition's encode (best effort), when PROGRESS_AMQP_URL is set. */
+  progress?: Pick<ProgressReporter, 'report'>;
 }
 
 /** A media failure on the source → the contract's kinds: unreadable input, storage, or internal. */

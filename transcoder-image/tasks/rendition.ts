@@ -17,6 +17,7 @@ import { TranscoderError, usageError } from '../errors.js';
 import { geometryOf, pickAudioStream, scaleToFit } from '../ffmpeg/index.js';
 import { rateControl } from '../ladder.js';
 import { measureSegment, parseMediaPlaylist, renditionMetadata } from '../metadata.js';
+import { progressHook } from '../progress.js';
 import { SegmentShipper } from '../segments.js';
 import { openSource, sourceFailure, type TaskContext } from './context.js';
 import { probeResult } from './thumbnail.js';
@@ -86,7 +87,6 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
       onError: () => stopEncode.abort(),
     });
     shipper.start();
-    let lastReported = -1;
     try {
       await media.encodeHlsRendition({
         input: url,
@@ -107,13 +107,13 @@ export async function runRendition(ctx: TaskContext, name: RenditionName): Promi
         threads,
         signal: AbortSignal.any([signal, stopEncode.signal]),
         durationSeconds: source.durationSeconds,
-        onProgress: (percent) => {
-          const step = Math.floor(percent / 25) * 25;
-          if (step > lastReported) {
-            lastReported = step;
-            log.info({ percent: step }, 'encoding progress');
-          }
-        },
+        onProgress: progressHook(
+          job.videoId,
+          name,
+          job.progress ?? { intervalMs: 3_000, stepPercent: 5 },
+          ctx.progress,
+          log,
+        ),
       });
     } catch (err) {
       await shipper.stop();

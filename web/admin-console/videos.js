@@ -33,11 +33,19 @@ export function createVideoList({ onSignedOut, player }) {
     schedule(POLL_MS);
   }
 
+  /** "1:05 left" from the seconds the API computed; "" when unknown. */
+  function etaText(seconds) {
+    if (seconds === null || seconds === undefined) return '';
+    return seconds < 1 ? 'finishing' : `${duration(seconds)} left`;
+  }
+
   function renditionCell(renditions) {
     // renditions taller than the source are Skipped (never upscaled): not part of the work to do
     const todo = renditions.filter((r) => r.phase !== 'Skipped');
     const done = todo.filter((r) => r.phase === 'Succeeded').length;
     const skipped = renditions.length - todo.length;
+    // live progress of each running rendition (the transcoders' reports, a few seconds old at most)
+    const running = renditions.filter((r) => r.phase === 'Running');
     return el(
       'td',
       { className: 'renditions' },
@@ -55,7 +63,38 @@ export function createVideoList({ onSignedOut, player }) {
         textContent: todo.length ? `${done}/${todo.length} done${skipped ? `, ${skipped} skipped` : ''}` : '',
       }),
       todo.length ? el('progress', { max: todo.length, value: done }) : '',
+      ...running.map((r) =>
+        el(
+          'div',
+          { className: 'rendition-progress', dataset: { rendition: r.name } },
+          el('span', { className: 'rendition-name', textContent: `${r.name} ` }),
+          el('progress', {
+            className: 'encode',
+            max: 100,
+            value: r.progress ? r.progress.percent : 0,
+            title: r.progress ? `${r.progress.percent} %` : 'waiting for the first report',
+          }),
+          el('span', {
+            className: 'eta',
+            textContent: r.progress
+              ? ` ${Math.floor(r.progress.percent)} %${r.progress.speed ? ` at ${r.progress.speed}x` : ''} ${etaText(r.progress.eta_seconds)}`
+              : ' starting',
+          }),
+        ),
+      ),
     );
+  }
+
+  /** The thumbnail as soon as it exists (staff route: also while processing). */
+  function thumbnailOf(v) {
+    if (!v.thumbnail_url) return '';
+    return el('img', {
+      className: 'thumb',
+      src: `/api/admin/videos/${v.id}/thumbnail.jpg`,
+      alt: '',
+      loading: 'lazy',
+      width: 96,
+    });
   }
 
   function actionsOf(v) {
@@ -99,7 +138,12 @@ export function createVideoList({ onSignedOut, player }) {
         'tr',
         { dataset: { id: String(v.id), phase: v.phase, title: v.title } },
         el('td', { textContent: String(v.id) }),
-        el('td', { className: 'title', textContent: v.title, title: v.description || '' }),
+        el(
+          'td',
+          { className: 'title', title: v.description || '' },
+          thumbnailOf(v),
+          el('div', { textContent: v.title }),
+        ),
         el('td', {}, el('span', { className: 'phase', dataset: { phase: v.phase }, textContent: v.phase })),
         renditionCell(renditions),
         el('td', { textContent: duration(v.duration_seconds) }),

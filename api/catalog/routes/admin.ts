@@ -7,7 +7,8 @@ import { errors } from '../../errors.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import { presentAdminVideo } from '../presenters.js';
 import type { CatalogRouteDeps } from './deps.js';
-import { idParam, infraErrors } from './http.js';
+import { keys } from '../../../common/video/index.js';
+import { CACHE, idParam, infraErrors, sendObject } from './http.js';
 import { uploadHandler } from './upload.js';
 
 export function adminVideoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Router {
@@ -37,6 +38,14 @@ export function adminVideoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): 
   r.get('/admin/videos/', ...auth.requireStaff, async (_req, res) => {
     const rows = await catalog.listAll();
     res.json(rows.map((row) => presentAdminVideo(row, deps.publicApiUrl, (id) => deps.signer.sign(id))));
+  });
+
+  // the thumbnail as soon as the probe wrote it, whatever the phase (the public route serves Ready videos only)
+  r.get('/admin/videos/:id/thumbnail.jpg', ...auth.requireStaff, async (req, res) => {
+    const id = idParam(req);
+    const row = id === undefined ? undefined : await catalog.findWithThumbnail(id);
+    if (!row) throw errors.notFound();
+    await sendObject(deps.storage, deps.mediaBucket, keys.thumbnail(row.uid!), req, res, CACHE.thumbnail);
   });
 
   r.delete('/admin/videos/:id/', ...auth.requireStaff, async (req, res) => {

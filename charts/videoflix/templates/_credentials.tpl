@@ -119,5 +119,30 @@ queue <queue>.dead, the legacy queue to drain), which the chart template test co
 {{- $legacy := "" }}
 {{- if and $rq.legacyQueue (ne $rq.legacyQueue $rq.apiQueue) }}{{ $legacy = printf "|%s" (regexQuoteMeta $rq.legacyQueue) }}{{ end }}
 api: {{ printf "^(%s|%s|%s|%s%s)$ ^(%s|%s|%s%s)$ ^(%s|%s|%s%s)$" $ex $q $dlx $dead $legacy $q $dlx $dead $legacy $ex $q $dlx $legacy }}
+{{- if .Values.progress.enabled }}
+{{- $px := regexQuoteMeta .Values.progress.exchange }}
+{{- $pq := printf "%s[A-Za-z0-9._-]+" (regexQuoteMeta (printf "%s.operator." .Values.progress.exchange)) }}
+operator: {{ printf "^(%s|%s|%s)$ ^(%s|%s)$ ^(%s|%s)$" $ex $px $pq $ex $pq $px $pq }}
+transcoder: {{ printf "^$ ^(%s)$ ^$" $px }}
+{{- else }}
 operator: {{ printf "^(%s)$ ^(%s)$ ^$" $ex $ex }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret (and its key) with the transcoder Jobs' broker URL, when they report progress: the bundled
+broker's transcoder user, or an existing Secret with the URL (external RabbitMQ); empty = no progress.
+*/}}
+{{- define "videoflix.transcoderProgressSecret" -}}
+{{- $c := .Values.componentCredentials.rabbitmq.transcoder }}
+{{- if and .Values.progress.enabled .Values.componentCredentials.enabled }}
+{{- if $c.existingSecret }}
+{{- $c.existingSecret }}
+{{- else if .Values.rabbitmq.enabled }}
+{{- include "videoflix.componentName" (list . "amqp-transcoder") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- define "videoflix.transcoderProgressUrlKey" -}}
+{{- if .Values.componentCredentials.rabbitmq.transcoder.existingSecret }}{{ default "url" .Values.componentCredentials.rabbitmq.existingSecretUrlKey }}{{ else }}url{{ end }}
 {{- end }}

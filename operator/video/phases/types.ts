@@ -4,6 +4,8 @@ import type {
   LadderSettings,
   ProbeResult,
   RenditionMetadata,
+  RenditionName,
+  RenditionProgress,
   Video,
   VideoStatus,
 } from '../../../common/video/index.js';
@@ -37,6 +39,11 @@ export interface Observed {
   terminations?: ReadonlyMap<string, Termination>;
   /** On deletion: transcoder Pods of this Video that still exist (they could still upload). */
   remainingPods?: number;
+  /**
+   * The transcoders' latest progress reports, by rendition, when a progress write is due
+   * (operator/video/progress.ts); undefined: the stored progress stays as it is.
+   */
+  progress?: ReadonlyMap<RenditionName, RenditionProgress>;
   now: Date;
 }
 

@@ -180,6 +180,7 @@ describe('chart: production defaults (offline renders)', function () {
           'componentCredentials.s3.transcoder.existingSecret=my-s3-transcoder',
           'componentCredentials.rabbitmq.api.existingSecret=my-mq-api',
           'componentCredentials.rabbitmq.operator.existingSecret=my-mq-operator',
+          'componentCredentials.rabbitmq.transcoder.existingSecret=my-mq-transcoder',
         ].flatMap((s) => ['--set', s]),
       ]);
       const secrets = objects.filter((o) => o.kind === 'Secret' && !isHook(o)).map((o) => o.metadata.name);
@@ -201,6 +202,7 @@ describe('chart: production defaults (offline renders)', function () {
         'my-mq',
         'my-mq-api',
         'my-mq-operator',
+        'my-mq-transcoder',
         'my-s3',
         'my-s3-api',
         'my-s3-operator',

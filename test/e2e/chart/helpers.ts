@@ -47,6 +47,7 @@ export const GENERATED_CREDENTIALS: ReadonlyArray<readonly [string, number]> = [
   ]),
   ['componentCredentials.rabbitmq.api.password', 3],
   ['componentCredentials.rabbitmq.operator.password', 3],
+  ['componentCredentials.rabbitmq.transcoder.password', 3],
 ];
 
 /**

@@ -58,12 +58,35 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
     }
   });
 
-  it('lets the transcoder reach DNS and the S3 server only, and nothing reach it', async function () {
-    const p = (await render()).find(
+  it('lets the transcoder reach DNS, the S3 server and (progress reports) the broker only, and nothing reach it', async function () {
+    const objects = await render();
+    const p = objects.find(
       (o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${FULL}-transcoder`,
     ) as Spec;
     expect(p.spec.ingress).to.deep.equal([]);
-    expect(p.spec.egress).to.have.length(2);
+    expect(p.spec.egress).to.have.length(3);
+    expect(p.spec.egress[2]).to.deep.equal({
+      to: [
+        {
+          podSelector: {
+            matchLabels: { 'app.kubernetes.io/instance': 'vf', 'app.kubernetes.io/component': 'rabbitmq' },
+          },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 5672 }],
+    });
+    const broker = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${FULL}-rabbitmq`,
+    ) as Spec;
+    expect(JSON.stringify(broker.spec.ingress)).to.include('"app.kubernetes.io/component":"transcoder"');
+    // without progress: DNS and S3 only, and the broker does not admit it
+    const off = await render('--set', 'progress.enabled=false');
+    const p2 = off.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${FULL}-transcoder`,
+    ) as Spec;
+    expect(p2.spec.egress).to.have.length(2);
+    const b2 = off.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === `${FULL}-rabbitmq`) as Spec;
+    expect(JSON.stringify(b2.spec.ingress)).not.to.include('"app.kubernetes.io/component":"transcoder"');
     expect(p.spec.egress[0].to[0].podSelector.matchLabels).to.deep.equal({ 'k8s-app': 'kube-dns' });
     expect(p.spec.egress[1]).to.deep.equal({
       to: [
@@ -94,7 +117,9 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
     expect(podSpecOf(gw!).containers[0].args).to.include('--iam-dir');
     const names = byKind(objects, 'Secret').map((s) => s.metadata.name);
     expect(names).to.include.members(
-      ['s3-api', 's3-operator', 's3-transcoder', 'amqp-api', 'amqp-operator'].map((n) => `${FULL}-${n}`),
+      ['s3-api', 's3-operator', 's3-transcoder', 'amqp-api', 'amqp-operator', 'amqp-transcoder'].map(
+        (n) => `${FULL}-${n}`,
+      ),
     );
   });
 
@@ -102,10 +127,37 @@ describe('chart: least privilege as rendered (NetworkPolicies, credentials per c
     const sts = (await render()).find(
       (o) => o.kind === 'StatefulSet' && o.metadata.name === `${FULL}-rabbitmq`,
     );
-    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.status', 'videoflix.api.catalog');
+    const p = amqpPermissions(
+      'videoflix.video-status',
+      'videoflix.api.status',
+      'videoflix.api.catalog',
+      'videoflix.progress',
+    );
     expect(env(sts, 'RABBITMQ_COMPONENT_USER_API')?.value).to.equal(
       `videoflix-api ${p.api.configure} ${p.api.write} ${p.api.read}`,
     );
+    expect(env(sts, 'RABBITMQ_COMPONENT_USER_OPERATOR')?.value).to.equal(
+      `videoflix-operator ${p.operator.configure} ${p.operator.write} ${p.operator.read}`,
+    );
+    expect(env(sts, 'RABBITMQ_COMPONENT_USER_TRANSCODER')?.value).to.equal(
+      `videoflix-transcoder ${p.transcoder!.configure} ${p.transcoder!.write} ${p.transcoder!.read}`,
+    );
+  });
+
+  it('progress: the Jobs get the publish-only user through the operator; off = no user, no URL, no write', async function () {
+    const on = await render();
+    const op = on.find((o) => o.kind === 'Deployment' && o.metadata.name === `${FULL}-operator`);
+    expect(env(op, 'TRANSCODER_PROGRESS_SECRET')?.value).to.equal(`${FULL}-amqp-transcoder`);
+    expect(env(op, 'TRANSCODER_PROGRESS_URL_KEY')?.value).to.equal('url');
+    expect(env(op, 'PROGRESS_WRITE_INTERVAL')?.value).to.equal('5');
+    const off = await render('--set', 'progress.enabled=false');
+    const op2 = off.find((o) => o.kind === 'Deployment' && o.metadata.name === `${FULL}-operator`);
+    expect(env(op2, 'TRANSCODER_PROGRESS_SECRET')).to.equal(undefined);
+    expect(env(op2, 'PROGRESS_WRITE_INTERVAL')?.value).to.equal('0');
+    expect(byKind(off, 'Secret').map((s) => s.metadata.name)).to.not.include(`${FULL}-amqp-transcoder`);
+    const sts = off.find((o) => o.kind === 'StatefulSet' && o.metadata.name === `${FULL}-rabbitmq`);
+    expect(env(sts, 'RABBITMQ_COMPONENT_USER_TRANSCODER')).to.equal(undefined);
+    const p = amqpPermissions('videoflix.video-status', 'videoflix.api.status', 'videoflix.api.catalog');
     expect(env(sts, 'RABBITMQ_COMPONENT_USER_OPERATOR')?.value).to.equal(
       `videoflix-operator ${p.operator.configure} ${p.operator.write} ${p.operator.read}`,
     );

@@ -98,6 +98,8 @@ export interface OperatorTestOptions {
   mediaCheck?: ControllerOptions['mediaCheck'];
   /** Credentials other than the admin's (RBAC test). */
   kubeConfig?: k8s.KubeConfig;
+  /** Record the transcoders' progress (coalesced status writes). */
+  progress?: ControllerOptions['progress'];
 }
 
 export async function startOperator(o: OperatorTestOptions): Promise<RunningOperator> {
@@ -119,6 +121,7 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
     relistMs: 120_000,
     queue: { baseDelayMs: 50, maxDelayMs: 2_000 },
     ...(o.mediaCheck ? { mediaCheck: o.mediaCheck } : {}),
+    ...(o.progress ? { progress: o.progress } : {}),
     decide: {
       jobs: {
         image: 'videoflix-transcoder:test',

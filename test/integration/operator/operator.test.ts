@@ -308,8 +308,12 @@ describe('operator (host tier: API server, job/GC controllers, versitygw)', func
     const env = { ...process.env, KUBECONFIG: process.env.KUBECONFIG! };
     const { stdout } = await run('kubectl', ['get', 'videos', '-n', ns], { env });
     const [header, row] = stdout.trim().split('\n');
-    expect(header!.split(/\s+/)).to.deep.equal(['NAME', 'TITLE', 'PHASE', 'RENDITIONS', 'DURATION', 'AGE']);
-    expect(row!.split(/\s+/).slice(0, 5)).to.deep.equal(['movie', 'Renamed', 'Ready', '3/3', '30s']);
+    const columns = ['NAME', 'TITLE', 'PHASE', 'RENDITIONS', 'PROGRESS', 'DURATION', 'AGE'];
+    expect(header!.split(/\s+/)).to.deep.equal(columns);
+    // cells by the header's offsets (PROGRESS is empty once Ready)
+    const at = columns.map((c) => header!.indexOf(c));
+    const cells = at.map((start, i) => row!.slice(start, at[i + 1] ?? row!.length).trim());
+    expect(cells.slice(0, 6)).to.deep.equal(['movie', 'Renamed', 'Ready', '3/3', '', '30s']);
     const short = await run('kubectl', ['get', 'vid', '-n', ns, '-o', 'name'], { env });
     expect(short.stdout.trim()).to.equal('video.media.videoflix.io/movie');
     const cat = await run('kubectl', ['get', 'videoflix', '-n', ns, '-o', 'name'], { env });

@@ -15,7 +15,12 @@ import { expect } from 'chai';
 import type { Client } from 'minio';
 import { setupStorage, setupStorageSchema } from '../../../api/cli/setup-storage.js';
 import { loadConfig } from '../../../common/config/index.js';
-import { amqpPermissions, COMPONENTS, type Component } from '../../../common/grants/index.js';
+import {
+  amqpPermissions,
+  COMPONENTS,
+  progressQueueName,
+  type Component,
+} from '../../../common/grants/index.js';
 import { createS3Client } from '../../../common/storage/index.js';
 import { S3Presigner, presignPath } from '../../../common/storage/presign.js';
 import { getWithHost } from '@videoflix/testkit/http';
@@ -178,10 +183,13 @@ describe('security: per-component S3 identities (versitygw IAM + bucket policies
 describe('security: per-component RabbitMQ users (permissions per vhost)', function () {
   const exchange = `lp.status.${id}`;
   const queue = `lp.api.${id}`;
+  const progress = `lp.progress.${id}`;
+  const progressQueue = progressQueueName(progress, `operator-0-${id}`);
   const users = {
     api: { user: `vf-api-${id}`, pass: secret() },
     // a password that starts with "-" (rabbitmqctl once read it as an option): ensure-users.sh passes "--"
     operator: { user: `vf-operator-${id}`, pass: `-${secret()}` },
+    transcoder: { user: `vf-transcoder-${id}`, pass: secret() },
   };
   const conns: amqp.ChannelModel[] = [];
   const url = (u: { user: string; pass: string }) => {
@@ -200,11 +208,12 @@ describe('security: per-component RabbitMQ users (permissions per vhost)', funct
   before(async function () {
     const rabbit = hostEnv().state.processes.rabbitmq;
     if (!rabbit) throw new Error('the host tier has no RabbitMQ');
-    const perms = amqpPermissions(exchange, queue);
-    const input = (['api', 'operator'] as const)
-      .map(
-        (c) => `${users[c].user} ${users[c].pass} ${perms[c].configure} ${perms[c].write} ${perms[c].read}\n`,
-      )
+    const perms = amqpPermissions(exchange, queue, undefined, progress);
+    const input = (['api', 'operator', 'transcoder'] as const)
+      .map((c) => {
+        const p = perms[c]!;
+        return `${users[c].user} ${users[c].pass} ${p.configure} ${p.write} ${p.read}\n`;
+      })
       .join('');
     const child = execFile(path.join(REPO_ROOT, 'images/rabbitmq/ensure-users.sh'), {
       env: { ...rabbit.spec.env, PATH: `/usr/lib/rabbitmq/bin:${rabbit.spec.env.PATH ?? '/usr/bin:/bin'}` },
@@ -224,6 +233,7 @@ describe('security: per-component RabbitMQ users (permissions per vhost)', funct
     const ch = await admin.createChannel();
     await ch.deleteQueue(queue);
     await ch.deleteExchange(exchange);
+    await ch.deleteExchange(progress);
     await admin.close();
     const rabbit = hostEnv().state.processes.rabbitmq!;
     for (const u of Object.values(users)) {
@@ -265,5 +275,56 @@ describe('security: per-component RabbitMQ users (permissions per vhost)', funct
     const closed = new Promise<string>((resolve) => ch.on('error', (e: Error) => resolve(e.message)));
     ch.get(queue).catch(() => undefined);
     expect(await closed).to.match(/ACCESS.REFUSED/);
+  });
+
+  describe('progress reports (issue 25): the transcoder publishes only, the operator consumes', () => {
+    /** The channel error a refused operation ends with. */
+    const refusal = async (u: { user: string; pass: string }, attempt: (ch: amqp.Channel) => void) => {
+      const ch = await (await connect(u)).createChannel();
+      const closed = new Promise<string>((resolve) => ch.on('error', (e: Error) => resolve(e.message)));
+      ch.on('close', () => undefined);
+      attempt(ch);
+      return closed;
+    };
+
+    it('the operator declares the exchange and its own queue; the transcoder publishes a report to it', async function () {
+      const op = await (await connect(users.operator)).createChannel();
+      await op.assertExchange(progress, 'topic', { durable: true });
+      await op.assertQueue(progressQueue, { exclusive: true, autoDelete: true, durable: false });
+      await op.bindQueue(progressQueue, progress, '#');
+      const got = new Promise<string>(
+        (resolve) =>
+          void op.consume(progressQueue, (m) => m && resolve(m.content.toString()), { noAck: true }),
+      );
+      const tx = await (await connect(users.transcoder)).createChannel();
+      await tx.checkExchange(progress); // passive: needs no permission
+      tx.publish(progress, 'uid-1', Buffer.from('{"percent":40}'));
+      expect(await got).to.equal('{"percent":40}');
+    });
+
+    it('the transcoder cannot publish a status (a forged "Ready"): ACCESS_REFUSED', async function () {
+      const message = await refusal(users.transcoder, (ch) =>
+        ch.publish(exchange, 'video.ready', Buffer.from('{"phase":"Ready"}')),
+      );
+      expect(message).to.match(/ACCESS.REFUSED/);
+    });
+
+    it('the transcoder cannot declare a queue or read one: ACCESS_REFUSED', async function () {
+      expect(
+        await refusal(users.transcoder, (ch) => void ch.assertQueue(`lp.steal.${id}`).catch(() => undefined)),
+      ).to.match(/ACCESS.REFUSED/);
+      expect(await refusal(users.transcoder, (ch) => void ch.get(queue).catch(() => undefined))).to.match(
+        /ACCESS.REFUSED/,
+      );
+    });
+
+    it('the operator cannot forge a progress report, nor the API read the reports: ACCESS_REFUSED', async function () {
+      expect(
+        await refusal(users.operator, (ch) => ch.publish(progress, 'uid-1', Buffer.from('{"percent":100}'))),
+      ).to.match(/ACCESS.REFUSED/);
+      expect(
+        await refusal(users.api, (ch) => void ch.bindQueue(queue, progress, '#').catch(() => undefined)),
+      ).to.match(/ACCESS.REFUSED/);
+    });
   });
 });

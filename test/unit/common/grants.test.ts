@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { amqpPermissions, AMQP_NOTHING, bucketPolicies, COMPONENTS } from '../../../common/grants/index.js';
+import {
+  amqpPermissions,
+  AMQP_NOTHING,
+  bucketPolicies,
+  COMPONENTS,
+  progressQueueName,
+} from '../../../common/grants/index.js';
 
 const keys = { api: 'AK-API', operator: 'AK-OP', transcoder: 'AK-TR' };
 const buckets = { sourceBucket: 'src', mediaBucket: 'media' };
@@ -92,5 +98,35 @@ describe('common/grants: who may do what', function () {
     // no legacy queue given (or the same name): none granted
     expect(amqpPermissions('x', 'q', 'q').api.configure).to.equal('^(x|q|q\\.dlx|q\\.dead)$');
     expect(amqpPermissions('x', 'q').api.configure).to.equal('^(x|q|q\\.dlx|q\\.dead)$');
+  });
+
+  it('RabbitMQ progress: the transcoder may only publish to the progress exchange; the operator reads it', function () {
+    const p = amqpPermissions(
+      'videoflix.video-status',
+      'videoflix.api.status',
+      undefined,
+      'videoflix.progress',
+    );
+    const matches = (re: string, name: string) => new RegExp(re).test(name);
+    const mine = progressQueueName('videoflix.progress', 'videoflix-operator-5d8f/x');
+    expect(mine).to.equal('videoflix.progress.operator.videoflix-operator-5d8f-x');
+    const t = p.transcoder!;
+    expect(t.configure).to.equal(AMQP_NOTHING);
+    expect(t.read).to.equal(AMQP_NOTHING);
+    expect(matches(t.write, 'videoflix.progress')).to.equal(true);
+    expect(matches(t.write, 'videoflix.video-status')).to.equal(false);
+    expect(matches(t.write, 'videoflix.progress.operator.x')).to.equal(false);
+    // the operator: declares both exchanges and its queues, consumes its queues, cannot forge a report
+    for (const name of ['videoflix.video-status', 'videoflix.progress', mine])
+      expect(matches(p.operator.configure, name), name).to.equal(true);
+    expect(matches(p.operator.read, 'videoflix.progress')).to.equal(true);
+    expect(matches(p.operator.read, mine)).to.equal(true);
+    expect(matches(p.operator.read, 'videoflix.api.status')).to.equal(false);
+    expect(matches(p.operator.read, 'videoflix.video-status')).to.equal(false);
+    expect(matches(p.operator.write, 'videoflix.progress')).to.equal(false);
+    expect(matches(p.operator.write, mine)).to.equal(true);
+    expect(matches(p.operator.configure, 'videoflix.progress.operator.')).to.equal(false);
+    // without a progress exchange: no transcoder user, the operator as before
+    expect(amqpPermissions('x', 'q').transcoder).to.equal(undefined);
   });
 });

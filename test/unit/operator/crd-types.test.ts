@@ -20,6 +20,7 @@ import {
   type Condition,
   type ObjectRef,
   type RenditionPhase,
+  type RenditionProgress,
   type RenditionStatus,
   type RetryStatus,
   type SourceInfo,
@@ -48,6 +49,7 @@ const statusKeys = {
   renditionsTotal: true,
   renditionsSummary: true,
   durationText: true,
+  progressSummary: true,
   source: true,
   masterPlaylistKey: true,
   thumbnailKey: true,
@@ -74,7 +76,14 @@ const renditionKeys = {
   job: true,
   message: true,
   playlistKey: true,
+  progress: true,
 } satisfies Keys<RenditionStatus>;
+const progressKeys = {
+  percent: true,
+  speed: true,
+  estimatedCompletionTime: true,
+  updatedAt: true,
+} satisfies Keys<RenditionProgress>;
 const sourceKeys = {
   durationSeconds: true,
   width: true,
@@ -144,6 +153,9 @@ describe('Video CRD and TypeScript types agree', () => {
     expect(names(status.properties!.renditions!.items)).to.deep.equal(sorted(renditionKeys));
     expect(names(status.properties!.source)).to.deep.equal(sorted(sourceKeys));
     expect(names(status.properties!.retry)).to.deep.equal(sorted(retryKeys));
+    expect(names(status.properties!.renditions!.items!.properties!.progress)).to.deep.equal(
+      sorted(progressKeys),
+    );
   });
 
   it('enums are the shared constants', () => {
@@ -159,7 +171,15 @@ describe('Video CRD and TypeScript types agree', () => {
 
   it('printer columns point at fields that exist', () => {
     const cols = Object.fromEntries(version.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]));
-    expect(Object.keys(cols)).to.include.members(['Title', 'Phase', 'Renditions', 'Duration', 'Age']);
+    expect(Object.keys(cols)).to.include.members([
+      'Title',
+      'Phase',
+      'Renditions',
+      'Progress',
+      'Duration',
+      'Age',
+    ]);
+    expect(cols.Progress).to.equal('.status.progressSummary');
     for (const p of Object.values(cols)) {
       const m = /^\.(spec|status)\.(\w+)/.exec(p);
       if (!m) continue;

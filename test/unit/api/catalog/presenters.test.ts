@@ -74,4 +74,51 @@ describe('api catalog: presenters', function () {
     expect(a.resource).to.deep.equal({ namespace: 'videos', name: 'video-x', uid: 'u-7' });
     expect(presentAdminVideo(row({ uid: null, phase: 'Uploading' }), 'http://api').resource).to.equal(null);
   });
+
+  it("admins see a running rendition's progress with the seconds left; users' list is unchanged", function () {
+    const r = row({
+      phase: 'Processing',
+      renditions: [
+        { name: '480p', phase: 'Succeeded', progress: { percent: 99, updatedAt: '2026-05-06T14:04:00Z' } },
+        {
+          name: '720p',
+          phase: 'Running',
+          progress: {
+            percent: 42.5,
+            speed: 1.8,
+            estimatedCompletionTime: '2026-05-06T14:06:30Z',
+            updatedAt: '2026-05-06T14:05:58Z',
+          },
+        },
+        { name: '1080p', phase: 'Running' },
+      ],
+    });
+    const a = presentAdminVideo(r, 'http://api', undefined, new Date('2026-05-06T14:06:00Z'));
+    expect(a.renditions).to.deep.equal([
+      { name: '480p', phase: 'Succeeded' },
+      {
+        name: '720p',
+        phase: 'Running',
+        progress: {
+          percent: 42.5,
+          speed: 1.8,
+          eta_seconds: 30,
+          estimated_completion: '2026-05-06T14:06:30Z',
+          updated_at: '2026-05-06T14:05:58Z',
+        },
+      },
+      { name: '1080p', phase: 'Running' },
+    ]);
+    // past the estimate: 0 left, never negative
+    const late = presentAdminVideo(r, 'http://api', undefined, new Date('2026-05-06T14:10:00Z'));
+    expect(late.renditions[1]!.progress!.eta_seconds).to.equal(0);
+    expect(Object.keys(presentVideo(r, 'http://api'))).to.deep.equal([
+      'id',
+      'created_at',
+      'title',
+      'description',
+      'thumbnail_url',
+      'category',
+    ]);
+  });
 });
