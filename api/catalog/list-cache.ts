@@ -6,17 +6,21 @@
  * the first request that asks for each, off the event loop (zlib's thread pool); a rebuilt body
  * with the same bytes (the `maxAgeMs` rebuild of an unchanged catalog) keeps them.
  *
- * The state is (this process's write count, the table's fingerprint, the signatures' expiry). The
- * fingerprint (row count and latest updated_at, one small query) is what makes a write of another
- * API replica visible; as two writes in the same millisecond could leave it unchanged, a body is
- * also never older than `maxAgeMs` (default 30 s). Concurrent requests for a state being built wait
- * for that one build.
+ * The state is (this process's write count, the change feed's generation, the table's fingerprint,
+ * the signatures' expiry). A write of another API replica (or of anyone) becomes visible through the
+ * change feed (changes.ts: the table's triggers NOTIFY every replica at commit); while the feed
+ * listens, the fingerprint (row count and latest updated_at, one small query) is asked at most once
+ * per `recheckMs` (default 5 s: the bound on staleness should a notification ever go missing); while
+ * it does not (no feed, its session lost), on every request. As two writes in the same millisecond
+ * could leave the fingerprint unchanged, a body is also never older than `maxAgeMs` (default 30 s).
+ * Concurrent requests for a state being built wait for that one build.
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import Negotiator from 'negotiator';
 import type { VideoListRow } from '../models/video.js';
+import type { ChangeFeed } from './changes.js';
 import type { CatalogService } from './service.js';
 
 /** The content codings the list is sent in, the preferred first (at equal q-values). */
@@ -50,7 +54,11 @@ export interface ReadyListCacheOptions {
   render: (rows: VideoListRow[]) => unknown;
   /** Whatever else the body depends on (the signatures' expiry): a new value builds a new body. */
   variant: () => string | number;
+  /** The videos table's change notifications (absent: the fingerprint is asked on every request). */
+  changes?: ChangeFeed;
   maxAgeMs?: number;
+  /** While `changes` listens: how long a fingerprint is trusted (default 5000 ms). */
+  recheckMs?: number;
   now?: () => number;
 }
 
@@ -118,14 +126,17 @@ class Entry {
 export class ReadyListCache {
   private entry?: { key: string; at: number; value: Entry };
   private pending?: { key: string; promise: Promise<Entry> };
+  private fp?: { at: number; value: Promise<string> };
   private readonly now: () => number;
   private readonly maxAgeMs: number;
+  private readonly recheckMs: number;
   /** Bodies built so far (for tests and logs). */
   builds = 0;
 
   constructor(private readonly o: ReadyListCacheOptions) {
     this.now = o.now ?? Date.now;
     this.maxAgeMs = o.maxAgeMs ?? 30_000;
+    this.recheckMs = o.recheckMs ?? 5000;
   }
 
   /** Drops the body in memory (the next request builds a new one). */
@@ -138,9 +149,23 @@ export class ReadyListCache {
     return (await this.current()).get(encoding);
   }
 
+  /** The table's fingerprint: asked now, or (while the change feed listens) one asked < recheckMs ago. */
+  private fingerprint(): Promise<string> {
+    if (!this.o.changes?.listening) return this.o.catalog.fingerprint();
+    const at = this.now();
+    if (this.fp && at - this.fp.at < this.recheckMs) return this.fp.value;
+    const fp = { at, value: this.o.catalog.fingerprint() };
+    this.fp = fp;
+    fp.value.catch(() => {
+      if (this.fp === fp) this.fp = undefined; // a failed query is asked again by the next request
+    });
+    return fp.value;
+  }
+
   private async current(): Promise<Entry> {
     const rev = this.o.catalog.revision;
-    const key = `${rev}|${await this.o.catalog.fingerprint()}|${this.o.variant()}`;
+    const generation = this.o.changes?.generation ?? 0;
+    const key = `${rev}|${generation}|${await this.fingerprint()}|${this.o.variant()}`;
     const e = this.entry;
     if (e && e.key === key && this.now() - e.at < this.maxAgeMs) return e.value;
     if (this.pending?.key === key) return this.pending.promise;

@@ -50,6 +50,7 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     catalog,
     render: (rows) => rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)),
     variant: () => deps.signer.expiry(),
+    ...(deps.changes ? { changes: deps.changes } : {}),
   });
   const playlists: PlaylistCache = new LRUCache({
     max: deps.playlistCache?.max ?? 1000,

@@ -12,6 +12,7 @@ function fakeCatalog() {
     fp: 'a',
     rows: [] as VideoListRow[],
     reads: 0,
+    fingerprints: 0,
     /** Resolves the pending reads (a read waits until released when `hold` is set). */
     hold: false,
     waiting: [] as Array<() => void>,
@@ -20,7 +21,10 @@ function fakeCatalog() {
     get revision() {
       return state.revision;
     },
-    fingerprint: () => Promise.resolve(state.fp),
+    fingerprint: () => {
+      state.fingerprints++;
+      return Promise.resolve(state.fp);
+    },
     listReadyRows: async () => {
       state.reads++;
       const rows = state.rows.slice();
@@ -206,5 +210,41 @@ describe('api catalog: the shared list body (ReadyListCache)', function () {
       ['garbage;;;q=x, ,,', 'identity'],
     ];
     for (const [header, want] of cases) expect(chooseEncoding(header), String(header)).to.equal(want);
+  });
+
+  it('follows the change feed while it listens: a notification rebuilds at once, the fingerprint is asked once per recheckMs', async function () {
+    const { state, catalog } = fakeCatalog();
+    state.rows = [row(1)];
+    const feed = { generation: 0, listening: true };
+    const cache = new ReadyListCache({
+      catalog,
+      render: (rows) => rows.map((r) => ({ id: r.id, title: r.title })),
+      variant: () => 1,
+      changes: feed,
+      recheckMs: 5000,
+      now: () => now,
+    });
+    await cache.get();
+    for (let i = 0; i < 20; i++) await cache.get('br');
+    expect(state.fingerprints).to.equal(1);
+    expect(state.reads).to.equal(1);
+    // another replica's write: the table's trigger notifies, the generation moves, the next request rebuilds
+    state.rows = [row(1, 'renamed elsewhere')];
+    feed.generation++;
+    expect(json((await cache.get()).body)).to.deep.equal([{ id: 1, title: 'renamed elsewhere' }]);
+    expect(state.fingerprints).to.equal(1);
+    // a notification that never came: seen by the fingerprint within recheckMs
+    state.rows = [row(2), row(1, 'renamed elsewhere')];
+    state.fp = 'changed quietly';
+    now += 4999;
+    expect(json((await cache.get()).body)).to.have.length(1);
+    now += 1;
+    expect(json((await cache.get()).body)).to.have.length(2);
+    expect(state.fingerprints).to.equal(2);
+    // the feed's session lost: the fingerprint on every request again
+    feed.listening = false;
+    await cache.get();
+    await cache.get();
+    expect(state.fingerprints).to.equal(4);
   });
 });
