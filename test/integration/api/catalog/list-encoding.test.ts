@@ -1,11 +1,14 @@
 /**
  * GET /api/video/ compressed (issue 23): the real app on the host tier's PostgreSQL, the raw bytes
  * read over a socket (node:http does not decode), decoded here and compared with the JSON; an ETag
- * per coding and 304 for each; an unknown or refused coding gets the JSON itself.
+ * per coding and 304 for each; an unknown or refused coding gets the JSON itself. And the list's
+ * change feed (migration 0006's triggers → NOTIFY → api/catalog/changes.ts): a write no fingerprint
+ * can see shows at once, also after the listening session was killed.
  */
 import { expect } from 'chai';
 import http from 'node:http';
 import zlib from 'node:zlib';
+import { waitFor } from '../../../support/waiters.js';
 import { startHarness, type Harness } from './helpers.js';
 
 interface Raw {
@@ -155,5 +158,57 @@ describe('api catalog: the list compressed once per catalog state (br, gzip, ide
         .on('error', reject);
     });
     expect(r).to.equal(401);
+  });
+
+  describe('the change feed (LISTEN/NOTIFY) across replicas', function () {
+    before(async function () {
+      h.catalog.changes.start();
+      await waitFor(() => h.catalog.changes.listening, { what: 'the change listener listening' });
+    });
+
+    const titleOfNewest = async () =>
+      (
+        JSON.parse(decode(await raw({ 'accept-encoding': 'gzip' })).toString('utf8')) as Array<{
+          title: string;
+        }>
+      )[0]!.title;
+    // what another writer does without moving the fingerprint (count and max(updated_at) unchanged):
+    // only the notification can tell this replica
+    const renameQuietly = (title: string) =>
+      h.db.sequelize.query(`UPDATE videos SET title = :title WHERE name = 'v-1'`, {
+        replacements: { title },
+      });
+
+    it('shows a write that leaves the fingerprint unchanged at once (the trigger notified this replica)', async function () {
+      await titleOfNewest(); // the body of the current state is built and kept
+      const generation = h.catalog.changes.generation;
+      await renameQuietly('Quiet rename 1');
+      await waitFor(() => h.catalog.changes.generation > generation, {
+        what: 'the notification',
+        timeoutMs: 5000,
+      });
+      expect(await titleOfNewest()).to.equal('Quiet rename 1');
+    });
+
+    it('keeps the list right while its session is killed, and listens again', async function () {
+      const [killed] = (await h.db.sequelize.query(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE '%-listen'`,
+      )) as unknown as [Array<{ ok: boolean }>];
+      expect(killed.length, 'the listening session').to.equal(1);
+      await renameQuietly('Quiet rename 2'); // while no session listens, or right after it is back
+      await waitFor(async () => (await titleOfNewest()) === 'Quiet rename 2', {
+        what: 'the rename after the session was killed',
+        timeoutMs: 10_000,
+      });
+      await waitFor(() => h.catalog.changes.listening, { what: 'listening again', timeoutMs: 30_000 });
+      const generation = h.catalog.changes.generation;
+      await renameQuietly('Quiet rename 3');
+      await waitFor(() => h.catalog.changes.generation > generation, {
+        what: 'the notification',
+        timeoutMs: 5000,
+      });
+      expect(await titleOfNewest()).to.equal('Quiet rename 3');
+    });
   });
 });
