@@ -73,8 +73,9 @@ export class CatalogChanges implements ChangeFeed {
     while (!signal.aborted) {
       const client = new pg.Client(this.connectionConfig());
       this.client = client;
+      // 'error' may come more than once (and after 'end'): always listened to, the first one counts
       const ended = new Promise<Error | undefined>((resolve) => {
-        client.once('error', (err: Error) => resolve(err));
+        client.on('error', (err: Error) => resolve(err));
         client.once('end', () => resolve(undefined));
       });
       client.on('notification', (n) => {
