@@ -38,10 +38,15 @@ describe('cluster tier: Jobs with the project images', function () {
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   let namespace: string;
   let s3Endpoint: string;
+  let fwd: Awaited<ReturnType<typeof portForward>> | undefined;
 
   before(async function () {
     namespace = await createTestNamespace(kc, 'jobs');
     s3Endpoint = await deployVersitygw(kc, namespace);
+  });
+  afterEach(function () {
+    fwd?.close();
+    fwd = undefined;
   });
   after(async function () {
     if (namespace && process.env.KEEP_NAMESPACE !== '1') await deleteNamespace(kc, namespace);
@@ -52,73 +57,73 @@ describe('cluster tier: Jobs with the project images', function () {
     const key = `cluster-test/${Date.now()}/out.mp4`;
     // the bucket made from the host through a port-forward to the Service; the PUT URL signed for the
     // Service's in-cluster address (signing needs no connection: the region is given)
-    const fwd = await portForward(namespace, 'svc/s3', 7070);
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'videoflix-cluster-'));
-    try {
-      const s3 = s3Client(fwd.port);
-      if (!(await s3.bucketExists(bucket))) await s3.makeBucket(bucket, 'us-east-1');
-      const inCluster = new URL(s3Endpoint);
-      const putUrl = await new Client({
-        endPoint: inCluster.hostname,
-        port: Number(inCluster.port),
-        useSSL: false,
-        region: 'us-east-1',
-        pathStyle: true,
-        ...S3_CREDENTIALS,
-      }).presignedPutObject(bucket, key, 600);
-      await batch.createNamespacedJob({
-        namespace,
-        body: {
-          metadata: { name: 'encode' },
-          spec: {
-            backoffLimit: 0,
-            ttlSecondsAfterFinished: 600,
-            template: {
-              spec: {
-                restartPolicy: 'Never',
-                automountServiceAccountToken: false,
-                containers: [
-                  {
-                    ...restrictedContainer,
-                    name: 'transcoder',
-                    image: CLUSTER.images.transcoder,
-                    workingDir: '/app',
-                    command: ['sh', '-c'],
-                    args: [
-                      'set -e; ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=duration=3:size=640x360:rate=25 ' +
-                        '-f lavfi -i sine=frequency=440:duration=3 -c:v libx264 -preset veryfast -pix_fmt yuv420p ' +
-                        '-c:a aac -b:a 96k -shortest -movflags +faststart /work/out.mp4 && ' +
-                        'node --input-type=module -e "$UPLOAD_SCRIPT"',
-                    ],
-                    env: [
-                      { name: 'PUT_URL', value: putUrl },
-                      { name: 'BUCKET', value: bucket },
-                      { name: 'KEY', value: key },
-                      { name: 'UPLOAD_SCRIPT', value: UPLOAD_SCRIPT },
-                      { name: 'HOME', value: '/work' },
-                    ],
-                    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-                    volumeMounts: [{ name: 'work', mountPath: '/work' }],
-                  },
-                ],
-                volumes: [{ name: 'work', emptyDir: {} }],
-              },
+    fwd = await portForward(namespace, 'svc/s3', 7070);
+    const s3 = s3Client(fwd.port);
+    if (!(await s3.bucketExists(bucket))) await s3.makeBucket(bucket, 'us-east-1');
+    const inCluster = new URL(s3Endpoint);
+    const putUrl = await new Client({
+      endPoint: inCluster.hostname,
+      port: Number(inCluster.port),
+      useSSL: false,
+      region: 'us-east-1',
+      pathStyle: true,
+      ...S3_CREDENTIALS,
+    }).presignedPutObject(bucket, key, 600);
+    await batch.createNamespacedJob({
+      namespace,
+      body: {
+        metadata: { name: 'encode' },
+        spec: {
+          backoffLimit: 0,
+          ttlSecondsAfterFinished: 600,
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  ...restrictedContainer,
+                  name: 'transcoder',
+                  image: CLUSTER.images.transcoder,
+                  workingDir: '/app',
+                  command: ['sh', '-c'],
+                  args: [
+                    'set -e; ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc=duration=3:size=640x360:rate=25 ' +
+                      '-f lavfi -i sine=frequency=440:duration=3 -c:v libx264 -preset veryfast -pix_fmt yuv420p ' +
+                      '-c:a aac -b:a 96k -shortest -movflags +faststart /work/out.mp4 && ' +
+                      'node --input-type=module -e "$UPLOAD_SCRIPT"',
+                  ],
+                  env: [
+                    { name: 'PUT_URL', value: putUrl },
+                    { name: 'BUCKET', value: bucket },
+                    { name: 'KEY', value: key },
+                    { name: 'UPLOAD_SCRIPT', value: UPLOAD_SCRIPT },
+                    { name: 'HOME', value: '/work' },
+                  ],
+                  resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+                  volumeMounts: [{ name: 'work', mountPath: '/work' }],
+                },
+              ],
+              volumes: [{ name: 'work', emptyDir: {} }],
             },
           },
         },
-      });
-      const { type } = await waitForJobEnd(batch, namespace, 'encode');
-      const pods = await core.listNamespacedPod({
-        namespace,
-        labelSelector: 'batch.kubernetes.io/job-name=encode',
-      });
-      const log = pods.items[0]
-        ? await core.readNamespacedPodLog({ namespace, name: pods.items[0].metadata!.name! })
-        : '';
-      expect(type, `job log:\n${log}`).to.equal('Complete');
-      expect(log).to.contain(`uploaded s3://${bucket}/${key}`);
+      },
+    });
+    const { type } = await waitForJobEnd(batch, namespace, 'encode');
+    const pods = await core.listNamespacedPod({
+      namespace,
+      labelSelector: 'batch.kubernetes.io/job-name=encode',
+    });
+    const log = pods.items[0]
+      ? await core.readNamespacedPodLog({ namespace, name: pods.items[0].metadata!.name! })
+      : '';
+    expect(type, `job log:\n${log}`).to.equal('Complete');
+    expect(log).to.contain(`uploaded s3://${bucket}/${key}`);
 
-      // the object, read back from the host through the port-forward
+    // the object, read back from the host through the port-forward
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'videoflix-cluster-'));
+    try {
       const stat = await s3.statObject(bucket, key);
       expect(stat.size).to.be.greaterThan(10_000);
       expect(stat.metaData['content-type']).to.equal('video/mp4');
@@ -131,7 +136,6 @@ describe('cluster tier: Jobs with the project images', function () {
       expect(info.streams.some((s) => s.codec_type === 'audio')).to.equal(true);
       expect(Number(info.format.duration)).to.be.within(2.5, 3.5);
     } finally {
-      fwd.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

@@ -72,14 +72,9 @@ describe('api catalog: the list compressed once per catalog state (br, gzip, ide
     expect(Number(plain.headers['content-length'])).to.equal(plain.body.length);
     const list = JSON.parse(plain.body.toString('utf8')) as Array<Record<string, unknown>>;
     expect(list).to.have.length(ROWS - ROWS / 10);
-    expect(Object.keys(list[0]!)).to.deep.equal([
-      'id',
-      'created_at',
-      'title',
-      'description',
-      'thumbnail_url',
-      'category',
-    ]);
+    expect(Object.keys(list[0]!).join(' ')).to.equal(
+      'id created_at title description thumbnail_url category',
+    );
     const etags = new Set([plain.headers.etag]);
     for (const [header, want] of [
       ['br', 'br'],
@@ -178,16 +173,20 @@ describe('api catalog: the list compressed once per catalog state (br, gzip, ide
       h.db.sequelize.query(`UPDATE videos SET title = :title WHERE name = 'v-1'`, {
         replacements: { title },
       });
-
-    it('shows a write that leaves the fingerprint unchanged at once (the trigger notified this replica)', async function () {
-      await titleOfNewest(); // the body of the current state is built and kept
+    /** Renames quietly, waits for this replica's notification, and expects the list to show it at once. */
+    const renamedAndNotified = async (title: string) => {
       const generation = h.catalog.changes.generation;
-      await renameQuietly('Quiet rename 1');
+      await renameQuietly(title);
       await waitFor(() => h.catalog.changes.generation > generation, {
         what: 'the notification',
         timeoutMs: 5000,
       });
-      expect(await titleOfNewest()).to.equal('Quiet rename 1');
+      expect(await titleOfNewest()).to.equal(title);
+    };
+
+    it('shows a write that leaves the fingerprint unchanged at once (the trigger notified this replica)', async function () {
+      await titleOfNewest(); // the body of the current state is built and kept
+      await renamedAndNotified('Quiet rename 1');
     });
 
     it('keeps the list right while its session is killed, and listens again', async function () {
@@ -202,13 +201,7 @@ describe('api catalog: the list compressed once per catalog state (br, gzip, ide
         timeoutMs: 10_000,
       });
       await waitFor(() => h.catalog.changes.listening, { what: 'listening again', timeoutMs: 30_000 });
-      const generation = h.catalog.changes.generation;
-      await renameQuietly('Quiet rename 3');
-      await waitFor(() => h.catalog.changes.generation > generation, {
-        what: 'the notification',
-        timeoutMs: 5000,
-      });
-      expect(await titleOfNewest()).to.equal('Quiet rename 3');
+      await renamedAndNotified('Quiet rename 3');
     });
   });
 });
