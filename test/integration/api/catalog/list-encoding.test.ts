@@ -189,6 +189,16 @@ describe('api catalog: the list compressed once per catalog state (br, gzip, ide
       await renamedAndNotified('Quiet rename 1');
     });
 
+    it('is not told of writes to rows the list does not show (a video still processing)', async function () {
+      const generation = h.catalog.changes.generation;
+      const [, n] = (await h.db.sequelize.query(
+        `UPDATE videos SET title = 'progress', updated_at = now() WHERE name = 'v-10' AND phase = 'Processing'`,
+      )) as unknown as [unknown, { rowCount: number }];
+      expect(n.rowCount).to.equal(1);
+      await renamedAndNotified('Quiet rename after'); // a notification that follows arrives …
+      expect(h.catalog.changes.generation).to.equal(generation + 1); // … and was the only one
+    });
+
     it('keeps the list right while its session is killed, and listens again', async function () {
       const [killed] = (await h.db.sequelize.query(
         `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
