@@ -2,7 +2,7 @@
  * The catalog feature (issue 13), wired from its configuration: object storage, the Video client, the catalog
  * service, the status consumer and the routers + OpenAPI paths that createApp mounts through
  * `deps.routers` / `deps.openApiPaths`. main.ts starts it after listening and stops it in the
- * ordered shutdown (consumer first: no new message starts; then the resync).
+ * ordered shutdown (consumer first: no new message starts; then the resync; then the change listener).
  */
 import type { Router } from 'express';
 import type { Sequelize } from 'sequelize';
@@ -19,6 +19,7 @@ import type { RouteTimeout } from '../middleware/timeout.js';
 import { initVideoModel } from '../models/video.js';
 import { MediaUrlSigner } from '../security/media-urls.js';
 import { deriveKey } from '../security/tokens.js';
+import { CatalogChanges } from './changes.js';
 import { catalogOpenApiPaths } from './openapi.js';
 import { adminVideoRouter } from './routes/admin.js';
 import type { CatalogRouteDeps } from './routes/deps.js';
@@ -34,6 +35,8 @@ export interface Catalog {
   service: CatalogService;
   storage: ObjectStorage;
   consumer: StatusConsumer;
+  /** The videos table's change notifications (LISTEN), which the users' list cache follows. */
+  changes: CatalogChanges;
   routers: NonNullable<AppDeps['routers']>;
   openApiPaths: Record<string, unknown>;
   /** The upload's own timeout (createApp's `routeTimeouts`). */
@@ -102,8 +105,13 @@ export function createCatalog(w: CatalogWiring): Catalog {
     handle: (update) => service.applyUpdate(update),
   });
   const uploads = new InFlightUploads();
+  const changes = new CatalogChanges({
+    sequelize: w.sequelize,
+    logger: logger.child({ area: 'catalog-changes' }),
+  });
   const routeDeps: CatalogRouteDeps = {
     uploads,
+    changes,
     catalog: service,
     storage,
     mediaBucket: config.S3_MEDIA_BUCKET,
@@ -134,10 +142,12 @@ export function createCatalog(w: CatalogWiring): Catalog {
     service,
     storage,
     consumer,
+    changes,
     routers,
     openApiPaths: catalogOpenApiPaths({ uploadMaxBytes: config.UPLOAD_MAX_BYTES }),
     routeTimeouts: [{ method: 'POST', path: UPLOAD_PATH, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS }],
     start() {
+      changes.start();
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
       void service
@@ -150,6 +160,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
     async stop() {
       await consumer.stop();
       await service.stopResync();
+      await changes.stop();
     },
   };
 }

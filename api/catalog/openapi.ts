@@ -86,7 +86,15 @@ function operations(uploadMaxBytes: number): Operation[] {
       method: 'get',
       path: '/api/video/',
       summary: 'Videos ready for streaming, newest first',
-      responses: { 200: { description: 'The list', body: z.array(videoItemSchema) }, 401: unauthorized },
+      responses: {
+        200: {
+          description:
+            'The list; in br or gzip when Accept-Encoding asks for it (Content-Encoding, Vary: Accept-Encoding, an ETag per coding)',
+          body: z.array(videoItemSchema),
+        },
+        304: { description: 'Not modified (If-None-Match: the ETag of the coding it would send)' },
+        401: unauthorized,
+      },
     },
     {
       ...videos,

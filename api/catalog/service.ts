@@ -122,14 +122,15 @@ export class CatalogService {
   }
 
   /**
-   * Changes whenever the videos table does, whoever wrote it (another replica too): the number of
-   * rows and the latest update time. (Every write sets updated_at, a removed row lowers the count;
-   * two writes in the same millisecond from two replicas could look alike: the callers bound how
-   * long they trust it.)
+   * Changes whenever the Ready rows do (what the users' list shows), whoever wrote them (another
+   * replica too): their number and latest update time. (Every write sets updated_at, a row entering
+   * or leaving Ready changes the count; two writes in the same millisecond from two replicas could
+   * look alike: the callers bound how long they trust it.) Writes to rows that are not Ready (status
+   * and progress of videos being processed) leave it alone.
    */
   async fingerprint(): Promise<string> {
     const [r] = await this.o.sequelize.query<{ n: string; m: Date | null }>(
-      `SELECT count(*)::text AS n, max(updated_at) AS m FROM videos`,
+      `SELECT count(*)::text AS n, max(updated_at) AS m FROM videos WHERE phase = 'Ready'`,
       { type: QueryTypes.SELECT },
     );
     return `${r?.n ?? 0}:${r?.m ? new Date(r.m).getTime() : 0}`;

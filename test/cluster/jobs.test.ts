@@ -9,21 +9,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
+import { Client } from 'minio';
 import { CLUSTER, clusterConfig } from '../support/cluster-hooks.js';
 import { createTestNamespace, deleteNamespace } from '../support/kube.js';
 import { probe } from '../support/media.js';
-import { deployVersitygw, portForward, restrictedContainer, s3Client, waitForJobEnd } from './support.js';
+import {
+  deployVersitygw,
+  portForward,
+  restrictedContainer,
+  S3_CREDENTIALS,
+  s3Client,
+  waitForJobEnd,
+} from './support.js';
 
-// Runs inside the transcoder image (cwd /app, whose node_modules hold the product's S3 client).
+// Runs inside the transcoder image, which carries no node_modules (the program is one bundled file):
+// Node's own fetch PUTs the clip to a URL the test presigned (the S3 server checks its signature).
 const UPLOAD_SCRIPT = `
-import { Client } from 'minio';
-const u = new URL(process.env.S3_ENDPOINT);
-const s3 = new Client({ endPoint: u.hostname, port: Number(u.port), useSSL: false, region: 'us-east-1', pathStyle: true,
-  accessKey: process.env.S3_ACCESS_KEY, secretKey: process.env.S3_SECRET_KEY });
-const bucket = process.env.BUCKET;
-if (!(await s3.bucketExists(bucket))) await s3.makeBucket(bucket, 'us-east-1');
-await s3.fPutObject(bucket, process.env.KEY, '/work/out.mp4', { 'Content-Type': 'video/mp4' });
-console.log('uploaded s3://' + bucket + '/' + process.env.KEY);
+import fs from 'node:fs';
+const res = await fetch(process.env.PUT_URL, { method: 'PUT', body: fs.readFileSync('/work/out.mp4'),
+  headers: { 'content-type': 'video/mp4' } });
+if (!res.ok) throw new Error('PUT ' + res.status + ': ' + (await res.text()));
+console.log('uploaded s3://' + process.env.BUCKET + '/' + process.env.KEY);
 `;
 
 describe('cluster tier: Jobs with the project images', function () {
@@ -32,10 +38,15 @@ describe('cluster tier: Jobs with the project images', function () {
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   let namespace: string;
   let s3Endpoint: string;
+  let fwd: Awaited<ReturnType<typeof portForward>> | undefined;
 
   before(async function () {
     namespace = await createTestNamespace(kc, 'jobs');
     s3Endpoint = await deployVersitygw(kc, namespace);
+  });
+  afterEach(function () {
+    fwd?.close();
+    fwd = undefined;
   });
   after(async function () {
     if (namespace && process.env.KEEP_NAMESPACE !== '1') await deleteNamespace(kc, namespace);
@@ -44,6 +55,20 @@ describe('cluster tier: Jobs with the project images', function () {
   it('encodes a generated clip in the transcoder image and stores it in the in-cluster S3 server', async function () {
     const bucket = 'videoflix-media';
     const key = `cluster-test/${Date.now()}/out.mp4`;
+    // the bucket made from the host through a port-forward to the Service; the PUT URL signed for the
+    // Service's in-cluster address (signing needs no connection: the region is given)
+    fwd = await portForward(namespace, 'svc/s3', 7070);
+    const s3 = s3Client(fwd.port);
+    if (!(await s3.bucketExists(bucket))) await s3.makeBucket(bucket, 'us-east-1');
+    const inCluster = new URL(s3Endpoint);
+    const putUrl = await new Client({
+      endPoint: inCluster.hostname,
+      port: Number(inCluster.port),
+      useSSL: false,
+      region: 'us-east-1',
+      pathStyle: true,
+      ...S3_CREDENTIALS,
+    }).presignedPutObject(bucket, key, 600);
     await batch.createNamespacedJob({
       namespace,
       body: {
@@ -69,13 +94,12 @@ describe('cluster tier: Jobs with the project images', function () {
                       'node --input-type=module -e "$UPLOAD_SCRIPT"',
                   ],
                   env: [
-                    { name: 'S3_ENDPOINT', value: s3Endpoint },
+                    { name: 'PUT_URL', value: putUrl },
                     { name: 'BUCKET', value: bucket },
                     { name: 'KEY', value: key },
                     { name: 'UPLOAD_SCRIPT', value: UPLOAD_SCRIPT },
                     { name: 'HOME', value: '/work' },
                   ],
-                  envFrom: [{ secretRef: { name: 's3-credentials' } }],
                   resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
                   volumeMounts: [{ name: 'work', mountPath: '/work' }],
                 },
@@ -97,11 +121,9 @@ describe('cluster tier: Jobs with the project images', function () {
     expect(type, `job log:\n${log}`).to.equal('Complete');
     expect(log).to.contain(`uploaded s3://${bucket}/${key}`);
 
-    // the object, read back from the host through a port-forward to the Service
-    const fwd = await portForward(namespace, 'svc/s3', 7070);
+    // the object, read back from the host through the port-forward
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'videoflix-cluster-'));
     try {
-      const s3 = s3Client(fwd.port);
       const stat = await s3.statObject(bucket, key);
       expect(stat.size).to.be.greaterThan(10_000);
       expect(stat.metaData['content-type']).to.equal('video/mp4');
@@ -114,7 +136,6 @@ describe('cluster tier: Jobs with the project images', function () {
       expect(info.streams.some((s) => s.codec_type === 'audio')).to.equal(true);
       expect(Number(info.format.duration)).to.be.within(2.5, 3.5);
     } finally {
-      fwd.close();
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

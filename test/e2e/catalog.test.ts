@@ -8,8 +8,9 @@
  * every segment through the API with cookies (URIs resolved as a player resolves them), and ffprobe
  * decodes each variant so fetched. Unhappy paths: no cookie → 401; unknown resolution or segment and
  * traversal → 404; not Ready → 404; a non-admin upload → 403; a non-video upload → 415; an upload cut off
- * half-way → no row and no Video left. The broker is stopped while a video is processed (RabbitMQ
- * scaled to 0, then back): the catalog still ends Ready (queued messages, or the API's resync).
+ * half-way → no row and no Video left. The list through the ingress in br and gzip (compressed once, by
+ * the API). The broker is stopped while a video is processed (RabbitMQ scaled to 0, then back): the
+ * catalog still ends Ready (queued messages, or the API's resync).
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -17,6 +18,7 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { createMediaDir, type MediaDir } from '../support/media.js';
 import { waitForMail } from '../support/mail.js';
 import { ensurePlatform, kubectl, NS, openS3, type Endpoints, type S3Access } from '../support/platform.js';
@@ -223,6 +225,38 @@ describe('catalog end to end on the kind cluster: upload → Jobs → Ready → 
       );
       expect(Number(probe.format.duration)).to.be.closeTo(8, 1);
     }
+  });
+
+  it('sends the list through the ingress compressed once, as the client asks (br, gzip, else identity), 304 per coding', async function () {
+    const raw = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        http
+          .get(`${api}/api/video/`, { headers: { Cookie: userCookie, ...headers } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
+            );
+          })
+          .on('error', reject);
+      });
+    const plain = await raw({ 'Accept-Encoding': 'identity' });
+    expect(plain.status).to.equal(200);
+    expect(plain.headers['content-encoding']).to.equal(undefined);
+    const decode = { br: zlib.brotliDecompressSync, gzip: zlib.gunzipSync };
+    for (const encoding of ['br', 'gzip'] as const) {
+      const r = await raw({ 'Accept-Encoding': encoding });
+      expect(r.status, encoding).to.equal(200);
+      // one coding, the API's: an ingress that compressed again would say "br, gzip" or change the bytes
+      expect(r.headers['content-encoding'], encoding).to.equal(encoding);
+      expect(r.headers.vary, encoding).to.match(/Accept-Encoding/i);
+      expect(decode[encoding](r.body).equals(plain.body), encoding).to.equal(true);
+      const again = await raw({ 'Accept-Encoding': encoding, 'If-None-Match': String(r.headers.etag) });
+      expect(again.status, encoding).to.equal(304);
+    }
+    const unknown = await raw({ 'Accept-Encoding': 'zstd' });
+    expect(unknown.headers['content-encoding']).to.equal(undefined);
+    expect(unknown.body.equals(plain.body)).to.equal(true);
   });
 
   it('answers 401 without a cookie and 404 for unknown resolutions, segments and traversal', async function () {

@@ -2,6 +2,7 @@
 import type { Logger } from '../../../common/logging/index.js';
 import type { ObjectStorage } from '../../infra/storage.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
+import type { ChangeFeed } from '../changes.js';
 import type { CatalogService } from '../service.js';
 import type { SegmentUrls } from '../streaming.js';
 import type { InFlightUploads } from './in-flight.js';
@@ -19,6 +20,8 @@ export interface CatalogRouteDeps {
   logger: Logger;
   /** Streaming offload (STREAMING_MODE=offload): presigned segment URLs; undefined: proxy mode. */
   offload?: SegmentUrls;
+  /** The videos table's change notifications (the list's cache; absent: a fingerprint query per request). */
+  changes?: ChangeFeed;
   /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */
   playlistCache?: { ttlMs?: number; max?: number };
 }

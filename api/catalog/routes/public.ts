@@ -2,6 +2,7 @@
  * The users' catalog routes under /api (the original contract; authenticated; Ready videos only;
  * 404 for anything else):
  *   GET /video/                                   list: id, created_at, title, description, thumbnail_url, category
+ *                                                 (br or gzip by Accept-Encoding, api/catalog/list-cache.ts)
  *   GET /video/<id>/master.m3u8                   application/vnd.apple.mpegurl
  *   GET /video/<id>/<resolution>/index.m3u8       application/vnd.apple.mpegurl
  *   GET /video/<id>/<resolution>/<segment>[/]     video/MP2T
@@ -22,7 +23,7 @@ import { keys, RENDITIONS, SEGMENT_PATTERN, type RenditionName } from '../../../
 import { errors } from '../../errors.js';
 import type { AuthMiddleware } from '../../middleware/authenticate.js';
 import type { VideoRow } from '../../models/video.js';
-import { ReadyListCache } from '../list-cache.js';
+import { chooseEncoding, ReadyListCache } from '../list-cache.js';
 import { presentVideo } from '../presenters.js';
 import { withSegmentUrls } from '../streaming.js';
 import type { CatalogRouteDeps } from './deps.js';
@@ -55,6 +56,7 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
     catalog,
     render: (rows) => rows.map((row) => presentVideo(row, deps.publicApiUrl, sign)),
     variant: () => deps.signer.expiry(),
+    ...(deps.changes ? { changes: deps.changes } : {}),
   });
   const playlists: PlaylistCache = new LRUCache({
     max: deps.playlistCache?.max ?? 1000,
@@ -74,12 +76,17 @@ export function videoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): Route
   const exact: RequestHandler = (req, _res, next) =>
     next(req.path.endsWith('/') ? errors.notFound() : undefined);
 
-  // the same bytes, Content-Type and ETag as res.json(list) would send, built once per catalog state
-  r.get('/video/', auth.requireAuth, async (_req, res) => {
-    const { body, etag } = await list.get();
-    res.set('Content-Type', 'application/json; charset=utf-8');
+  // built and compressed once per catalog state: the JSON res.json(list) would send (same bytes,
+  // Content-Type and ETag when uncompressed), in br or gzip when Accept-Encoding asks for it
+  r.get('/video/', auth.requireAuth, async (req, res) => {
+    const { body, etag, encoding } = await list.get(chooseEncoding(req.get('accept-encoding')));
+    res.vary('Accept-Encoding');
     res.set('ETag', etag);
-    res.send(body);
+    if (req.fresh) return void res.status(304).end();
+    res.set('Content-Type', 'application/json; charset=utf-8');
+    if (encoding !== 'identity') res.set('Content-Encoding', encoding);
+    res.set('Content-Length', String(body.length));
+    res.status(200).end(req.method === 'HEAD' ? undefined : body);
   });
 
   r.get('/video/:id/master.m3u8', exact, auth.requireAuth, ready, async (req, res) => {

@@ -1,7 +1,7 @@
 /**
- * The transcoder program as the Job runs it: a child process (`node --import=tsx
- * transcoder-image/main.ts ...`) with real ffmpeg against the host tier's S3 server, on clips
- * generated here. Outputs are checked with ffprobe/ffmpeg independently of the program's own
+ * The transcoder program as the Job runs it: the one-file bundle the image carries (built here by
+ * hack/bundle-transcoder.ts, the image's own step) as a child process (`node <bundle> ...`) with real
+ * ffmpeg against the host tier's S3 server, on clips generated here. Outputs are checked with ffprobe/ffmpeg independently of the program's own
  * measurements.
  */
 import { expect } from 'chai';
@@ -20,12 +20,12 @@ import {
   type ProbeResult,
   type RenditionMetadata,
 } from '../../../common/video/index.js';
+import { bundleTranscoder } from '../../../hack/bundle-transcoder.js';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
 import { freePort } from '../../support/hostenv.js';
 
 const execFileP = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const MAIN = path.join(REPO, 'transcoder-image/main.ts');
 
 interface RunResult {
   code: number | null;
@@ -105,6 +105,7 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
   let client: Client;
   let media: MediaDir;
   let work: string;
+  let bundle: string;
   const src = {
     hd: 'hd/source.mp4',
     silent: 'silent/source.mp4',
@@ -120,6 +121,9 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
     await client.makeBucket(mediaBucket);
     media = await createMediaDir('tx-it-');
     work = await fsp.mkdtemp(path.join(media.dir, 'work-'));
+    // .mjs: an ES module without a package.json beside it (the image has {"type":"module"} in /app)
+    bundle = path.join(media.dir, 'bundle', 'main.mjs');
+    await bundleTranscoder(bundle);
     const [hd, silent, random] = await Promise.all([
       media.clip({ width: 1920, height: 1080, durationSec: 8, fps: 30, audio: true }),
       media.clip({ width: 640, height: 360, durationSec: 4, fps: 25, audio: false }),
@@ -164,7 +168,7 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
   async function transcode(args: string[], env: Record<string, string>): Promise<RunResult> {
     const termination = path.join(work, `term-${crypto.randomBytes(4).toString('hex')}`, 'termination-log');
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import=tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, [bundle, ...args], {
       cwd: REPO,
       env: {
         ...process.env,

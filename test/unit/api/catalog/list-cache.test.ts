@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import express from 'express';
 import supertest from 'supertest';
-import { ReadyListCache, weakEtag } from '../../../../api/catalog/list-cache.js';
+import zlib from 'node:zlib';
+import { chooseEncoding, ReadyListCache, weakEtag } from '../../../../api/catalog/list-cache.js';
 import type { VideoListRow } from '../../../../api/models/video.js';
 
 /** A catalog whose state the test moves: rows, this process's revision, the table's fingerprint. */
@@ -11,6 +12,7 @@ function fakeCatalog() {
     fp: 'a',
     rows: [] as VideoListRow[],
     reads: 0,
+    fingerprints: 0,
     /** Resolves the pending reads (a read waits until released when `hold` is set). */
     hold: false,
     waiting: [] as Array<() => void>,
@@ -19,7 +21,10 @@ function fakeCatalog() {
     get revision() {
       return state.revision;
     },
-    fingerprint: () => Promise.resolve(state.fp),
+    fingerprint: () => {
+      state.fingerprints++;
+      return Promise.resolve(state.fp);
+    },
     listReadyRows: async () => {
       state.reads++;
       const rows = state.rows.slice();
@@ -151,5 +156,95 @@ describe('api catalog: the shared list body (ReadyListCache)', function () {
     expect((err as Error).message).to.equal('db down');
     fail = false;
     expect(json((await cache.get()).body)).to.deep.equal([]);
+  });
+
+  it('keeps a brotli and a gzip form of each body, made once on first demand, that decompress to the JSON', async function () {
+    const { state, catalog } = fakeCatalog();
+    state.rows = Array.from({ length: 500 }, (_, i) => row(i + 1, `title of video ${i + 1}`));
+    const cache = make(catalog);
+    const plain = await cache.get('identity');
+    expect(plain.encoding).to.equal('identity');
+    const [br, br2, gz] = await Promise.all([cache.get('br'), cache.get('br'), cache.get('gzip')]);
+    expect(br2).to.equal(br); // one compression for concurrent requests
+    expect(br.encoding).to.equal('br');
+    expect(gz.encoding).to.equal('gzip');
+    expect(zlib.brotliDecompressSync(br.body).equals(plain.body)).to.equal(true);
+    expect(zlib.gunzipSync(gz.body).equals(plain.body)).to.equal(true);
+    expect(br.body.length).to.be.below(plain.body.length / 5);
+    expect(gz.body.length).to.be.below(plain.body.length / 3);
+    // an ETag per coding, each that of the bytes sent
+    expect(new Set([plain.etag, br.etag, gz.etag]).size).to.equal(3);
+    expect(br.etag).to.equal(weakEtag(br.body));
+    expect(gz.etag).to.equal(weakEtag(gz.body));
+    expect(await cache.get('br')).to.equal(br);
+
+    // an unchanged catalog rebuilt after maxAge: same bytes, the compressed forms are kept
+    now += 30_000;
+    expect((await cache.get('identity')).etag).to.equal(plain.etag);
+    expect(state.reads).to.equal(2);
+    expect(await cache.get('br')).to.equal(br);
+    // a changed catalog: compressed again, from the new body
+    state.rows = [row(1, 'only one')];
+    state.revision++;
+    const br3 = await cache.get('br');
+    expect(br3).to.not.equal(br);
+    expect(json(zlib.brotliDecompressSync(br3.body))).to.deep.equal([{ id: 1, title: 'only one' }]);
+  });
+
+  it('chooses the coding by Accept-Encoding: q-values honoured, br first at equal q, identity otherwise', function () {
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'identity'],
+      ['', 'identity'],
+      ['gzip, deflate, br, zstd', 'br'], // what browsers send: br at equal q
+      ['gzip, deflate', 'gzip'], // superagent's default
+      ['GZIP', 'gzip'],
+      ['br;q=0.5, gzip', 'gzip'],
+      ['br;q=0.9, gzip;q=0.8', 'br'],
+      ['gzip;q=0.5, identity', 'identity'],
+      ['*', 'br'],
+      ['br;q=0, *;q=0.1', 'gzip'],
+      ['gzip;q=0, br;q=0', 'identity'],
+      ['identity;q=0', 'identity'], // refused everything: identity anyway (RFC 9110 § 12.5.3)
+      ['zstd', 'identity'], // an unknown coding
+      ['compress, x-gzip', 'identity'],
+      ['garbage;;;q=x, ,,', 'identity'],
+    ];
+    for (const [header, want] of cases) expect(chooseEncoding(header), String(header)).to.equal(want);
+  });
+
+  it('follows the change feed while it listens: a notification rebuilds at once, the fingerprint is asked once per recheckMs', async function () {
+    const { state, catalog } = fakeCatalog();
+    state.rows = [row(1)];
+    const feed = { generation: 0, listening: true };
+    const cache = new ReadyListCache({
+      catalog,
+      render: (rows) => rows.map((r) => ({ id: r.id, title: r.title })),
+      variant: () => 1,
+      changes: feed,
+      recheckMs: 5000,
+      now: () => now,
+    });
+    await cache.get();
+    for (let i = 0; i < 20; i++) await cache.get('br');
+    expect(state.fingerprints).to.equal(1);
+    expect(state.reads).to.equal(1);
+    // another replica's write: the table's trigger notifies, the generation moves, the next request rebuilds
+    state.rows = [row(1, 'renamed elsewhere')];
+    feed.generation++;
+    expect(json((await cache.get()).body)).to.deep.equal([{ id: 1, title: 'renamed elsewhere' }]);
+    expect(state.fingerprints).to.equal(1);
+    // a notification that never came: seen by the fingerprint within recheckMs
+    state.rows = [row(2), row(1, 'renamed elsewhere')];
+    state.fp = 'changed quietly';
+    now += 4999;
+    expect(json((await cache.get()).body)).to.have.length(1);
+    now += 1;
+    expect(json((await cache.get()).body)).to.have.length(2);
+    expect(state.fingerprints).to.equal(2);
+    // the feed's session lost: the fingerprint on every request again
+    feed.listening = false;
+    await cache.get();
+    await cache.get();
+    expect(state.fingerprints).to.equal(4);
   });
 });
