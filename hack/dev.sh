@@ -148,6 +148,11 @@ EOF
   else
     rm -f "$DEV/release.hash"
     ephemeral_statefulsets
+    # Helm installs crds/ on the first install only: apply the chart's CRD first so that an upgrade's new
+    # fields (e.g. status.renditions[].progress) are not pruned by an older schema
+    if kubectl get crd videos.media.videoflix.io >/dev/null 2>&1; then
+      kubectl apply --server-side --force-conflicts -f "$CHART/crds/" >/dev/null
+    fi
     with_progress "helm upgrade --install $RELEASE" "$LOGS/dev-helm.log" \
       helm upgrade --install "$RELEASE" "$CHART" -n "$NS" --create-namespace -f "$values" \
       --wait --timeout 12m
