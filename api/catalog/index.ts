@@ -12,7 +12,8 @@ import type { CatalogConfig } from '../config.js';
 import { isDatabaseUnavailable } from '../errors.js';
 import { loadKubeConfig } from '../../common/kube/config.js';
 import { KubeVideos, resolveNamespace, type VideoClient } from '../infra/kube.js';
-import { StatusConsumer } from '../infra/status-consumer.js';
+import type { ApiMetrics } from '../infra/metrics.js';
+import { StatusConsumer, type StatusConsumerOptions } from '../infra/status-consumer.js';
 import { ObjectStorage } from '../infra/storage.js';
 import type { RouteTimeout } from '../middleware/timeout.js';
 import { initVideoModel } from '../models/video.js';
@@ -53,6 +54,8 @@ export interface CatalogWiring {
   /** Defaults: from $KUBECONFIG / in-cluster, and S3 from config (tests may pass their own). */
   kube?: VideoClient;
   storage?: ObjectStorage;
+  /** The API's metrics: uploads, the status consumer (infra/metrics.ts). */
+  metrics?: ApiMetrics;
 }
 
 export function createCatalog(w: CatalogWiring): Catalog {
@@ -98,7 +101,9 @@ export function createCatalog(w: CatalogWiring): Catalog {
     isTransient: isDatabaseUnavailable,
     logger: logger.child({ area: 'status-consumer' }),
     handle: (update) => service.applyUpdate(update),
+    ...(w.metrics ? { onOutcome: statusMetrics(w.metrics) } : {}),
   });
+  if (w.metrics) w.metrics.sources.consumerConnected = () => consumer.connected;
   const uploads = new InFlightUploads();
   const routeDeps: CatalogRouteDeps = {
     uploads,
@@ -110,6 +115,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
     uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     signer: new MediaUrlSigner(deriveKey(w.secret, 'thumbnail-url'), config.THUMBNAIL_URL_TTL_SECONDS),
     logger: logger.child({ area: 'catalog' }),
+    ...(w.metrics ? { onUpload: uploadMetrics(w.metrics) } : {}),
   };
   const routers: Array<(x: Parameters<NonNullable<AppDeps['routers']>[number]>[0]) => Router> = [
     ({ auth }) => videoRouter(routeDeps, auth),
@@ -136,5 +142,20 @@ export function createCatalog(w: CatalogWiring): Catalog {
       await consumer.stop();
       await service.stopResync();
     },
+  };
+}
+
+function uploadMetrics(m: ApiMetrics): NonNullable<CatalogRouteDeps['onUpload']> {
+  return (result, bytes, seconds) => {
+    m.uploadBytes.inc({ result }, bytes);
+    m.uploadDuration.observe({ result }, seconds);
+  };
+}
+
+function statusMetrics(m: ApiMetrics): NonNullable<StatusConsumerOptions['onOutcome']> {
+  return ({ outcome, redelivered, lagSeconds }) => {
+    m.statusMessages.inc({ outcome });
+    if (redelivered) m.statusRedeliveries.inc();
+    if (lagSeconds !== undefined) m.statusLag.observe(lagSeconds);
   };
 }

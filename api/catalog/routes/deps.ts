@@ -4,6 +4,7 @@ import type { ObjectStorage } from '../../infra/storage.js';
 import type { MediaUrlSigner } from '../../security/media-urls.js';
 import type { CatalogService } from '../service.js';
 import type { InFlightUploads } from './in-flight.js';
+import type { UploadResult } from './upload.js';
 
 export interface CatalogRouteDeps {
   /** Uploads in progress (aborted by the shutdown). */
@@ -16,6 +17,8 @@ export interface CatalogRouteDeps {
   uploadMaxBytes: number;
   signer: MediaUrlSigner;
   logger: Logger;
+  /** Each upload's result, bytes and seconds (the API's metrics). */
+  onUpload?: (result: UploadResult, bytes: number, seconds: number) => void;
   /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */
   playlistCache?: { ttlMs?: number; max?: number };
 }
