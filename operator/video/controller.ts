@@ -21,7 +21,7 @@ import { createMetrics, type OperatorMetrics } from './metrics.js';
 import { Actor, FIELD_MANAGER, MERGE } from './act.js';
 import type { DecideSettings } from './decide.js';
 import { BackgroundEvents, EventRecorder } from './events.js';
-import { jobsByOutcome, videosByPhase } from './gauges.js';
+import { encodeFinished, failedNow, jobsByOutcome, oldestProcessingSeconds, videosByPhase } from './gauges.js';
 import { OWNED_JOBS_SELECTOR } from './jobs.js';
 import { MediaAuditor, statMedia } from './media.js';
 import { StatusMessages } from './messages.js';
@@ -82,6 +82,8 @@ export class VideoController {
   private readonly events: BackgroundEvents;
   private readonly messages: StatusMessages;
   private auditor?: MediaAuditor;
+  /** When this replica saw a Video enter Processing (by uid): the start of the "oldest Processing" age. */
+  private readonly processingSeen = new Map<string, number>();
 
   constructor(private readonly o: ControllerOptions) {
     const kc = shareAgents(o.kubeConfig);
@@ -139,6 +141,8 @@ export class VideoController {
         videosByPhase: () => videosByPhase(this.videos.list()),
         isLeader: () => this.manager.isLeader,
         outboxSize: () => o.sink.size,
+        oldestProcessingSeconds: () =>
+          oldestProcessingSeconds(this.videos.list(), Date.now(), (uid) => this.processingSeen.get(uid)),
       },
       { defaultMetrics: o.defaultMetrics ?? false },
     );
@@ -221,11 +225,13 @@ export class VideoController {
       }),
     );
     this.videos.on('add', (v) => this.manager.enqueue(objectKey(v)));
-    this.videos.on('update', (v) => {
+    this.videos.on('update', (v, old) => {
       this.ownWrites.observed(v);
+      this.observeVideo(v, old);
       this.manager.enqueue(objectKey(v));
     });
     this.videos.on('delete', (v) => {
+      if (v.metadata.uid) this.processingSeen.delete(v.metadata.uid);
       this.ownWrites.forget(objectKey(v));
       this.manager.enqueue(objectKey(v));
     });
@@ -235,9 +241,22 @@ export class VideoController {
     };
     this.jobs.on('add', onJob);
     this.jobs.on('update', (j, old) => {
+      const done = this.manager.isLeader ? encodeFinished(old, j) : undefined;
+      if (done) this.metrics.encodeDuration.observe({ task: done.task }, done.seconds);
       if (!old || jobChangeMatters(old, j)) onJob(j);
     });
     this.jobs.on('delete', onJob);
+  }
+
+  /** Metrics of a Video's change: entering Processing (its start), turning Failed (counted by the leader). */
+  private observeVideo(v: Video, old: Video | undefined) {
+    const uid = v.metadata.uid;
+    const phase = v.status?.phase;
+    if (uid && phase === 'Processing' && old && old.status?.phase !== 'Processing')
+      this.processingSeen.set(uid, Date.now());
+    else if (uid && phase !== 'Processing') this.processingSeen.delete(uid);
+    const reason = this.manager.isLeader ? failedNow(old, v) : undefined;
+    if (reason) this.metrics.videosFailed.inc({ reason });
   }
 
   get isLeader(): boolean {
