@@ -51,7 +51,9 @@ export interface ApiMetrics {
   sources: MetricsSources;
 }
 
-export function createApiMetrics(opts: { defaultMetrics?: boolean; sources?: MetricsSources } = {}): ApiMetrics {
+export function createApiMetrics(
+  opts: { defaultMetrics?: boolean; sources?: MetricsSources } = {},
+): ApiMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const sources: MetricsSources = { ...opts.sources };
@@ -195,7 +197,8 @@ export const SIGN_IN_ROUTE = '/api/login/';
 /** A sign-in's labels from its answer: 2xx success, else failure with the error code (or the status). */
 export function signInOutcome(status: number, errorCode: unknown): { result: string; reason: string } {
   if (status >= 200 && status < 300) return { result: 'success', reason: '' };
-  const reason = typeof errorCode === 'string' && /^[a-z_]{1,40}$/.test(errorCode) ? errorCode : `http_${status}`;
+  const reason =
+    typeof errorCode === 'string' && /^[a-z_]{1,40}$/.test(errorCode) ? errorCode : `http_${status}`;
   return { result: 'failure', reason };
 }
 

@@ -21,7 +21,13 @@ import { createMetrics, type OperatorMetrics } from './metrics.js';
 import { Actor, FIELD_MANAGER, MERGE } from './act.js';
 import type { DecideSettings } from './decide.js';
 import { BackgroundEvents, EventRecorder } from './events.js';
-import { encodeFinished, failedNow, jobsByOutcome, oldestProcessingSeconds, videosByPhase } from './gauges.js';
+import {
+  encodeFinished,
+  failedNow,
+  jobsByOutcome,
+  oldestProcessingSeconds,
+  videosByPhase,
+} from './gauges.js';
 import { OWNED_JOBS_SELECTOR } from './jobs.js';
 import { MediaAuditor, statMedia } from './media.js';
 import { StatusMessages } from './messages.js';

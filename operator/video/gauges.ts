@@ -42,7 +42,10 @@ const ms = (t: unknown): number | undefined => {
  * controller's startTime (the first Pod created: scheduling and image pull included) to its
  * completionTime. Undefined for any other update, and when a time is missing.
  */
-export function encodeFinished(old: V1Job | undefined, now: V1Job): { task: string; seconds: number } | undefined {
+export function encodeFinished(
+  old: V1Job | undefined,
+  now: V1Job,
+): { task: string; seconds: number } | undefined {
   if (!old || jobOutcome(old).state === 'Complete' || jobOutcome(now).state !== 'Complete') return undefined;
   const start = ms(now.status?.startTime);
   const end = ms(now.status?.completionTime);
