@@ -20,7 +20,8 @@ export function startCommand(
 ): { child: ChildProcess; done: Promise<Ran>; output: () => string } {
   const child = spawn(process.execPath, ['--import=tsx', script, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    // METRICS_PORT=0: no metrics server unless a test asks (the default port would collide between runs)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
