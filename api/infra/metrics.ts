@@ -102,7 +102,7 @@ export function createApiMetrics(
     sources,
     httpDuration: new Histogram({
       name: `${P}http_request_duration_seconds`,
-      help: 'Time to answer a request (to the last byte handed to the socket), by route template, method and status',
+      help: 'Time to answer a request (to the last byte handed to the socket), by route template, method and status (499: the client went away first)',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
@@ -191,6 +191,12 @@ export function streamKind(contentType: unknown): 'playlist' | 'segment' | undef
   return undefined;
 }
 
+/**
+ * The status label of a request whose connection closed before its answer was complete (the client
+ * went away): 499, as nginx logs it, so that clients leaving never count as the API's errors.
+ */
+export const CLIENT_CLOSED = '499';
+
 /** The sign-in route, as routeTemplate() names it. */
 export const SIGN_IN_ROUTE = '/api/login/';
 
@@ -237,7 +243,8 @@ export function httpMetrics(m: ApiMetrics): RequestHandler {
     const finished = () => {
       if (done) return;
       done = true;
-      const labels = { route, method: methodLabel(req.method), status: String(res.statusCode) };
+      const status = res.writableFinished ? String(res.statusCode) : CLIENT_CLOSED;
+      const labels = { route, method: methodLabel(req.method), status };
       m.httpDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
       m.httpRequests.inc(labels);
       if (route === SIGN_IN_ROUTE && req.method === 'POST')
@@ -246,7 +253,7 @@ export function httpMetrics(m: ApiMetrics): RequestHandler {
       if (kind) m.streamingBytes.inc({ kind }, bytes);
     };
     res.on('finish', finished);
-    res.on('close', finished); // the client went away before the end: counted with the status set so far
+    res.on('close', finished); // closed before the answer was complete: CLIENT_CLOSED
     next();
   };
 }

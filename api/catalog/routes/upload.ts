@@ -53,8 +53,9 @@ export interface UploadDeps {
 /** How an upload ended: 202, a 4xx refusal, a failure (5xx, shutdown), the client gone. */
 export type UploadResult = 'accepted' | 'refused' | 'failed' | 'abandoned';
 
-function resultOf(err: unknown): UploadResult {
-  if (err instanceof ClientGoneError) return 'abandoned';
+function resultOf(err: unknown, req: Request): UploadResult {
+  // the client went away: its socket is gone, whichever of the stream, the signal or S3 noticed first
+  if (err instanceof ClientGoneError || (!req.complete && req.socket.destroyed)) return 'abandoned';
   return err instanceof AppError && err.status < 500 ? 'refused' : 'failed';
 }
 
@@ -183,7 +184,7 @@ export function uploadHandler(deps: UploadDeps): RequestHandler {
       ended('accepted');
       res.status(202).json(body);
     } catch (err) {
-      ended(resultOf(err));
+      ended(resultOf(err, req));
       // An early refusal (415, 400, 503) lets Node read and discard the rest of the body, so the
       // client can finish sending and read the answer; past the size limit, and when the process
       // shuts down, the connection closes.

@@ -50,10 +50,12 @@ function familyOf(sample: string, families: Map<string, Family>): Family | undef
   return undefined;
 }
 
+/** A sample value as Prometheus reads it (Go's ParseFloat: NaN and Inf in any case, prom-client writes `Nan`). */
 function parseValue(s: string): number {
-  if (s === '+Inf' || s === 'Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
-  if (s === 'NaN') return NaN;
+  const special = s.toLowerCase();
+  if (['inf', '+inf', 'infinity', '+infinity'].includes(special)) return Infinity;
+  if (['-inf', '-infinity'].includes(special)) return -Infinity;
+  if (['nan', '+nan', '-nan'].includes(special)) return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`not a number: ${s}`);
   return Number(s);
 }

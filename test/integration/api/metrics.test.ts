@@ -171,6 +171,12 @@ describe('api metrics: scraped and parsed after real traffic', function () {
     expect(abandoned)
       .to.be.above(0)
       .and.below(12 * 1024 * 1024);
+    // the client went away: status 499 (never one of the API's 5xx)
+    const gone = { route: '/api/admin/videos/', method: 'POST', status: '499' };
+    expect(
+      (after.value('videoflix_api_http_requests_total', gone) ?? 0) -
+        (before.value('videoflix_api_http_requests_total', gone) ?? 0),
+    ).to.equal(1);
     expect(
       after.value('videoflix_api_upload_duration_seconds_bucket', { result: 'accepted', le: '+Inf' }),
     ).to.equal(count(after, 'accepted'));

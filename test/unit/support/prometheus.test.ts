@@ -30,6 +30,15 @@ describe('parsePrometheus (strict text format 0.0.4)', () => {
     expect(m.value('absent')).to.equal(undefined);
   });
 
+  it('reads NaN and Inf in any case, as Prometheus does (prom-client writes `Nan`)', () => {
+    const m = parsePrometheus('a Nan\nb +Inf\nc -inf\nd NaN\n');
+    expect(m.value('a')).to.be.NaN;
+    expect(m.value('b')).to.equal(Infinity);
+    expect(m.value('c')).to.equal(-Infinity);
+    expect(m.value('d')).to.be.NaN;
+    expect(() => parsePrometheus('a Nah\n')).to.throw(/not a number/);
+  });
+
   it('refuses an ambiguous value() lookup', () => {
     const m = parsePrometheus('a{x="1"} 1\na{x="2"} 2\n');
     expect(() => m.value('a')).to.throw(/2 series/);
