@@ -1,14 +1,14 @@
 /**
  * The cost of the API's Prometheus metrics (issue 25), on the host tier with api/main.ts as children:
  * two APIs on the same machine, one with METRICS_PORT=0 (no metrics middleware) and one with metrics,
- * loaded in turns (off, on, off, on) so that the machine's other load falls on both alike.
+ * loaded in turns (off, on, then on, off: ABBA) so that the machine's other load falls on both alike.
  *
  * - API CPU per request, closed loop (all requests complete before the CPU is read again), for GET
  *   /healthz (the cheapest route: the middleware's share is largest there) and GET /api/video/.
  * - GET /healthz throughput with 50 clients (autocannon).
  * - One scrape after the load: its size, its time, its series.
  *
- *   node --import=tsx bench/metrics.ts     BENCH_DURATION=10 (seconds per load run), BENCH_ROUNDS=2
+ *   node --import=tsx bench/metrics.ts     BENCH_DURATION=10 (seconds per load run), BENCH_ROUNDS=4
  */
 import { parsePrometheus } from '@videoflix/testkit/prometheus';
 import { freePort, hostTier, report, say } from './support/lib.js';
@@ -17,7 +17,7 @@ import { cpuPerRequest, drained, load } from './support/load.js';
 
 const BENCH = 'metrics';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -36,12 +36,12 @@ async function main() {
     };
     const rps = { off: [] as number[], on: [] as number[] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const which of ['off', 'on'] as const) {
+      for (const which of round % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
         const api = apis[which];
         await drained(api.child.pid);
-        const [h] = await cpuPerRequest([`${api.url}/healthz`], [api.child.pid], { n: 400, concurrency: 4 });
+        const [h] = await cpuPerRequest([`${api.url}/healthz`], [api.child.pid], { n: 2000, concurrency: 4 });
         const [l] = await cpuPerRequest([`${api.url}/api/video/`], [api.child.pid], {
-          n: 200,
+          n: 500,
           concurrency: 4,
           headers: { cookie: api.cookie },
         });

@@ -18,11 +18,25 @@ describe('API metrics helpers', () => {
     expect(methodLabel('get')).to.equal('other');
   });
 
-  it('builds the route template from the mount path and the declared route, never the raw path', () => {
-    expect(routeTemplate('/api', '/video/:id/:resolution/:segment')).to.equal(
+  it('builds the route template from the mount and the declared route, never the raw path', () => {
+    expect(routeTemplate('/api/video/5/480p/segment_001.ts', '/video/:id/:resolution/:segment')).to.equal(
       '/api/video/:id/:resolution/:segment',
     );
-    expect(routeTemplate('', '/healthz')).to.equal('/healthz');
+    // Express matches with or without the trailing slash, and the mount case-insensitively
+    expect(routeTemplate('/api/video/5/480p/segment_001.ts/', '/video/:id/:resolution/:segment')).to.equal(
+      '/api/video/:id/:resolution/:segment',
+    );
+    expect(routeTemplate('/API/login', '/login/')).to.equal('/api/login/');
+    expect(routeTemplate('/api/activate/MQ/abc-def/?x=1', '/activate/:uidb64/:token/')).to.equal(
+      '/api/activate/:uidb64/:token/',
+    );
+    // routers mounted at the root
+    expect(routeTemplate('/healthz', '/healthz')).to.equal('/healthz');
+    expect(routeTemplate('/api/openapi.json', '/api/openapi.json')).to.equal('/api/openapi.json');
+    // an encoded slash stays inside its segment
+    expect(routeTemplate('/api/video/5%2F6/master.m3u8', '/video/:id/master.m3u8')).to.equal(
+      '/api/video/:id/master.m3u8',
+    );
     expect(UNMATCHED_ROUTE).to.equal('unmatched');
   });
 
