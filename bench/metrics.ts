@@ -7,6 +7,7 @@
  *   /healthz (the cheapest route: the middleware's share is largest there) and GET /api/video/.
  * - GET /healthz throughput with 50 clients (autocannon).
  * - One scrape after the load: its size, its time, its series.
+ * Both APIs are warmed up first (1000 requests and a 3 s load each, not counted).
  *
  *   node --import=tsx bench/metrics.ts     BENCH_DURATION=10 (seconds per load run), BENCH_ROUNDS=4
  */
@@ -30,6 +31,15 @@ async function main() {
     off = await startApi('metrics-off', { METRICS_PORT: '0' });
     on = await startApi('metrics-on', { METRICS_PORT: String(metricsPort) });
     const apis = { off, on };
+    // warm-up (not counted): both processes' JIT settles before the first measured round
+    for (const api of [off, on]) {
+      await cpuPerRequest([`${api.url}/healthz`, `${api.url}/api/video/`], [api.child.pid], {
+        n: 1000,
+        concurrency: 4,
+        headers: { cookie: api.cookie },
+      });
+      await load({ url: `${api.url}/healthz`, connections: 50, durationSec: 3 });
+    }
     const cpu = {
       health: { off: [] as number[], on: [] as number[] },
       list: { off: [] as number[], on: [] as number[] },

@@ -13,7 +13,7 @@ import { keys } from '../../../common/video/index.js';
 import { createApiMetrics, type ApiMetrics } from '../../../api/infra/metrics.js';
 import { parsePrometheus, type Metrics } from '@videoflix/testkit/prometheus';
 import { createMediaDir, type MediaDir } from '../../support/media.js';
-import { GiveUp, waitFor } from '../../support/waiters.js';
+import { waitFor } from '../../support/waiters.js';
 import {
   createVideoResource,
   generateHls,
@@ -27,7 +27,7 @@ import {
   type Harness,
 } from './catalog/helpers.js';
 import { smtpEnv } from './helpers/app.js';
-import { freePort, startCommand } from './helpers/process.js';
+import { freePort, startCommand, untilReady } from './helpers/process.js';
 import { activeUser } from './helpers/users.js';
 
 const ACTIVATION_BUDGET = 2;
@@ -260,16 +260,7 @@ describe('api metrics: scraped and parsed after real traffic', function () {
       ...smtpEnv(),
     });
     try {
-      let exited: number | null | undefined;
-      void app.done.then((r) => (exited = r.code));
-      await waitFor(
-        async () => {
-          if (exited !== undefined)
-            throw new GiveUp(`main.ts exited ${exited}: ${app.output().slice(-2000)}`);
-          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-        },
-        { timeoutMs: 90_000, what: 'main.ts ready' },
-      );
+      await untilReady(app, `http://127.0.0.1:${port}/readyz`);
       expect(
         (
           await fetch(`http://127.0.0.1:${port}/api/login/`, {
