@@ -57,6 +57,22 @@ export function encodeFinished(
 const KNOWN_REASONS = new Set<string>(Object.values(REASONS));
 
 /**
+ * The reasons a Video fails with (its Failed condition, or Ready's when its media went missing), and
+ * `Other`: the failure counter starts each at 0, so that Prometheus' increase() sees a Video's first
+ * failure of a reason too (a series that appears at 1 has no earlier sample to grow from).
+ */
+export const FAILURE_REASONS: readonly string[] = [
+  REASONS.jobFailed,
+  REASONS.invalidSource,
+  REASONS.sourceNotAllowed,
+  REASONS.outOfMemory,
+  REASONS.segmentsMisaligned,
+  REASONS.storageError,
+  REASONS.mediaMissing,
+  'Other',
+];
+
+/**
  * A Video that just failed (phase Failed now, not in `old`): the reason of its Failed (else Ready)
  * condition, one of REASONS (anything else is `Other`, so the label stays bounded).
  */

@@ -3,6 +3,7 @@
  * and the Videos' (Jobs, phases, messages, media checks). Its own registry: two can run in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FAILURE_REASONS } from './gauges.js';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -36,7 +37,7 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const p = 'videoflix_operator_';
-  return {
+  const metrics: OperatorMetrics = {
     registry,
     reconciles: new Counter({
       name: `${p}reconcile_total`,
@@ -141,4 +142,6 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
       },
     }),
   };
+  for (const reason of FAILURE_REASONS) metrics.videosFailed.inc({ reason }, 0);
+  return metrics;
 }

@@ -1,7 +1,10 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { Video } from '../../../common/video/index.js';
+import { parsePrometheus } from '@videoflix/testkit/prometheus';
+import { createMetrics } from '../../../operator/video/metrics.js';
 import {
+  FAILURE_REASONS,
   encodeFinished,
   failedNow,
   oldestProcessingSeconds,
@@ -114,5 +117,22 @@ describe('operator metrics: what changes and caches show', () => {
       expect(oldestProcessingSeconds(videos.slice(2), now)).to.equal(0);
       expect(oldestProcessingSeconds([], now)).to.equal(0);
     });
+  });
+
+  it('starts the failure counter of every failure reason at 0 (increase() then sees a first failure)', async () => {
+    const m = createMetrics({
+      queueDepth: () => 2,
+      jobsByOutcome: () => [],
+      videosByPhase: () => ({ Processing: 1 }),
+      isLeader: () => true,
+      outboxSize: () => 0,
+      oldestProcessingSeconds: () => 42.5,
+    });
+    const parsed = parsePrometheus(await m.registry.metrics());
+    for (const reason of FAILURE_REASONS)
+      expect(parsed.value('videoflix_operator_videos_failed_total', { reason }), reason).to.equal(0);
+    expect(FAILURE_REASONS).to.include('OutOfMemory').and.include('Other');
+    expect(parsed.value('videoflix_operator_processing_oldest_seconds')).to.equal(42.5);
+    expect(parsed.type('videoflix_operator_encode_duration_seconds')).to.equal('histogram');
   });
 });
