@@ -2,7 +2,7 @@
  * createApp(deps): the Express application, without listen (tests start it on a free port with
  * supertest; main.ts wires real dependencies and listens).
  *
- * Order: request log → request timeout (per route) → helmet → CORS → cookies → JSON body
+ * Order: metrics (when given: infra/metrics.ts) → request log → request timeout (per route) → helmet → CORS → cookies → JSON body
  * (size-limited) → CSRF check on unsafe methods → the request's AbortSignal rebound → health and
  * /api/openapi.json → the admin console (/admin/) → /api routers (accounts, then `deps.routers`:
  * the catalog's public and admin routers, which main.ts gets from createCatalog) → 404 → the one
@@ -17,6 +17,7 @@ import type { Logger } from '../common/logging/index.js';
 import type { ApiConfig } from './config.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import type { Mailer } from './infra/mailer.js';
+import { httpMetrics, poolStatsOf, type ApiMetrics } from './infra/metrics.js';
 import { createAuthMiddleware, type AuthMiddleware } from './middleware/authenticate.js';
 import { csrfProtection } from './middleware/csrf.js';
 import { createRateLimits, type RateLimitSettings } from './middleware/rate-limit.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   openApiPaths?: Record<string, unknown>;
   /** Routes whose timeout is not REQUEST_TIMEOUT_SECONDS (the upload's hour). */
   routeTimeouts?: RouteTimeout[];
+  /** Prometheus metrics (infra/metrics.ts), served by main.ts on METRICS_PORT; none when absent. */
+  metrics?: ApiMetrics;
 }
 
 export interface VideoflixApp extends Express {
@@ -83,6 +86,11 @@ export function createApp(deps: AppDeps): VideoflixApp {
     ...new Set([...config.CORS_ALLOWED_ORIGINS, ...config.CSRF_TRUSTED_ORIGINS, frontendOrigin]),
   ];
 
+  const { metrics } = deps;
+  if (metrics) {
+    metrics.sources.pool ??= () => poolStatsOf(deps.sequelize);
+    app.use(httpMetrics(metrics));
+  }
   app.use(requestLog(logger));
   app.use(requestTimeouts(config.REQUEST_TIMEOUT_SECONDS, deps.routeTimeouts ?? [], logger));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-site' } }));
@@ -105,7 +113,12 @@ export function createApp(deps: AppDeps): VideoflixApp {
   app.use(openApiRouter(buildOpenApi({ serverUrl: config.PUBLIC_API_URL, extraPaths: deps.openApiPaths })));
 
   app.use(adminConsoleRouter()); // web/admin-console at /admin/ (express.static; issue 15)
-  const limits = createRateLimits(rateLimitSettings(config), deps.rateLimitStore ?? deps.sequelize, logger);
+  const limits = createRateLimits(
+    rateLimitSettings(config),
+    deps.rateLimitStore ?? deps.sequelize,
+    logger,
+    metrics && ((limiter) => metrics.rateLimitRefusals.inc({ limiter })),
+  );
   app.use('/api', authRouter({ ctx, auth, limits }));
   // the catalog's routers (issue 13): createCatalog(…).routers, passed in by main.ts
   for (const make of deps.routers ?? []) app.use('/api', make({ ctx, auth }));

@@ -4,6 +4,7 @@
  * `.env.example` at the repository root documents each variable.
  */
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
+import { DEFAULT_METRICS_PORT } from '../common/metrics/index.js';
 import { MAX_PRESIGN_SECONDS } from '../common/storage/presign.js';
 
 /** Secrets known to be placeholders: refused in production. */
@@ -55,6 +56,8 @@ const apiFields = z
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     HOST: env.str('0.0.0.0'),
     PORT: env.port(8000),
+    /** Prometheus /metrics on a server of its own (HOST, this port; never the app's port); 0 = off. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
     /** Express "trust proxy" setting: a hop count, or a comma-separated list of addresses/subnets. */
     TRUST_PROXY: z.string().default('loopback'),
     PUBLIC_API_URL: env.url('http://127.0.0.1:8000'),
@@ -177,6 +180,13 @@ export const apiSchema = apiFields
         code: 'custom',
         path: ['FRONTEND_URL'],
         message: 'required when NODE_ENV=production (the origin of the frontend; mail links point there)',
+      });
+    }
+    if (c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_PORT'],
+        message: 'must differ from PORT (metrics are never served on the public port); 0 turns them off',
       });
     }
     const costProblem = bcryptCostProblem(c.NODE_ENV, c.BCRYPT_COST);

@@ -9,12 +9,14 @@
 import { createServer } from 'node:http';
 import { env, loadConfigOrExit, z } from '../common/config/index.js';
 import { createLogger } from '../common/logging/index.js';
+import { createMetricsServer } from '../common/metrics/index.js';
 import { createApp } from './app.js';
 import { safeError } from './errors.js';
 import { createCatalog } from './catalog/index.js';
 import { apiSchema, catalogSchema, configWarnings, DEV_JWT_SECRET } from './config.js';
 import { createSequelize } from './infra/db.js';
 import { createSmtpMailer } from './infra/mailer.js';
+import { createApiMetrics } from './infra/metrics.js';
 import { migrateUp } from './infra/migrator.js';
 import { initModels } from './models/index.js';
 import { BackgroundTasks } from './services/background.js';
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     logger,
   });
   const models = initModels(sequelize);
+  const metrics = config.METRICS_PORT ? createApiMetrics({ defaultMetrics: true }) : undefined;
   if (MIGRATE_ON_START) await migrateUp(sequelize, logger);
 
   // the catalog (issue 13): off outside production when no S3 credentials are configured
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
           secret: config.JWT_SECRET,
           sequelize,
           logger,
+          ...(metrics ? { metrics } : {}),
         })
       : undefined;
   if (!catalog) logger.warn('catalog disabled: S3_ACCESS_KEY and S3_SECRET_KEY are not set');
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
     logger,
     tasks,
     lifecycle,
+    ...(metrics ? { metrics } : {}),
     ...(catalog
       ? { routers: catalog.routers, openApiPaths: catalog.openApiPaths, routeTimeouts: catalog.routeTimeouts }
       : {}),
@@ -102,6 +107,15 @@ async function main(): Promise<void> {
   server.timeout = Math.max(config.REQUEST_TIMEOUT_SECONDS, 60) * 1000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   logger.info({ host: config.HOST, port: config.PORT, env: config.NODE_ENV }, 'api listening');
+  // Prometheus metrics on a port of their own: the Service and ingress of the app never expose it
+  const metricsServer = metrics ? createMetricsServer(metrics.registry) : undefined;
+  if (metricsServer) {
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once('error', reject);
+      metricsServer.listen(config.METRICS_PORT, config.HOST, resolve);
+    });
+    logger.info({ host: config.HOST, port: config.METRICS_PORT }, 'metrics listening');
+  }
   catalog?.start(); // status consumer + periodic resync (first run now)
   const stopPurge = schedulePurge(app.locals.ctx, config.SESSION_PURGE_INTERVAL * 1000);
 
@@ -130,6 +144,7 @@ async function main(): Promise<void> {
     await tasks.drain(config.SHUTDOWN_GRACE_MS);
     mailer.close();
     await sequelize.close();
+    metricsServer?.close(); // last: a scrape during the drain still answers
     clearTimeout(deadline);
     logger.info('stopped');
   };

@@ -13,7 +13,8 @@ import { isDatabaseUnavailable } from '../errors.js';
 import { loadKubeConfig } from '../../common/kube/config.js';
 import { S3Presigner } from '../../common/storage/presign.js';
 import { KubeVideos, resolveNamespace, type VideoClient } from '../infra/kube.js';
-import { StatusConsumer } from '../infra/status-consumer.js';
+import type { ApiMetrics } from '../infra/metrics.js';
+import { StatusConsumer, type StatusConsumerOptions } from '../infra/status-consumer.js';
 import { ObjectStorage } from '../infra/storage.js';
 import type { RouteTimeout } from '../middleware/timeout.js';
 import { initVideoModel } from '../models/video.js';
@@ -58,6 +59,8 @@ export interface CatalogWiring {
   /** Defaults: from $KUBECONFIG / in-cluster, and S3 from config (tests may pass their own). */
   kube?: VideoClient;
   storage?: ObjectStorage;
+  /** The API's metrics: uploads, the status consumer (infra/metrics.ts). */
+  metrics?: ApiMetrics;
 }
 
 export function createCatalog(w: CatalogWiring): Catalog {
@@ -103,7 +106,9 @@ export function createCatalog(w: CatalogWiring): Catalog {
     isTransient: isDatabaseUnavailable,
     logger: logger.child({ area: 'status-consumer' }),
     handle: (update) => service.applyUpdate(update),
+    ...(w.metrics ? { onOutcome: statusMetrics(w.metrics) } : {}),
   });
+  if (w.metrics) w.metrics.sources.consumerConnected = () => consumer.connected;
   const uploads = new InFlightUploads();
   const changes = new CatalogChanges({
     sequelize: w.sequelize,
@@ -133,6 +138,7 @@ export function createCatalog(w: CatalogWiring): Catalog {
           })
         : undefined,
     logger: logger.child({ area: 'catalog' }),
+    ...(w.metrics ? { onUpload: uploadMetrics(w.metrics) } : {}),
   };
   const routers: Array<(x: Parameters<NonNullable<AppDeps['routers']>[number]>[0]) => Router> = [
     ({ auth }) => videoRouter(routeDeps, auth),
@@ -162,5 +168,20 @@ export function createCatalog(w: CatalogWiring): Catalog {
       await service.stopResync();
       await changes.stop();
     },
+  };
+}
+
+function uploadMetrics(m: ApiMetrics): NonNullable<CatalogRouteDeps['onUpload']> {
+  return (result, bytes, seconds) => {
+    m.uploadBytes.inc({ result }, bytes);
+    m.uploadDuration.observe({ result }, seconds);
+  };
+}
+
+function statusMetrics(m: ApiMetrics): NonNullable<StatusConsumerOptions['onOutcome']> {
+  return ({ outcome, redelivered, lagSeconds }) => {
+    m.statusMessages.inc({ outcome });
+    if (redelivered) m.statusRedeliveries.inc();
+    if (lagSeconds !== undefined) m.statusLag.observe(lagSeconds);
   };
 }

@@ -47,6 +47,19 @@ export interface StatusConsumerOptions {
   legacyQueue?: string;
   /** Bound on each step with the broker (connect, declare, cancel, close; default 10 s). */
   timeoutMs?: number;
+  /**
+   * Called once per delivery with what became of it, whether the broker had delivered it before, and
+   * for a handled message the seconds since the operator observed the status (its `observedAt`).
+   */
+  onOutcome?: (o: { outcome: StatusOutcome; redelivered: boolean; lagSeconds?: number }) => void;
+}
+
+export type StatusOutcome = 'handled' | 'requeued' | 'dead_lettered';
+
+/** Seconds from a status message's `observedAt` to now (undefined when it has none or a bad one). */
+export function lagSeconds(raw: unknown, now = Date.now()): number | undefined {
+  const at = Date.parse(String((raw as { observedAt?: unknown } | null)?.observedAt ?? ''));
+  return Number.isFinite(at) ? Math.max(0, (now - at) / 1000) : undefined;
 }
 
 /** The dead-letter exchange and queue of a status queue (named in common/grants, which grants them). */
@@ -212,13 +225,16 @@ export class StatusConsumer {
   /** Rejects a message for good: dead-lettered (the legacy queue has no dead-letter exchange: dropped). */
   private reject(ch: Channel, m: ConsumeMessage) {
     this.deadLettered++;
+    this.o.onOutcome?.({ outcome: 'dead_lettered', redelivered: m.fields.redelivered });
     safe(() => ch.nack(m, false, false));
   }
 
   private async process(ch: Channel, m: ConsumeMessage, legacy: boolean): Promise<void> {
     let parsed: StatusUpdate;
+    let raw: unknown;
     try {
-      parsed = projectStatusMessage(JSON.parse(m.content.toString('utf8')));
+      raw = JSON.parse(m.content.toString('utf8'));
+      parsed = projectStatusMessage(raw);
     } catch (err) {
       this.o.logger.error(
         { routingKey: m.fields.routingKey, messageId: m.properties.messageId, err: (err as Error).message },
@@ -231,6 +247,12 @@ export class StatusConsumer {
       const result = await this.o.handle(parsed);
       safe(() => ch.ack(m));
       this.handled++;
+      const lag = lagSeconds(raw);
+      this.o.onOutcome?.({
+        outcome: 'handled',
+        redelivered: m.fields.redelivered,
+        ...(lag !== undefined ? { lagSeconds: lag } : {}),
+      });
       this.o.logger.debug(
         { routingKey: m.fields.routingKey, uid: parsed.uid, sequence: parsed.sequence, result },
         'status message handled',
@@ -262,6 +284,7 @@ export class StatusConsumer {
       this.o.logger.warn(log, 'status message not handled; requeued');
       await new Promise((r) => setTimeout(r, this.o.retryDelayMs ?? 1000));
       safe(() => ch.nack(m, false, true));
+      this.o.onOutcome?.({ outcome: 'requeued', redelivered: m.fields.redelivered });
     }
   }
 }

@@ -123,6 +123,8 @@ class Store {
     readonly sequelize: Sequelize,
     readonly timeoutMs: number,
     private readonly logger: Logger,
+    /** Called with the budget's name on every 429 (the API's metrics). */
+    readonly onRefused: (limiter: string) => void = () => undefined,
   ) {}
 
   /** Only the first limiter deletes expired rows (every 5 minutes, the library's timer, unref'd). */
@@ -194,17 +196,22 @@ export class Budget {
       await this.store.run(() => this.shared.consume(key));
       return { budget: this, key, where: 'shared' };
     } catch (err) {
-      if (err instanceof RateLimiterRes) throw throttled(err);
+      if (err instanceof RateLimiterRes) throw this.refused(err);
       this.store.failed(this.name, err);
       if (this.onStoreError === 'refuse') throw storeUnavailable();
     }
     try {
       await this.local.consume(key);
     } catch (err) {
-      if (err instanceof RateLimiterRes) throw throttled(err);
+      if (err instanceof RateLimiterRes) throw this.refused(err);
       throw err;
     }
     return { budget: this, key, where: 'local' };
+  }
+
+  private refused(res: RateLimiterRes): AppError {
+    this.store.onRefused(this.name);
+    return throttled(res);
   }
 
   /** Counts one more without ever refusing (the slow-down's failure count). */
@@ -373,8 +380,13 @@ export interface RateLimits {
   passwordChange: PasswordChangeLimits;
 }
 
-export function createRateLimits(s: RateLimitSettings, sequelize: Sequelize, logger: Logger): RateLimits {
-  const store = new Store(sequelize, s.storeTimeoutMs, logger);
+export function createRateLimits(
+  s: RateLimitSettings,
+  sequelize: Sequelize,
+  logger: Logger,
+  onRefused?: (limiter: string) => void,
+): RateLimits {
+  const store = new Store(sequelize, s.storeTimeoutMs, logger, onRefused);
   const budget = (name: string, points: number, onStoreError: OnStoreError) =>
     new Budget(name, points, s.windowSeconds, store, onStoreError);
   return {

@@ -112,6 +112,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
         VIDEO_NAMESPACE: namespace,
         RATE_LIMIT_LOGIN_MAX: '1000000',
         LOG_LEVEL: 'info',
+        METRICS_PORT: '0', // no metrics server unless a bench asks (the default port would collide)
         ...env,
         ...extra,
       },

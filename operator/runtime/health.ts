@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { serveMetrics } from '../../common/metrics/index.js';
 
 export interface HealthChecks {
   /** Liveness: false when the process should be restarted (e.g. an informer dead for too long). */
@@ -14,10 +15,11 @@ export interface HealthChecks {
 export function createHealthServer(checks: HealthChecks): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type });
+    const reply = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(body);
     };
+    if (serveMetrics(checks.registry, req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
     if (path === '/healthz' || path === '/livez') {
       const r = checks.healthy();
@@ -26,13 +28,6 @@ export function createHealthServer(checks: HealthChecks): Server {
     if (path === '/readyz') {
       const r = checks.ready();
       return reply(r.ok ? 200 : 503, `${r.ok ? 'ok' : 'not ready'}${r.detail ? `: ${r.detail}` : ''}\n`);
-    }
-    if (path === '/metrics') {
-      checks.registry
-        .metrics()
-        .then((text) => reply(200, text, checks.registry.contentType))
-        .catch((err: unknown) => reply(500, String(err)));
-      return;
     }
     reply(404, 'not found\n');
   });

@@ -22,7 +22,13 @@ import { createMetrics, type OperatorMetrics } from './metrics.js';
 import { Actor, FIELD_MANAGER, MERGE } from './act.js';
 import type { DecideSettings } from './decide.js';
 import { BackgroundEvents, EventRecorder } from './events.js';
-import { jobsByOutcome, videosByPhase } from './gauges.js';
+import {
+  encodeFinished,
+  failedNow,
+  jobsByOutcome,
+  oldestProcessingSeconds,
+  videosByPhase,
+} from './gauges.js';
 import { OWNED_JOBS_SELECTOR } from './jobs.js';
 import { MediaAuditor, statMedia } from './media.js';
 import { StatusMessages } from './messages.js';
@@ -99,6 +105,8 @@ export class VideoController {
   readonly progress?: ProgressTracker;
   /** Video uid → key (reports name the uid, the caches the key). */
   private readonly uids = new Map<string, string>();
+  /** When this replica saw a Video enter Processing (by uid): the start of the "oldest Processing" age. */
+  private readonly processingSeen = new Map<string, number>();
 
   constructor(private readonly o: ControllerOptions) {
     const kc = shareAgents(o.kubeConfig);
@@ -172,6 +180,8 @@ export class VideoController {
         videosByPhase: () => videosByPhase(this.videos.list()),
         isLeader: () => this.manager.isLeader,
         outboxSize: () => o.sink.size,
+        oldestProcessingSeconds: () =>
+          oldestProcessingSeconds(this.videos.list(), Date.now(), (uid) => this.processingSeen.get(uid)),
       },
       { defaultMetrics: o.defaultMetrics ?? false },
     );
@@ -272,14 +282,16 @@ export class VideoController {
       index(v);
       this.manager.enqueue(objectKey(v));
     });
-    this.videos.on('update', (v) => {
+    this.videos.on('update', (v, old) => {
       index(v);
       this.ownWrites.observed(v);
+      this.observeVideo(v, old);
       this.manager.enqueue(objectKey(v));
     });
     this.videos.on('delete', (v) => {
       this.uids.delete(v.metadata.uid ?? '');
       this.progress?.forget(v.metadata.uid ?? '');
+      if (v.metadata.uid) this.processingSeen.delete(v.metadata.uid);
       this.ownWrites.forget(objectKey(v));
       this.manager.enqueue(objectKey(v));
     });
@@ -289,6 +301,8 @@ export class VideoController {
     };
     this.jobs.on('add', onJob);
     this.jobs.on('update', (j, old) => {
+      const done = this.manager.isLeader ? encodeFinished(old, j) : undefined;
+      if (done) this.metrics.encodeDuration.observe({ task: done.task }, done.seconds);
       if (!old || jobChangeMatters(old, j)) onJob(j);
     });
     this.jobs.on('delete', onJob);
@@ -304,6 +318,17 @@ export class VideoController {
     this.pods.on('update', (p, old) => {
       if (!old || podResultChanged(old, p)) onPod(p);
     });
+  }
+
+  /** Metrics of a Video's change: entering Processing (its start), turning Failed (counted by the leader). */
+  private observeVideo(v: Video, old: Video | undefined) {
+    const uid = v.metadata.uid;
+    const phase = v.status?.phase;
+    if (uid && phase === 'Processing' && old && old.status?.phase !== 'Processing')
+      this.processingSeen.set(uid, Date.now());
+    else if (uid && phase !== 'Processing') this.processingSeen.delete(uid);
+    const reason = this.manager.isLeader ? failedNow(old, v) : undefined;
+    if (reason) this.metrics.videosFailed.inc({ reason });
   }
 
   get isLeader(): boolean {

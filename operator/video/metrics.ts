@@ -3,6 +3,7 @@
  * and the Videos' (Jobs, phases, messages, media checks). Its own registry: two can run in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FAILURE_REASONS } from './gauges.js';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -17,6 +18,9 @@ export interface OperatorMetrics {
   published: Counter<'result'>;
   outbox: Gauge;
   mediaChecks: Counter<'result'>;
+  encodeDuration: Histogram<'task'>;
+  videosFailed: Counter<'reason'>;
+  processingOldest: Gauge;
 }
 
 export interface MetricsSources {
@@ -25,13 +29,15 @@ export interface MetricsSources {
   videosByPhase: () => Record<string, number>;
   isLeader: () => boolean;
   outboxSize: () => number;
+  /** Age in seconds of the oldest Processing Video (0: none). */
+  oldestProcessingSeconds: () => number;
 }
 
 export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: boolean } = {}): OperatorMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const p = 'videoflix_operator_';
-  return {
+  const metrics: OperatorMetrics = {
     registry,
     reconciles: new Counter({
       name: `${p}reconcile_total`,
@@ -114,5 +120,28 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
       labelNames: ['result'],
       registers: [registry],
     }),
+    encodeDuration: new Histogram({
+      name: `${p}encode_duration_seconds`,
+      help: 'Run time of completed transcoder Jobs by task (rendition or thumbnail): Job startTime to completionTime, observed by the leader',
+      labelNames: ['task'],
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+      registers: [registry],
+    }),
+    videosFailed: new Counter({
+      name: `${p}videos_failed_total`,
+      help: 'Videos that turned Failed, by reason (the Failed condition), counted by the leader',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    processingOldest: new Gauge({
+      name: `${p}processing_oldest_seconds`,
+      help: 'Age of the oldest Processing Video in seconds (since it entered Processing; 0 = none)',
+      registers: [registry],
+      collect() {
+        this.set(src.oldestProcessingSeconds());
+      },
+    }),
   };
+  for (const reason of FAILURE_REASONS) metrics.videosFailed.inc({ reason }, 0);
+  return metrics;
 }

@@ -7,7 +7,8 @@
  * - the same Pod with a component label no policy selects reaches the Kubernetes API server: the
  *   failures above are the policies', not the network's (the bundled services admit only their clients);
  * - the running API Pod reaches kube-dns, PostgreSQL, RabbitMQ, S3, the mail catcher and the
- *   Kubernetes API server, but not the operator's metrics port.
+ *   Kubernetes API server, but not the operator's metrics port; that control Pod reaches the API's HTTP
+ *   port but not its metrics port (networkPolicy.metricsFrom is empty on the dev platform).
  * The other e2e files (upload → Ready → streaming) run against the same platform, policies on.
  */
 import { expect } from 'chai';
@@ -180,8 +181,17 @@ describe('e2e: NetworkPolicies enforced in the cluster', function () {
   it('the same Pod without a policy of its own reaches the Kubernetes API server (control: the policies block, not the network)', async function () {
     // a target with no ingress policy of its own (every bundled service admits only its clients)
     const t = 'kubernetes.default.svc:443';
-    const r = await probeFrom({ 'app.kubernetes.io/component': 'netpol-control' }, [t], 5000);
+    // the API's HTTP port admits anyone (networkPolicy.apiFrom empty); its metrics port only
+    // networkPolicy.metricsFrom (empty here: no one)
+    const [app, metrics] = [svc('api', 80), svc('api-metrics', 9464)];
+    const r = await probeFrom({ 'app.kubernetes.io/component': 'netpol-control' }, [t, app, metrics], 5000);
     expect(r[t]).to.equal('ok');
+    expect(r[app], 'the API through its Service').to.equal('ok');
+    expect(r[metrics], 'the API metrics port must be refused').to.be.oneOf([
+      'timeout',
+      'ECONNREFUSED',
+      'EHOSTUNREACH',
+    ]);
   });
 
   it('the API Pod reaches DNS, its services and the Kubernetes API server, not the operator', async function () {

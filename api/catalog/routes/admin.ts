@@ -25,6 +25,7 @@ export function adminVideoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): 
       maxBytes: deps.uploadMaxBytes,
       logger: deps.logger,
       ...(deps.uploads ? { inFlight: deps.uploads } : {}),
+      ...(deps.onUpload ? { onUpload: deps.onUpload } : {}),
     }),
   );
 

@@ -46,6 +46,25 @@ export interface UploadDeps {
   logger: Logger;
   /** Uploads in progress, for the shutdown to abort. */
   inFlight?: InFlightUploads;
+  /** Called once per upload with its result, the file's bytes received and its seconds (the API's metrics). */
+  onUpload?: (result: UploadResult, bytes: number, seconds: number) => void;
+}
+
+/** How an upload ended: 202, a 4xx refusal, a failure (5xx, shutdown), the client gone. */
+export type UploadResult = 'accepted' | 'refused' | 'failed' | 'abandoned';
+
+function resultOf(err: unknown, req: Request): UploadResult {
+  // the client went away: its socket is gone, whichever of the stream, the signal or S3 noticed first
+  if (err instanceof ClientGoneError || (!req.complete && req.socket.destroyed)) return 'abandoned';
+  return err instanceof AppError && err.status < 500 ? 'refused' : 'failed';
+}
+
+/** Passes the chunks on, counting their bytes into `meter`. */
+async function* counted(chunks: AsyncIterable<Buffer>, meter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    meter.bytes += chunk.length;
+    yield chunk;
+  }
 }
 
 class ClientGoneError extends Error {
@@ -154,12 +173,18 @@ async function peek(stream: Readable, n: number): Promise<{ head: Buffer; all: A
 
 export function uploadHandler(deps: UploadDeps): RequestHandler {
   return async (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const meter = { bytes: 0 };
+    const ended = (result: UploadResult) =>
+      deps.onUpload?.(result, meter.bytes, Number(process.hrtime.bigint() - started) / 1e9);
     try {
       const body = deps.inFlight
-        ? await deps.inFlight.run(req, (t) => upload(req, deps, t))
-        : await upload(req, deps);
+        ? await deps.inFlight.run(req, (t) => upload(req, deps, meter, t))
+        : await upload(req, deps, meter);
+      ended('accepted');
       res.status(202).json(body);
     } catch (err) {
+      ended(resultOf(err, req));
       // An early refusal (415, 400, 503) lets Node read and discard the rest of the body, so the
       // client can finish sending and read the answer; past the size limit, and when the process
       // shuts down, the connection closes.
@@ -178,6 +203,7 @@ export function uploadHandler(deps: UploadDeps): RequestHandler {
 async function upload(
   req: Request,
   deps: UploadDeps,
+  meter: { bytes: number },
   tracked?: Tracked,
 ): Promise<{ id: number; status: string }> {
   const type = req.headers['content-type'] ?? '';
@@ -209,7 +235,7 @@ async function upload(
 
   const row = await deps.catalog.beginUpload(parsed.data);
   try {
-    const { size } = await deps.storage.upload(row.sourceBucket!, row.sourceKey!, all, {
+    const { size } = await deps.storage.upload(row.sourceBucket!, row.sourceKey!, counted(all, meter), {
       maxBytes: deps.maxBytes,
       contentType: mimeType.startsWith('video/') ? mimeType : 'application/octet-stream',
     });

@@ -8,6 +8,8 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
   value: "0.0.0.0"
 - name: PORT
   value: {{ .Values.api.port | quote }}
+- name: METRICS_PORT
+  value: {{ .Values.api.metricsPort | quote }}
 - name: TRUST_PROXY
   value: {{ .Values.api.trustProxy | quote }}
 - name: PUBLIC_API_URL

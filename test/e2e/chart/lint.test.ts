@@ -32,6 +32,10 @@ describe('chart: helm lint and values schema', function () {
     ['a bad SameSite value', ['--set', 'api.authCookie.sameSite=relaxed']],
     ['a wildcard CORS origin', ['--set', 'api.corsAllowedOrigins[0]=*']],
     ['a bcrypt cost out of range', ['--set', 'api.bcryptCost=40']],
+    ['a metrics port out of range', ['--set', 'api.metricsPort=70000']],
+    ['an alert error ratio above 1', ['--set', 'metrics.prometheusRule.apiErrorRatio=2']],
+    ['a scrape interval that is no duration', ['--set', 'metrics.serviceMonitor.interval=soon']],
+    ['a runbook base that is no URL', ['--set', 'metrics.prometheusRule.runbookBaseUrl=docs']],
   ];
   for (const [what, args] of wrong) {
     it(`refuses ${what}`, async () => {

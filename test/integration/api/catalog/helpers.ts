@@ -36,12 +36,13 @@ import { createApp, type VideoflixApp } from '../../../../api/app.js';
 import { createCatalog, type Catalog } from '../../../../api/catalog/index.js';
 import { catalogSchema, type CatalogConfig } from '../../../../api/config.js';
 import { createSmtpMailer } from '../../../../api/infra/mailer.js';
+import type { ApiMetrics } from '../../../../api/infra/metrics.js';
 import { initVideoModel, type VideoRow } from '../../../../api/models/video.js';
 import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import { applyCrds } from '../../../support/hostenv.js';
 import { createTestNamespace, deleteNamespace, kubeConfig, uniqueName } from '../../../support/kube.js';
 import { testPatternInputs } from '../../../support/media.js';
-import { FRONTEND, testConfig, type TestApp } from '../helpers/app.js';
+import { FRONTEND, testConfig, type ConfigOverrides, type TestApp } from '../helpers/app.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser } from '../helpers/users.js';
 
@@ -71,7 +72,13 @@ export interface Harness {
 export async function startHarness(
   label: string,
   env: Record<string, string> = {},
-  extra: { routers?: NonNullable<Parameters<typeof createApp>[0]['routers']> } = {},
+  extra: {
+    routers?: NonNullable<Parameters<typeof createApp>[0]['routers']>;
+    /** The API's metrics, given to the catalog and the app (api/infra/metrics.ts). */
+    metrics?: ApiMetrics;
+    /** Overrides of the app's test settings (helpers/app.ts testConfig). */
+    api?: ConfigOverrides;
+  } = {},
 ): Promise<Harness> {
   const db = await freshDatabase(`catalog_${label}`);
   const kc = kubeConfig();
@@ -103,7 +110,7 @@ export async function startHarness(
     UPLOAD_PART_BYTES: String(5 * 1024 * 1024),
     ...env,
   });
-  const apiConfig = testConfig(db, { PUBLIC_API_URL: 'http://api.test:8000' });
+  const apiConfig = testConfig(db, { PUBLIC_API_URL: 'http://api.test:8000', ...extra.api });
   const logger = createLogger('catalog-test', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const catalog = createCatalog({
     config,
@@ -112,6 +119,7 @@ export async function startHarness(
     sequelize: db.sequelize,
     logger,
     kube: undefined,
+    ...(extra.metrics ? { metrics: extra.metrics } : {}),
   });
   const mailer = createSmtpMailer({
     host: apiConfig.SMTP_HOST,
@@ -130,6 +138,7 @@ export async function startHarness(
     routers: [...catalog.routers, ...(extra.routers ?? [])],
     openApiPaths: catalog.openApiPaths,
     routeTimeouts: catalog.routeTimeouts,
+    ...(extra.metrics ? { metrics: extra.metrics } : {}),
   });
   const t: TestApp = {
     app,

@@ -3,9 +3,9 @@
  * created with kubectl, the status consumer applies a message, and SIGTERM stops both in order.
  */
 import { expect } from 'chai';
-import { GiveUp, waitFor } from '../../../support/waiters.js';
+import { waitFor } from '../../../support/waiters.js';
 import { smtpEnv } from '../helpers/app.js';
-import { freePort, startCommand } from '../helpers/process.js';
+import { freePort, startCommand, untilReady } from '../helpers/process.js';
 import { createVideoResource, laterVersion, startHarness, statusMessage, type Harness } from './helpers.js';
 
 describe('api catalog: main.ts wires the consumer and the resync', function () {
@@ -43,15 +43,10 @@ describe('api catalog: main.ts wires the consumer and the resync', function () {
       KUBE_NAMESPACE: h.namespace, // as the chart sets it
     });
     try {
-      let exited: number | null | undefined;
-      void app.done.then((r) => (exited = r.code));
-      await waitFor(
-        async () => {
-          if (exited !== undefined)
-            throw new GiveUp(`main.ts exited ${exited}: ${app.output().slice(-2000)}`);
-          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-        },
-        { timeoutMs: 90_000, what: 'main.ts ready (a loaded machine compiles slowly under tsx)' },
+      await untilReady(
+        app,
+        `http://127.0.0.1:${port}/readyz`,
+        'main.ts ready (a loaded machine compiles slowly under tsx)',
       );
       const row = await waitFor(() => h.Video.findOne({ where: { uid: video.metadata.uid! } }), {
         timeoutMs: 15_000,

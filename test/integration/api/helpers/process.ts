@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GiveUp, waitFor } from '../../../support/waiters.js';
 export { freePort } from '../../../support/hostenv.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -20,7 +21,8 @@ export function startCommand(
 ): { child: ChildProcess; done: Promise<Ran>; output: () => string } {
   const child = spawn(process.execPath, ['--import=tsx', script, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    // METRICS_PORT=0: no metrics server unless a test asks (the default port would collide between runs)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -42,4 +44,21 @@ export async function runCommand(
   const { child, done } = startCommand(script, args, env);
   child.stdin!.end(input ?? '');
   return done;
+}
+
+/** Waits until a started main.ts answers 200 on `url` (its /readyz); fails at once, with its output, if it exits. */
+export async function untilReady(
+  app: { done: Promise<Ran>; output: () => string },
+  url: string,
+  what = 'main.ts ready',
+): Promise<void> {
+  let exited: number | null | undefined;
+  void app.done.then((r) => (exited = r.code));
+  await waitFor(
+    async () => {
+      if (exited !== undefined) throw new GiveUp(`main.ts exited ${exited}: ${app.output().slice(-2000)}`);
+      return (await fetch(url)).status === 200;
+    },
+    { timeoutMs: 90_000, what },
+  );
 }
