@@ -6,8 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository this package lives in (packages/hostenv/src → the root). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The pinned tools (etcd, kube-apiserver, kube-controller-manager, kubectl, versitygw, maildev). */
-export const BIN_DIR = path.join(REPO_ROOT, 'bin');
+/**
+ * The pinned tools (etcd, kube-apiserver, kube-controller-manager, kubectl, versitygw, maildev): where
+ * hack/tools.sh links them, LOCALBIN when set (as the Makefile and hack/*.sh honour it), else ./bin.
+ */
+export const BIN_DIR = process.env.LOCALBIN
+  ? path.resolve(process.env.LOCALBIN)
+  : path.join(REPO_ROOT, 'bin');
 /** The environment that `make env-up` / the CLI manage. */
 export const DEFAULT_ROOT = path.join(REPO_ROOT, '.cache/hostenv');
 export const CLI_PATH = path.join(REPO_ROOT, 'packages/hostenv/src/cli.ts');
