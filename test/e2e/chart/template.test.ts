@@ -20,7 +20,7 @@ import {
 
 const CREDENTIAL_ENV = /(PASSWORD|_PASS|SECRET|_KEY|DATABASE_URL|AMQP_URL|SMTP_USER|COOKIE)$/;
 /** Settings that name a Secret or a key in it, not credentials. */
-const SECRET_REFERENCES = /(_KEY_KEY|_STORAGE_SECRET)$/;
+const SECRET_REFERENCES = /(_KEY_KEY|_URL_KEY|_STORAGE_SECRET|_PROGRESS_SECRET)$/;
 
 describe('chart: helm template, checked and applied with --dry-run=server', function () {
   this.timeout(300_000);
