@@ -159,11 +159,11 @@ describe('e2e: NetworkPolicies enforced in the cluster', function () {
 
   const svc = (component: string, port: number) => `${names.fullname}-${component}:${port}`;
 
-  it('a transcoder Pod reaches the S3 server and nothing else', async function () {
-    const allowed = [svc('versitygw', 7070)];
+  it('a transcoder Pod reaches the S3 server and the broker (progress reports) and nothing else', async function () {
+    // the broker: progress.enabled (the default) gives the Jobs a user that may only publish progress
+    const allowed = [svc('versitygw', 7070), svc('rabbitmq', 5672)];
     const forbidden = [
       svc('postgresql', 5432),
-      svc('rabbitmq', 5672),
       svc('maildev', 1025),
       svc('api', 80),
       'kubernetes.default.svc:443',
