@@ -115,8 +115,10 @@ async function main() {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     force.unref();
-    await progress?.stop();
+    // the Lease first: a replaced leader must not act a moment longer than it has to (a new Video would
+    // get the old Pod's settings); progress reports only wake reconciles, so they stop after
     await ctl.stop();
+    await progress?.stop();
     await publisher.stop(Math.max(1000, config.SHUTDOWN_TIMEOUT_SECONDS * 500));
     await new Promise<void>((r) => server.close(() => r()));
     logger.info('stopped');
