@@ -22,6 +22,7 @@ import {
   videoPods,
   videoResource,
   waitForEncoding,
+  waitForSettledLeader,
   type Session,
   faultIt,
 } from './support.js';
@@ -89,8 +90,13 @@ describe('fault 3: transcoder Pods deleted and OOM-killed', function () {
         ...table,
         '480p': { requests: { cpu: '50m', memory: '16Mi' }, limits: { cpu: '1', memory: '32Mi' } },
       };
-      const rollout = () =>
-        kubectlAsync(['rollout', 'status', deployment, '-n', NS, '--timeout=300s'], { timeoutMs: 320_000 });
+      const { leaseName } = await operatorSettings();
+      const rollout = async () => {
+        await kubectlAsync(['rollout', 'status', deployment, '-n', NS, '--timeout=300s'], {
+          timeoutMs: 320_000,
+        });
+        await waitForSettledLeader(leaseName);
+      };
       await kubectlAsync([
         'set',
         'env',

@@ -401,6 +401,27 @@ export async function leaseHolder(leaseName: string): Promise<string> {
   return l.spec?.holderIdentity ?? '';
 }
 
+/**
+ * After a rollout of the operator: waits until no operator Pod is terminating and the Lease is held by a
+ * Ready one, so that the next Video is reconciled by a Pod with the new settings (the replaced leader
+ * may act until it has released the Lease).
+ */
+export async function waitForSettledLeader(leaseName: string, timeoutMs = 120_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const ops = await pods(componentSelector('operator'));
+      const holder = await leaseHolder(leaseName);
+      const live = ops.filter((o) => o.ready && !o.deleting).map((o) => o.name);
+      if (ops.some((o) => o.deleting) || !live.includes(holder))
+        throw new Error(
+          `Lease held by '${holder}'; operator Pods ${ops.map((o) => `${o.name}${o.deleting ? ' (terminating)' : ''}`).join(', ')}`,
+        );
+      return holder;
+    },
+    { timeoutMs, intervalMs: 1000, what: 'the operator Lease held by a Pod of the new rollout' },
+  );
+}
+
 export interface VideoResource {
   metadata: { name: string; uid: string; finalizers?: string[]; generation?: number };
   status?: {
