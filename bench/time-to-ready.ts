@@ -45,6 +45,9 @@ import {
 } from './support/fixed-cost.js';
 import { notRun, report, say } from './support/lib.js';
 
+/** The first of these timestamps that is known (not undefined, not NaN), else NaN. */
+const firstKnown = (...ts: Array<number | undefined>): number =>
+  ts.find((t): t is number => t !== undefined && !Number.isNaN(t)) ?? NaN;
 const BENCH = 'time-to-ready';
 const SECONDS = Number(process.env.BENCH_TTR_SECONDS ?? 30);
 
@@ -179,7 +182,8 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
         labelSelector: `${LABELS.video}=${video.metadata.name}`,
       });
       for (const j of jobs.items) {
-        const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
+        // the one Job without a rendition label is the thumbnail/probe Job (fixedCost leaves it out)
+        const name = j.metadata!.labels?.[LABELS.rendition] ?? 'thumbnail';
         seen.jobCreated[name] ??= now;
         if (
           j.status?.conditions?.some(
@@ -214,7 +218,8 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
     { created: number; started: number; finished: number; encodeStart?: number; encodeSec?: number }
   > = {};
   for (const j of jobs.items) {
-    const name = j.metadata!.labels?.[LABELS.rendition] ?? j.metadata!.name!;
+    // the one Job without a rendition label is the thumbnail/probe Job (fixedCost leaves it out)
+    const name = j.metadata!.labels?.[LABELS.rendition] ?? 'thumbnail';
     const pods = await core.listNamespacedPod({
       namespace: ns,
       labelSelector: `job-name=${j.metadata!.name}`,
@@ -243,7 +248,14 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
     perJob[name] = {
       created: seen.jobCreated[name] ?? ms(j.metadata!.creationTimestamp),
       started: ms(term?.startedAt) || (firstLog ?? NaN),
-      finished: seen.jobDone[name] ?? ms(j.status?.completionTime),
+      // the Pod's exit: the operator counts a rendition from it (termination message), so the last Job's
+      // Complete often comes after Ready; the Job's completion only when the exit was not seen
+      finished: firstKnown(
+        ms(term?.finishedAt),
+        watched.podExited,
+        seen.jobDone[name],
+        ms(j.status?.completionTime),
+      ),
       ...(encodeStart !== undefined ? { encodeStart } : {}),
       ...(encodeSec !== undefined ? { encodeSec } : {}),
     };
