@@ -49,8 +49,10 @@ export function notRun(bench: string, reason: string): void {
   report({ bench, metric: 'not run', value: reason });
 }
 
-export function fmt(v: number | string): string {
+/** A figure for a table; a missing one (NaN, which JSON lines carry as null) is "—". */
+export function fmt(v: number | string | null | undefined): string {
   if (typeof v === 'string') return v;
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
