@@ -7,13 +7,9 @@
  * connections (still starting, or a NetworkPolicy enforcer that has not yet admitted this new Pod) is
  * retried with the platform's backoff for up to MIGRATE_CONNECT_TIMEOUT_SECONDS (60) before giving up.
  */
-import { backoffDelay, sleep } from '../common/backoff/index.js';
 import { env, loadConfigOrExit, z } from '../common/config/index.js';
-import { isDatabaseUnavailable } from '../common/errors/index.js';
 import { createLogger } from '../common/logging/index.js';
-import type { Logger } from '../common/logging/index.js';
-import type { Sequelize } from 'sequelize';
-import { createSequelize } from './infra/db.js';
+import { createSequelize, waitForDatabase } from './infra/db.js';
 import { createMigrator, migrateUp, withMigrationLock } from './infra/migrator.js';
 
 const schema = z.object({
@@ -22,29 +18,13 @@ const schema = z.object({
   MIGRATE_CONNECT_TIMEOUT_SECONDS: env.int(60).pipe(z.number().min(0).max(3600)),
 });
 
-/** Connects, retrying connection-level failures only, until `timeoutMs` has passed. */
-async function connect(sequelize: Sequelize, timeoutMs: number, logger: Logger): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await sequelize.authenticate();
-      return;
-    } catch (err) {
-      const wait = backoffDelay(attempt, 250, 5000);
-      if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
-      logger.warn({ attempt, err: (err as Error).message, retryInMs: wait }, 'database not reachable yet');
-      await sleep(wait);
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const cfg = loadConfigOrExit(schema);
   const logger = createLogger('api-migrate');
   const sequelize = createSequelize({ url: cfg.DATABASE_URL, ssl: cfg.DATABASE_SSL, poolMax: 2 });
   const command = process.argv[2] ?? 'up';
   try {
-    await connect(sequelize, cfg.MIGRATE_CONNECT_TIMEOUT_SECONDS * 1000, logger);
+    await waitForDatabase(sequelize, cfg.MIGRATE_CONNECT_TIMEOUT_SECONDS * 1000, logger);
     if (command === 'up') {
       const applied = await migrateUp(sequelize, logger);
       logger.info({ applied }, applied.length ? 'migrations applied' : 'database up to date');

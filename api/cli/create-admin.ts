@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { env, loadConfigOrExit, z } from '../../common/config/index.js';
 import { bcryptCostProblem, bcryptCostSchema } from '../config.js';
-import { createSequelize } from '../infra/db.js';
+import { createSequelize, waitForDatabase } from '../infra/db.js';
 import { initModels } from '../models/index.js';
 import { createPasswordHasher, validatePassword } from '../security/passwords.js';
 import { findUserByEmail } from '../services/users.js';
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   const sequelize = createSequelize({ url: cfg.DATABASE_URL, ssl: cfg.DATABASE_SSL, poolMax: 2 });
   const models = initModels(sequelize);
   try {
+    // helm test's Pod runs this in its first seconds, when the NetworkPolicy enforcer may still refuse it
+    await waitForDatabase(sequelize, 60_000);
     if (values.delete) {
       const existing = await findUserByEmail(models, email);
       if (!existing) {

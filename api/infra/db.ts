@@ -1,5 +1,7 @@
 /** PostgreSQL through Sequelize: one pool per process, closed last on shutdown. */
 import { Sequelize } from 'sequelize';
+import { backoffDelay, sleep } from '../../common/backoff/index.js';
+import { isDatabaseUnavailable } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 
 export interface DbOptions {
@@ -39,5 +41,29 @@ export async function pingDb(sequelize: Sequelize, timeoutMs = 2000): Promise<bo
     return false;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Connects, retrying connection-level failures only (the database still starting, or a NetworkPolicy
+ * enforcer that has not yet admitted a new Pod: the first seconds of a hook or test Pod), until
+ * `timeoutMs` has passed; then throws the last error. For the one-shot commands (migrate, create-admin).
+ */
+export async function waitForDatabase(
+  sequelize: Sequelize,
+  timeoutMs: number,
+  logger?: Logger,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sequelize.authenticate();
+      return;
+    } catch (err) {
+      const wait = backoffDelay(attempt, 250, 5000);
+      if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
+      logger?.warn({ attempt, err: (err as Error).message, retryInMs: wait }, 'database not reachable yet');
+      await sleep(wait);
+    }
   }
 }
