@@ -18,7 +18,8 @@
 # Environment (all optional):
 #   ADMIN_EMAIL, ADMIN_PASSWORD   the admin account (default admin@videoflix.local and a generated password,
 #                                 kept in .dev/endpoints.env for later runs)
-#   CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE, BASE_IMAGE
+#   CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE, BASE_IMAGE,
+#   CLUSTER_WORKERS (unset: one node, or the existing cluster as it is; N: N workers, hack/cluster/cluster.sh)
 #   DEV_NAMESPACE (videoflix), DEV_RELEASE (videoflix), DEV_SAMPLE=always|never (default: upload when no
 #   Ready sample exists), DEV_READY_TIMEOUT (900 s), DEV_DIR (.dev: endpoints.env and the sample)
 set -euo pipefail

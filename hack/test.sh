@@ -39,8 +39,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The kind tiers share one cluster with two workers (issue 24: chunks spread over nodes); a cluster left with
+# another shape (e.g. make dev's single node) is recreated. CLUSTER_WORKERS=0 runs the tiers on one node.
+export CLUSTER_WORKERS=${CLUSTER_WORKERS:-2} CLUSTER_MISMATCH=${CLUSTER_MISMATCH:-recreate}
 cluster_tier() {
-  step "cluster tier: dockerd, base image, node image, kind cluster, project images"
+  step "cluster tier: dockerd, base image, node image, kind cluster ($CLUSTER_WORKERS workers), project images"
   CLUSTER_STARTED=1
   hack/cluster/docker.sh up
   hack/cluster/base-image.sh

@@ -79,7 +79,18 @@ NODE=$CLUSTER_NAME-control-plane
 if [ $LOAD = 1 ] && ! kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   log "no kind cluster $CLUSTER_NAME: building only (hack/cluster/cluster.sh up, then run this again to load)"; LOAD=0
 fi
-node_image_id() { docker exec "$NODE" crictl inspecti -o go-template --template '{{.status.id}}' "docker.io/$1" 2>/dev/null || true; }
+node_image_id() { docker exec "$1" crictl inspecti -o go-template --template '{{.status.id}}' "docker.io/$2" 2>/dev/null || true; }
+# The nodes an image goes to: every node for a single-node cluster and for the DaemonSets' images (on every
+# node); only the workers otherwise (the control plane of a cluster with workers is tainted NoSchedule).
+ALL_NODES=()
+[ $LOAD = 1 ] && mapfile -t ALL_NODES < <(kind get nodes --name "$CLUSTER_NAME" | sort)
+target_nodes() {
+  local n
+  for n in "${ALL_NODES[@]}"; do
+    if [ "${#ALL_NODES[@]}" -gt 1 ] && [ "$n" = "$NODE" ] && [ "$1" != kube-router ]; then continue; fi
+    echo "$n"
+  done
+}
 
 # the images asked for, plus node-build and node-runtime when one of them starts FROM them (its layers make a rebuild a no-op)
 WANTED=("$@")
@@ -105,11 +116,13 @@ for row in "${IMAGES[@]}"; do
   id=$(docker image inspect -f '{{.Id}}' "$ref")
   size=$(docker image inspect -f '{{.Size}}' "$ref" | awk '{printf "%d MB", $1/1e6}')
   if [ $LOAD = 1 ] && [ "$name" != node-build ] && [ "$name" != node-runtime ]; then
-    if [ "$(node_image_id "$ref")" = "$id" ]; then
+    missing=()
+    for n in $(target_nodes "$name"); do [ "$(node_image_id "$n" "$ref")" = "$id" ] || missing+=("$n"); done
+    if [ ${#missing[@]} -eq 0 ]; then
       log "image $ref unchanged (${id:7:12}, $size): already in the cluster"
     else
-      with_progress "image $ref (${id:7:12}, $size): kind load" "$LOGS/image-$name-load.log" \
-        kind load docker-image --name "$CLUSTER_NAME" "$ref"
+      with_progress "image $ref (${id:7:12}, $size): kind load into ${missing[*]}" "$LOGS/image-$name-load.log" \
+        kind load docker-image --name "$CLUSTER_NAME" --nodes "$(IFS=,; echo "${missing[*]}")" "$ref"
     fi
   fi
   log "image $name done in $((SECONDS - t0)) s"

@@ -27,12 +27,98 @@ describe('cluster tier: the kind cluster', function () {
     if (namespace && process.env.KEEP_NAMESPACE !== '1') await deleteNamespace(kc, namespace);
   });
 
-  it('has its one node Ready, running the pinned Kubernetes with containerd 2', async function () {
-    const node = await core.readNode({ name: NODE_NAME });
-    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-    expect(ready?.status, `Ready condition: ${JSON.stringify(ready)}`).to.equal('True');
-    expect(node.status?.nodeInfo?.kubeletVersion).to.equal(CLUSTER.k8sVersion);
-    expect(node.status?.nodeInfo?.containerRuntimeVersion).to.match(/^containerd:\/\/2\./);
+  it('has its nodes Ready (the control plane and CLUSTER_WORKERS workers), running the pinned Kubernetes with containerd 2', async function () {
+    const nodes = (await core.listNode()).items;
+    expect(nodes.map((n) => n.metadata?.name)).to.include(NODE_NAME);
+    const workers = nodes.filter((n) => n.metadata?.name !== NODE_NAME);
+    if (process.env.CLUSTER_WORKERS) expect(workers).to.have.length(Number(process.env.CLUSTER_WORKERS));
+    for (const node of nodes) {
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      expect(ready?.status, `${node.metadata?.name} Ready condition: ${JSON.stringify(ready)}`).to.equal(
+        'True',
+      );
+      expect(node.status?.nodeInfo?.kubeletVersion).to.equal(CLUSTER.k8sVersion);
+      expect(node.status?.nodeInfo?.containerRuntimeVersion).to.match(/^containerd:\/\/2\./);
+    }
+    // with workers the control plane keeps kubeadm's NoSchedule taint: workloads go to the workers
+    const cpTaints = nodes.find((n) => n.metadata?.name === NODE_NAME)?.spec?.taints ?? [];
+    expect(cpTaints.some((t) => t.effect === 'NoSchedule')).to.equal(workers.length > 0);
+  });
+
+  it('connects Pods on two different workers by Pod address and through a Service (several nodes only)', async function () {
+    const workers = (await core.listNode()).items
+      .map((n) => n.metadata?.name ?? '')
+      .filter((n) => n !== NODE_NAME)
+      .sort();
+    if (workers.length < 2) {
+      // a one-node cluster has no second node to reach: what this spec proves does not exist there
+      expect(
+        Number(process.env.CLUSTER_WORKERS ?? 0),
+        'CLUSTER_WORKERS asks for workers the cluster lacks',
+      ).to.be.lessThan(2);
+      return;
+    }
+    const server = `require('http').createServer((q, r) => r.end('hello from ' + require('os').hostname())).listen(8080)`;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'server', labels: { app: 'cross-node-server' } },
+        spec: {
+          nodeName: workers[0],
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              ...restrictedContainer,
+              name: 'server',
+              image: CLUSTER.images.transcoder,
+              command: ['node', '-e', server],
+              ports: [{ containerPort: 8080 }],
+            },
+          ],
+        },
+      },
+    });
+    await core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name: 'cross-node' },
+        spec: { selector: { app: 'cross-node-server' }, ports: [{ port: 80, targetPort: 8080 }] },
+      },
+    });
+    const running = await waitForPodPhase(core, namespace, 'server', ['Running']);
+    const podIp = running.status?.podIP ?? '';
+    expect(podIp, "the server Pod has an address of its node's /24").to.match(/^10\.244\.[1-9]\./);
+    const client = `(async () => { for (const u of process.argv.slice(1)) { for (let i = 0; ; i++) { try { const r = await fetch(u); console.log(u + ' ' + r.status + ' ' + (await r.text())); break; } catch (e) { if (i > 20) throw e; await new Promise((ok) => setTimeout(ok, 500)); } } } })().catch((e) => { console.error(e); process.exit(1); })`;
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'client' },
+        spec: {
+          nodeName: workers[1],
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              ...restrictedContainer,
+              name: 'client',
+              image: CLUSTER.images.transcoder,
+              command: [
+                'node',
+                '-e',
+                client,
+                `http://${podIp}:8080/`,
+                `http://cross-node.${namespace}.svc.cluster.local/`,
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const done = await waitForPodPhase(core, namespace, 'client', ['Succeeded', 'Failed']);
+    const log = await core.readNamespacedPodLog({ namespace, name: 'client' });
+    expect(done.status?.phase, `client log:\n${log}`).to.equal('Succeeded');
+    expect(log).to.contain(`http://${podIp}:8080/ 200 hello from server`);
+    expect(log).to.match(/cross-node\.[^ ]+ 200 hello from server/);
   });
 
   it('runs the control plane and kube-proxy from the images preloaded in the node image', async function () {

@@ -9,7 +9,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { NODE_NAME } from '../support/cluster-hooks.js';
 import { createMediaDir, type MediaDir } from '../support/media.js';
 import { kubectlAsync, kubectlJson, operatorSettings } from '../support/platform.js';
 import { waitFor } from '../support/waiters.js';
@@ -28,9 +27,21 @@ import {
 } from './support.js';
 
 const execFileP = promisify(execFile);
-/** Runs a command inside the kind node container (its own namespaces; the host's are never touched). */
-const onNode = async (args: string[]) =>
-  (await execFileP('docker', ['exec', NODE_NAME, ...args], { timeout: 60_000 })).stdout;
+/**
+ * Runs a command inside the kind node container that runs `pod` (its own namespaces; the host's are never
+ * touched). The kind node container's name is the Kubernetes node name.
+ */
+const nodeOfPod = new Map<string, string>(); // looked up once: the undo still finds the node when the Pod is gone
+const onNodeOf = async (pod: string, args: string[]) => {
+  let node = nodeOfPod.get(pod);
+  if (!node) {
+    const found = (await kubectlJson<{ spec?: { nodeName?: string } }>(['-n', NS, 'get', 'pod', pod])).spec
+      ?.nodeName;
+    if (!found) throw new Error(`pod ${pod} is not scheduled on a node`);
+    nodeOfPod.set(pod, (node = found));
+  }
+  return (await execFileP('docker', ['exec', node, ...args], { timeout: 60_000 })).stdout;
+};
 
 describe('fault 2: the operator leader cut from the API server', function () {
   let p: Platform;
@@ -81,10 +92,12 @@ describe('fault 2: the operator leader cut from the API server', function () {
 
       // the leader Pod's network namespace, through its sandbox's pid in the node
       const sandbox = (
-        await onNode(['crictl', 'pods', '--name', `^${leader}$`, '--namespace', NS, '-q'])
+        await onNodeOf(leader, ['crictl', 'pods', '--name', `^${leader}$`, '--namespace', NS, '-q'])
       ).trim();
       expect(sandbox, `the sandbox of ${leader}`).to.not.equal('');
-      const info = JSON.parse(await onNode(['crictl', 'inspectp', sandbox])) as { info?: { pid?: number } };
+      const info = JSON.parse(await onNodeOf(leader, ['crictl', 'inspectp', sandbox])) as {
+        info?: { pid?: number };
+      };
       const pid = info.info?.pid;
       expect(pid, 'the sandbox pid').to.be.a('number');
       const svc = await kubectlJson<{ spec: { clusterIP: string } }>([
@@ -96,10 +109,10 @@ describe('fault 2: the operator leader cut from the API server', function () {
       ]);
       const rule = ['-p', 'tcp', '-d', svc.spec.clusterIP, '--dport', '443', '-j', 'DROP'];
       const leaderPod = (await pods(componentSelector('operator'))).find((x) => x.name === leader)!;
-      await onNode(['nsenter', '-t', String(pid), '-n', 'iptables', '-I', 'OUTPUT', ...rule]);
+      await onNodeOf(leader, ['nsenter', '-t', String(pid), '-n', 'iptables', '-I', 'OUTPUT', ...rule]);
       const cutAt = Date.now();
       undo = async () => {
-        await onNode(['nsenter', '-t', String(pid), '-n', 'iptables', '-D', 'OUTPUT', ...rule]);
+        await onNodeOf(leader, ['nsenter', '-t', String(pid), '-n', 'iptables', '-D', 'OUTPUT', ...rule]);
         undo = undefined;
       };
 
