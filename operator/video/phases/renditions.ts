@@ -13,6 +13,7 @@ import {
   type RenditionStatus,
 } from '../../../common/video/index.js';
 import { jobName } from '../jobs.js';
+import { chunkedRendition, chunkPlanOf } from './chunks.js';
 import { createJob } from './create.js';
 import { jobFailure, jobOutcome, renditionJobDone, requestedRenditions } from './outcomes.js';
 import { emptyPart, type Failure, type Pass, type Part } from './types.js';
@@ -22,15 +23,24 @@ export interface RenditionsPart extends Part {
   /** Once the source is known: the rungs kept and how many are done. */
   selected?: RenditionName[];
   done?: number;
-  /** Jobs to delete: rungs taller than the source (a failed Video's running Jobs are added later). */
+  /**
+   * Jobs to delete: rungs taller than the source, and a chunked Video's speculative single Jobs
+   * (they deferred, writing nothing); a failed Video's running Jobs are added later.
+   */
   cancel: string[];
+  /** A chunked Video: chunks done and total over its selected rungs. */
+  chunks?: { done: number; total: number };
 }
 
-/** `sourceHeight`: the probed source's height (this pass's probe or the stored one), 0 = not known yet. */
+/**
+ * `sourceHeight`: the probed source's height (this pass's probe or the stored one), 0 = not known yet;
+ * `durationSeconds`: its duration, which decides whether the rungs are chunked (phases/chunks.ts).
+ */
 export function renditionsPhase(
   pass: Pass,
   sourceHeight: number,
   failure: Failure | undefined,
+  durationSeconds?: number,
 ): RenditionsPart {
   const { o, old, video, uid, ladder, jobs } = pass;
   const part: RenditionsPart = { ...emptyPart(failure), renditions: [], cancel: [] };
@@ -75,6 +85,7 @@ export function renditionsPhase(
   }
 
   const selected = selectRenditions(requested, sourceHeight, ladder);
+  const plan = chunkPlanOf(video, pass.settings.jobs, ladder, durationSeconds);
   for (const name of requested) {
     const prev = previous.get(name);
     const jn = jobName(video, name);
@@ -82,6 +93,12 @@ export function renditionsPhase(
       // Started before the probe: its Job goes (it exits at once by itself, having written nothing).
       cancelJob(jn);
       part.renditions.push({ name, phase: 'Skipped', message: `taller than the ${sourceHeight}p source` });
+    } else if (plan) {
+      // Chunked: the speculative single Job deferred (wrote nothing); its outcome is never read.
+      cancelJob(jn);
+      part.renditions.push(
+        prev?.phase === 'Succeeded' ? prev : chunkedRendition(pass, part, name, plan, prev),
+      );
     } else if (prev?.phase === 'Succeeded') part.renditions.push(prev);
     else if (!jobs.has(jn)) {
       if (part.failure) part.renditions.push(prev ?? { name, phase: 'Pending' });
@@ -102,6 +119,13 @@ export function renditionsPhase(
   }
   part.selected = selected;
   part.done = part.renditions.filter((e) => e.phase === 'Succeeded').length;
+  if (plan) {
+    const counted = part.renditions.filter((r) => selected.includes(r.name));
+    part.chunks = {
+      done: counted.reduce((n, r) => n + (r.chunks?.done ?? (r.phase === 'Succeeded' ? plan.count : 0)), 0),
+      total: selected.length * plan.count,
+    };
+  }
   return part;
 }
 

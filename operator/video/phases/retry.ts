@@ -13,7 +13,7 @@ import {
   type RetryStatus,
   type VideoStatus,
 } from '../../../common/video/index.js';
-import { jobName, THUMBNAIL_TASK } from '../jobs.js';
+import { chunksJobName, jobName, stitchJobName, THUMBNAIL_TASK } from '../jobs.js';
 import { derivePhase } from '../status.js';
 import { applyConditions, compactRetry } from './conditions.js';
 import { isFailed, isPermanentFailure, jobFailure, jobOutcome, retryDelayMs, taskOf } from './outcomes.js';
@@ -77,7 +77,11 @@ export function retryPhase(o: Observed, settings: DecideSettings): RetryPhase {
       attempts < settings.retry.limit
     ) {
       const first = counted[0]!;
-      const task = taskOf((t) => jobName(video, t), first.n);
+      const task = taskOf(
+        (t) => jobName(video, t),
+        first.n,
+        (r) => [chunksJobName(video, r), stitchJobName(video, r)],
+      );
       const f = jobFailure(task, first.outcome, o.terminationMessages?.get(first.n), first.term);
       const delay = retryDelayMs(settings.retry, attempts + 1);
       const why = `${f.message}; transient: retrying in ${Math.round(delay / 1000)} s (retry ${attempts + 1} of ${settings.retry.limit})`;
