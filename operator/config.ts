@@ -77,13 +77,23 @@ export const operatorSchema = storageSchema
     /** Ladder override (same shape as DEFAULT_LADDER), passed to the transcoder too. */
     LADDER_JSON: z.string().default(''),
     /** Chunked transcoding (issue 24): sources longer than this are encoded in chunks; 0 = never. */
-    CHUNK_THRESHOLD_SECONDS: z.coerce.number().int().min(0).max(86400).default(DEFAULT_CHUNKING.thresholdSeconds),
+    CHUNK_THRESHOLD_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(86400)
+      .default(DEFAULT_CHUNKING.thresholdSeconds),
     /** Chunk length (rounded up to a multiple of the segment length). */
     CHUNK_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_CHUNKING.chunkSeconds),
     /** Chunk Pods of one rendition at a time; 0 = all (parallelism = completions, the scheduler queues). */
     CHUNK_PARALLELISM: z.coerce.number().int().min(0).max(1000).default(0),
     /** Retries of one failed chunk alone (the Indexed Job's backoffLimitPerIndex). */
-    CHUNK_BACKOFF_LIMIT_PER_INDEX: z.coerce.number().int().min(0).max(10).default(DEFAULT_BACKOFF_LIMIT_PER_INDEX),
+    CHUNK_BACKOFF_LIMIT_PER_INDEX: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(DEFAULT_BACKOFF_LIMIT_PER_INDEX),
     ALIGNMENT_TOLERANCE_SECONDS: z.coerce.number().min(0).default(0.1),
     DELETE_SOURCE_ON_DELETE: env.bool(false),
     /** app.kubernetes.io/instance on the Jobs (the Helm release name). */

@@ -261,7 +261,11 @@ export function buildStitchJob(
 function build(video: Video, task: Task, settings: JobSettings, opts: JobOptions, kind: JobKind): V1Job {
   const rung = task as RenditionName;
   const name =
-    kind === 'chunk' ? chunksJobName(video, rung) : kind === 'stitch' ? stitchJobName(video, rung) : jobName(video, task);
+    kind === 'chunk'
+      ? chunksJobName(video, rung)
+      : kind === 'stitch'
+        ? stitchJobName(video, rung)
+        : jobName(video, task);
   const labels = jobLabels(video, task, settings.instance);
   // the stitch Pod copies and rewrites bytes: the thumbnail's small share is enough
   const res = settings.resources[kind === 'stitch' ? THUMBNAIL_TASK : task];

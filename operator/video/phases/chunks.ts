@@ -132,14 +132,20 @@ export function chunkedRendition(
     const f = jobFailure(name, stitched, o.terminationMessages?.get(sj), o.terminations?.get(sj));
     // the stitch's own check failed (exit badInput → podFailurePolicy FailJob): the chunks do not join
     const reason = stitched.reason === 'PodFailurePolicy' ? REASONS.chunkCheckFailed : f.reason;
-    return fail({ reason, message: f.message.replace(`rendition ${name}:`, `rendition ${name} stitch:`) }, done);
+    return fail(
+      { reason, message: f.message.replace(`rendition ${name}:`, `rendition ${name} stitch:`) },
+      done,
+    );
   }
   if (stitched.state === 'Active') return status('Running', done);
 
   const fetched = o.chunks?.get(name);
   if (!fetched) return status('Running', done);
   if ('error' in fetched)
-    return fail({ reason: REASONS.storageError, message: `rendition ${name} chunks: ${fetched.error}` }, done);
+    return fail(
+      { reason: REASONS.storageError, message: `rendition ${name} chunks: ${fetched.error}` },
+      done,
+    );
   const { chunks, report } = fetched.ok;
   const why = checkChunks(chunks, report);
   if (why) {

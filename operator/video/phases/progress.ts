@@ -27,7 +27,8 @@ export function foldProgress(
       // a chunked rendition: chunks done of total (its Pods send no reports); updatedAt moves only
       // when the percent does, so an unchanged count writes nothing
       const percent = Math.round((100 * r.chunks.done) / r.chunks.total);
-      const same = prev?.phase === 'Running' && prev.progress?.percent === percent ? prev.progress : undefined;
+      const same =
+        prev?.phase === 'Running' && prev.progress?.percent === percent ? prev.progress : undefined;
       return { ...bare, progress: same ?? { percent, updatedAt: now.toISOString() } };
     }
     const kept = prev?.phase === 'Running' && prev.job === r.job ? prev.progress : undefined;
