@@ -42,7 +42,11 @@ const specKeys = {
   thumbnailTime: true,
   chunking: true,
 } satisfies Keys<VideoSpec>;
-const chunkingKeys = { thresholdSeconds: true, chunkSeconds: true, parallelism: true } satisfies Keys<ChunkingSpec>;
+const chunkingKeys = {
+  thresholdSeconds: true,
+  chunkSeconds: true,
+  parallelism: true,
+} satisfies Keys<ChunkingSpec>;
 const chunksKeys = { done: true, total: true } satisfies Keys<ChunksStatus>;
 const refKeys = { bucket: true, key: true } satisfies Keys<ObjectRef>;
 const statusKeys = {
