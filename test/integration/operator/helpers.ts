@@ -28,7 +28,11 @@ import {
 } from '../../../common/video/index.js';
 import { VideoController, type ControllerOptions } from '../../../operator/video/controller.js';
 import { minioFrom } from '../../../operator/storage.js';
-import { DEFAULT_RESOURCES, OWNED_JOBS_SELECTOR } from '../../../operator/video/jobs.js';
+import {
+  DEFAULT_RESOURCES,
+  OWNED_JOBS_SELECTOR,
+  type ChunkingDefaults,
+} from '../../../operator/video/jobs.js';
 import { MemorySink, type StatusSink } from '../../../operator/video/publish.js';
 import { applyCrds } from '../../support/hostenv.js';
 import { apiStatus, deleteNamespace, kubeConfig, uniqueName } from '../../support/kube.js';
@@ -100,6 +104,8 @@ export interface OperatorTestOptions {
   kubeConfig?: k8s.KubeConfig;
   /** Record the transcoders' progress (coalesced status writes). */
   progress?: ControllerOptions['progress'];
+  /** Chunked transcoding (CHUNK_*); absent = never chunked, as before issue 24. */
+  chunking?: ChunkingDefaults;
 }
 
 export async function startOperator(o: OperatorTestOptions): Promise<RunningOperator> {
@@ -140,6 +146,7 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
         resources: DEFAULT_RESOURCES,
         instance: 'videoflix-test',
         tmpSizeLimit: '1Gi',
+        ...(o.chunking ? { chunking: o.chunking } : {}),
       },
     },
   });

@@ -1,16 +1,7 @@
 /** Chunked transcoding (issue 24), the operator's side: the Jobs it builds and the pure decisions. */
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import {
-  chunkKeys,
-  EXIT_CODES,
-  keys,
-  segmentName,
-  type ChunkMetadata,
-  type StitchReport,
-  type Video,
-  type VideoStatus,
-} from '../../../common/video/index.js';
+import { chunkKeys, EXIT_CODES, keys, type Video, type VideoStatus } from '../../../common/video/index.js';
 import { operatorSchema, jobSettingsFrom } from '../../../operator/config.js';
 import {
   chunksDone,
@@ -27,6 +18,7 @@ import {
   stitchJobName,
   type JobSettings,
 } from '../../../operator/video/jobs.js';
+import { chunkMetadataFixture, stitchReportFixture } from '../../support/chunks.js';
 import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
 
 const chunked: JobSettings = {
@@ -74,48 +66,8 @@ const deferred = () => [
   job('demo-720p', 'Complete'),
 ];
 
-/** Chunk `index` of `count` as a chunk Pod would describe it: 5 segments of 6 s at 25 fps, audio at 48 kHz. */
-function chunkMeta(rendition: '480p' | '720p', index: number, count = 10): ChunkMetadata {
-  const step = 3600; // 90 kHz / 25 fps
-  const audioStep = 1920; // 1024 samples at 48 kHz
-  const audioAt = (g: number) => Math.round((g * 6 * 90_000) / audioStep) * audioStep;
-  const segments = Array.from({ length: 5 }, (_, j) => {
-    const g = index * 5 + j;
-    const first = 126_000 + g * 150 * step;
-    return {
-      name: segmentName(g),
-      extinf: '6.000000',
-      bytes: 400_000 + j,
-      firstVideoPts: first,
-      lastVideoPts: first + 149 * step,
-      videoFrames: 150,
-      firstAudioPts: 126_000 + audioAt(g),
-      lastAudioPts: 126_000 + audioAt(g + 1) - audioStep,
-      audioPackets: (audioAt(g + 1) - audioAt(g)) / audioStep,
-    };
-  });
-  return {
-    rendition,
-    index,
-    count,
-    startSeconds: index * 30,
-    targetDuration: 6,
-    segments,
-    videoPtsStep: step,
-    audioPtsStep: audioStep,
-    ccCounts: { '256': 5 * 40 },
-    width: rendition === '480p' ? 854 : 1280,
-    height: rendition === '480p' ? 480 : 720,
-    codecs: 'avc1.64001f,mp4a.40.2',
-    frameRate: 25,
-  };
-}
-const report = (rendition: '480p' | '720p', count = 10): StitchReport => ({
-  rendition,
-  count,
-  segmentsRewritten: count * 5,
-  joins: Array.from({ length: count - 1 }, (_, i) => ({ index: i + 1, videoGapTicks: 0, audioGapTicks: 0 })),
-});
+const chunkMeta = (r: '480p' | '720p', i: number, count = 10) => chunkMetadataFixture(r, i, count);
+const report = (r: '480p' | '720p', count = 10) => stitchReportFixture(r, count);
 const readout = (r: '480p' | '720p', chunks = Array.from({ length: 10 }, (_, i) => chunkMeta(r, i))) => ({
   ok: { chunks, report: report(r) },
 });
