@@ -18,6 +18,7 @@ import {
   stitchJobName,
   type JobSettings,
 } from '../../../operator/video/jobs.js';
+import { JOB_COMPLETION_INDEX_LABEL, slimPod } from '../../../operator/video/pod-results.js';
 import { chunkMetadataFixture, stitchReportFixture } from '../../support/chunks.js';
 import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
 
@@ -482,6 +483,30 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       j.delete('demo-480p-chunks');
       const next = decide(obs(long(d.status), { jobs: j }), settingsWithRetry);
       expect(types(next)).to.deep.equal(['CreateJob:demo-480p-chunks']);
+    });
+
+    it('the Pod cache keeps no chunk Pod’s message (chunk metadata, never a rendition.json)', () => {
+      const pod = (labels: Record<string, string>) =>
+        slimPod({
+          metadata: { name: 'p', labels },
+          status: {
+            phase: 'Succeeded',
+            containerStatuses: [
+              {
+                name: 'transcoder',
+                image: 'i',
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                state: { terminated: { exitCode: 0, message: '{"rendition":"480p"}' } },
+              },
+            ],
+          },
+        });
+      const message = (p: ReturnType<typeof slimPod>) =>
+        p.status?.containerStatuses?.[0]?.state?.terminated?.message;
+      expect(message(pod({}))).to.equal('{"rendition":"480p"}');
+      expect(message(pod({ [JOB_COMPLETION_INDEX_LABEL]: '3' }))).to.equal(undefined);
     });
 
     it('chunksDone reads completedIndexes ranges, else succeeded', () => {
