@@ -38,6 +38,7 @@ import {
   readText,
   s3,
   startOperator,
+  terminatePod,
   waitJobs,
   waitPhase,
   writeProbe,
@@ -116,56 +117,12 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
     return { uid, chunkJobs: all.filter((j) => j.metadata?.name?.endsWith('-chunks')) };
   }
 
-  /** The kubelet's report of chunk `index`'s exit: Succeeded, exit 0, its metadata as the message. */
-  async function chunkExits(job: string, index: number, meta: ChunkMetadata): Promise<void> {
-    const pod = await waitFor(
-      async () =>
-        (
-          await core.listNamespacedPod({
-            namespace: ns,
-            labelSelector: `batch.kubernetes.io/job-name=${job},batch.kubernetes.io/job-completion-index=${index}`,
-          })
-        ).items.find((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Pending'),
-      { timeoutMs: 20_000, what: `the Pod of ${job} index ${index}` },
-    );
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await core.patchNamespacedPodStatus(
-      {
-        name: pod.metadata!.name!,
-        namespace: ns,
-        body: {
-          status: {
-            phase: 'Succeeded',
-            containerStatuses: [
-              {
-                name: 'transcoder',
-                image: 'videoflix-transcoder:test',
-                imageID: '',
-                ready: false,
-                restartCount: 0,
-                state: {
-                  terminated: {
-                    exitCode: 0,
-                    reason: 'Completed',
-                    message: JSON.stringify(meta),
-                    startedAt: now,
-                    finishedAt: now,
-                  },
-                },
-              },
-            ],
-          },
-        },
-      },
-      MERGE,
-    );
-  }
-
   /** Plays chunk `index` of rendition `r`: its segments and metadata in S3, then its Pod's exit. */
   async function playChunk(name: string, uid: string, r: RenditionName, index: number, meta: ChunkMetadata) {
     for (const s of meta.segments) await put(keys.segment(uid, r, s.name), `ts ${s.name}`, 'video/MP2T');
     await put(chunkKeys.chunkMeta(uid, r, index), JSON.stringify(meta), 'application/json');
-    await chunkExits(`${name}-${r}-chunks`, index, meta);
+    // the kubelet's report of the chunk Pod's exit: Succeeded, exit 0, its metadata as the message
+    await terminatePod(core, ns, `${name}-${r}-chunks`, 0, JSON.stringify(meta), index);
   }
 
   it('an Indexed Job per rung after the probe, chunks counted from the job controller, stitch, index.m3u8 from the chunks, Ready', async () => {
