@@ -148,11 +148,8 @@ export function chunkedRendition(
     );
   const { chunks, report } = fetched.ok;
   const why = checkChunks(chunks, report);
-  if (why) {
-    const f = { reason: REASONS.chunkCheckFailed, message: `rendition ${name}: ${why}` };
-    part.events.push({ type: 'Warning', reason: REASONS.chunkCheckFailed, message: f.message });
-    return fail(f, done);
-  }
+  // the Warning event comes with the Failed condition (summary phase), as for every failure
+  if (why) return fail({ reason: REASONS.chunkCheckFailed, message: `rendition ${name}: ${why}` }, done);
   const playlistKey = keys.playlist(uid, name);
   const metadata = { ...renditionMetadataFromChunks(chunks), name };
   part.actions.push({

@@ -168,7 +168,8 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
         const v = await getVideo(custom, ns, name);
         return rendition(v, '480p')?.chunks?.done === 2 ? v : undefined;
       },
-      { timeoutMs: 30_000, what: '480p: 2 chunks done' },
+      // well within the test operator's 30 s resync: the Job informer must pass completedIndexes on
+      { timeoutMs: 10_000, what: '480p: 2 chunks done' },
     );
     expect(rendition(partly, '480p')?.progress?.percent).to.equal(40);
     expect(partly.status?.phase).to.equal('Processing');

@@ -18,6 +18,7 @@ import {
   stitchJobName,
   type JobSettings,
 } from '../../../operator/video/jobs.js';
+import { jobChangeMatters } from '../../../operator/video/owned-jobs.js';
 import { JOB_COMPLETION_INDEX_LABEL, slimPod } from '../../../operator/video/pod-results.js';
 import { chunkMetadataFixture, stitchReportFixture } from '../../support/chunks.js';
 import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
@@ -399,7 +400,9 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       expect(failed?.message).to.match(/^rendition 480p: join 3→4: video gap of 3600 ticks/);
       expect(d.status?.renditions?.[0]).to.include({ phase: 'Failed' });
       expect(types(d)).to.deep.equal(['DeleteJobs:demo-720p-chunks']); // the rest stops
-      expect(d.events.some((e) => e.type === 'Warning' && e.reason === 'ChunkCheckFailed')).to.equal(true);
+      expect(d.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).to.deep.equal([
+        'ChunkCheckFailed',
+      ]);
     });
 
     it('a missing chunk metadata object fails the Video with StorageError naming it', () => {
@@ -507,6 +510,19 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
         p.status?.containerStatuses?.[0]?.state?.terminated?.message;
       expect(message(pod({}))).to.equal('{"rendition":"480p"}');
       expect(message(pod({ [JOB_COMPLETION_INDEX_LABEL]: '3' }))).to.equal(undefined);
+    });
+
+    it('a chunk done is news for the Video (its Job informer enqueues it); other Job status churn is not', () => {
+      const chunks = (completedIndexes?: string, active = 5): V1Job => ({
+        metadata: { name: 'demo-480p-chunks' },
+        spec: { completionMode: 'Indexed', template: {} },
+        status: { active, ...(completedIndexes !== undefined ? { completedIndexes } : {}) },
+      });
+      expect(jobChangeMatters(chunks(), chunks('0'))).to.equal(true);
+      expect(jobChangeMatters(chunks('0'), chunks('0,2'))).to.equal(true);
+      expect(jobChangeMatters(chunks('0', 5), chunks('0', 4))).to.equal(false);
+      const single = (active: number): V1Job => ({ metadata: { name: 'demo-480p' }, status: { active } });
+      expect(jobChangeMatters(single(1), single(0))).to.equal(false);
     });
 
     it('chunksDone reads completedIndexes ranges, else succeeded', () => {
