@@ -100,7 +100,7 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     failure = publish.failure;
     if (publish.masterPlaylistKey) status.masterPlaylistKey = publish.masterPlaylistKey;
   }
-  parts.push(cancellations(pass, renditions.cancel, failure));
+  parts.push(cancellations(pass, renditions.cancel, failure, renditions.deferred));
   const summary = summaryPhase(pass, {
     ...(failure ? { failure } : {}),
     ...(status.masterPlaylistKey ? { masterPlaylistKey: status.masterPlaylistKey } : {}),

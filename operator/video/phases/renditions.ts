@@ -28,6 +28,8 @@ export interface RenditionsPart extends Part {
    * (they deferred, writing nothing); a failed Video's running Jobs are added later.
    */
   cancel: string[];
+  /** Jobs to delete: a chunked Video's speculative single Jobs (they deferred to the chunks). */
+  deferred: string[];
   /** A chunked Video: chunks done and total over its selected rungs. */
   chunks?: { done: number; total: number };
 }
@@ -43,7 +45,7 @@ export function renditionsPhase(
   durationSeconds?: number,
 ): RenditionsPart {
   const { o, old, video, uid, ladder, jobs } = pass;
-  const part: RenditionsPart = { ...emptyPart(failure), renditions: [], cancel: [] };
+  const part: RenditionsPart = { ...emptyPart(failure), renditions: [], cancel: [], deferred: [] };
   const requested = requestedRenditions(video);
   const previous = new Map((old.renditions ?? []).map((r) => [r.name, r]));
   const cancelJob = (jn: string) => {
@@ -95,7 +97,7 @@ export function renditionsPhase(
       part.renditions.push({ name, phase: 'Skipped', message: `taller than the ${sourceHeight}p source` });
     } else if (plan) {
       // Chunked: the speculative single Job deferred (wrote nothing); its outcome is never read.
-      cancelJob(jn);
+      if (jobs.has(jn) && !jobs.get(jn)?.metadata?.deletionTimestamp) part.deferred.push(jn);
       part.renditions.push(
         prev?.phase === 'Succeeded' ? prev : chunkedRendition(pass, part, name, plan, prev),
       );
@@ -129,22 +131,34 @@ export function renditionsPhase(
   return part;
 }
 
-/** A failed Video stops what still runs; with the taller rungs' Jobs, one DeleteJobs and its event. */
-export function cancellations(pass: Pass, cancel: readonly string[], failure: Failure | undefined): Part {
+/**
+ * A failed Video stops what still runs; with the taller rungs' Jobs and a chunked Video's deferred
+ * speculative Jobs, one DeleteJobs and its event.
+ */
+export function cancellations(
+  pass: Pass,
+  cancel: readonly string[],
+  failure: Failure | undefined,
+  deferred: readonly string[] = [],
+): Part {
   const part = emptyPart(failure);
-  const names = new Set(cancel);
+  const names = new Set([...cancel, ...deferred]);
   if (failure)
     for (const [jn, job] of pass.jobs)
       if (jobOutcome(job).state === 'Active' && !job.metadata?.deletionTimestamp) names.add(jn);
   if (names.size === 0) return part;
   const sorted = [...names].sort();
   part.actions.push({ type: 'DeleteJobs', names: sorted });
+  const why = failure
+    ? 'the Video failed'
+    : [
+        ...(cancel.length ? ['rendition taller than the source'] : []),
+        ...(deferred.length ? ['deferred to the chunk Jobs'] : []),
+      ].join('; ');
   part.events.push({
     type: 'Normal',
     reason: REASONS.jobsCancelled,
-    message: `Deleted Job${sorted.length > 1 ? 's' : ''} ${sorted.join(', ')} (${
-      failure ? 'the Video failed' : 'rendition taller than the source'
-    })`,
+    message: `Deleted Job${sorted.length > 1 ? 's' : ''} ${sorted.join(', ')} (${why})`,
   });
   return part;
 }

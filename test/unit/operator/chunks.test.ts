@@ -248,6 +248,9 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
         },
       ]);
       expect(d.status).to.include({ phase: 'Processing', renditionsSummary: '0/2', chunksSummary: '0/20' });
+      expect(d.events.find((e) => e.reason === 'JobsCancelled')?.message).to.equal(
+        'Deleted Jobs demo-480p, demo-720p (deferred to the chunk Jobs)',
+      );
       expect(d.events.filter((e) => e.reason === 'JobCreated').map((e) => e.message)).to.deep.equal([
         'Created Job demo-480p-chunks (480p in 10 chunks of 30 s)',
         'Created Job demo-720p-chunks (720p in 10 chunks of 30 s)',
