@@ -288,10 +288,13 @@ function build(video: Video, task: Task, settings: JobSettings, opts: JobOptions
             completions: opts.plan.count,
             parallelism: Math.min(opts.plan.count, chunking.parallelism || opts.plan.count),
             backoffLimitPerIndex: chunking.backoffLimitPerIndex,
+            // a chunk failed past its own retries fails the Job at once: the rendition cannot be whole
+            maxFailedIndexes: 0,
           }
         : { backoffLimit: settings.backoffLimit }),
+      // the stitch Pod rewrites every segment of the rendition: the rendition's deadline
       activeDeadlineSeconds:
-        task === THUMBNAIL_TASK || kind === 'stitch'
+        task === THUMBNAIL_TASK
           ? settings.activeDeadlineSeconds.thumbnail
           : settings.activeDeadlineSeconds.rendition,
       ...(settings.ttlSecondsAfterFinished !== undefined

@@ -136,6 +136,7 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
         completions: COUNT,
         parallelism: COUNT,
         backoffLimitPerIndex: 2,
+        maxFailedIndexes: 0,
       });
       expect(j.spec?.podFailurePolicy?.rules.map((x) => x.action)).to.deep.equal(['FailJob', 'Ignore']);
       expect(j.spec?.template.spec?.containers[0]?.args).to.deep.equal(['chunk', r]);
@@ -257,6 +258,24 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
     );
     const events = await eventsFor(core, ns, name);
     expect(events.some((e) => e.type === 'Warning' && e.reason === REASONS.chunkCheckFailed)).to.equal(true);
+  });
+
+  it('a chunk with bad input (exit 2) fails its Indexed Job at once (podFailurePolicy): the Video fails fast', async () => {
+    const name = 'badchunk';
+    const { uid } = await probed(name);
+    await playChunk(name, uid, '480p', 0, chunkMetadataFixture('480p', 0, COUNT));
+    // chunk 2's Pod: the transcoder found the source unreadable there
+    await terminatePod(core, ns, `${name}-480p-chunks`, 2, 'source unreadable at 60 s: Invalid data', 2);
+    const failed = await waitPhase(custom, ns, name, 'Failed', 30_000);
+    const cond = failed.status?.conditions?.find((c) => c.type === 'Failed');
+    expect(cond).to.include({ reason: REASONS.invalidSource });
+    expect(cond?.message).to.match(/^rendition 480p: /);
+    expect(rendition(failed, '480p')).to.deep.include({ phase: 'Failed', chunks: { done: 1, total: COUNT } });
+    // no second Pod for that index, and the sibling rung's Job goes
+    await waitFor(
+      async () => !(await ownedJobs(batch, ns)).some((j) => j.metadata?.name === `${name}-720p-chunks`),
+      { timeoutMs: 20_000, what: 'the 720p chunk Job deleted' },
+    );
   });
 
   it('spec.chunking is validated and immutable', async () => {

@@ -114,6 +114,7 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
         completions: 10,
         parallelism: 10,
         backoffLimitPerIndex: 2,
+        maxFailedIndexes: 0,
         activeDeadlineSeconds: 3600,
       });
       expect(j.spec?.backoffLimit).to.equal(undefined);
@@ -146,11 +147,12 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       expect(buildChunksJob(v, '480p', plan, s).spec?.parallelism).to.equal(4);
       expect(buildChunksJob(long(), '480p', { chunkSeconds: 30, count: 2 }, s).spec?.parallelism).to.equal(2);
     });
-    it('the stitch Job: one Pod, `stitch <res>`, CHUNK_COUNT, the thumbnail deadline', () => {
+    it('the stitch Job: one Pod, `stitch <res>`, CHUNK_COUNT, the thumbnail’s resources, the rendition deadline', () => {
       const j = buildStitchJob(long(), '480p', plan, chunked);
       expect(j.metadata?.name).to.equal('demo-480p-stitch');
       expect(j.spec?.completionMode).to.equal(undefined);
-      expect(j.spec).to.include({ backoffLimit: 2, activeDeadlineSeconds: 600 });
+      expect(j.spec).to.include({ backoffLimit: 2, activeDeadlineSeconds: 3600 });
+      expect(j.spec?.template.spec?.containers[0]?.resources).to.deep.equal(settings.resources.thumbnail);
       expect(j.spec?.template.spec?.containers[0]?.args).to.deep.equal(['stitch', '480p']);
       expect(envOf(j)).to.include({ CHUNK_COUNT: '10' });
     });
