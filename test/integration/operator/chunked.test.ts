@@ -29,6 +29,7 @@ import {
   clients,
   completeJob,
   createVideo,
+  driveToReady,
   dropNamespace,
   ensureTranscoderServiceAccount,
   eventsFor,
@@ -276,6 +277,29 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
       async () => !(await ownedJobs(batch, ns)).some((j) => j.metadata?.name === `${name}-720p-chunks`),
       { timeoutMs: 20_000, what: 'the 720p chunk Job deleted' },
     );
+  });
+
+  it('below the threshold nothing changes: one Job per rung, no chunk Job, Ready', async () => {
+    const name = 'short';
+    await createVideo(custom, ns, name, {
+      source: { bucket: buckets.sources, key: `uploads/${name}.mp4` },
+      renditions: RUNGS,
+    });
+    await driveToReady({ custom, batch, storage, mediaBucket: buckets.media }, ns, name, RUNGS, {
+      ...PROBE,
+      durationSeconds: 30,
+    });
+    const ready = await waitPhase(custom, ns, name, 'Ready', 30_000);
+    expect(ready.status?.chunksSummary).to.equal(undefined);
+    expect(ready.status?.renditions?.map((r) => [r.name, r.phase, r.job, r.chunks])).to.deep.equal([
+      ['480p', 'Succeeded', `${name}-480p`, undefined],
+      ['720p', 'Succeeded', `${name}-720p`, undefined],
+    ]);
+    expect((await ownedJobs(batch, ns)).map((j) => j.metadata?.name).sort()).to.deep.equal([
+      `${name}-480p`,
+      `${name}-720p`,
+      `${name}-thumbnail`,
+    ]);
   });
 
   it('spec.chunking is validated and immutable', async () => {
