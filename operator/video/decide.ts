@@ -43,7 +43,7 @@ export type * from './phases/types.js';
 export type { JobOutcome, JobState } from './phases/outcomes.js';
 export { isPermanentFailure, jobOutcome, retryDelayMs, selectedRenditions } from './phases/outcomes.js';
 export { failedJobs, needsProbe, needsRenditionMetadata } from './phases/needs.js';
-export { chunkPlanOf, chunksDone, needsChunkMetadata } from './phases/chunks.js';
+export { chunkCount, chunkPlanOf, chunksDone, needsChunkMetadata } from './phases/chunks.js';
 export { durationText } from './phases/probe.js';
 
 export function decide(o: Observed, settings: DecideSettings): Decision {

@@ -22,6 +22,7 @@ import {
 } from '../../common/video/index.js';
 import { chunkMetadataSchema, stitchReportSchema } from './chunk-files.js';
 import {
+  chunkCount,
   chunkPlanOf,
   failedJobs,
   needsChunkMetadata,
@@ -35,7 +36,7 @@ import {
   type Termination,
 } from './decide.js';
 import { isMissing } from './media.js';
-import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue, type JobSettings } from './jobs.js';
+import { chunksJobName, MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue, type JobSettings } from './jobs.js';
 import { controllerOf } from './owned-jobs.js';
 import { podResultsFor } from './pod-results.js';
 
@@ -87,7 +88,9 @@ export class Observer {
     if (stitched.length) {
       const plan = chunkPlanOf(video, this.o.jobSettings!, this.o.ladder ?? DEFAULT_LADDER);
       const chunks = new Map<RenditionName, Fetched<ChunkReadout>>();
-      if (plan) for (const r of stitched) chunks.set(r, await this.chunkReadout(uid, r, plan.count));
+      if (plan)
+        for (const r of stitched)
+          chunks.set(r, await this.chunkReadout(uid, r, chunkCount(jobs.get(chunksJobName(video, r)), plan)));
       observed.chunks = chunks;
     }
     const failed = failedJobs(video, jobs);

@@ -42,6 +42,15 @@ export function chunkPlanOf(
   return planChunks(durationSeconds, effectiveChunking(video, settings), ladder.segmentSeconds);
 }
 
+/**
+ * The chunk count of a rung: its chunk Job's completions once it exists (a change of the operator's
+ * CHUNK_* settings while it runs changes nothing for it), else the plan's.
+ */
+export function chunkCount(job: V1Job | undefined, plan: ChunkPlan): number {
+  const n = job?.spec?.completions;
+  return n !== undefined && n > 0 ? n : plan.count;
+}
+
 /** Completed chunks of an Indexed Job: its completedIndexes ("0-3,5"), else its succeeded count. */
 export function chunksDone(job: V1Job | undefined, total: number): number {
   if (!job) return 0;
@@ -85,8 +94,8 @@ export function chunkedRendition(
   const { o, video, jobs, uid, settings } = pass;
   const cj = chunksJobName(video, name);
   const sj = stitchJobName(video, name);
-  const total = plan.count;
   const chunkJob = jobs.get(cj);
+  const total = chunkCount(chunkJob, plan);
   const status = (phase: RenditionStatus['phase'], done: number, extra: Partial<RenditionStatus> = {}) =>
     ({ name, phase, job: cj, chunks: { done, total }, ...extra }) satisfies RenditionStatus;
   const fail = (f: Failure, done: number): RenditionStatus => {
@@ -124,7 +133,10 @@ export function chunkedRendition(
   const stitch = jobs.get(sj);
   if (!stitch) {
     if (part.failure) return status('Running', done);
-    const created = create(buildStitchJob(video, name, plan, settings.jobs), `stitch of ${total} chunks`);
+    const created = create(
+      buildStitchJob(video, name, { ...plan, count: total }, settings.jobs),
+      `stitch of ${total} chunks`,
+    );
     return status(created ? 'Running' : 'Pending', done);
   }
   const stitched = jobOutcome(stitch);

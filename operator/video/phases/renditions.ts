@@ -124,8 +124,8 @@ export function renditionsPhase(
   if (plan) {
     const counted = part.renditions.filter((r) => selected.includes(r.name));
     part.chunks = {
-      done: counted.reduce((n, r) => n + (r.chunks?.done ?? (r.phase === 'Succeeded' ? plan.count : 0)), 0),
-      total: selected.length * plan.count,
+      done: counted.reduce((n, r) => n + (r.chunks?.done ?? 0), 0),
+      total: counted.reduce((n, r) => n + (r.chunks?.total ?? plan.count), 0),
     };
   }
   return part;

@@ -530,6 +530,17 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       expect(jobChangeMatters(single(1), single(0))).to.equal(false);
     });
 
+    it('a running chunk Job keeps its own count when the operator’s settings change meanwhile', () => {
+      const seven = indexed('demo-480p-chunks', '0-6', 'Complete');
+      seven.spec = { completions: 7, template: {} };
+      const j = jobs(job('demo-thumbnail', 'Complete'), seven, indexed('demo-720p-chunks', '0'));
+      const d = decide(obs(long(), { jobs: j }), S);
+      expect(d.status?.renditions?.[0]).to.deep.include({ chunks: { done: 7, total: 7 } });
+      expect(d.status?.chunksSummary).to.equal('8/17');
+      const stitch = d.actions.find((a) => a.type === 'CreateJob');
+      expect(stitch?.type === 'CreateJob' && envOf(stitch.job).CHUNK_COUNT).to.equal('7');
+    });
+
     it('chunksDone reads completedIndexes ranges, else succeeded', () => {
       expect(chunksDone(indexed('x', '0-3,5,7-8'), 10)).to.equal(7);
       expect(chunksDone({ status: { succeeded: 4 } }, 10)).to.equal(4);
