@@ -2,13 +2,20 @@
 import { hostname } from 'node:os';
 import { amqpSchema, env, loggingSchema, storageSchema, z } from '../common/config/index.js';
 import {
+  DEFAULT_CHUNKING,
   DEFAULT_PROGRESS_EXCHANGE,
   LadderConfigError,
   resolveLadder,
   type LadderSettings,
 } from '../common/video/index.js';
 import { DEFAULT_WORKERS } from './runtime/queue.js';
-import { DEFAULT_RESOURCES, type JobSettings, type Resources, type Task } from './video/jobs.js';
+import {
+  DEFAULT_BACKOFF_LIMIT_PER_INDEX,
+  DEFAULT_RESOURCES,
+  type JobSettings,
+  type Resources,
+  type Task,
+} from './video/jobs.js';
 
 const seconds = (def: number) => z.coerce.number().positive().default(def);
 const optionalInt = z.preprocess(
@@ -69,6 +76,24 @@ export const operatorSchema = storageSchema
     SEGMENT_SECONDS: optionalInt,
     /** Ladder override (same shape as DEFAULT_LADDER), passed to the transcoder too. */
     LADDER_JSON: z.string().default(''),
+    /** Chunked transcoding (issue 24): sources longer than this are encoded in chunks; 0 = never. */
+    CHUNK_THRESHOLD_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(86400)
+      .default(DEFAULT_CHUNKING.thresholdSeconds),
+    /** Chunk length (rounded up to a multiple of the segment length). */
+    CHUNK_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_CHUNKING.chunkSeconds),
+    /** Chunk Pods of one rendition at a time; 0 = all (parallelism = completions, the scheduler queues). */
+    CHUNK_PARALLELISM: z.coerce.number().int().min(0).max(1000).default(0),
+    /** Retries of one failed chunk alone (the Indexed Job's backoffLimitPerIndex). */
+    CHUNK_BACKOFF_LIMIT_PER_INDEX: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(DEFAULT_BACKOFF_LIMIT_PER_INDEX),
     ALIGNMENT_TOLERANCE_SECONDS: z.coerce.number().min(0).default(0.1),
     DELETE_SOURCE_ON_DELETE: env.bool(false),
     /** app.kubernetes.io/instance on the Jobs (the Helm release name). */
@@ -138,6 +163,12 @@ export function jobSettingsFrom(c: OperatorEnv): JobSettings {
     resources: { ...DEFAULT_RESOURCES, ...overrides },
     instance: c.INSTANCE,
     tmpSizeLimit: c.TRANSCODER_TMP_SIZE_LIMIT,
+    chunking: {
+      thresholdSeconds: c.CHUNK_THRESHOLD_SECONDS,
+      chunkSeconds: c.CHUNK_SECONDS,
+      parallelism: c.CHUNK_PARALLELISM,
+      backoffLimitPerIndex: c.CHUNK_BACKOFF_LIMIT_PER_INDEX,
+    },
     ...(c.TRANSCODER_PROGRESS_SECRET
       ? {
           progress: {

@@ -61,6 +61,10 @@ export const REASONS = {
   outOfMemory: 'OutOfMemory',
   retrying: 'Retrying',
   segmentsMisaligned: 'SegmentsMisaligned',
+  /** A chunked rendition's chunks did not join up (frames, timestamps, alignment): the stitch or the operator's check. */
+  chunkCheckFailed: 'ChunkCheckFailed',
+  /** A chunked rendition's index.m3u8 and rendition.json were written from its chunks. */
+  chunksStitched: 'ChunksStitched',
   storageError: 'StorageError',
   deleting: 'Deleting',
   jobCreated: 'JobCreated',

@@ -17,6 +17,8 @@ export const renditionStatusSchema = z.object({
   playlistKey: z.string().optional(),
   /** While Running: the last progress the operator recorded (added after v1; older readers drop it). */
   progress: renditionProgressSchema.optional(),
+  /** A chunked rendition's chunks done/total (issue 24; older readers drop it). */
+  chunks: z.object({ done: z.number().int().nonnegative(), total: z.number().int().positive() }).optional(),
 });
 
 /**

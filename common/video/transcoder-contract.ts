@@ -35,10 +35,21 @@ export const TRANSCODER_ENV = {
   progressExchange: 'PROGRESS_EXCHANGE',
   progressInterval: 'PROGRESS_INTERVAL',
   progressStepPercent: 'PROGRESS_STEP_PERCENT',
+  /** Chunked transcoding (common/video/chunks.ts): the threshold and chunk length in seconds. */
+  chunkThresholdSeconds: 'CHUNK_THRESHOLD_SECONDS',
+  chunkSeconds: 'CHUNK_SECONDS',
+  /** Chunk and stitch Pods: how many chunks; a chunk Pod's index is its Indexed Job completion index. */
+  chunkCount: 'CHUNK_COUNT',
+  chunkIndex: 'JOB_COMPLETION_INDEX',
   // S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY come from the storage Secret (common/config).
 } as const;
 
-export const TRANSCODER_TASKS = { thumbnail: 'thumbnail', rendition: 'rendition' } as const;
+export const TRANSCODER_TASKS = {
+  thumbnail: 'thumbnail',
+  rendition: 'rendition',
+  chunk: 'chunk',
+  stitch: 'stitch',
+} as const;
 
 /** The program a transcoder Job's container runs: the image's build output (tsc into /app/dist). */
 export const TRANSCODER_COMMAND: readonly string[] = ['node', '/app/dist/transcoder-image/main.js'];
@@ -48,6 +59,11 @@ export function transcoderArgs(task: RenditionName | typeof TRANSCODER_TASKS.thu
   return task === TRANSCODER_TASKS.thumbnail
     ? [TRANSCODER_TASKS.thumbnail]
     : [TRANSCODER_TASKS.rendition, task];
+}
+
+/** The arguments of one chunk of a rendition (Indexed Job) or of its stitch Pod. */
+export function chunkArgs(task: 'chunk' | 'stitch', res: RenditionName): string[] {
+  return [task, res];
 }
 
 /** Exit codes. BAD_INPUT fails the Job at once (podFailurePolicy); others are retried up to backoffLimit. */

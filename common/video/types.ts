@@ -15,6 +15,23 @@ export interface VideoSpec {
   renditions?: RenditionName[];
   /** Seconds into the source at which the thumbnail is taken. */
   thumbnailTime?: number;
+  /** Chunked transcoding of long sources (issue 24); each field overrides the operator's default. Immutable. */
+  chunking?: ChunkingSpec;
+}
+
+export interface ChunkingSpec {
+  /** Sources longer than this are encoded in chunks; 0 = never. */
+  thresholdSeconds?: number;
+  /** Chunk length, rounded up to a multiple of the segment length. */
+  chunkSeconds?: number;
+  /** Chunk Pods of one rendition at a time; absent = all of them (the scheduler queues). */
+  parallelism?: number;
+}
+
+/** A chunked rendition's chunks: done (completed indexes) of total. */
+export interface ChunksStatus {
+  done: number;
+  total: number;
 }
 
 export interface Condition {
@@ -36,6 +53,8 @@ export interface RenditionStatus {
   playlistKey?: string;
   /** While Running: the transcoder's last progress report (common/video/progress.ts), coalesced. */
   progress?: RenditionProgress;
+  /** A chunked rendition (common/video/chunks.ts): its chunks done/total. */
+  chunks?: ChunksStatus;
 }
 
 export interface SourceInfo {
@@ -58,6 +77,8 @@ export interface VideoStatus {
   durationText?: string;
   /** Overall encode progress (`63%`) while Processing, for the kubectl printer column. */
   progressSummary?: string;
+  /** `<done>/<total>` chunks over the chunked renditions, for the kubectl printer column (-o wide). */
+  chunksSummary?: string;
   source?: SourceInfo;
   masterPlaylistKey?: string;
   thumbnailKey?: string;

@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
+import { contentTypeFor } from '../../common/storage/index.js';
 import { FINALIZER, GROUP, keys, PLURAL, REASONS, VERSION, type Video } from '../../common/video/index.js';
 import type { Action, EventSpec } from './decide.js';
 import { removeMedia, removeSource } from './finalizer.js';
@@ -100,6 +101,19 @@ export class Actor {
           'Cache-Control': 'no-cache',
         });
         log.info({ key: action.key }, 'master playlist written');
+        return video;
+      }
+      case 'WriteRendition': {
+        // rendition.json last: the master is built from it (the next pass), after the playlist exists
+        const playlist = Buffer.from(action.playlist);
+        await this.o.storage.putObject(this.o.mediaBucket, action.playlistKey, playlist, playlist.length, {
+          'Content-Type': contentTypeFor(action.playlistKey),
+        });
+        const meta = Buffer.from(action.metadata);
+        await this.o.storage.putObject(this.o.mediaBucket, action.metadataKey, meta, meta.length, {
+          'Content-Type': contentTypeFor(action.metadataKey),
+        });
+        log.info({ rendition: action.rendition, key: action.playlistKey }, 'chunked rendition stitched');
         return video;
       }
       case 'DeleteJobs': {

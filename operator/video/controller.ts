@@ -229,6 +229,7 @@ export class VideoController {
         storage: o.storage,
         mediaBucket: o.mediaBucket,
         ...(o.decide.ladder ? { ladder: o.decide.ladder } : {}),
+        jobSettings: o.decide.jobs,
         logger: log,
         cachedJobs: () => this.jobs.list(),
         cachedPods: () => this.pods.list(),

@@ -12,6 +12,9 @@
  *   probe      → the sources bucket check, the thumbnail/probe Job, then probe.json;
  *   renditions → one Job per requested rung, started with the probe Job; once the source is known,
  *                the rungs no taller than it are kept, the others Skipped and their Jobs deleted;
+ *                a source longer than the chunking threshold: per kept rung an Indexed Job of
+ *                chunks, then a stitch Job, then index.m3u8 + rendition.json from the checked
+ *                chunks (phases/chunks.ts);
  *   publish    → all selected done: rendition.json aligned → master.m3u8 written once → Transcoded;
  *   summary    → Failed (sticky) / MediaAvailable / Ready, the message, the events of a change.
  * The status describes the Video once the actions are done: a Job created in this pass is Running.
@@ -40,6 +43,7 @@ export type * from './phases/types.js';
 export type { JobOutcome, JobState } from './phases/outcomes.js';
 export { isPermanentFailure, jobOutcome, retryDelayMs, selectedRenditions } from './phases/outcomes.js';
 export { failedJobs, needsProbe, needsRenditionMetadata } from './phases/needs.js';
+export { chunkCount, chunkPlanOf, chunksDone, needsChunkMetadata } from './phases/chunks.js';
 export { durationText } from './phases/probe.js';
 
 export function decide(o: Observed, settings: DecideSettings): Decision {
@@ -72,8 +76,15 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     status.durationText = probe.probed.durationText;
     status.thumbnailKey = probe.probed.thumbnailKey;
   }
-  const renditions = renditionsPhase(pass, status.source?.height ?? 0, probe.failure);
+  const renditions = renditionsPhase(
+    pass,
+    status.source?.height ?? 0,
+    probe.failure,
+    status.source?.durationSeconds,
+  );
   status.renditions = renditions.renditions;
+  if (renditions.chunks) status.chunksSummary = `${renditions.chunks.done}/${renditions.chunks.total}`;
+  else delete status.chunksSummary;
   const parts: Part[] = [probe, renditions];
   let failure = renditions.failure;
   if (renditions.selected) {
@@ -89,7 +100,7 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
     failure = publish.failure;
     if (publish.masterPlaylistKey) status.masterPlaylistKey = publish.masterPlaylistKey;
   }
-  parts.push(cancellations(pass, renditions.cancel, failure));
+  parts.push(cancellations(pass, renditions.cancel, failure, renditions.deferred));
   const summary = summaryPhase(pass, {
     ...(failure ? { failure } : {}),
     ...(status.masterPlaylistKey ? { masterPlaylistKey: status.masterPlaylistKey } : {}),
@@ -104,7 +115,7 @@ export function decide(o: Observed, settings: DecideSettings): Decision {
   status.message = summary.message;
   status.conditions = applyConditions(old.conditions, parts, gen, o.now);
   status.phase = derivePhase(status.conditions);
-  status.renditions = foldProgress(status.renditions, old.renditions, o.progress);
+  status.renditions = foldProgress(status.renditions, old.renditions, o.progress, o.now);
   const progress = progressSummary(status.phase, status.renditions);
   if (progress) status.progressSummary = progress;
   else delete status.progressSummary;

@@ -14,8 +14,11 @@ import {
   TRANSCODER_COMMAND,
   TRANSCODER_TASKS,
   transcoderArgs,
+  chunkArgs,
   EXIT_CODES,
   DEFAULT_TERMINATION_MESSAGE_PATH,
+  type ChunkPlan,
+  type ChunkingSettings,
   type RenditionName,
   type Video,
 } from '../../common/video/index.js';
@@ -64,6 +67,30 @@ export interface JobSettings {
    */
   progress?: { secretName: string; urlKey: string; exchange: string; intervalSeconds: number };
   tmpSizeLimit: string;
+  /** Chunked transcoding of long sources (issue 24); absent = never (unless a Video's spec.chunking says so). */
+  chunking?: ChunkingDefaults;
+}
+
+/** The operator's chunking settings (CHUNK_*); a Video's spec.chunking overrides the first three. */
+export interface ChunkingDefaults extends ChunkingSettings {
+  /** Chunk Pods of one rendition at a time; 0 = all of them (the scheduler queues). */
+  parallelism: number;
+  /** Retries of one failed chunk alone (Indexed Job's backoffLimitPerIndex). */
+  backoffLimitPerIndex: number;
+}
+
+export const DEFAULT_BACKOFF_LIMIT_PER_INDEX = 2;
+
+/** A Video's chunking: its spec.chunking over the operator's defaults (threshold 0 = never). */
+export function effectiveChunking(video: Video, settings: JobSettings): ChunkingDefaults {
+  const base = settings.chunking;
+  const spec = video.spec.chunking ?? {};
+  return {
+    thresholdSeconds: spec.thresholdSeconds ?? base?.thresholdSeconds ?? 0,
+    chunkSeconds: spec.chunkSeconds ?? base?.chunkSeconds ?? 30,
+    parallelism: spec.parallelism ?? base?.parallelism ?? 0,
+    backoffLimitPerIndex: base?.backoffLimitPerIndex ?? DEFAULT_BACKOFF_LIMIT_PER_INDEX,
+  };
 }
 
 export const DEFAULT_RESOURCES: Record<Task, Resources> = {
@@ -97,6 +124,12 @@ export function labelValue(name: string): string {
 }
 
 export const jobName = (video: Video, task: Task) => childName(video.metadata.name ?? '', task);
+/** A chunked rendition's Indexed Job: `<video>-<res>-chunks`. */
+export const chunksJobName = (video: Video, res: RenditionName) =>
+  childName(video.metadata.name ?? '', `${res}-chunks`);
+/** A chunked rendition's stitch Job: `<video>-<res>-stitch`. */
+export const stitchJobName = (video: Video, res: RenditionName) =>
+  childName(video.metadata.name ?? '', `${res}-stitch`);
 
 export function ownerReference(video: Video): V1OwnerReference {
   return {
@@ -132,12 +165,17 @@ export interface JobOptions {
    * requested one: the transcoder exits 0 without output when its rung is taller than the source.
    */
   skipTallerThanSource?: boolean;
+  /** Chunk and stitch Jobs: the rendition's chunk plan. */
+  plan?: ChunkPlan;
 }
+
+/** A single-Pod Job (thumbnail, rendition), a chunked rendition's Indexed Job, or its stitch Job. */
+type JobKind = 'single' | 'chunk' | 'stitch';
 
 /** Seconds a transcoder Pod gets after SIGTERM: it stops ffmpeg and exits within a second. */
 export const TERMINATION_GRACE_SECONDS = 5;
 
-function env(video: Video, task: Task, settings: JobSettings, opts: JobOptions): V1EnvVar[] {
+function env(video: Video, task: Task, settings: JobSettings, opts: JobOptions, kind: JobKind): V1EnvVar[] {
   const id = video.metadata.uid ?? '';
   const vars: V1EnvVar[] = [
     { name: TRANSCODER_ENV.mediaId, value: id },
@@ -164,8 +202,21 @@ function env(video: Video, task: Task, settings: JobSettings, opts: JobOptions):
     vars.push({ name: TRANSCODER_ENV.segmentSeconds, value: String(settings.segmentSeconds) });
   if (settings.ladderJson) vars.push({ name: TRANSCODER_ENV.ladderJson, value: settings.ladderJson });
   if (opts.skipTallerThanSource) vars.push({ name: TRANSCODER_ENV.skipTallerThanSource, value: '1' });
+  const chunking = effectiveChunking(video, settings);
+  if (kind === 'single' && chunking.thresholdSeconds > 0)
+    // the probe cuts the audio pieces, a speculative rendition defers to the chunks, when chunked
+    vars.push(
+      { name: TRANSCODER_ENV.chunkThresholdSeconds, value: String(chunking.thresholdSeconds) },
+      { name: TRANSCODER_ENV.chunkSeconds, value: String(chunking.chunkSeconds) },
+    );
+  if (opts.plan) {
+    if (kind === 'chunk')
+      vars.push({ name: TRANSCODER_ENV.chunkSeconds, value: String(opts.plan.chunkSeconds) });
+    vars.push({ name: TRANSCODER_ENV.chunkCount, value: String(opts.plan.count) });
+  }
   const progress = settings.progress;
-  if (progress && task !== THUMBNAIL_TASK)
+  // chunk Pods report nothing: one rendition's many Pods would overwrite each other's reports
+  if (progress && task !== THUMBNAIL_TASK && kind === 'single')
     vars.push(
       {
         name: TRANSCODER_ENV.progressAmqpUrl,
@@ -180,10 +231,46 @@ function env(video: Video, task: Task, settings: JobSettings, opts: JobOptions):
 
 /** The Job for one task of one Video. Pure: same inputs, same object. */
 export function buildJob(video: Video, task: Task, settings: JobSettings, opts: JobOptions = {}): V1Job {
-  const name = jobName(video, task);
+  return build(video, task, settings, opts, 'single');
+}
+
+/**
+ * A chunked rendition's Indexed Job: completion index k encodes the source from k·L to (k+1)·L
+ * (the transcoder reads JOB_COMPLETION_INDEX). A failed chunk is retried alone
+ * (backoffLimitPerIndex); bad input still fails the whole Job at once (podFailurePolicy FailJob).
+ */
+export function buildChunksJob(
+  video: Video,
+  res: RenditionName,
+  plan: ChunkPlan,
+  settings: JobSettings,
+): V1Job {
+  return build(video, res, settings, { plan }, 'chunk');
+}
+
+/** A chunked rendition's stitch Job: one Pod renumbers the continuity counters and writes stitch.json. */
+export function buildStitchJob(
+  video: Video,
+  res: RenditionName,
+  plan: ChunkPlan,
+  settings: JobSettings,
+): V1Job {
+  return build(video, res, settings, { plan }, 'stitch');
+}
+
+function build(video: Video, task: Task, settings: JobSettings, opts: JobOptions, kind: JobKind): V1Job {
+  const rung = task as RenditionName;
+  const name =
+    kind === 'chunk'
+      ? chunksJobName(video, rung)
+      : kind === 'stitch'
+        ? stitchJobName(video, rung)
+        : jobName(video, task);
   const labels = jobLabels(video, task, settings.instance);
-  const res = settings.resources[task];
+  // the stitch Pod copies and rewrites bytes: the thumbnail's small share is enough
+  const res = settings.resources[kind === 'stitch' ? THUMBNAIL_TASK : task];
   const resources: V1ResourceRequirements = { requests: { ...res.requests }, limits: { ...res.limits } };
+  const chunking = effectiveChunking(video, settings);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -195,7 +282,17 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
       ownerReferences: [ownerReference(video)],
     },
     spec: {
-      backoffLimit: settings.backoffLimit,
+      ...(kind === 'chunk' && opts.plan
+        ? {
+            completionMode: 'Indexed',
+            completions: opts.plan.count,
+            parallelism: Math.min(opts.plan.count, chunking.parallelism || opts.plan.count),
+            backoffLimitPerIndex: chunking.backoffLimitPerIndex,
+            // a chunk failed past its own retries fails the Job at once: the rendition cannot be whole
+            maxFailedIndexes: 0,
+          }
+        : { backoffLimit: settings.backoffLimit }),
+      // the stitch Pod rewrites every segment of the rendition: the rendition's deadline
       activeDeadlineSeconds:
         task === THUMBNAIL_TASK
           ? settings.activeDeadlineSeconds.thumbnail
@@ -243,8 +340,8 @@ export function buildJob(video: Video, task: Task, settings: JobSettings, opts: 
               image: settings.image,
               imagePullPolicy: settings.imagePullPolicy,
               command: [...TRANSCODER_COMMAND],
-              args: transcoderArgs(task),
-              env: env(video, task, settings, opts),
+              args: kind === 'single' ? transcoderArgs(task) : chunkArgs(kind, rung),
+              env: env(video, task, settings, opts, kind),
               resources,
               // The file is the message: a failure's one line, or a finished rendition's
               // rendition.json (pod-results.ts). The log tail only stands in for an empty file

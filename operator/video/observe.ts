@@ -8,26 +8,35 @@ import type { Client as MinioClient } from 'minio';
 import type { Logger } from '../../common/logging/index.js';
 import {
   checkMediaFile,
+  chunkKeys,
+  DEFAULT_LADDER,
   keys,
   LABELS,
   probeResultSchema,
   renditionMetadataSchema,
+  type ChunkMetadata,
   type LadderSettings,
   type RenditionMetadata,
+  type RenditionName,
   type Video,
 } from '../../common/video/index.js';
+import { chunkMetadataSchema, stitchReportSchema } from './chunk-files.js';
 import {
+  chunkCount,
+  chunkPlanOf,
   failedJobs,
+  needsChunkMetadata,
   needsProbe,
   needsRenditionMetadata,
   selectedRenditions,
+  type ChunkReadout,
   type Fetched,
   type MediaCheck,
   type Observed,
   type Termination,
 } from './decide.js';
 import { isMissing } from './media.js';
-import { MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue } from './jobs.js';
+import { chunksJobName, MANAGED_BY, OWNED_JOBS_SELECTOR, labelValue, type JobSettings } from './jobs.js';
 import { controllerOf } from './owned-jobs.js';
 import { podResultsFor } from './pod-results.js';
 
@@ -37,6 +46,8 @@ export interface ObserverOptions {
   storage: MinioClient;
   mediaBucket: string;
   ladder?: LadderSettings;
+  /** The Jobs' settings: their chunking decides which renditions are chunked. */
+  jobSettings?: JobSettings;
   logger: Logger;
   /** The Jobs in the informer cache. */
   cachedJobs: () => V1Job[];
@@ -69,8 +80,19 @@ export class Observer {
     }
     const podResults = podResultsFor(this.o.cachedPods?.() ?? [], jobs);
     if (podResults.size) observed.podResults = podResults;
-    if (needsRenditionMetadata(video, jobs, this.o.ladder, podResults))
+    if (needsRenditionMetadata(video, jobs, this.o.ladder, podResults, this.o.jobSettings))
       observed.metadata = await this.renditionMetadata(video);
+    const stitched = this.o.jobSettings
+      ? needsChunkMetadata(video, jobs, selectedRenditions(video, this.o.ladder))
+      : [];
+    if (stitched.length) {
+      const plan = chunkPlanOf(video, this.o.jobSettings!, this.o.ladder ?? DEFAULT_LADDER);
+      const chunks = new Map<RenditionName, Fetched<ChunkReadout>>();
+      if (plan)
+        for (const r of stitched)
+          chunks.set(r, await this.chunkReadout(uid, r, chunkCount(jobs.get(chunksJobName(video, r)), plan)));
+      observed.chunks = chunks;
+    }
     const failed = failedJobs(video, jobs);
     if (failed.length) {
       const terminations = await this.terminations(namespace, failed);
@@ -110,6 +132,21 @@ export class Observer {
       metas.push({ ...got.ok, name: r });
     }
     return { ok: metas };
+  }
+
+  /** A stitched rendition's chunk metadata (every index) and stitch report, checked; the first problem ends it. */
+  private async chunkReadout(uid: string, res: RenditionName, count: number): Promise<Fetched<ChunkReadout>> {
+    const chunks: ChunkMetadata[] = [];
+    for (let i = 0; i < count; i++) {
+      const key = chunkKeys.chunkMeta(uid, res, i);
+      const got = checkMediaFile(chunkMetadataSchema, key, await this.readJson(key));
+      if ('error' in got) return got;
+      chunks.push(got.ok);
+    }
+    const key = chunkKeys.stitchReport(uid, res);
+    const report = checkMediaFile(stitchReportSchema, key, await this.readJson(key));
+    if ('error' in report) return report;
+    return { ok: { chunks, report: report.ok } };
   }
 
   /** Transcoder Pods of a Video that still exist (by the labels every Job template carries). */

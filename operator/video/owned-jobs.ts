@@ -17,12 +17,18 @@ export function slimJob(job: V1Job): V1Job {
 
 /**
  * Whether a Job update can change what decide() sees of it: its outcome (Complete/Failed and why),
- * its deletion, its controller. The Job controller updates a Job's status many more times (Pods
- * active, ready, starting); those need no reconcile of the Video (a resync would catch up anyway).
+ * its deletion, its controller, and an Indexed Job's completed indexes (a chunked rendition's chunks
+ * done). The Job controller updates a Job's status many more times (Pods active, ready, starting);
+ * those need no reconcile of the Video (a resync would catch up anyway).
  */
 export function jobChangeMatters(old: V1Job, now: V1Job): boolean {
   const seen = (j: V1Job) =>
-    JSON.stringify([jobOutcome(j), !!j.metadata?.deletionTimestamp, controllerOf(j)?.uid ?? '']);
+    JSON.stringify([
+      jobOutcome(j),
+      !!j.metadata?.deletionTimestamp,
+      controllerOf(j)?.uid ?? '',
+      j.spec?.completionMode === 'Indexed' ? (j.status?.completedIndexes ?? j.status?.succeeded ?? 0) : '',
+    ]);
   return seen(old) !== seen(now);
 }
 

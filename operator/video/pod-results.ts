@@ -87,11 +87,16 @@ export function podResult(pod: V1Pod): PodResult | undefined {
  * kubelet's limit (a failure's message is read from the API server when needed, observe.ts). At
  * most about 5 KiB per Pod, whatever the Pod spec holds.
  */
+/** The label the Job controller puts on each Pod of an Indexed Job (a chunked rendition's chunk Pods). */
+export const JOB_COMPLETION_INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';
+
 export function slimPod(pod: V1Pod): V1Pod {
   stripManagedFields(pod);
   const md = pod.metadata ?? {};
   const t = terminated(pod);
   const keepMessage =
+    // a chunk Pod's message is its chunk's metadata, never a rendition.json: not kept (issue 24)
+    md.labels?.[JOB_COMPLETION_INDEX_LABEL] === undefined &&
     pod.status?.phase === 'Succeeded' &&
     t?.exitCode === 0 &&
     t.message !== undefined &&

@@ -1,7 +1,13 @@
 /** Pure: what the observe step must read for decide() (probe.json, rendition.json, Pod terminations). */
 import type { V1Job } from '@kubernetes/client-node';
-import { CONDITION_TYPES, type LadderSettings, type Video } from '../../../common/video/index.js';
-import { jobName, THUMBNAIL_TASK } from '../jobs.js';
+import {
+  CONDITION_TYPES,
+  DEFAULT_LADDER,
+  type LadderSettings,
+  type Video,
+} from '../../../common/video/index.js';
+import { jobName, THUMBNAIL_TASK, type JobSettings } from '../jobs.js';
+import { chunkPlanOf } from './chunks.js';
 import { cond, isFailed, jobOutcome, renditionJobDone, selectedRenditions } from './outcomes.js';
 
 /** probe.json is read once the thumbnail Job completed and before it was recorded. */
@@ -20,14 +26,18 @@ export function needsRenditionMetadata(
   jobs: ReadonlyMap<string, V1Job>,
   ladder?: LadderSettings,
   podResults?: ReadonlyMap<string, unknown>,
+  jobSettings?: JobSettings,
 ): boolean {
   if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
     return false;
   const selected = selectedRenditions(video, ladder);
   if (selected.length === 0) return false;
+  // a chunked rung is done only once its files were written from its chunks (status Succeeded)
+  const chunked = !!jobSettings && !!chunkPlanOf(video, jobSettings, ladder ?? DEFAULT_LADDER);
   return selected.every((r) => {
     const prev = video.status?.renditions?.find((x) => x.name === r);
     if (prev?.phase === 'Succeeded') return true;
+    if (chunked) return false;
     const jn = jobName(video, r);
     return renditionJobDone(jn, jobs.get(jn), podResults);
   });

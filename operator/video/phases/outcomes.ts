@@ -102,7 +102,15 @@ export const hasFinalizer = (v: Video) => (v.metadata.finalizers ?? []).includes
 export const cond = (s: VideoStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
 export const isFailed = (s: VideoStatus | undefined) => cond(s, CONDITION_TYPES.failed)?.status === 'True';
 
-/** The task a Job of this Video runs, from its deterministic name. */
-export function taskOf(jobName: (t: Task) => string, name: string): Task {
-  return ([THUMBNAIL_TASK, ...RENDITIONS] as Task[]).find((t) => jobName(t) === name) ?? THUMBNAIL_TASK;
+/** The task a Job of this Video runs, from its deterministic name (`chunkJobs`: a rung's chunk and stitch Jobs). */
+export function taskOf(
+  jobName: (t: Task) => string,
+  name: string,
+  chunkJobs?: (r: RenditionName) => string[],
+): Task {
+  return (
+    ([THUMBNAIL_TASK, ...RENDITIONS] as Task[]).find(
+      (t) => jobName(t) === name || (t !== THUMBNAIL_TASK && !!chunkJobs?.(t).includes(name)),
+    ) ?? THUMBNAIL_TASK
+  );
 }

@@ -16,12 +16,21 @@ export function foldProgress(
   renditions: readonly RenditionStatus[],
   old: readonly RenditionStatus[] | undefined,
   fresh: ReadonlyMap<RenditionName, RenditionProgress> | undefined,
+  now: Date = new Date(),
 ): RenditionStatus[] {
   const previous = new Map((old ?? []).map((r) => [r.name, r]));
   return renditions.map((r) => {
     const { progress: _drop, ...bare } = r;
     if (r.phase !== 'Running') return bare;
     const prev = previous.get(r.name);
+    if (r.chunks) {
+      // a chunked rendition: chunks done of total (its Pods send no reports); updatedAt moves only
+      // when the percent does, so an unchanged count writes nothing
+      const percent = Math.round((100 * r.chunks.done) / r.chunks.total);
+      const same =
+        prev?.phase === 'Running' && prev.progress?.percent === percent ? prev.progress : undefined;
+      return { ...bare, progress: same ?? { percent, updatedAt: now.toISOString() } };
+    }
     const kept = prev?.phase === 'Running' && prev.job === r.job ? prev.progress : undefined;
     const progress = fresh?.get(r.name) ?? kept;
     return progress ? { ...bare, progress } : bare;

@@ -8,13 +8,16 @@ import type { V1Job } from '@kubernetes/client-node';
 import {
   ANNOTATIONS,
   CONDITION_TYPES,
+  DEFAULT_LADDER,
   REASONS,
+  RENDITIONS,
   type RenditionStatus,
   type RetryStatus,
   type VideoStatus,
 } from '../../../common/video/index.js';
-import { jobName, THUMBNAIL_TASK } from '../jobs.js';
+import { chunksJobName, jobName, stitchJobName, THUMBNAIL_TASK } from '../jobs.js';
 import { derivePhase } from '../status.js';
+import { chunkPlanOf } from './chunks.js';
 import { applyConditions, compactRetry } from './conditions.js';
 import { isFailed, isPermanentFailure, jobFailure, jobOutcome, retryDelayMs, taskOf } from './outcomes.js';
 import type { Decision, DecideSettings, Observed } from './types.js';
@@ -68,8 +71,12 @@ export function retryPhase(o: Observed, settings: DecideSettings): RetryPhase {
     }));
     const attempts = retry.attempts ?? 0;
     // Rendition Jobs count only once the source is known (before, only the probe's failure does).
+    // A chunked Video's speculative single Jobs deferred to the chunks: their outcome never counts.
+    const deferred = chunkPlanOf(video, settings.jobs, settings.ladder ?? DEFAULT_LADDER)
+      ? new Set(RENDITIONS.map((r) => jobName(video, r)))
+      : new Set<string>();
     const counted = old.source?.height
-      ? outcomes
+      ? outcomes.filter((x) => !deferred.has(x.n))
       : outcomes.filter((x) => x.n === jobName(video, THUMBNAIL_TASK));
     if (
       counted.length > 0 &&
@@ -77,7 +84,11 @@ export function retryPhase(o: Observed, settings: DecideSettings): RetryPhase {
       attempts < settings.retry.limit
     ) {
       const first = counted[0]!;
-      const task = taskOf((t) => jobName(video, t), first.n);
+      const task = taskOf(
+        (t) => jobName(video, t),
+        first.n,
+        (r) => [chunksJobName(video, r), stitchJobName(video, r)],
+      );
       const f = jobFailure(task, first.outcome, o.terminationMessages?.get(first.n), first.term);
       const delay = retryDelayMs(settings.retry, attempts + 1);
       const why = `${f.message}; transient: retrying in ${Math.round(delay / 1000)} s (retry ${attempts + 1} of ${settings.retry.limit})`;

@@ -1,11 +1,13 @@
 /** What decide() reads (Observed, DecideSettings) and returns (Decision); what its phases share (Pass, Part). */
 import type { V1Job } from '@kubernetes/client-node';
 import type {
+  ChunkMetadata,
   LadderSettings,
   ProbeResult,
   RenditionMetadata,
   RenditionName,
   RenditionProgress,
+  StitchReport,
   Video,
   VideoStatus,
 } from '../../../common/video/index.js';
@@ -22,6 +24,11 @@ export interface Observed {
   probe?: Fetched<ProbeResult>;
   /** rendition.json of every selected rendition, read when `needsRenditionMetadata` said so. */
   metadata?: Fetched<RenditionMetadata[]>;
+  /**
+   * A chunked rendition whose stitch Job completed: every chunk's metadata (by index) and the stitch
+   * report, read when `needsChunkMetadata` said so (phases/chunks.ts).
+   */
+  chunks?: ReadonlyMap<RenditionName, Fetched<ChunkReadout>>;
   /**
    * Renditions whose Pod succeeded with a valid rendition.json as its termination message, by Job
    * name (pod-results.ts): done as surely as a Complete Job, and known some hundreds of ms sooner.
@@ -45,6 +52,11 @@ export interface Observed {
    */
   progress?: ReadonlyMap<RenditionName, RenditionProgress>;
   now: Date;
+}
+
+export interface ChunkReadout {
+  chunks: ChunkMetadata[];
+  report?: StitchReport;
 }
 
 export interface MediaCheck {
@@ -89,7 +101,16 @@ export type Action =
   | { type: 'DeleteJobs'; names: string[] }
   | { type: 'CleanupMedia' }
   | { type: 'CreateJob'; task: Task; job: V1Job }
-  | { type: 'WriteMaster'; key: string; body: string };
+  | { type: 'WriteMaster'; key: string; body: string }
+  /** A chunked rendition's index.m3u8 and rendition.json, from its checked chunks. */
+  | {
+      type: 'WriteRendition';
+      rendition: RenditionName;
+      playlistKey: string;
+      playlist: string;
+      metadataKey: string;
+      metadata: string;
+    };
 
 export interface EventSpec {
   type: 'Normal' | 'Warning';

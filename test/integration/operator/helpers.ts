@@ -28,7 +28,11 @@ import {
 } from '../../../common/video/index.js';
 import { VideoController, type ControllerOptions } from '../../../operator/video/controller.js';
 import { minioFrom } from '../../../operator/storage.js';
-import { DEFAULT_RESOURCES, OWNED_JOBS_SELECTOR } from '../../../operator/video/jobs.js';
+import {
+  DEFAULT_RESOURCES,
+  OWNED_JOBS_SELECTOR,
+  type ChunkingDefaults,
+} from '../../../operator/video/jobs.js';
 import { MemorySink, type StatusSink } from '../../../operator/video/publish.js';
 import { applyCrds } from '../../support/hostenv.js';
 import { apiStatus, deleteNamespace, kubeConfig, uniqueName } from '../../support/kube.js';
@@ -100,6 +104,8 @@ export interface OperatorTestOptions {
   kubeConfig?: k8s.KubeConfig;
   /** Record the transcoders' progress (coalesced status writes). */
   progress?: ControllerOptions['progress'];
+  /** Chunked transcoding (CHUNK_*); absent = never chunked, as before issue 24. */
+  chunking?: ChunkingDefaults;
 }
 
 export async function startOperator(o: OperatorTestOptions): Promise<RunningOperator> {
@@ -140,6 +146,7 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
         resources: DEFAULT_RESOURCES,
         instance: 'videoflix-test',
         tmpSizeLimit: '1Gi',
+        ...(o.chunking ? { chunking: o.chunking } : {}),
       },
     },
   });
@@ -312,7 +319,8 @@ async function patchJobStatus(
 }
 
 /**
- * Gives the Job's Pod a terminated container with a termination message, as the kubelet reports it:
+ * Gives the Job's Pod (with `index`: that completion index's Pod of an Indexed Job) a terminated
+ * container with a termination message, as the kubelet reports it:
  * phase Succeeded (reason Completed) for exit 0, Failed (reason Error) otherwise. Empty message: none.
  */
 export async function terminatePod(
@@ -321,12 +329,18 @@ export async function terminatePod(
   job: string,
   exitCode: number,
   message: string,
+  /** An Indexed Job's Pod of this completion index (a chunk of a chunked rendition), still running. */
+  index?: number,
 ): Promise<void> {
+  const selector = `batch.kubernetes.io/job-name=${job}${
+    index === undefined ? '' : `,batch.kubernetes.io/job-completion-index=${index}`
+  }`;
   const pod = await waitFor(
     async () =>
-      (await core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` }))
-        .items[0],
-    { timeoutMs: 15_000, what: `a Pod of Job ${job}` },
+      (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.find(
+        (p) => index === undefined || (!p.metadata?.deletionTimestamp && p.status?.phase === 'Pending'),
+      ),
+    { timeoutMs: 20_000, what: `a Pod of Job ${job}${index === undefined ? '' : ` index ${index}`}` },
   );
   const now = time();
   await core.patchNamespacedPodStatus(

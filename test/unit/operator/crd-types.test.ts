@@ -17,6 +17,8 @@ import {
   RENDITIONS,
   SHORT_NAME,
   VERSION,
+  type ChunkingSpec,
+  type ChunksStatus,
   type Condition,
   type ObjectRef,
   type RenditionPhase,
@@ -38,7 +40,14 @@ const specKeys = {
   source: true,
   renditions: true,
   thumbnailTime: true,
+  chunking: true,
 } satisfies Keys<VideoSpec>;
+const chunkingKeys = {
+  thresholdSeconds: true,
+  chunkSeconds: true,
+  parallelism: true,
+} satisfies Keys<ChunkingSpec>;
+const chunksKeys = { done: true, total: true } satisfies Keys<ChunksStatus>;
 const refKeys = { bucket: true, key: true } satisfies Keys<ObjectRef>;
 const statusKeys = {
   phase: true,
@@ -50,6 +59,7 @@ const statusKeys = {
   renditionsSummary: true,
   durationText: true,
   progressSummary: true,
+  chunksSummary: true,
   source: true,
   masterPlaylistKey: true,
   thumbnailKey: true,
@@ -77,6 +87,7 @@ const renditionKeys = {
   message: true,
   playlistKey: true,
   progress: true,
+  chunks: true,
 } satisfies Keys<RenditionStatus>;
 const progressKeys = {
   percent: true,
@@ -143,6 +154,7 @@ describe('Video CRD and TypeScript types agree', () => {
   it('spec properties and required fields match VideoSpec', () => {
     expect(names(spec)).to.deep.equal(sorted(specKeys));
     expect(names(spec.properties!.source)).to.deep.equal(sorted(refKeys));
+    expect(names(spec.properties!.chunking)).to.deep.equal(sorted(chunkingKeys));
     expect(spec.required?.sort()).to.deep.equal(['source', 'title']);
     expect(spec.properties!.source!.required?.sort()).to.deep.equal(['bucket', 'key']);
   });
@@ -153,6 +165,7 @@ describe('Video CRD and TypeScript types agree', () => {
     expect(names(status.properties!.renditions!.items)).to.deep.equal(sorted(renditionKeys));
     expect(names(status.properties!.source)).to.deep.equal(sorted(sourceKeys));
     expect(names(status.properties!.retry)).to.deep.equal(sorted(retryKeys));
+    expect(names(status.properties!.renditions!.items!.properties!.chunks)).to.deep.equal(sorted(chunksKeys));
     expect(names(status.properties!.renditions!.items!.properties!.progress)).to.deep.equal(
       sorted(progressKeys),
     );

@@ -1,0 +1,207 @@
+/**
+ * Chunked (scale-out) transcoding end to end on the kind cluster (issue 24), against the platform
+ * `make dev` installed (test/support/platform.ts brings it up when it is not there): a generated
+ * 5-minute 720p source with audio is put into the S3 server's source bucket and a Video is created
+ * with kubectl (as test/e2e/operator.test.ts does), chunked by its own spec.chunking (threshold
+ * 120 s, chunks of 30 s) whatever the platform's defaults are.
+ *
+ * - the Video becomes Ready through real Indexed Jobs `<video>-<res>-chunks` (completionMode Indexed,
+ *   completions = the chunk count the status shows, = ceil(duration / CHUNK_SECONDS)) and one stitch
+ *   Job per rendition, all Complete;
+ * - the Pods of one rendition's chunks ran on at least 2 different nodes (the lead runs it on a
+ *   2-worker cluster: parallelism = completions, so the scheduler spreads what one node cannot hold);
+ * - ffmpeg decodes every rendition's playlist, downloaded from the S3 server, without an error, and
+ *   its duration is the source's.
+ *
+ * Run: `npx mocha --config test/.mocharc.e2e.json --grep 'chunked transcoding end to end' test/e2e/chunked.test.ts`
+ * Not run where it was written (no cluster there): it typechecks and lints.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  API_VERSION,
+  KIND,
+  LABELS,
+  isVideoFailed,
+  isVideoReady,
+  keys,
+  type RenditionName,
+  type Video,
+} from '../../common/video/index.js';
+import { createMediaDir, probe, type MediaDir } from '../support/media.js';
+import { ensurePlatform, kubectlAsync, kubectlJson, NS, openS3, type S3Access } from '../support/platform.js';
+import { GiveUp, waitFor } from '../support/waiters.js';
+
+const execFileP = promisify(execFile);
+const READY_TIMEOUT_MS = Number(process.env.E2E_CHUNKED_READY_TIMEOUT_MS ?? 30 * 60_000);
+const VIDEOS = `videos.${API_VERSION.split('/')[0]}`;
+const SOURCE_SECONDS = 300;
+const RUNGS: RenditionName[] = ['480p', '720p'];
+
+interface Job {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    completionMode?: string;
+    completions?: number;
+    parallelism?: number;
+    backoffLimitPerIndex?: number;
+    template: {
+      spec: { containers: Array<{ args?: string[]; env?: Array<{ name: string; value?: string }> }> };
+    };
+  };
+  status: { conditions?: Array<{ type: string; status: string }> };
+}
+interface Pod {
+  metadata: { name: string };
+  spec: { nodeName?: string };
+}
+
+const complete = (j: Job) =>
+  (j.status.conditions ?? []).some((c) => c.type === 'Complete' && c.status === 'True');
+const getVideo = (name: string) => kubectlJson<Video>(['get', VIDEOS, name, '-n', NS]);
+const jobsOf = async (name: string) =>
+  (await kubectlJson<{ items: Job[] }>(['get', 'jobs', '-n', NS, '-l', `${LABELS.video}=${name}`])).items;
+const podsOfJob = async (job: string) =>
+  (
+    await kubectlJson<{ items: Pod[] }>([
+      'get',
+      'pods',
+      '-n',
+      NS,
+      '-l',
+      `batch.kubernetes.io/job-name=${job}`,
+    ])
+  ).items;
+
+describe('chunked transcoding end to end on the kind cluster (issue 24)', function () {
+  this.timeout(READY_TIMEOUT_MS + 15 * 60_000);
+  const tag = Date.now().toString(36);
+  const name = `e2e-chunked-${tag}`;
+  let s3: S3Access;
+  let media: MediaDir;
+  let sourceKey = '';
+  let created = false;
+  let ready: Video;
+  /** Nodes the chunk Pods of each rendition ran on, gathered while they run (a Job TTL may remove them later). */
+  const nodes = new Map<RenditionName, Set<string>>(RUNGS.map((r) => [r, new Set<string>()]));
+
+  before(async function () {
+    this.timeout(90 * 60_000);
+    await ensurePlatform();
+    s3 = await openS3();
+    media = await createMediaDir('videoflix-e2e-chunked-');
+    const clip = await media.clip({ durationSec: SOURCE_SECONDS, width: 1280, height: 720, audio: true });
+    sourceKey = `e2e-chunked/${tag}/source.mp4`;
+    await s3.client.fPutObject(s3.sourceBucket, sourceKey, clip, { 'Content-Type': 'video/mp4' });
+    const video = {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace: NS, labels: { 'e2e.videoflix.io/suite': 'chunked' } },
+      spec: {
+        title: `E2E chunked ${tag}`,
+        description: 'created by test/e2e/chunked.test.ts',
+        category: 'E2E',
+        source: { bucket: s3.sourceBucket, key: sourceKey },
+        renditions: RUNGS,
+        chunking: { thresholdSeconds: 120, chunkSeconds: 30 },
+      },
+    };
+    await kubectlAsync(['create', '-f', '-'], { input: JSON.stringify(video) });
+    created = true;
+    ready = await waitFor(
+      async () => {
+        for (const r of RUNGS)
+          for (const p of await podsOfJob(`${name}-${r}-chunks`))
+            if (p.spec.nodeName) nodes.get(r)!.add(p.spec.nodeName);
+        const v = await getVideo(name);
+        if (isVideoFailed(v)) throw new GiveUp(`Video ${name} Failed: ${v.status?.message ?? ''}`);
+        return isVideoReady(v) ? v : undefined;
+      },
+      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 3000, what: `Video ${name} Ready` },
+    );
+  });
+
+  after(async function () {
+    this.timeout(5 * 60_000);
+    const problems: string[] = [];
+    if (created)
+      await kubectlAsync(
+        ['delete', VIDEOS, name, '-n', NS, '--ignore-not-found', '--wait=true', '--timeout=180s'],
+        {
+          timeoutMs: 200_000,
+        },
+      ).catch((e: unknown) => problems.push(String(e)));
+    if (sourceKey)
+      await s3?.client
+        .removeObject(s3.sourceBucket, sourceKey)
+        .catch((e: unknown) => problems.push(String(e)));
+    await s3?.stop();
+    await media?.cleanup();
+    if (problems.length > 0) throw new Error(`clean-up: ${problems.join('; ')}`);
+  });
+
+  it('each rendition was encoded by one Indexed Job with completions = its chunks, then stitched', async () => {
+    const duration = ready.status?.source?.durationSeconds ?? 0;
+    expect(duration).to.be.closeTo(SOURCE_SECONDS, 1);
+    const jobs = await jobsOf(name);
+    for (const r of RUNGS) {
+      const chunks = jobs.find((j) => j.metadata.name === `${name}-${r}-chunks`);
+      expect(chunks, `${r}: its chunk Job`).to.not.equal(undefined);
+      const env = Object.fromEntries(
+        (chunks!.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]),
+      );
+      const chunkSeconds = Number(env.CHUNK_SECONDS);
+      expect(chunkSeconds, 'CHUNK_SECONDS: 30 s rounded up to whole segments').to.be.at.least(30);
+      const count = Math.ceil(duration / chunkSeconds);
+      expect(count).to.be.at.least(2);
+      expect(chunks!.spec).to.include({ completionMode: 'Indexed', completions: count });
+      expect(chunks!.spec.template.spec.containers[0]?.args).to.deep.equal(['chunk', r]);
+      expect(complete(chunks!), `${r}: chunk Job Complete`).to.equal(true);
+      const status = ready.status?.renditions?.find((x) => x.name === r);
+      expect(status).to.deep.include({ phase: 'Succeeded', chunks: { done: count, total: count } });
+      const stitch = jobs.find((j) => j.metadata.name === `${name}-${r}-stitch`);
+      expect(stitch && complete(stitch), `${r}: stitch Job Complete`).to.equal(true);
+      // one Job per resolution: the speculative single Job deferred and was deleted
+      expect(jobs.map((j) => j.metadata.name)).to.not.include(`${name}-${r}`);
+    }
+    expect(ready.status?.chunksSummary).to.match(/^(\d+)\/\1$/);
+  });
+
+  it("the Pods of one rendition's chunks ran on at least 2 different nodes", () => {
+    const spread = RUNGS.map((r) => ({ r, nodes: [...nodes.get(r)!].sort() }));
+    expect(
+      spread.some((s) => s.nodes.length >= 2),
+      `nodes per rendition: ${JSON.stringify(spread)}`,
+    ).to.equal(true);
+  });
+
+  it("ffmpeg decodes every rendition's playlist without an error, with the source's duration", async function () {
+    this.timeout(20 * 60_000);
+    const uid = ready.metadata.uid!;
+    for (const r of RUNGS) {
+      const dir = path.join(media.dir, r);
+      await fsp.mkdir(dir, { recursive: true });
+      const playlist = (await s3.get(s3.mediaBucket, keys.playlist(uid, r))).toString('utf8');
+      await fsp.writeFile(path.join(dir, 'index.m3u8'), playlist);
+      const segments = playlist.split('\n').filter((l) => /^segment_\d+\.ts$/.test(l.trim()));
+      expect(segments.length, `${r}: segments`).to.be.at.least(SOURCE_SECONDS / 10);
+      for (const s of segments)
+        await fsp.writeFile(
+          path.join(dir, s.trim()),
+          await s3.get(s3.mediaBucket, keys.segment(uid, r, s.trim())),
+        );
+      const { stderr } = await execFileP(
+        'ffmpeg',
+        ['-nostdin', '-v', 'error', '-xerror', '-i', path.join(dir, 'index.m3u8'), '-f', 'null', '-'],
+        { maxBuffer: 32 * 1024 * 1024 },
+      );
+      expect(stderr.trim(), `${r}: ffmpeg decode errors`).to.equal('');
+      const p = await probe(path.join(dir, 'index.m3u8'));
+      expect(Number(p.format.duration), `${r}: duration`).to.be.closeTo(SOURCE_SECONDS, 1);
+      expect(p.streams.map((s) => s.codec_type).sort()).to.deep.equal(['audio', 'video']);
+    }
+  });
+});
