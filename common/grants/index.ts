@@ -12,8 +12,9 @@
  * - operator: reads rendition metadata and writes master playlists (GetObject, PutObject on media),
  *   deletes a Video's objects (ListBucket + DeleteObject on both buckets). It never reads sources.
  * - transcoder: reads one source (GetObject on sources), writes renditions and thumbnails (PutObject
- *   on media) and checks that the media bucket exists (ListBucket on media, the HeadBucket action). It
- *   cannot read media, delete anything or write sources. One identity serves every transcoder Job, so
+ *   on media) and checks that the media bucket exists (ListBucket on media, the HeadBucket action).
+ *   Chunked renditions (issue 24) read media too (GetObject): a chunk its audio piece, the stitch step
+ *   the chunks' metadata and segments. It cannot delete anything or write sources. One identity serves every transcoder Job, so
  *   it can write under any video's prefix of the media bucket (see the chart README).
  */
 
@@ -61,7 +62,10 @@ export const S3_GRANTS: Record<Component, Grant[]> = {
   ],
   transcoder: [
     { bucket: 'sourceBucket', actions: ['s3:GetObject'] },
-    { bucket: 'mediaBucket', actions: ['s3:ListBucket', 's3:PutObject', 's3:AbortMultipartUpload'] },
+    {
+      bucket: 'mediaBucket',
+      actions: ['s3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+    },
   ],
 };
 

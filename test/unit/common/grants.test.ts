@@ -32,9 +32,10 @@ describe('common/grants: who may do what', function () {
     }
   });
 
-  it('gives the transcoder read on sources and write on media, never delete or media reads', function () {
+  it('gives the transcoder read on sources, read and write on media (chunks), never delete', function () {
     expect(allowed('src', 'AK-TR', 'arn:aws:s3:::src/*')).to.deep.equal(['s3:GetObject']);
     expect(allowed('media', 'AK-TR', 'arn:aws:s3:::media/*')).to.have.members([
+      's3:GetObject',
       's3:PutObject',
       's3:AbortMultipartUpload',
     ]);
