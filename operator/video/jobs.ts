@@ -322,6 +322,19 @@ function build(video: Video, task: Task, settings: JobSettings, opts: JobOptions
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          ...(kind === 'chunk'
+            ? {
+                // a rendition's chunks spread over the nodes (a preference: a one-node cluster runs them all)
+                topologySpreadConstraints: [
+                  {
+                    maxSkew: 1,
+                    topologyKey: 'kubernetes.io/hostname',
+                    whenUnsatisfiable: 'ScheduleAnyway',
+                    labelSelector: { matchLabels: { 'batch.kubernetes.io/job-name': name } },
+                  },
+                ],
+              }
+            : {}),
           // A cancelled rung's or a deleted Video's Pod goes at once (the default is 30 s).
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           serviceAccountName: settings.serviceAccountName,

@@ -126,6 +126,18 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
           values: [EXIT_CODES.badInput, EXIT_CODES.usage],
         },
       });
+      // the chunks spread over the nodes, as a preference
+      expect(j.spec?.template.spec?.topologySpreadConstraints).to.deep.equal([
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: { matchLabels: { 'batch.kubernetes.io/job-name': 'demo-720p-chunks' } },
+        },
+      ]);
+      expect(buildJob(long(), '720p', chunked).spec?.template.spec?.topologySpreadConstraints).to.equal(
+        undefined,
+      );
       const c = j.spec?.template.spec?.containers[0];
       expect(c?.args).to.deep.equal(['chunk', '720p']);
       expect(envOf(j)).to.include({ CHUNK_SECONDS: '30', CHUNK_COUNT: '10' });
