@@ -3,6 +3,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import { CONDITION_TYPES, type LadderSettings, type Video } from '../../../common/video/index.js';
 import { jobName, THUMBNAIL_TASK } from '../jobs.js';
 import { cond, isFailed, jobOutcome, renditionJobDone, selectedRenditions } from './outcomes.js';
+import { masterCurrent } from './publish.js';
 
 /** probe.json is read once the thumbnail Job completed and before it was recorded. */
 export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): boolean {
@@ -13,7 +14,7 @@ export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): bool
 
 /**
  * Rendition metadata is read once every selected rendition is done (its Job Complete, or its Pod's
- * result in `podResults`), before the master exists.
+ * result in `podResults`), before the master exists or when it is stale (a rung was added since).
  */
 export function needsRenditionMetadata(
   video: Video,
@@ -21,7 +22,7 @@ export function needsRenditionMetadata(
   ladder?: LadderSettings,
   podResults?: ReadonlyMap<string, unknown>,
 ): boolean {
-  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
+  if (masterCurrent(video.status) || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
     return false;
   const selected = selectedRenditions(video, ladder);
   if (selected.length === 0) return false;
