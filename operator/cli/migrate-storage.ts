@@ -52,6 +52,8 @@ export interface MigrateOptions {
   pageSize?: number;
   conflictRetries?: number;
   log?: (line: string, fields?: Record<string, unknown>) => void;
+  /** Called before each object is sent back (tests: a concurrent writer at the worst moment). */
+  beforeRewrite?: (obj: { metadata?: { name?: string; namespace?: string } }) => Promise<void>;
 }
 
 export interface MigrateResult {
@@ -133,7 +135,10 @@ export async function migrateStorage(kc: k8s.KubeConfig, opts: MigrateOptions = 
       limit: opts.pageSize ?? 500,
       ...(cont ? { _continue: cont } : {}),
     })) as { items?: Obj[]; metadata?: { _continue?: string; continue?: string } };
-    for (const item of page.items ?? []) await rewrite(item);
+    for (const item of page.items ?? []) {
+      await opts.beforeRewrite?.(item);
+      await rewrite(item);
+    }
     cont = page.metadata?.continue ?? page.metadata?._continue ?? undefined;
     log('page rewritten', { objects: result.objects, gone: result.gone, conflicts: result.conflicts });
   } while (cont);
