@@ -163,6 +163,88 @@ describe('operator: the Video CRD versions and the storage version migration', f
     expect([...raw.values()].map((v) => v.apiVersion)).to.deep.equal([API_VERSION, API_VERSION, API_VERSION]);
   });
 
+  it("runs on the Video CRD with only the chart's hook ClusterRole (a ServiceAccount token)", async () => {
+    const kc = kubeConfig();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    // the rules as the chart renders them (the template's rules: block is plain YAML)
+    const template = fs.readFileSync(
+      path.join(REPO_ROOT, 'charts/videoflix/templates/crd-migration-clusterrole.yaml'),
+      'utf8',
+    );
+    const block = template.slice(template.indexOf('\nrules:\n') + 1, template.lastIndexOf('{{- end }}'));
+    const rules = (parse(block) as { rules: k8s.V1PolicyRule[] }).rules;
+    expect(rules.map((r) => r.resources?.[0])).to.deep.equal([
+      'customresourcedefinitions',
+      'customresourcedefinitions/status',
+      'videos',
+    ]);
+    const name = uniqueName('crd-migration');
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
+    await rbac.createClusterRole({ body: { metadata: { name }, rules } });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+      },
+    });
+    try {
+      const token = await core.createNamespacedServiceAccountToken({
+        name,
+        namespace: ns,
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      });
+      const cluster = kc.getCurrentCluster()!;
+      const sa = new k8s.KubeConfig();
+      sa.loadFromOptions({
+        clusters: [cluster],
+        users: [{ name, token: token.status!.token }],
+        contexts: [{ name: 'sa', cluster: cluster.name, user: name }],
+        currentContext: 'sa',
+      });
+      // as after `kubectl apply` of the new CRD over the previous release's
+      await ext.patchCustomResourceDefinitionStatus(
+        { name: CRD_NAME, body: { status: { storedVersions: [OLD, VERSION] } } },
+        MERGE,
+      );
+      const result = await migrateStorage(sa, { expectVersion: VERSION });
+      expect(result.objects).to.be.greaterThan(0);
+      expect(result.storedVersionsBefore).to.deep.equal([OLD, VERSION]);
+      expect(result.storedVersions).to.deep.equal([VERSION]);
+      expect(
+        (await ext.readCustomResourceDefinition({ name: CRD_NAME })).status?.storedVersions,
+      ).to.deep.equal([VERSION]);
+      // and nothing more: another CRD, deleting a Video
+      const other = await sa
+        .makeApiClient(k8s.ApiextensionsV1Api)
+        .readCustomResourceDefinition({ name: 'leases.coordination.k8s.io' })
+        .then(
+          () => 200,
+          (e: unknown) => (e as { code?: number }).code,
+        );
+      expect(other).to.equal(403);
+      const del = await sa
+        .makeApiClient(k8s.CustomObjectsApi)
+        .deleteNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+          name: 'made-new',
+        })
+        .then(
+          () => 200,
+          (e: unknown) => (e as { code?: number }).code,
+        );
+      expect(del).to.equal(403);
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name }).catch(() => undefined);
+    }
+  });
+
   it('migrates objects stored as v1alpha1 into v1beta1, drops v1alpha1 from storedVersions; idempotent, safe with writers', async () => {
     // the same CRD under a group of its own: first as the previous release had it, v1alpha1 only
     const group = `${uniqueName('m')}.migrate.videoflix.io`;
