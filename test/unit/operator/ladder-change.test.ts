@@ -5,7 +5,15 @@
  * back as the API server would store it.
  */
 import { expect } from 'chai';
-import { type Video, type VideoStatus } from '../../../common/video/index.js';
+import {
+  DEPRECATED_VERSIONS,
+  GROUP,
+  VERSION,
+  type Video,
+  type VideoStatus,
+} from '../../../common/video/index.js';
+import type { V1Job } from '@kubernetes/client-node';
+import { controllerOf } from '../../../operator/video/owned-jobs.js';
 import { decide, needsRenditionMetadata, type Observed } from '../../../operator/video/decide.js';
 import { masterCurrent } from '../../../operator/video/phases/publish.js';
 import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
@@ -156,5 +164,20 @@ describe('operator/video: a ladder that grows', () => {
     const last = step(probed, { jobs: all, metadata: { ok: [meta('480p'), meta('720p')] } });
     expect(types(last.d)).to.deep.equal(['WriteMaster']);
     expect(last.d.status?.phase).to.equal('Ready');
+  });
+});
+
+describe('operator/video: Jobs of the previous release (upgrade from v1alpha1)', () => {
+  it('a Job whose controller reference names media.videoflix.io/v1alpha1 still controls the Job: it is not created again', () => {
+    const ref = (apiVersion: string): V1Job => ({
+      metadata: {
+        name: 'demo-480p',
+        namespace: 'media',
+        ownerReferences: [{ apiVersion, kind: 'Video', name: 'demo', uid: UID, controller: true }],
+      },
+    });
+    for (const v of [...DEPRECATED_VERSIONS, VERSION])
+      expect(controllerOf(ref(`${GROUP}/${v}`)), v).to.deep.equal({ key: 'media/demo', uid: UID });
+    expect(controllerOf(ref('other.example.com/v1'))).to.equal(undefined);
   });
 });
