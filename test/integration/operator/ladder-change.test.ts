@@ -65,6 +65,7 @@ describe('operator: a ladder that grows (host tier)', function () {
       mediaBucket: buckets.media,
       sourceBucket: buckets.sources,
       sink,
+      progress: { writeIntervalMs: 200 },
     });
     const ladder: RenditionName[] = ['480p', '720p'];
     await createVideo(custom, ns, 'grow', {
@@ -139,6 +140,25 @@ describe('operator: a ladder that grows (host tier)', function () {
     for (const j of during)
       if (uidsBefore.has(j.metadata!.name!))
         expect(j.metadata!.uid).to.equal(uidsBefore.get(j.metadata!.name!));
+    // the new rung's progress reports are recorded although the Video is Ready
+    const report = {
+      uid,
+      rendition: '1080p' as const,
+      percent: 40,
+      encodedSeconds: 12,
+      durationSeconds: 30,
+      speed: 2,
+      etaSeconds: 9,
+      at: new Date().toISOString(),
+    };
+    expect(op.controller.recordProgress(report)).to.equal(true);
+    expect(op.controller.recordProgress({ ...report, rendition: '480p' }), 'a finished rung').to.equal(false);
+    await waitFor(
+      async () =>
+        (await getVideo(custom, ns, 'grow')).status?.renditions?.find((r) => r.name === '1080p')?.progress
+          ?.percent === 40,
+      { what: '1080p progress recorded' },
+    );
     // the old master still serves the two rungs
     expect(await readText(storage, buckets.media, keys.master(uid))).to.equal(master1);
 
