@@ -151,6 +151,13 @@ describe('chart: production defaults (offline renders)', function () {
       expect(binding.roleRef.name).to.equal('vf-videoflix-crd-migration-media');
       const off = await objectsOf([...offlineValues(undefined), '--set', 'crd.migrateStorage=false']);
       expect(off.filter((o) => /crd-migration/.test(o.metadata.name))).to.deep.equal([]);
+      // `helm upgrade --reuse-values` from a release before the crd block keeps that release's values:
+      // no crd key at all → the hook runs with its defaults
+      const reused = await objectsOf([...offlineValues(undefined), '--set', 'crd=null']);
+      const hook = reused.find(
+        (o) => o.kind === 'Job' && o.metadata.name === 'vf-videoflix-crd-migration',
+      ) as (K8sObject & { spec: { backoffLimit: number; activeDeadlineSeconds: number } }) | undefined;
+      expect(hook?.spec).to.include({ backoffLimit: 3, activeDeadlineSeconds: 600 });
     });
   });
 
