@@ -245,6 +245,68 @@ describe('operator: the Video CRD versions and the storage version migration', f
     }
   });
 
+  it("is installed by Helm from a chart's crds/ as kubectl applies it: the aliases resolved, both versions alike", async () => {
+    const group = `${uniqueName('h')}.helm.videoflix.io`;
+    const name = `${PLURAL}.${group}`;
+    const chart = path.join(tmp, 'helm-chart');
+    fs.mkdirSync(path.join(chart, 'crds'), { recursive: true });
+    fs.writeFileSync(path.join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: crd-check\nversion: 0.1.0\n');
+    fs.writeFileSync(
+      path.join(chart, 'crds/videos.yaml'),
+      fs
+        .readFileSync(CRD_FILE, 'utf8')
+        .replaceAll(CRD_NAME, name)
+        .replaceAll(`group: ${GROUP}`, `group: ${group}`),
+    );
+    const ext = kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
+    const release = uniqueName('crd-check');
+    await execFileP(
+      path.join(REPO_ROOT, 'bin/helm'),
+      [
+        'install',
+        release,
+        chart,
+        '--kubeconfig',
+        process.env.KUBECONFIG!,
+        '-n',
+        ns,
+        '--wait',
+        '--timeout',
+        '60s',
+      ],
+      {
+        env: {
+          ...process.env,
+          HELM_CONFIG_HOME: path.join(tmp, 'helm'),
+          HELM_CACHE_HOME: path.join(tmp, 'helm'),
+          HELM_DATA_HOME: path.join(tmp, 'helm'),
+        },
+      },
+    );
+    try {
+      const crd = await ext.readCustomResourceDefinition({ name });
+      expect(
+        crd.spec.versions.map((v) => [v.name, v.served, v.storage, v.deprecated ?? false]),
+      ).to.deep.equal([
+        [VERSION, true, true, false],
+        [OLD, true, false, true],
+      ]);
+      const [stored, old] = crd.spec.versions;
+      expect(old!.schema).to.deep.equal(stored!.schema);
+      expect(old!.additionalPrinterColumns).to.deep.equal(stored!.additionalPrinterColumns);
+      expect(old!.subresources).to.deep.equal(stored!.subresources);
+      expect(Object.keys(stored!.schema?.openAPIV3Schema?.properties ?? {}).sort()).to.deep.equal([
+        'apiVersion',
+        'kind',
+        'metadata',
+        'spec',
+        'status',
+      ]);
+    } finally {
+      await ext.deleteCustomResourceDefinition({ name }).catch(() => undefined);
+    }
+  });
+
   it('migrates objects stored as v1alpha1 into v1beta1, drops v1alpha1 from storedVersions; idempotent, safe with writers', async () => {
     // the same CRD under a group of its own: first as the previous release had it, v1alpha1 only
     const group = `${uniqueName('m')}.migrate.videoflix.io`;
