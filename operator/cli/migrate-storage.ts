@@ -163,8 +163,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     pageSize: cfg.MIGRATE_PAGE_SIZE,
     conflictRetries: cfg.MIGRATE_CONFLICT_RETRIES,
     log: (line, fields) => logger.info(fields ?? {}, line),
-  }).catch((err: unknown) => {
-    logger.error({ err: String((err as Error)?.message ?? err) }, 'storage version migration failed');
-    process.exit(1);
-  });
+  }).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err: String((err as Error)?.message ?? err) }, 'storage version migration failed');
+      process.exit(1);
+    },
+  );
 }

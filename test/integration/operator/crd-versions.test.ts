@@ -245,6 +245,29 @@ describe('operator: the Video CRD versions and the storage version migration', f
     }
   });
 
+  it('runs as the hook Job runs it (node operator/cli/migrate-storage): exit 0, or 1 naming the fix', async () => {
+    const cli = (extra: Record<string, string>) =>
+      execFileP(process.execPath, ['--import=tsx', path.join(REPO_ROOT, 'operator/cli/migrate-storage.ts')], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, LOG_LEVEL: 'info', ...extra },
+        timeout: 120_000,
+      }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: e.code,
+          out: `${e.stdout}${e.stderr}`,
+        }),
+      );
+    const done = await cli({});
+    expect(done.code, done.out).to.equal(0);
+    expect(done.out)
+      .to.contain('storage version migration done')
+      .and.contain(`"storageVersion":"${VERSION}"`);
+    const refused = await cli({ MIGRATE_EXPECT_VERSION: 'v9' });
+    expect(refused.code, refused.out).to.equal(1);
+    expect(refused.out).to.contain("apply the chart's CRD first");
+  });
+
   it("is installed by Helm from a chart's crds/ as kubectl applies it: the aliases resolved, both versions alike", async () => {
     const group = `${uniqueName('h')}.helm.videoflix.io`;
     const name = `${PLURAL}.${group}`;
