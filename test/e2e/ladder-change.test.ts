@@ -90,31 +90,23 @@ describe('operator end to end: a ladder that grows (real Jobs)', function () {
     const before = new Map((await jobsOf()).map((j) => [j.metadata.name, j.metadata.uid]));
     expect([...before.keys()].sort()).to.deep.equal([`${name}-480p`, `${name}-thumbnail`]);
 
-    const shrink = await kubectlAsync([
-      'patch',
-      VIDEOS,
-      name,
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"renditions":["720p"]}}',
-    ]).then(
+    const setLadder = (renditions: string[]) =>
+      kubectlAsync([
+        'patch',
+        VIDEOS,
+        name,
+        '-n',
+        NS,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { renditions } }),
+      ]);
+    const shrink = await setLadder(['720p']).then(
       () => '',
       (e: unknown) => String(e),
     );
     expect(shrink).to.contain('spec.renditions may only grow');
-
-    await kubectlAsync([
-      'patch',
-      VIDEOS,
-      name,
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"renditions":["480p","720p"]}}',
-    ]);
+    await setLadder(['480p', '720p']);
     // while 720p encodes: still Ready (playable), Transcoded not True
     const growing = await waitFresh('generation 2 observed', (v) => v.status?.observedGeneration === 2);
     expect(growing.status?.phase).to.equal('Ready');

@@ -11,6 +11,7 @@ import { apiStatus, createTestNamespace } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
   MERGE,
+  PROBE_1080,
   applyVideoCrd,
   clients,
   completeJob,
@@ -29,15 +30,6 @@ import {
   writeRendition,
   type RunningOperator,
 } from './helpers.js';
-
-const PROBE_1080 = {
-  durationSeconds: 30,
-  width: 1920,
-  height: 1080,
-  hasAudio: true,
-  videoCodec: 'h264',
-  frameRate: 25,
-};
 
 describe('operator: a ladder that grows (host tier)', function () {
   this.timeout(90_000);
