@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { ANNOTATIONS, GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
+import { ANNOTATIONS, API_VERSION, GROUP, PLURAL, VERSION, type Video } from '../../common/video/index.js';
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -74,7 +74,7 @@ export class KubeVideos implements VideoClient {
   async create(body: Omit<Video, 'apiVersion' | 'kind'>): Promise<Video> {
     return (await this.api.createNamespacedCustomObject({
       ...this.base(),
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Video', ...body },
+      body: { apiVersion: API_VERSION, kind: 'Video', ...body },
       fieldManager: 'videoflix-api',
     })) as Video;
   }

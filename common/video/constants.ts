@@ -1,6 +1,8 @@
 /** The Video API contract: group, version, names, labels, finalizer, condition types and reasons. */
 export const GROUP = 'media.videoflix.io';
-export const VERSION = 'v1alpha1';
+export const VERSION = 'v1beta1';
+/** Still served (deprecated, the same schema); objects stored as it are rewritten by operator/cli/migrate-storage.ts. */
+export const DEPRECATED_VERSIONS = ['v1alpha1'] as const;
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Video';
 export const PLURAL = 'videos';

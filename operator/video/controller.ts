@@ -34,6 +34,7 @@ import { MediaAuditor, statMedia } from './media.js';
 import { StatusMessages } from './messages.js';
 import { Observer } from './observe.js';
 import { controllerOf, jobChangeMatters, slimJob } from './owned-jobs.js';
+import { masterCurrent } from './phases/publish.js';
 import { OwnWrites } from './own-writes.js';
 import { RENDITION_PODS_SELECTOR, jobOf, podResult, podResultChanged, slimPod } from './pod-results.js';
 import { ProgressTracker } from './progress.js';
@@ -83,9 +84,14 @@ export interface ControllerOptions {
   progress?: { writeIntervalMs: number };
 }
 
-/** Whether a Video may still be encoding (its reports matter): not deleted, not Ready or Failed. */
+/**
+ * Whether a Video may still be encoding (its reports matter): not deleted, not Failed, and not Ready
+ * unless a rung added since is encoding (its master is not current: phases/publish.ts, masterCurrent).
+ */
 const encoding = (v: Video) =>
-  !v.metadata.deletionTimestamp && v.status?.phase !== 'Ready' && v.status?.phase !== 'Failed';
+  !v.metadata.deletionTimestamp &&
+  v.status?.phase !== 'Failed' &&
+  (v.status?.phase !== 'Ready' || !masterCurrent(v.status));
 
 const clean = <T extends object>(x: T) =>
   Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T;

@@ -41,7 +41,7 @@ describe('attack: the mail catcher and the Video source bucket', () => {
     const settings = await operatorSettings();
     const video = (bucket: string) =>
       JSON.stringify({
-        apiVersion: 'media.videoflix.io/v1alpha1',
+        apiVersion: 'media.videoflix.io/v1beta1',
         kind: 'Video',
         metadata: { name: `attack-${randomBytes(3).toString('hex')}`, namespace: NS },
         spec: { title: 'attack', source: { bucket, key: 'x/master.m3u8' } },

@@ -427,3 +427,15 @@ of api.publicUrl, comma-separated.
 {{- end -}}
 {{- join "," (uniq $hosts) -}}
 {{- end }}
+
+{{/*
+The CRD storage migration hook's settings (crd-migration-*.yaml), each with its default when the key is
+missing: `helm upgrade --reuse-values` from a release before them keeps that release's chart values, where
+there is no `crd` block (helm/helm#9000). usage: include "videoflix.crdMigration" (list . "migrateStorage")
+*/}}
+{{- define "videoflix.crdMigration" -}}
+{{- $root := index . 0 }}
+{{- $defaults := dict "migrateStorage" true "backoffLimit" 3 "activeDeadlineSeconds" 600 }}
+{{- $key := index . 1 }}
+{{- dig $key (index $defaults $key) ($root.Values.crd | default dict) }}
+{{- end }}

@@ -9,6 +9,7 @@ import {
 import { jobName, THUMBNAIL_TASK, type JobSettings } from '../jobs.js';
 import { chunkPlanOf } from './chunks.js';
 import { cond, isFailed, jobOutcome, renditionJobDone, selectedRenditions } from './outcomes.js';
+import { masterCurrent } from './publish.js';
 
 /** probe.json is read once the thumbnail Job completed and before it was recorded. */
 export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): boolean {
@@ -19,7 +20,7 @@ export function needsProbe(video: Video, jobs: ReadonlyMap<string, V1Job>): bool
 
 /**
  * Rendition metadata is read once every selected rendition is done (its Job Complete, or its Pod's
- * result in `podResults`), before the master exists.
+ * result in `podResults`), before the master exists or when it is stale (a rung was added since).
  */
 export function needsRenditionMetadata(
   video: Video,
@@ -28,7 +29,7 @@ export function needsRenditionMetadata(
   podResults?: ReadonlyMap<string, unknown>,
   jobSettings?: JobSettings,
 ): boolean {
-  if (video.status?.masterPlaylistKey || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
+  if (masterCurrent(video.status) || cond(video.status, CONDITION_TYPES.failed)?.status === 'True')
     return false;
   const selected = selectedRenditions(video, ladder);
   if (selected.length === 0) return false;

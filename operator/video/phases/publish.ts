@@ -1,10 +1,26 @@
 /**
  * Pure phase: publish. Once every selected rendition is done, their rendition.json must agree
- * (segments aligned across renditions); then master.m3u8 is written once and Transcoded is True.
+ * (segments aligned across renditions); then master.m3u8 is written and Transcoded is True.
+ *
+ * Written once per ladder: the master lists the rungs that were done when it was written, and
+ * Transcoded=True says it is current. A ladder that grows (a rung added to spec.renditions, the CRD
+ * lets it only grow) makes the renditions phase start the new rung's Job; this pass then finds
+ * done < selected and sets Transcoded=Unknown, so once the new rung is done the master is stale and
+ * is written again with every rung (the old one served meanwhile: the Video stays Ready, playable with
+ * the rungs it had; see operator/README.md, "A ladder that grows").
  */
-import { CONDITION_TYPES, keys, REASONS } from '../../../common/video/index.js';
+import { CONDITION_TYPES, keys, REASONS, type VideoStatus } from '../../../common/video/index.js';
 import { buildMasterPlaylist, checkSegmentAlignment } from '../playlist.js';
 import { emptyPart, type Failure, type Pass, type Part } from './types.js';
+
+/**
+ * Whether the master playlist written lists the whole ladder: written, and Transcoded=True (a rung
+ * added since makes the publish phase set Transcoded=Unknown until the master is written again).
+ */
+export function masterCurrent(status: VideoStatus | undefined): boolean {
+  if (!status?.masterPlaylistKey) return false;
+  return status.conditions?.find((c) => c.type === CONDITION_TYPES.transcoded)?.status === 'True';
+}
 
 export interface PublishPart extends Part {
   /** The master playlist's key, once written (by this pass or an earlier one). */
@@ -22,7 +38,7 @@ export function publishPhase(
   if (old.masterPlaylistKey) part.masterPlaylistKey = old.masterPlaylistKey;
   const { selected, done } = progress;
   const allDone = selected > 0 && done === selected;
-  if (allDone && !part.failure && !part.masterPlaylistKey) {
+  if (allDone && !part.failure && !masterCurrent(old)) {
     if (o.metadata && 'ok' in o.metadata) {
       const metas = o.metadata.ok;
       const alignment = checkSegmentAlignment(metas, settings.alignmentToleranceSeconds);

@@ -114,6 +114,53 @@ describe('chart: production defaults (offline renders)', function () {
     });
   });
 
+  describe('the CRD storage migration hook', () => {
+    it('runs after every upgrade with the operator image, its own token and ServiceAccount; off with crd.migrateStorage=false', async () => {
+      const objects = await objectsOf(offlineValues(undefined));
+      const mine = objects.filter(
+        (o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'crd-migration',
+      );
+      expect(mine.map((o) => `${o.kind}/${o.metadata.name}`).sort()).to.deep.equal([
+        'ClusterRole/vf-videoflix-crd-migration-media',
+        'ClusterRoleBinding/vf-videoflix-crd-migration-media',
+        'Job/vf-videoflix-crd-migration',
+        'NetworkPolicy/vf-videoflix-crd-migration',
+        'ServiceAccount/vf-videoflix-crd-migration',
+      ]);
+      const job = mine.find((o) => o.kind === 'Job')!;
+      expect(job.metadata.annotations?.['helm.sh/hook']).to.equal('post-upgrade');
+      const spec = podSpecOf(job);
+      expect(spec.serviceAccountName).to.equal('vf-videoflix-crd-migration');
+      expect(spec.automountServiceAccountToken).to.equal(true);
+      const c = spec.containers[0] as { image: string; command: string[] };
+      const operator = objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'vf-videoflix-operator',
+      );
+      expect(c.image).to.equal((podSpecOf(operator!).containers[0] as { image: string }).image);
+      expect(c.command).to.deep.equal(['node', 'dist/operator/cli/migrate-storage.js']);
+      // the RBAC exists only while the hook runs: created before the Job, deleted with it
+      for (const o of mine.filter((x) => x.kind !== 'Job' && x.kind !== 'NetworkPolicy'))
+        expect(Number(o.metadata.annotations?.['helm.sh/hook-weight']), o.kind).to.be.lessThan(5);
+      const binding = mine.find((o) => o.kind === 'ClusterRoleBinding') as K8sObject & {
+        subjects: unknown;
+        roleRef: { name: string };
+      };
+      expect(binding.subjects).to.deep.equal([
+        { kind: 'ServiceAccount', name: 'vf-videoflix-crd-migration', namespace: 'media' },
+      ]);
+      expect(binding.roleRef.name).to.equal('vf-videoflix-crd-migration-media');
+      const off = await objectsOf([...offlineValues(undefined), '--set', 'crd.migrateStorage=false']);
+      expect(off.filter((o) => /crd-migration/.test(o.metadata.name))).to.deep.equal([]);
+      // `helm upgrade --reuse-values` from a release before the crd block keeps that release's values:
+      // no crd key at all → the hook runs with its defaults
+      const reused = await objectsOf([...offlineValues(undefined), '--set', 'crd=null']);
+      const hook = reused.find(
+        (o) => o.kind === 'Job' && o.metadata.name === 'vf-videoflix-crd-migration',
+      ) as (K8sObject & { spec: { backoffLimit: number; activeDeadlineSeconds: number } }) | undefined;
+      expect(hook?.spec).to.include({ backoffLimit: 3, activeDeadlineSeconds: 600 });
+    });
+  });
+
   describe('cookies and origins', () => {
     it('sets Secure cookies, allows no insecure ones and trusts no development origin', async () => {
       const objects = await objectsOf(offlineValues(undefined));

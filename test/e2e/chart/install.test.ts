@@ -101,6 +101,9 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
     const ingress = await run(path.join(ROOT, 'hack/cluster/ingress.sh'), ['up']);
     if (ingress.code !== 0)
       throw new Error(`hack/cluster/ingress.sh up failed:\n${ingress.stderr}${ingress.stdout}`);
+    // the chart's CRD first, as the README's upgrade does (Helm skips crds/ when the CRD exists, and an
+    // older one left on the cluster would make the upgrade's storage migration hook refuse)
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(CHART, 'crds')]);
     const t0 = Date.now();
     await helm(
       [
@@ -570,6 +573,10 @@ describe('chart: helm install with the bundled services, on the kind cluster', f
         },
       );
       expect(await secretData(), 'generated Secrets after the upgrade').to.deep.equal(before);
+      // the post-upgrade hook migrated the stored Videos and left only the storage version
+      expect(
+        await kubectl(['get', 'crd', 'videos.media.videoflix.io', '-o', 'jsonpath={.status.storedVersions}']),
+      ).to.equal('["v1beta1"]');
       const env = await kubectl([
         'get',
         'deployment',

@@ -96,22 +96,45 @@ describe('chart: helm template, checked and applied with --dry-run=server', func
         }
       });
 
-      it('mounts a token only into the API and the operator, whose ServiceAccounts are bound to namespaced Roles', () => {
+      it('mounts a token only into the API, the operator (namespaced Roles) and the CRD migration hook (its ClusterRole: this CRD, Videos)', () => {
         for (const o of objects) {
           const spec = podSpecOf(o);
           if (!spec) continue;
           const component = o.metadata.labels?.['app.kubernetes.io/component'];
           const mounts = spec.automountServiceAccountToken !== false;
           expect(mounts, `${o.kind}/${o.metadata.name} automountServiceAccountToken`).to.equal(
-            component === 'api' || component === 'operator',
+            component === 'api' || component === 'operator' || component === 'crd-migration',
           );
         }
         for (const sa of objects.filter((o) => o.kind === 'ServiceAccount')) {
           expect(sa.automountServiceAccountToken, `ServiceAccount ${sa.metadata.name}`).to.equal(false);
         }
-        expect(
-          objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'),
-        ).to.deep.equal([]);
+        // the one cluster-wide grant: the storage migration hook's (a CRD is cluster-wide), a hook resource
+        const cluster = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+        for (const o of cluster) {
+          expect(o.metadata.labels?.['app.kubernetes.io/component'], o.metadata.name).to.equal(
+            'crd-migration',
+          );
+          expect(o.metadata.annotations?.['helm.sh/hook'], o.metadata.name).to.equal('post-upgrade');
+        }
+        const role = cluster.find((o) => o.kind === 'ClusterRole') as
+          (K8sObject & { rules?: unknown }) | undefined;
+        if (role)
+          expect(role.rules).to.deep.equal([
+            {
+              apiGroups: ['apiextensions.k8s.io'],
+              resources: ['customresourcedefinitions'],
+              resourceNames: ['videos.media.videoflix.io'],
+              verbs: ['get'],
+            },
+            {
+              apiGroups: ['apiextensions.k8s.io'],
+              resources: ['customresourcedefinitions/status'],
+              resourceNames: ['videos.media.videoflix.io'],
+              verbs: ['patch'],
+            },
+            { apiGroups: ['media.videoflix.io'], resources: ['videos'], verbs: ['get', 'list', 'update'] },
+          ]);
       });
 
       it('is accepted by the API server (kubectl apply --dry-run=server)', async () => {

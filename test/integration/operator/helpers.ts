@@ -41,6 +41,16 @@ import { waitFor } from '../../support/waiters.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const MERGE = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
+/** probe.json of a 30 s 1920x1080 H.264 source with audio (the thumbnail Job's result, as the tests play it). */
+export const PROBE_1080 = {
+  durationSeconds: 30,
+  width: 1920,
+  height: 1080,
+  hasAudio: true,
+  videoCodec: 'h264',
+  frameRate: 25,
+};
+
 export function clients() {
   const kc = kubeConfig();
   return {

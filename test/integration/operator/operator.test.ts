@@ -23,6 +23,7 @@ import { apiStatus, createTestNamespace, uniqueName } from '../../support/kube.j
 import { waitFor } from '../../support/waiters.js';
 import {
   MERGE,
+  PROBE_1080,
   applyVideoCrd,
   clients,
   completeJob,
@@ -50,14 +51,6 @@ import {
 
 const run = promisify(execFile);
 const ALL: RenditionName[] = ['480p', '720p', '1080p'];
-const PROBE_1080 = {
-  durationSeconds: 30,
-  width: 1920,
-  height: 1080,
-  hasAudio: true,
-  videoCodec: 'h264',
-  frameRate: 25,
-};
 
 describe('operator (host tier: API server, job/GC controllers, versitygw)', function () {
   this.timeout(60_000);

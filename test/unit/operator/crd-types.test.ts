@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import {
   CRD_NAME,
+  DEPRECATED_VERSIONS,
   GROUP,
   KIND,
   PHASES,
@@ -125,13 +126,17 @@ const crd = parse(fs.readFileSync(path.join(ROOT, 'crds/media.videoflix.io_video
     names: { kind: string; plural: string; shortNames: string[]; categories: string[] };
     versions: Array<{
       name: string;
+      served: boolean;
+      storage: boolean;
+      deprecated?: boolean;
+      deprecationWarning?: string;
       schema: { openAPIV3Schema: Schema };
       subresources?: { status?: object };
       additionalPrinterColumns: Array<{ name: string; jsonPath: string }>;
     }>;
   };
 };
-const version = crd.spec.versions[0]!;
+const version = crd.spec.versions.find((v) => v.storage)!;
 const root = version.schema.openAPIV3Schema;
 const spec = root.properties!.spec!;
 const status = root.properties!.status!;
@@ -149,6 +154,25 @@ describe('Video CRD and TypeScript types agree', () => {
     expect(crd.spec.names.categories).to.include('videoflix');
     expect(crd.spec.scope).to.equal('Namespaced');
     expect(version.subresources?.status).to.deep.equal({});
+  });
+
+  it('serves v1beta1 (stored) and the deprecated v1alpha1 with one schema: no conversion webhook needed', () => {
+    expect(crd.spec.versions.map((v) => [v.name, v.served, v.storage])).to.deep.equal([
+      [VERSION, true, true],
+      ...DEPRECATED_VERSIONS.map((n) => [n, true, false]),
+    ]);
+    const raw = fs.readFileSync(path.join(ROOT, 'crds/media.videoflix.io_videos.yaml'), 'utf8');
+    expect(raw, 'one copy of the schema text').to.match(/schema: &videoSchema\n/);
+    expect((raw.match(/openAPIV3Schema:/g) ?? []).length).to.equal(1);
+    for (const old of crd.spec.versions.filter((v) => !v.storage)) {
+      expect(old.deprecated, old.name).to.equal(true);
+      expect(old.deprecationWarning, old.name).to.contain(`${GROUP}/${VERSION}`);
+      // aliases: the very same values as the stored version's
+      expect(old.schema, old.name).to.deep.equal(version.schema);
+      expect(old.additionalPrinterColumns, old.name).to.deep.equal(version.additionalPrinterColumns);
+      expect(old.subresources, old.name).to.deep.equal(version.subresources);
+    }
+    expect(JSON.stringify(crd)).not.to.contain('"conversion"');
   });
 
   it('spec properties and required fields match VideoSpec', () => {

@@ -198,7 +198,7 @@ describe('api catalog: status consumer and resync', function () {
     });
     await h.custom.deleteNamespacedCustomObject({
       group: 'media.videoflix.io',
-      version: 'v1alpha1',
+      version: 'v1beta1',
       namespace: h.namespace,
       plural: 'videos',
       name: video.metadata.name!,

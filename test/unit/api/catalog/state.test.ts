@@ -139,7 +139,7 @@ describe('api catalog: reading messages and resources', function () {
 
   it('reads a resource: no status yet is Pending; a deletionTimestamp marks it terminating', function () {
     const video: Video = {
-      apiVersion: 'media.videoflix.io/v1alpha1',
+      apiVersion: 'media.videoflix.io/v1beta1',
       kind: 'Video',
       metadata: {
         name: 'v',
