@@ -117,7 +117,10 @@ export class CatalogService {
 
   /** The row whose source is `key` in the sources bucket (a resumable upload's, once finished). */
   async findBySource(key: string): Promise<VideoRow | undefined> {
-    return (await this.o.Video.findOne({ where: { sourceBucket: this.o.sourceBucket, sourceKey: key } })) ?? undefined;
+    return (
+      (await this.o.Video.findOne({ where: { sourceBucket: this.o.sourceBucket, sourceKey: key } })) ??
+      undefined
+    );
   }
 
   abandonUpload(row: VideoRow): Promise<void> {

@@ -33,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { S3Store } from '@tus/s3-store';
 import { Server as TusServer, type Upload } from '@tus/server';
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../../common/logging/index.js';
 import { keys } from '../../../common/video/index.js';
@@ -213,7 +213,10 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
     const row = await deps.catalog.finishResumableUpload(upload.id, fields, upload.size ?? 0);
     if (!existing) {
       deps.onEvent?.('completed');
-      logger.info({ id: row.id, name: row.name, size: upload.size, key: upload.id }, 'video uploaded (resumable)');
+      logger.info(
+        { id: row.id, name: row.name, size: upload.size, key: upload.id },
+        'video uploaded (resumable)',
+      );
     }
     return row;
   }
@@ -262,9 +265,10 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
 
   function router(auth: AuthMiddleware): Router {
     const r = Router();
-    r.all(/^\/admin\/uploads\/(?:([0-9a-f-]{36})\/?)?$/, ...auth.requireStaff, async (req, res, next) => {
-      const uuid = (req.params as Record<string, string | undefined>)[0];
-      const id = uuid && UUID.test(uuid) ? keys.source(uuid) : undefined;
+    const handler: RequestHandler = async (req, res, next) => {
+      const uuid = req.params.uuid as string | undefined;
+      if (uuid !== undefined && !UUID.test(uuid)) return next(errors.notFound());
+      const id = uuid === undefined ? undefined : keys.source(uuid);
       try {
         await before(req, id);
         if (req.method === 'HEAD' && id) {
@@ -289,7 +293,11 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
         if (!req.complete && !res.headersSent) res.set('Connection', 'close');
         next(mapFailure(err, deps.maxBytes));
       }
-    });
+    };
+    r.post('/admin/uploads/', ...auth.requireStaff, handler);
+    r.head('/admin/uploads/:uuid/', ...auth.requireStaff, handler);
+    r.patch('/admin/uploads/:uuid/', ...auth.requireStaff, handler);
+    r.delete('/admin/uploads/:uuid/', ...auth.requireStaff, handler);
     return r;
   }
 

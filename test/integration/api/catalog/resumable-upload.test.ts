@@ -206,7 +206,10 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     expect(anon.status).to.equal(401);
     const user = await new TusClient(h.baseUrl, h.userCookie).create(1000, fields);
     expect(user.status).to.equal(403);
-    const foreign = await new TusClient(h.baseUrl, h.adminCookie, 'https://evil.example').create(1000, fields);
+    const foreign = await new TusClient(h.baseUrl, h.adminCookie, 'https://evil.example').create(
+      1000,
+      fields,
+    );
     expect(foreign.status).to.equal(403);
     expect(JSON.parse(foreign.body).detail).to.match(/CSRF Failed/);
     const missing = await new TusClient(h.baseUrl, h.adminCookie, null).create(1000, fields);
@@ -284,7 +287,12 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     const rows = await rowsOf(key);
     expect(rows).to.have.length(1);
     expect(String(rows[0]!.id)).to.equal(videoId);
-    expect(rows[0]!).to.deep.include({ title: 'Resumable', description: 'in pieces', category: 'Tests', phase: 'Pending' });
+    expect(rows[0]!).to.deep.include({
+      title: 'Resumable',
+      description: 'in pieces',
+      category: 'Tests',
+      phase: 'Pending',
+    });
     expect(Number(rows[0]!.sourceSize)).to.equal(data.length);
     expect(await objectHash(h, key)).to.deep.equal({ hash: sha256(data), size: data.length });
     // the finish asked again: a HEAD (a client whose last answer was lost) and a zero-length PATCH
@@ -359,7 +367,10 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
       // 3 MiB: less than S3's smallest part, so it waits in the .part object
       expect(((await tus2.patch(url, 0, data.subarray(0, 3 * MiB))) as Answer).status).to.equal(204);
       expect(await incompleteUploads(h.s3, h.sources)).to.include(key);
-      expect(await listKeys(h.s3, h.sources, key.split('/')[0])).to.include.members([`${key}.info`, `${key}.part`]);
+      expect(await listKeys(h.s3, h.sources, key.split('/')[0])).to.include.members([
+        `${key}.info`,
+        `${key}.part`,
+      ]);
       await new Promise((r) => setTimeout(r, 2500));
       const late = (await tus2.patch(url, 3 * MiB, data.subarray(3 * MiB))) as Answer;
       expect(late.status).to.equal(410);
