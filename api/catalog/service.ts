@@ -115,6 +115,19 @@ export class CatalogService {
     return this.writing(() => finishResumableUpload(this.o, sourceKey, fields, size));
   }
 
+  /** Source keys (in the sources bucket) of the rows created in [from, to) (the resumable uploads' clean-up). */
+  async sourceKeysCreatedBetween(from: Date, to: Date): Promise<string[]> {
+    const rows = await this.o.Video.findAll({
+      attributes: ['sourceKey'],
+      where: {
+        sourceBucket: this.o.sourceBucket,
+        sourceKey: { [Op.ne]: null },
+        createdAt: { [Op.gte]: from, [Op.lt]: to },
+      },
+    });
+    return rows.map((r) => r.sourceKey!);
+  }
+
   /** The row whose source is `key` in the sources bucket (a resumable upload's, once finished). */
   async findBySource(key: string): Promise<VideoRow | undefined> {
     return (

@@ -21,7 +21,11 @@
  * - expiry (the tus expiration extension): UPLOAD_RESUMABLE_EXPIRY_SECONDS after creation the
  *   upload answers 410; `cleanup()` (every UPLOAD_RESUMABLE_CLEANUP_SECONDS, on every replica:
  *   idempotent) aborts expired multipart uploads and removes their .info/.part objects, and removes
- *   the .info of completed uploads past the expiry (with the source, when no row took it).
+ *   the .info of completed uploads past the expiry (kept until then, so a client whose last answer
+ *   was lost still finds its upload complete instead of starting it again). The API may not list
+ *   objects (common/grants): those keys come from the catalog rows. A completed upload whose Video
+ *   could never be created and whose client never came back keeps its source and .info (no row
+ *   names them): the sources bucket's lifecycle or an operator removes them.
  *
  * Locking: @tus/server's MemoryLocker serialises the requests of one upload within a process. The
  * upload's state lives in S3 (offset = the parts listed), so any replica, or a restarted Pod, resumes
@@ -55,7 +59,6 @@ export const RESUMABLE_ROUTE = /^\/api\/admin\/uploads\/(?:[0-9a-f-]{36}\/?)?$/;
 export const VIDEO_ID_HEADER = 'Videoflix-Video-Id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const SOURCE_SUFFIX = `/${keys.source('x').split('/').pop()!}`;
 
 /** The metadata a resumable upload carries: the multipart form's fields plus the file's name and type. */
 export const resumableMetadataSchema = uploadFieldsSchema.extend({
@@ -146,26 +149,9 @@ async function peekBody(req: Readable, n: number): Promise<Buffer> {
   return Buffer.concat(chunks, length).subarray(0, n);
 }
 
-/** The S3 store, plus the one listing the clean-up needs (the .info objects of the sources bucket). */
-class SourceStore extends S3Store {
-  async *infoObjects(): AsyncGenerator<{ key: string; lastModified: Date }> {
-    let token: string | undefined;
-    do {
-      const page = await this.client.listObjectsV2({
-        Bucket: this.bucket,
-        ...(token ? { ContinuationToken: token } : {}),
-      });
-      for (const o of page.Contents ?? [])
-        if (o.Key?.endsWith(`${SOURCE_SUFFIX}.info`) && o.LastModified)
-          yield { key: o.Key, lastModified: o.LastModified };
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-}
-
 export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
   const { logger, sourceBucket } = deps;
-  const store = new SourceStore({
+  const store = new S3Store({
     partSize: deps.partBytes,
     expirationPeriodInMilliseconds: deps.expirySeconds * 1000,
     maxConcurrentPartUploads: deps.concurrentParts,
@@ -315,14 +301,13 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not remove expired resumable uploads');
     }
-    // completed (or aborted) uploads past the expiry: their .info goes; the source too if no row took it
-    for await (const o of store.infoObjects()) {
-      if (o.lastModified.getTime() > expiredBefore) continue;
-      const key = o.key.slice(0, -'.info'.length);
-      const row = await deps.catalog.findBySource(key);
-      await removeKeys(row ? [`${key}.part`, o.key] : [key, `${key}.part`, o.key]);
-      removed++;
-    }
+    // completed uploads past the expiry: their .info (and a .part left by an interrupted request) go. The
+    // API may not list objects (common/grants): the keys come from the rows of the last two expiry periods
+    for (const key of await deps.catalog.sourceKeysCreatedBetween(
+      new Date(expiredBefore - 2 * Math.max(deps.expirySeconds * 1000, 24 * 3600 * 1000)),
+      new Date(expiredBefore),
+    ))
+      await removeKeys([`${key}.info`, `${key}.part`]);
     if (removed) {
       deps.onEvent?.('expired', removed);
       logger.info({ removed }, 'expired resumable uploads removed');
