@@ -170,6 +170,8 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
     path: RESUMABLE_PATH.slice(0, -1),
     datastore: store,
     maxSize: deps.maxBytes,
+    // a completed upload is a Video's source: DELETE may not remove it (the catalog's delete does)
+    disableTerminationForFinishedUploads: true,
     namingFunction: () => keys.source(randomUUID()),
     generateUrl: (_req, { path, id }) => `${path}/${id.split('/')[0]}/`,
     getFileIdFromRequest: (_req, last) => (last && UUID.test(last) ? keys.source(last) : undefined),
@@ -222,7 +224,13 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
       return;
     }
     if (!id) return;
-    if (req.method === 'PATCH' && req.get('upload-offset') === '0' && req.get('tus-resumable')) {
+    // the first bytes of the upload (not a PATCH at a wrong offset 0: tus answers that one 409)
+    if (
+      req.method === 'PATCH' &&
+      req.get('upload-offset') === '0' &&
+      req.get('tus-resumable') &&
+      (await store.getUpload(id).catch(() => undefined))?.offset === 0
+    ) {
       const head = await peekBody(req, SNIFF_BYTES);
       const sniffed = sniffVideo(head);
       if (!sniffed.video) {

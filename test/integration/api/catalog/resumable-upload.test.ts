@@ -300,6 +300,10 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     expect(head.status).to.equal(200);
     expect(head.headers['upload-offset']).to.equal(String(data.length));
     expect(head.headers[VIDEO_ID_HEADER.toLowerCase()]).to.equal(videoId);
+    // a finished upload is a Video's source: tus termination may not remove it
+    const del = await request(h.baseUrl, 'DELETE', url, tus.headers());
+    expect((del as Answer).status).to.equal(400);
+    expect((await h.s3.statObject(h.sources, key)).size).to.equal(data.length);
     // and from another instance (the finish hook run again after a restart): still the one Video
     const second = await secondInstance(h);
     try {
