@@ -43,7 +43,7 @@ export interface ApiMetrics {
   rateLimitRefusals: Counter<'limiter'>;
   uploadBytes: Counter<'result'>;
   uploadDuration: Histogram<'result'>;
-  /** Resumable (tus) uploads: created, resumed (a PATCH past offset 0), completed, refused (not a video), expired. */
+  /** Resumable (tus) uploads: created, resumed (a HEAD: a client asking where to resume), completed, refused (not a video), expired. */
   resumableUploads: Counter<'event'>;
   streamingBytes: Counter<'kind'>;
   statusLag: Histogram;
@@ -135,7 +135,7 @@ export function createApiMetrics(
     }),
     resumableUploads: new Counter({
       name: `${P}resumable_uploads_total`,
-      help: 'Resumable (tus) admin uploads by event: created, resumed (a PATCH past offset 0), completed, refused, expired',
+      help: 'Resumable (tus) admin uploads by event: created, resumed (a HEAD: a client asking where to resume), completed, refused, expired',
       labelNames: ['event'],
       registers,
     }),

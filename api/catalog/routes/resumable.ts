@@ -242,7 +242,8 @@ export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
       }
       return;
     }
-    if (req.method === 'PATCH') deps.onEvent?.('resumed');
+    // tus clients HEAD an upload only to resume it (after a failure, or a reload)
+    if (req.method === 'HEAD') deps.onEvent?.('resumed');
   }
 
   /** HEAD of a complete upload: its Video (made now if the finish never ran) in VIDEO_ID_HEADER. */
