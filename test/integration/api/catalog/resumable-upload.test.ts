@@ -13,6 +13,7 @@ import { loadConfig } from '../../../../common/config/index.js';
 import { createApp } from '../../../../api/app.js';
 import { createCatalog, type Catalog } from '../../../../api/catalog/index.js';
 import { catalogSchema } from '../../../../api/config.js';
+import { createApiMetrics } from '../../../../api/infra/metrics.js';
 import { VIDEO_ID_HEADER } from '../../../../api/catalog/routes/resumable.js';
 import { waitFor } from '../../../support/waiters.js';
 import { FRONTEND, smtpEnv } from '../helpers/app.js';
@@ -183,12 +184,14 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
   this.timeout(300_000);
   let h: Harness;
   let tus: TusClient;
+  const metrics = createApiMetrics();
 
   before(async function () {
-    h = await startHarness('tus', {
-      UPLOAD_MAX_BYTES: String(300 * MiB),
-      UPLOAD_PART_BYTES: String(8 * MiB),
-    });
+    h = await startHarness(
+      'tus',
+      { UPLOAD_MAX_BYTES: String(300 * MiB), UPLOAD_PART_BYTES: String(8 * MiB) },
+      { metrics },
+    );
     tus = new TusClient(h.baseUrl, h.adminCookie);
   });
   after(async function () {
@@ -392,6 +395,17 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     } finally {
       await second.close();
     }
+  });
+
+  it("counts the uploads in the API's metrics (created, resumed, completed, refused)", async function () {
+    const counts = Object.fromEntries(
+      (await metrics.resumableUploads.get()).values.map((v) => [String(v.labels.event), v.value]),
+    );
+    // this instance's share of the tests above (the second instance has no metrics)
+    expect(counts.created).to.be.at.least(4);
+    expect(counts.refused).to.equal(1);
+    expect(counts.completed).to.equal(1);
+    expect(counts.resumed).to.be.at.least(3);
   });
 
   it('main.ts: a 256 MiB upload killed (SIGKILL) mid-PATCH resumes on the restarted process; its RSS stays bounded (figures printed)', async function () {
