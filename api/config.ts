@@ -330,6 +330,19 @@ export const catalogSchema = storageSchema
       .default(8 * 1024 ** 2),
     /** Time allowed to receive a whole request when the catalog is on (uploads take long; default 1 h). */
     UPLOAD_REQUEST_TIMEOUT_SECONDS: seconds(3600),
+    /**
+     * Resumable uploads (tus 1.0 at /api/admin/uploads/): an upload not completed this long after its
+     * creation expires (410 to its client) and the periodic clean-up removes its parts (default 24 h; at
+     * most UPLOAD_STALE_SECONDS, whose sweep aborts any multipart upload older than that).
+     */
+    UPLOAD_RESUMABLE_EXPIRY_SECONDS: seconds(24 * 3600),
+    /** How often the clean-up of expired resumable uploads runs (default 15 min; also once at start). */
+    UPLOAD_RESUMABLE_CLEANUP_SECONDS: seconds(900),
+    /**
+     * S3 parts of resumable uploads sent at once by this process (each spooled to /tmp first, so the
+     * process holds ≤ (this + 1) × UPLOAD_PART_BYTES on disk and constant memory).
+     */
+    UPLOAD_RESUMABLE_CONCURRENT_PARTS: z.coerce.number().int().min(1).max(64).default(4),
     /** Lifetime of the signature in a list's thumbnail_url (rounded up to the hour). */
     THUMBNAIL_URL_TTL_SECONDS: seconds(24 * 3600),
     /**
@@ -359,6 +372,13 @@ export const catalogSchema = storageSchema
         if (!c[key])
           ctx.addIssue({ code: 'custom', path: [key], message: 'required when NODE_ENV=production' });
       }
+    }
+    if (c.UPLOAD_RESUMABLE_EXPIRY_SECONDS > c.UPLOAD_STALE_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['UPLOAD_RESUMABLE_EXPIRY_SECONDS'],
+        message: 'must not exceed UPLOAD_STALE_SECONDS (the resync aborts multipart uploads older than that)',
+      });
     }
     if (c.UPLOAD_PART_BYTES * 10_000 < c.UPLOAD_MAX_BYTES) {
       ctx.addIssue({

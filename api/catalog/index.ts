@@ -26,6 +26,7 @@ import { adminVideoRouter } from './routes/admin.js';
 import type { CatalogRouteDeps } from './routes/deps.js';
 import { videoRouter } from './routes/public.js';
 import { InFlightUploads } from './routes/in-flight.js';
+import { createResumableUploads, RESUMABLE_ROUTE, type ResumableEvent } from './routes/resumable.js';
 import { CatalogService } from './service.js';
 import { SegmentUrls, streamingHosts } from './streaming.js';
 
@@ -45,6 +46,8 @@ export interface Catalog {
   /** Starts consuming status messages and the periodic resync (first run at once). */
   start(): void;
   stop(): Promise<void>;
+  /** Removes expired resumable uploads now (also run every UPLOAD_RESUMABLE_CLEANUP_SECONDS once started). */
+  cleanupResumable(): Promise<number>;
   /** Shutdown: aborts the uploads in progress (503 to their clients) and waits ≤ ms for their clean-up. */
   abortUploads(ms: number): Promise<number>;
 }
@@ -114,8 +117,27 @@ export function createCatalog(w: CatalogWiring): Catalog {
     sequelize: w.sequelize,
     logger: logger.child({ area: 'catalog-changes' }),
   });
+  const resumable = createResumableUploads({
+    catalog: service,
+    storage,
+    sourceBucket: config.S3_SOURCE_BUCKET,
+    maxBytes: config.UPLOAD_MAX_BYTES,
+    partBytes: config.UPLOAD_PART_BYTES,
+    expirySeconds: config.UPLOAD_RESUMABLE_EXPIRY_SECONDS,
+    concurrentParts: config.UPLOAD_RESUMABLE_CONCURRENT_PARTS,
+    s3: {
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      accessKey: config.S3_ACCESS_KEY ?? '',
+      secretKey: config.S3_SECRET_KEY ?? '',
+    },
+    logger: logger.child({ area: 'resumable-uploads' }),
+    inFlight: uploads,
+    ...(w.metrics ? { onEvent: resumableMetrics(w.metrics) } : {}),
+  });
   const routeDeps: CatalogRouteDeps = {
     uploads,
+    resumable,
     changes,
     catalog: service,
     storage,
@@ -151,11 +173,15 @@ export function createCatalog(w: CatalogWiring): Catalog {
     changes,
     routers,
     openApiPaths: catalogOpenApiPaths({ uploadMaxBytes: config.UPLOAD_MAX_BYTES }),
-    routeTimeouts: [{ method: 'POST', path: UPLOAD_PATH, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS }],
+    routeTimeouts: [
+      { method: 'POST', path: UPLOAD_PATH, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS },
+      { method: 'PATCH', path: RESUMABLE_ROUTE, seconds: config.UPLOAD_REQUEST_TIMEOUT_SECONDS },
+    ],
     start() {
       changes.start();
       consumer.start();
       service.startResync(config.CATALOG_RESYNC_SECONDS * 1000);
+      resumable.start(config.UPLOAD_RESUMABLE_CLEANUP_SECONDS * 1000);
       void service
         .ensureUploadLifecycle()
         .catch((err: unknown) =>
@@ -163,9 +189,11 @@ export function createCatalog(w: CatalogWiring): Catalog {
         );
     },
     abortUploads: (ms: number) => uploads.abortAll(ms),
+    cleanupResumable: () => resumable.cleanup(),
     async stop() {
       await consumer.stop();
       await service.stopResync();
+      await resumable.stop();
       await changes.stop();
     },
   };
@@ -176,6 +204,10 @@ function uploadMetrics(m: ApiMetrics): NonNullable<CatalogRouteDeps['onUpload']>
     m.uploadBytes.inc({ result }, bytes);
     m.uploadDuration.observe({ result }, seconds);
   };
+}
+
+function resumableMetrics(m: ApiMetrics): (event: ResumableEvent, n?: number) => void {
+  return (event, n = 1) => m.resumableUploads.inc({ event }, n);
 }
 
 function statusMetrics(m: ApiMetrics): NonNullable<StatusConsumerOptions['onOutcome']> {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { RENDITIONS } from '../../common/video/index.js';
 import { binary, pathItems, refs, type Json, type Operation, type Reply } from '../openapi/build.js';
+import { RESUMABLE_PATH, VIDEO_ID_HEADER } from './routes/resumable.js';
 import { uploadFieldsSchema } from './routes/upload.js';
 
 const userAuth = [{ accessCookie: [] }, { bearer: [] }];
@@ -190,6 +191,7 @@ function operations(uploadMaxBytes: number): Operation[] {
         503: err('Object storage or the cluster is unavailable.'),
       },
     },
+    ...resumableOperations(uploadMaxBytes, admin),
     {
       ...admin,
       method: 'get',
@@ -255,4 +257,87 @@ function operations(uploadMaxBytes: number): Operation[] {
 
 export function catalogOpenApiPaths(opts: { uploadMaxBytes: number }): Json {
   return pathItems(operations(opts.uploadMaxBytes));
+}
+
+/** The tus 1.0 endpoint (routes/resumable.ts): its requests carry their data in headers, described here. */
+function resumableOperations(
+  uploadMaxBytes: number,
+  admin: Pick<Operation, 'tags' | 'security'>,
+): Operation[] {
+  const uuid = z.uuid().describe('the upload (the last segment of the Location answered by the POST)');
+  const tus =
+    'Every request carries `Tus-Resumable: 1.0.0` (tus 1.0, https://tus.io/protocols/resumable-upload).';
+  const videoId = {
+    [VIDEO_ID_HEADER]: {
+      description:
+        'Once the upload is complete: the catalog id of the Video it created (the id GET /api/video/ lists)',
+      schema: { type: 'integer' },
+    },
+  };
+  return [
+    {
+      ...admin,
+      method: 'post',
+      path: RESUMABLE_PATH,
+      summary: 'Start a resumable upload (tus 1.0 creation; staff only)',
+      description:
+        `${tus} \`Upload-Length\` (at most ${uploadMaxBytes} bytes; no deferred length) and \`Upload-Metadata\` ` +
+        '(base64 values: `title` required, `description`, `category`, `filename`, `filetype`; the multipart ' +
+        "form's rules). No body: the data follows in PATCH requests. The upload expires " +
+        '(`Upload-Expires`) UPLOAD_RESUMABLE_EXPIRY_SECONDS after this request.',
+      responses: {
+        201: { description: 'Created: `Location` is the upload URL, `Upload-Expires` its expiry' },
+        400: { description: 'Invalid metadata fields, no Upload-Length, or a body', body: refs.fieldErrors },
+        401: unauthorized,
+        403: forbidden,
+        413: err('The declared length is larger than the limit.'),
+        503: err('Object storage is unavailable.'),
+      },
+    },
+    {
+      ...admin,
+      method: 'head',
+      path: `${RESUMABLE_PATH}{uuid}/`,
+      summary: "A resumable upload's offset (where to resume), and its Video once complete",
+      description: `${tus} A complete upload whose Video was not made yet (a lost answer, a restart) gets it now.`,
+      params: z.object({ uuid }),
+      responses: {
+        200: { description: '`Upload-Offset`, `Upload-Length`, `Upload-Expires`', headers: videoId },
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+        410: err('The upload expired.'),
+      },
+    },
+    {
+      ...admin,
+      method: 'patch',
+      path: `${RESUMABLE_PATH}{uuid}/`,
+      summary: 'Append data at `Upload-Offset` (application/offset+octet-stream)',
+      description:
+        `${tus} The first bytes (offset 0) must start a video container, or the upload is refused (415) and ` +
+        'removed. The request that completes the upload creates the Video (once) and answers its id.',
+      params: z.object({ uuid }),
+      body: { type: 'application/offset+octet-stream', schema: binary() },
+      responses: {
+        204: { description: 'Stored: the new `Upload-Offset`', headers: videoId },
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+        409: err('`Upload-Offset` is not the offset of the upload (HEAD it, then resume there).'),
+        410: err('The upload expired.'),
+        415: err('The first bytes are not a video.'),
+        503: err('Object storage or the cluster is unavailable.'),
+      },
+    },
+    {
+      ...admin,
+      method: 'delete',
+      path: `${RESUMABLE_PATH}{uuid}/`,
+      summary: 'Abandon a resumable upload (tus termination): its parts are removed',
+      description: tus,
+      params: z.object({ uuid }),
+      responses: { 204: { description: 'Removed' }, 401: unauthorized, 403: forbidden, 404: notFound },
+    },
+  ];
 }

@@ -17,7 +17,13 @@ import {
   type ResyncResult,
 } from './resync.js';
 import { applyUpdate, markDeletedById, type ApplyResult } from './store.js';
-import { abandonUpload, beginUpload, finishUpload, type UploadFields } from './uploads.js';
+import {
+  abandonUpload,
+  beginUpload,
+  finishResumableUpload,
+  finishUpload,
+  type UploadFields,
+} from './uploads.js';
 
 export type { CatalogOptions } from './options.js';
 export type { ResyncResult } from './resync.js';
@@ -102,6 +108,32 @@ export class CatalogService {
 
   finishUpload(row: VideoRow, size: number): Promise<VideoRow> {
     return this.writing(() => finishUpload(this.o, row, size));
+  }
+
+  /** A completed resumable upload's row and Video, created once whatever the number of calls (uploads.ts). */
+  finishResumableUpload(sourceKey: string, fields: UploadFields, size: number): Promise<VideoRow> {
+    return this.writing(() => finishResumableUpload(this.o, sourceKey, fields, size));
+  }
+
+  /** Source keys (in the sources bucket) of the rows created in [from, to) (the resumable uploads' clean-up). */
+  async sourceKeysCreatedBetween(from: Date, to: Date): Promise<string[]> {
+    const rows = await this.o.Video.findAll({
+      attributes: ['sourceKey'],
+      where: {
+        sourceBucket: this.o.sourceBucket,
+        sourceKey: { [Op.ne]: null },
+        createdAt: { [Op.gte]: from, [Op.lt]: to },
+      },
+    });
+    return rows.map((r) => r.sourceKey!);
+  }
+
+  /** The row whose source is `key` in the sources bucket (a resumable upload's, once finished). */
+  async findBySource(key: string): Promise<VideoRow | undefined> {
+    return (
+      (await this.o.Video.findOne({ where: { sourceBucket: this.o.sourceBucket, sourceKey: key } })) ??
+      undefined
+    );
   }
 
   abandonUpload(row: VideoRow): Promise<void> {

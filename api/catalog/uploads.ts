@@ -85,3 +85,40 @@ export async function abandonUpload(o: CatalogOptions, row: VideoRow): Promise<v
     );
   }
 }
+
+/**
+ * A resumable upload's last step (tus, routes/resumable.ts): its source is stored at `sourceKey`
+ * (the key is the tus upload id, so the row is keyed on it). Idempotent and safe across replicas:
+ * under a PostgreSQL advisory lock on the key, an existing linked row is answered again; an
+ * `Uploading` row of an earlier failed attempt is finished; otherwise the row is made, then the
+ * Video resource and the link (finishUpload). A failure leaves the source in place (the upload is
+ * complete: the client's next HEAD or PATCH tries again; the resync removes a row left Uploading).
+ */
+export async function finishResumableUpload(
+  o: CatalogOptions,
+  sourceKey: string,
+  fields: UploadFields,
+  size: number,
+): Promise<VideoRow> {
+  return o.sequelize.transaction(async (transaction) => {
+    await o.sequelize.query('SELECT pg_advisory_xact_lock(hashtext(:key))', {
+      replacements: { key: `videoflix.resumable:${o.sourceBucket}/${sourceKey}` },
+      transaction,
+    });
+    const existing = await o.Video.findOne({
+      where: { sourceBucket: o.sourceBucket, sourceKey },
+      order: [['id', 'ASC']],
+    });
+    if (existing && existing.phase !== 'Uploading') return existing;
+    const row =
+      existing ??
+      (await o.Video.create({
+        ...fields,
+        phase: 'Uploading',
+        namespace: o.kube.namespace,
+        sourceBucket: o.sourceBucket,
+        sourceKey,
+      }));
+    return finishUpload(o, row, size);
+  });
+}

@@ -43,6 +43,8 @@ export interface ApiMetrics {
   rateLimitRefusals: Counter<'limiter'>;
   uploadBytes: Counter<'result'>;
   uploadDuration: Histogram<'result'>;
+  /** Resumable (tus) uploads: created, resumed (a HEAD: a client asking where to resume), completed, refused (not a video), expired. */
+  resumableUploads: Counter<'event'>;
   streamingBytes: Counter<'kind'>;
   statusLag: Histogram;
   statusMessages: Counter<'outcome'>;
@@ -129,6 +131,12 @@ export function createApiMetrics(
       name: `${P}upload_bytes_total`,
       help: 'Bytes of uploaded video files received, by result of the upload',
       labelNames: ['result'],
+      registers,
+    }),
+    resumableUploads: new Counter({
+      name: `${P}resumable_uploads_total`,
+      help: 'Resumable (tus) admin uploads by event: created, resumed (a HEAD: a client asking where to resume), completed, refused, expired',
+      labelNames: ['event'],
       registers,
     }),
     uploadDuration: new Histogram({

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 
 export type Json = Record<string, unknown>;
-type Method = 'get' | 'post' | 'delete';
+type Method = 'get' | 'head' | 'post' | 'patch' | 'delete';
 
 /** One answer: a description, and a body (a zod schema, or a `$ref` to a component) of a content type. */
 export interface Reply {

@@ -7,7 +7,8 @@
  * S3, per component (bucket policies naming each component's access key):
  * - api: uploads sources (PutObject, AbortMultipartUpload, DeleteObject of a failed upload, GetObject
  *   for the size check), sweeps multipart uploads left incomplete in sources (ListBucketMultipartUploads:
- *   upload ids, not objects) and streams HLS (GetObject on media). It never lists a bucket's objects and
+ *   upload ids, not objects), resumes tus uploads from the parts stored so far (ListMultipartUploadParts:
+ *   the parts of one upload) and streams HLS (GetObject on media). It never lists a bucket's objects and
  *   never writes media.
  * - operator: reads rendition metadata and writes master playlists (GetObject, PutObject on media),
  *   deletes a Video's objects (ListBucket + DeleteObject on both buckets). It never reads sources.
@@ -50,6 +51,7 @@ export const S3_GRANTS: Record<Component, Grant[]> = {
         's3:ListBucketMultipartUploads',
         's3:PutObject',
         's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
         's3:GetObject',
         's3:DeleteObject',
       ],

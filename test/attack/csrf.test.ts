@@ -45,6 +45,18 @@ describe('attack: cross-site requests from a foreign origin on every unsafe rout
       },
     ],
     ['DELETE', '/api/admin/videos/1/', () => ({ body: '', type: 'application/json' })],
+    // the resumable upload (tus 1.0, issue 25): creation, a chunk, termination
+    ['POST', '/api/admin/uploads/', () => ({ body: '', type: 'application/json' })],
+    [
+      'PATCH',
+      '/api/admin/uploads/00000000-0000-4000-8000-000000000000/',
+      () => ({ body: Buffer.from('\0\0\0\x18ftypisom'), type: 'application/offset+octet-stream' }),
+    ],
+    [
+      'DELETE',
+      '/api/admin/uploads/00000000-0000-4000-8000-000000000000/',
+      () => ({ body: '', type: 'application/json' }),
+    ],
   ];
 
   for (const [method, path, make] of routes) {

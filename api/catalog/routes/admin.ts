@@ -29,6 +29,9 @@ export function adminVideoRouter(deps: CatalogRouteDeps, auth: AuthMiddleware): 
     }),
   );
 
+  // the resumable (tus 1.0) uploads beside it: /api/admin/uploads/ (routes/resumable.ts)
+  if (deps.resumable) r.use(deps.resumable.router(auth));
+
   // a refused upload (401, 403, 4xx before or while reading) drains what the client is still
   // sending, up to a bound, so it can read the answer instead of failing to write (EPIPE)
   r.use('/admin/videos/', ((err, req, res, next) => {

@@ -6,6 +6,7 @@ import type { ChangeFeed } from '../changes.js';
 import type { CatalogService } from '../service.js';
 import type { SegmentUrls } from '../streaming.js';
 import type { InFlightUploads } from './in-flight.js';
+import type { ResumableUploads } from './resumable.js';
 import type { UploadResult } from './upload.js';
 
 export interface CatalogRouteDeps {
@@ -23,6 +24,8 @@ export interface CatalogRouteDeps {
   offload?: SegmentUrls;
   /** The videos table's change notifications (the list's cache; absent: a fingerprint query per request). */
   changes?: ChangeFeed;
+  /** The tus endpoint (/api/admin/uploads/; routes/resumable.ts). */
+  resumable?: ResumableUploads;
   /** Each upload's result, bytes and seconds (the API's metrics). */
   onUpload?: (result: UploadResult, bytes: number, seconds: number) => void;
   /** Rewritten playlists kept in memory (per object and row version; default 60 s, 1000 entries). */

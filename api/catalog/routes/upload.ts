@@ -67,16 +67,16 @@ async function* counted(chunks: AsyncIterable<Buffer>, meter: { bytes: number })
   }
 }
 
-class ClientGoneError extends Error {
+export class ClientGoneError extends Error {
   constructor() {
     super('the client closed the connection before the upload was complete');
     this.name = 'ClientGoneError';
   }
 }
 
-const tooLarge = (max: number) =>
+export const tooLarge = (max: number) =>
   new AppError(413, 'payload_too_large', `The file is larger than the limit of ${max} bytes.`);
-const notVideo = (reason: string) =>
+export const notVideo = (reason: string) =>
   new AppError(415, 'not_a_video', `The uploaded file is not a video: ${reason}.`, {
     file: [`The uploaded file is not a video: ${reason}.`],
   });
@@ -252,7 +252,7 @@ async function upload(
   }
 }
 
-function mapFailure(err: unknown, maxBytes: number): unknown {
+export function mapFailure(err: unknown, maxBytes: number): unknown {
   if (err instanceof ClientGoneError || err instanceof AppError) return err;
   if (err instanceof UploadTooLargeError) return tooLarge(maxBytes);
   const status = kubeStatus(err);

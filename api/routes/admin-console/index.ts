@@ -2,8 +2,9 @@
  * The admin console (issue 15): the Django admin's replacement for uploads, served by the API at /admin/.
  *
  * Browser code in web/admin-console/ (index.html, style.css and native ES modules: app.js and the modules it
- * imports; no framework, no build step), served by express.static, plus hls.js from node_modules (a production
- * dependency, so the API image has it; no CDN) at /admin/vendor/hls.min.js. The page talks to the API's own
+ * imports; no framework, no build step), served by express.static, plus hls.js and tus-js-client from
+ * node_modules (production dependencies, so the API image has them; no CDN) at /admin/vendor/hls.min.js and
+ * /admin/vendor/tus.min.js (the resumable uploads of issue 25). The page talks to the API's own
  * routes on the same origin with the auth cookies (POST /api/login/, /api/admin/videos/, the HLS routes), so
  * CSRF's Origin check passes as for any same-origin request.
  *
@@ -40,6 +41,8 @@ export interface AdminConsoleOptions {
   dir?: string;
   /** Path of hls.min.js (default: resolved from the hls.js package). */
   hlsPath?: string;
+  /** Path of tus.min.js (default: resolved from the tus-js-client package). */
+  tusPath?: string;
 }
 
 export function defaultAdminConsoleDir(): string {
@@ -66,7 +69,11 @@ function consoleHeaders(file: string, cache: string): Record<string, string> {
 
 export function adminConsoleRouter(opts: AdminConsoleOptions = {}): Router {
   const dir = opts.dir ?? defaultAdminConsoleDir();
-  const hlsPath = opts.hlsPath ?? createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+  const require = createRequire(import.meta.url);
+  const vendor: Record<string, string> = {
+    'hls.min.js': opts.hlsPath ?? require.resolve('hls.js/dist/hls.min.js'),
+    'tus.min.js': opts.tusPath ?? require.resolve('tus-js-client/dist/tus.min.js'),
+  };
   const files = express.static(dir, {
     index: 'index.html',
     redirect: false,
@@ -80,12 +87,13 @@ export function adminConsoleRouter(opts: AdminConsoleOptions = {}): Router {
 
   const r = Router({ strict: true, caseSensitive: true });
   r.get('/admin', (_req, res) => res.redirect(301, ADMIN_CONSOLE_PATH));
-  r.get(`${ADMIN_CONSOLE_PATH}vendor/hls.min.js`, (_req, res, next) => {
-    const headers = consoleHeaders(hlsPath, 'public, max-age=86400');
-    res.sendFile(hlsPath, { cacheControl: false, headers }, (err) => {
-      if (err) next(err);
+  for (const [name, file] of Object.entries(vendor))
+    r.get(`${ADMIN_CONSOLE_PATH}vendor/${name}`, (_req, res, next) => {
+      const headers = consoleHeaders(file, 'public, max-age=86400');
+      res.sendFile(file, { cacheControl: false, headers }, (err) => {
+        if (err) next(err);
+      });
     });
-  });
   r.use(ADMIN_CONSOLE_PATH, (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !CONSOLE_FILE.test(req.path)) return next();
     files(req, res, next);

@@ -39,6 +39,12 @@ The API's environment (api/config.ts), shared by the Deployment, the migration J
   value: {{ include "videoflix.streamingHosts" . | quote }}
 - name: BCRYPT_COST
   value: {{ .Values.api.bcryptCost | quote }}
+- name: UPLOAD_RESUMABLE_EXPIRY_SECONDS
+  value: {{ .Values.api.resumableUploads.expirySeconds | quote }}
+- name: UPLOAD_RESUMABLE_CLEANUP_SECONDS
+  value: {{ .Values.api.resumableUploads.cleanupSeconds | quote }}
+- name: UPLOAD_RESUMABLE_CONCURRENT_PARTS
+  value: {{ .Values.api.resumableUploads.concurrentParts | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 - name: JWT_SECRET

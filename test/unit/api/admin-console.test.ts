@@ -54,6 +54,14 @@ describe('api: admin console router', () => {
     expect(res.body as string).to.include('Hls');
   });
 
+  it('serves tus-js-client from its package (the resumable uploads; no CDN)', async () => {
+    const res = await getText('/admin/vendor/tus.min.js').expect(200);
+    expect(res.headers['content-type']).to.equal('text/javascript; charset=utf-8');
+    expect(res.headers['content-security-policy']).to.equal(ADMIN_CONSOLE_CSP);
+    expect(res.body as string).to.include('tus');
+    expect(res.body as string).to.not.match(/\beval\(|new Function\(/);
+  });
+
   it('redirects /admin to /admin/ and answers HEAD without a body', async () => {
     await supertest(app).get('/admin').expect(301).expect('Location', '/admin/');
     const head = await supertest(app).head('/admin/app.js').expect(200);
@@ -67,6 +75,7 @@ describe('api: admin console router', () => {
       '/admin/%2e%2e/package.json',
       '/admin/vendor/',
       '/admin/vendor/hls.js',
+      '/admin/vendor/tus.js',
       '/admin/APP.JS',
       '/admin/app.js/',
       '/admin/.hidden.js',
@@ -94,6 +103,7 @@ describe('api: admin console router', () => {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts.map((m) => /\bsrc="([^"]+)"/.exec(m[1]!)?.[1])).to.deep.equal([
       'vendor/hls.min.js',
+      'vendor/tus.min.js',
       'app.js',
     ]);
     for (const m of scripts) expect(m[2]!.trim(), 'inline script').to.equal('');
