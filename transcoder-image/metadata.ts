@@ -7,9 +7,11 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   MAX_TERMINATION_MESSAGE_BYTES,
+  measureBandwidth,
   type RenditionMetadata,
   type RenditionName,
 } from '../common/video/index.js';
+export { measureBandwidth };
 import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } from './ffmpeg/index.js';
 
 export interface PlaylistSegment {
@@ -43,22 +45,6 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     }
   }
   return { targetDuration, segments, endList };
-}
-
-/**
- * HLS BANDWIDTH (peak segment bit rate) and AVERAGE-BANDWIDTH (total bits / total duration), in
- * bits/s, rounded up. Sizes are of the whole transport stream segment, as a player downloads it.
- */
-export function measureBandwidth(segments: { bytes: number; duration: number }[]): {
-  peak: number;
-  average: number;
-} {
-  const usable = segments.filter((s) => s.duration > 0);
-  if (usable.length === 0) throw new Error('no segment with a positive duration');
-  const peak = Math.max(...usable.map((s) => (s.bytes * 8) / s.duration));
-  const bits = usable.reduce((n, s) => n + s.bytes * 8, 0);
-  const seconds = usable.reduce((n, s) => n + s.duration, 0);
-  return { peak: Math.ceil(peak), average: Math.ceil(bits / seconds) };
 }
 
 /**

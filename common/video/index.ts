@@ -7,3 +7,4 @@ export * from './predicates.js';
 export * from './status-message.js';
 export * from './media-files.js';
 export * from './progress.js';
+export * from './chunks.js';
