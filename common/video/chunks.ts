@@ -41,6 +41,12 @@ export const MIN_LAST_CHUNK_SECONDS = 1;
 /** MPEG-TS clock. */
 export const TS_HZ = 90_000;
 
+/** The effective chunk length L: `chunkSeconds` rounded up to a multiple of the segment length (≥ one segment). */
+export function chunkLength(chunkSeconds: number, segmentSeconds: number): number {
+  if (!(segmentSeconds > 0)) throw new RangeError(`segment length must be positive, got ${segmentSeconds}`);
+  return Math.max(1, Math.ceil(chunkSeconds / segmentSeconds - 1e-9)) * segmentSeconds;
+}
+
 /**
  * undefined when the source is not longer than the threshold (or threshold 0), or when the plan
  * would be a single chunk: one process, as today.
@@ -51,9 +57,7 @@ export function planChunks(
   segmentSeconds: number,
 ): ChunkPlan | undefined {
   if (!(settings.thresholdSeconds > 0) || !(durationSeconds > settings.thresholdSeconds)) return undefined;
-  if (!(segmentSeconds > 0)) throw new RangeError(`segment length must be positive, got ${segmentSeconds}`);
-  const perChunk = Math.max(1, Math.ceil(settings.chunkSeconds / segmentSeconds - 1e-9));
-  const chunkSeconds = perChunk * segmentSeconds;
+  const chunkSeconds = chunkLength(settings.chunkSeconds, segmentSeconds);
   const count = Math.max(1, Math.ceil((durationSeconds - MIN_LAST_CHUNK_SECONDS) / chunkSeconds - 1e-9));
   return count > 1 ? { chunkSeconds, count } : undefined;
 }
