@@ -22,8 +22,7 @@ import { usageError } from './errors.js';
 import type { StorageSettings } from './storage.js';
 
 export type TaskArgs =
-  | { task: 'thumbnail' }
-  | { task: 'rendition' | 'chunk' | 'stitch'; rendition: RenditionName };
+  { task: 'thumbnail' } | { task: 'rendition' | 'chunk' | 'stitch'; rendition: RenditionName };
 
 export const USAGE = `usage: main.js ${TRANSCODER_TASKS.thumbnail} | ${TRANSCODER_TASKS.rendition}|${TRANSCODER_TASKS.chunk}|${TRANSCODER_TASKS.stitch} <${RENDITIONS.join('|')}>`;
 

@@ -17,12 +17,16 @@ import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } f
 export interface PlaylistSegment {
   uri: string;
   duration: number;
+  /** The EXTINF value as written ("6.000000"). */
+  extinf: string;
 }
 
 export interface MediaPlaylist {
   targetDuration: number;
   segments: PlaylistSegment[];
   endList: boolean;
+  /** #EXT-X-VERSION, when present. */
+  version?: number;
 }
 
 /** Parses the media playlist ffmpeg wrote (EXTINF + URI lines). */
@@ -30,21 +34,24 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   if (lines[0] !== '#EXTM3U') throw new Error('not an HLS playlist (no #EXTM3U)');
   let targetDuration = 0;
-  let pending: number | undefined;
+  let pending: string | undefined;
   let endList = false;
+  let version: number | undefined;
   const segments: PlaylistSegment[] = [];
   for (const line of lines) {
     if (line.startsWith('#EXT-X-TARGETDURATION:')) targetDuration = Number(line.slice(22));
-    else if (line.startsWith('#EXTINF:')) pending = Number.parseFloat(line.slice(8));
+    else if (line.startsWith('#EXT-X-VERSION:')) version = Number(line.slice(15));
+    else if (line.startsWith('#EXTINF:')) pending = line.slice(8).split(',')[0]!;
     else if (line === '#EXT-X-ENDLIST') endList = true;
     else if (line && !line.startsWith('#')) {
-      if (pending === undefined || !Number.isFinite(pending))
+      const duration = pending === undefined ? NaN : Number.parseFloat(pending);
+      if (pending === undefined || !Number.isFinite(duration))
         throw new Error(`segment ${line} has no #EXTINF`);
-      segments.push({ uri: line, duration: pending });
+      segments.push({ uri: line, duration, extinf: pending });
       pending = undefined;
     }
   }
-  return { targetDuration, segments, endList };
+  return { targetDuration, segments, endList, ...(version !== undefined ? { version } : {}) };
 }
 
 /**

@@ -18,7 +18,7 @@ const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 1600
 export interface TsMeasure {
   /** Per PID (decimal string): packets that carry a payload. */
   payloadPackets: Record<string, number>;
-  /** Per PID: continuity counter of its first payload packet. */
+  /** Per PID: continuity counter of its first packet. */
   firstCc: Record<string, number>;
   videoPid?: number;
   audioPid?: number;
@@ -45,7 +45,11 @@ function payloadOffset(p: Buffer, at: number): number {
 /** 33-bit PTS from 5 PES header bytes (no 32-bit overflow). */
 export function readPts(b: Buffer, at: number): number {
   return (
-    ((b[at]! >> 1) & 7) * 2 ** 30 + (b[at + 1]! << 22) + ((b[at + 2]! >> 1) << 15) + (b[at + 3]! << 7) + (b[at + 4]! >> 1)
+    ((b[at]! >> 1) & 7) * 2 ** 30 +
+    (b[at + 1]! << 22) +
+    ((b[at + 2]! >> 1) << 15) +
+    (b[at + 3]! << 7) +
+    (b[at + 4]! >> 1)
   );
 }
 
@@ -82,10 +86,10 @@ export class TsScanner {
     if (b[at] !== SYNC) throw new Error('lost MPEG-TS sync (0x47)');
     const pid = ((b[at + 1]! & 0x1f) << 8) | b[at + 2]!;
     if (pid === NULL_PID) return;
+    const key = String(pid);
+    if (this.m.firstCc[key] === undefined) this.m.firstCc[key] = b[at + 3]! & 0x0f;
     const off = payloadOffset(b, at);
     if (off < 0) return;
-    const key = String(pid);
-    if (this.m.payloadPackets[key] === undefined) this.m.firstCc[key] = b[at + 3]! & 0x0f;
     this.m.payloadPackets[key] = (this.m.payloadPackets[key] ?? 0) + 1;
     const pusi = (b[at + 1]! & 0x40) !== 0;
     const start = at + off;
@@ -139,7 +143,7 @@ export class TsScanner {
     const data = Buffer.concat(this.audioPes);
     let frames = 0;
     let step: number | undefined;
-    for (let i = 0; i + 7 <= data.length; ) {
+    for (let i = 0; i + 7 <= data.length;) {
       if (data[i] !== 0xff || (data[i + 1]! & 0xf6) !== 0xf0) throw new Error('audio PES is not ADTS');
       const len = ((data[i + 3]! & 0x03) << 11) | (data[i + 4]! << 3) | (data[i + 5]! >> 5);
       const rate = ADTS_RATES[(data[i + 2]! >> 2) & 0x0f];
@@ -168,24 +172,43 @@ export function scanTs(buf: Buffer): TsMeasure {
 }
 
 /**
- * Adds `offsets[pid]` (mod 16) to the continuity counter of every packet of that PID, in place; `buf`
- * holds whole packets. Adaptation-only packets are shifted too: they repeat the previous counter.
+ * Sets the continuity counters of whole packets in place so that each PID's first packet carries
+ * `targets[pid]`, and every later one keeps its distance to it (mod 16): one constant per PID, found
+ * at that PID's first packet (`state`, carried across calls). Applied twice, it changes nothing the
+ * second time: a retried stitch is harmless. PIDs without a target are left as they are.
  */
-export function renumberContinuity(buf: Buffer, offsets: ReadonlyMap<number, number>): void {
+export function renumberContinuity(
+  buf: Buffer,
+  targets: ReadonlyMap<number, number>,
+  state: Map<number, number> = new Map(),
+): void {
   if (buf.length % TS_PACKET_BYTES !== 0) throw new Error('not whole TS packets');
   for (let at = 0; at < buf.length; at += TS_PACKET_BYTES) {
     if (buf[at] !== SYNC) throw new Error('lost MPEG-TS sync (0x47)');
     const pid = ((buf[at + 1]! & 0x1f) << 8) | buf[at + 2]!;
-    const add = offsets.get(pid);
-    if (!add || pid === NULL_PID) continue;
-    buf[at + 3] = (buf[at + 3]! & 0xf0) | ((buf[at + 3]! + add) & 0x0f);
+    const target = targets.get(pid);
+    if (target === undefined || pid === NULL_PID) continue;
+    const cc = buf[at + 3]! & 0x0f;
+    let add = state.get(pid);
+    if (add === undefined) {
+      add = (target - cc + 16) & 0x0f;
+      state.set(pid, add);
+    }
+    buf[at + 3] = (buf[at + 3]! & 0xf0) | ((cc + add) & 0x0f);
   }
 }
 
-/** A stream transform applying renumberContinuity to a transport stream (any chunking of the input). */
+/**
+ * A stream transform applying renumberContinuity to a transport stream (any chunking of the input);
+ * `observe` sees the original packets first (to measure them in the same pass).
+ */
 export class ContinuityRewriter extends Transform {
   private carry = Buffer.alloc(0);
-  constructor(private readonly offsets: ReadonlyMap<number, number>) {
+  private readonly state = new Map<number, number>();
+  constructor(
+    private readonly targets: ReadonlyMap<number, number>,
+    private readonly observe?: (packets: Buffer) => void,
+  ) {
     super();
   }
   override _transform(piece: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -193,7 +216,8 @@ export class ContinuityRewriter extends Transform {
       const buf = this.carry.length > 0 ? Buffer.concat([this.carry, piece]) : Buffer.from(piece);
       const whole = buf.length - (buf.length % TS_PACKET_BYTES);
       const out = buf.subarray(0, whole);
-      renumberContinuity(out, this.offsets);
+      this.observe?.(out);
+      renumberContinuity(out, this.targets, this.state);
       this.carry = Buffer.from(buf.subarray(whole));
       done(null, out);
     } catch (err) {
@@ -201,8 +225,24 @@ export class ContinuityRewriter extends Transform {
     }
   }
   override _flush(done: TransformCallback): void {
-    done(this.carry.length > 0 ? new Error(`${this.carry.length} trailing bytes: not whole TS packets`) : null);
+    done(
+      this.carry.length > 0 ? new Error(`${this.carry.length} trailing bytes: not whole TS packets`) : null,
+    );
   }
+}
+
+/**
+ * The continuity counters a segment of chunk k must start with, per PID: its original first counters
+ * (as the chunk measured them) moved by the chunk's offset (continuityOffsets).
+ */
+export function segmentContinuityTargets(
+  segmentFirstCc: Record<string, number>,
+  chunkOffsets: ReadonlyMap<number, number>,
+): Map<number, number> {
+  const targets = new Map<number, number>();
+  for (const [pid, cc] of Object.entries(segmentFirstCc))
+    targets.set(Number(pid), (cc + (chunkOffsets.get(Number(pid)) ?? 0)) & 0x0f);
+  return targets;
 }
 
 /**

@@ -80,6 +80,8 @@ export interface ChunkSegment {
   firstAudioPts?: number;
   lastAudioPts?: number;
   audioPackets?: number;
+  /** Addition: per TS PID, the continuity counter of the segment's first packet, as the chunk wrote it. */
+  ccFirst?: Record<string, number>;
 }
 
 export interface ChunkMetadata {

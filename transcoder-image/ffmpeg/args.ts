@@ -5,7 +5,14 @@
  */
 import path from 'node:path';
 import { percentOf } from '../../common/video/progress.js';
-import type { AudioPiecesOptions, EncodeHlsOptions, MediaFailure, ProbeInfo, ProbedStream, ThumbnailOptions } from './types.js';
+import type {
+  AudioPiecesOptions,
+  EncodeHlsOptions,
+  MediaFailure,
+  ProbeInfo,
+  ProbedStream,
+  ThumbnailOptions,
+} from './types.js';
 
 export const SEGMENT_FILE_PATTERN = 'segment_%03d.ts';
 export const PLAYLIST_FILE = 'index.m3u8';
@@ -126,7 +133,9 @@ export function audioPieceInputOptions(c: NonNullable<EncodeHlsOptions['chunk']>
  * (audio_0.nut … audio_{count-1}.nut), nothing re-encoded, no packet lost or repeated.
  */
 export function audioPiecesOutputOptions(o: AudioPiecesOptions): string[] {
-  const times = Array.from({ length: o.count - 1 }, (_, i) => seconds(AUDIO_PIECE_OFFSET_SECONDS + (i + 1) * o.chunkSeconds));
+  const times = Array.from({ length: o.count - 1 }, (_, i) =>
+    seconds(AUDIO_PIECE_OFFSET_SECONDS + (i + 1) * o.chunkSeconds),
+  );
   return [
     '-map',
     `0:${o.audioStreamIndex}`,
