@@ -138,6 +138,15 @@ export function stitchPlaylist(chunks: ChunkMetadata[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * `next` − (`last` + `step`) in ticks: 0 when seamless. A step that is not a whole number of ticks
+ * (23.976 fps: 3753.75) leaves the muxer's rounding, under one tick, which counts as 0.
+ */
+export function ticksGap(next: number, last: number, step: number): number {
+  const g = next - (last + step);
+  return Math.abs(g) < 1 ? 0 : Math.round(g);
+}
+
 const segmentNumber = (name: string) => Number(/^segment_(\d+)\.ts$/.exec(name)?.[1] ?? NaN);
 
 /**
@@ -179,30 +188,31 @@ export function checkChunks(chunks: ChunkMetadata[], report?: StitchReport): str
       const n = segmentNumber(s.name);
       if (!Number.isInteger(n)) return `${where}: not a segment name`;
       if (prev && n !== segmentNumber(prev.name) + 1) return `${where}: follows ${prev.name}`;
-      const frames = (s.lastVideoPts - s.firstVideoPts) / vStep + 1;
+      const frames = Math.round((s.lastVideoPts - s.firstVideoPts) / vStep) + 1;
       if (s.videoFrames !== frames)
         return `${where}: ${s.videoFrames} video frames, PTS span says ${frames} (missing or duplicate frames)`;
-      const offGrid = s.firstVideoPts - origin - n * segTicks;
-      if (offGrid < 0 || offGrid >= vStep)
-        return `${where}: first video PTS ${s.firstVideoPts} is off the ${segSeconds} s segment grid by ${offGrid} ticks`;
       if (prev) {
         const kind = prevChunk === c.index ? 'inside the chunk' : `at the join ${prevChunk}→${c.index}`;
-        const gap = s.firstVideoPts - (prev.lastVideoPts + vStep);
+        const gap = ticksGap(s.firstVideoPts, prev.lastVideoPts, vStep);
         if (gap !== 0) return `${where}: video PTS gap of ${gap} ticks ${kind}`;
         if (hasAudio) {
           if (s.firstAudioPts === undefined || prev.lastAudioPts === undefined)
             return `${where}: audio missing`;
-          const aGap = s.firstAudioPts - (prev.lastAudioPts + aStep);
+          const aGap = ticksGap(s.firstAudioPts, prev.lastAudioPts, aStep);
           if (aGap !== 0) return `${where}: audio PTS gap of ${aGap} ticks ${kind}`;
         }
       }
+      // the first frame at or after n·segment length (a frame step that is not whole ticks: within one tick)
+      const offGrid = s.firstVideoPts - origin - n * segTicks;
+      if (offGrid <= -1 || offGrid >= vStep)
+        return `${where}: first video PTS ${s.firstVideoPts} is off the ${segSeconds} s segment grid by ${offGrid} ticks`;
       if (
         hasAudio &&
         s.audioPackets !== undefined &&
         s.firstAudioPts !== undefined &&
         s.lastAudioPts !== undefined
       ) {
-        const packets = (s.lastAudioPts - s.firstAudioPts) / aStep + 1;
+        const packets = Math.round((s.lastAudioPts - s.firstAudioPts) / aStep) + 1;
         if (s.audioPackets !== packets)
           return `${where}: ${s.audioPackets} audio packets, PTS span says ${packets}`;
       }

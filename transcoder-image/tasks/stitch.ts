@@ -16,6 +16,7 @@ import {
   type ChunkMetadata,
   type RenditionName,
   type StitchReport,
+  ticksGap,
 } from '../../common/video/index.js';
 import { badInput, TranscoderError, usageError } from '../errors.js';
 import { pool } from '../storage.js';
@@ -35,12 +36,6 @@ export const STITCH_CONCURRENCY = 4;
 export interface StitchResult {
   report: StitchReport;
   keys: string[];
-}
-
-/** A gap in ticks, 0 when under one tick (a frame step that is not a whole number of ticks). */
-function gap(next: number, last: number, step: number): number {
-  const g = next - (last + step);
-  return Math.abs(g) < 1 ? 0 : Math.round(g);
 }
 
 export async function runStitch(ctx: TaskContext, name: RenditionName): Promise<StitchResult> {
@@ -100,13 +95,13 @@ export async function runStitch(ctx: TaskContext, name: RenditionName): Promise<
       throw badInput(`chunks of ${name} do not stitch: no video at the join into chunk ${k}`);
     const join: StitchReport['joins'][number] = {
       index: k,
-      videoGapTicks: gap(after.firstVideoPts, before.lastVideoPts, vStep),
+      videoGapTicks: ticksGap(after.firstVideoPts, before.lastVideoPts, vStep),
     };
     if (aStep !== undefined) {
       join.audioGapTicks =
         before.lastAudioPts === undefined || after.firstAudioPts === undefined
           ? Number.NaN
-          : gap(after.firstAudioPts, before.lastAudioPts, aStep);
+          : ticksGap(after.firstAudioPts, before.lastAudioPts, aStep);
     }
     joins.push(join);
   }
