@@ -104,7 +104,7 @@ describe('chunked transcoding: thumbnail → chunks → stitch (real ffmpeg, rea
   let bundle: string;
   let sourceFile: string;
   const runs: Record<string, RunResult> = {};
-  let chunks: ChunkMetadata[] = [];
+  const chunks: ChunkMetadata[] = [];
   let refPlaylist: string;
   let refMeta: RenditionMetadata;
   let preStitchDir: string;
