@@ -41,7 +41,7 @@ export function parseArgs(argv: readonly string[]): TaskArgs {
   }
   if (task !== undefined && RENDITION_TASKS.includes(task)) {
     const [name, ...extra] = rest;
-    if (name === undefined) throw usageError(`${task} needs a rendition name; ${USAGE}`);
+    if (name === undefined) throw usageError(`${task} needs a name; ${USAGE}`);
     if (!(RENDITIONS as readonly string[]).includes(name)) {
       throw usageError(`unknown rendition "${name}"; ${USAGE}`);
     }
