@@ -11,7 +11,8 @@
  * Owner: this module (the transcoder writes the chunk metadata, the operator reads it). All
  * timestamps are MPEG-TS 90 kHz ticks as they are in the segments.
  */
-import type { RenditionName } from './constants.js';
+import { z } from 'zod';
+import { RENDITIONS, type RenditionName } from './constants.js';
 import { measureBandwidth } from './media-files.js';
 import type { RenditionMetadata } from './types.js';
 
@@ -115,6 +116,59 @@ export interface StitchReport {
   /** Measured on the real bytes, 0 = seamless. `index` is the later chunk of the join. */
   joins: { index: number; videoGapTicks: number; audioGapTicks?: number }[];
 }
+
+const ticks = z.number().min(0);
+const count = z.number().int().min(0);
+const ccMap = z.record(z.string().regex(/^\d+$/), z.number().int().min(0).max(15));
+
+/** chunk_<k>.json as the chunk task writes it (checked on write) and the stitch and the operator read it. */
+export const chunkMetadataSchema: z.ZodType<ChunkMetadata> = z.object({
+  rendition: z.enum(RENDITIONS),
+  index: count,
+  count: z.number().int().min(1),
+  startSeconds: z.number().min(0),
+  targetDuration: z.number().positive(),
+  segments: z
+    .array(
+      z.object({
+        name: z.string().regex(/^segment_\d{3,6}\.ts$/),
+        extinf: z.string().regex(/^\d+(\.\d+)?$/),
+        bytes: z.number().int().positive(),
+        firstVideoPts: ticks,
+        lastVideoPts: ticks,
+        videoFrames: z.number().int().positive(),
+        firstAudioPts: ticks.optional(),
+        lastAudioPts: ticks.optional(),
+        audioPackets: count.optional(),
+        ccFirst: ccMap.optional(),
+      }),
+    )
+    .min(1),
+  videoPtsStep: z.number().positive(),
+  audioPtsStep: z.number().positive().optional(),
+  ccCounts: ccMap,
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  codecs: z.string().min(1),
+  frameRate: z.number().positive(),
+  segmentSeconds: z.number().positive().optional(),
+  ccFirst: ccMap.optional(),
+  playlistVersion: z.number().int().positive().optional(),
+});
+
+/** stitch.json. */
+export const stitchReportSchema: z.ZodType<StitchReport> = z.object({
+  rendition: z.enum(RENDITIONS),
+  count: z.number().int().min(1),
+  segmentsRewritten: count,
+  joins: z.array(
+    z.object({
+      index: z.number().int().min(1),
+      videoGapTicks: z.number(),
+      audioGapTicks: z.number().optional(),
+    }),
+  ),
+});
 
 /** The chunks sorted by index (a copy). */
 function ordered(chunks: ChunkMetadata[]): ChunkMetadata[] {

@@ -10,8 +10,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  assertMediaFile,
   chunkKeys,
   chunkLength,
+  chunkMetadataSchema,
   type ChunkMetadata,
   type ChunkSegment,
   type RenditionName,
@@ -98,14 +100,18 @@ export async function runChunk(ctx: TaskContext, name: RenditionName): Promise<C
     let metadata: ChunkMetadata;
     try {
       const playlist = parseMediaPlaylist(await readFile(path.join(segDir, PLAYLIST), 'utf8'));
-      metadata = chunkMetadata(playlist, measures, {
-        name,
-        index,
-        count,
-        startSeconds,
-        segmentSeconds,
-        hasAudio,
-      });
+      metadata = assertMediaFile(
+        chunkMetadataSchema,
+        `chunk_${index}.json`,
+        chunkMetadata(playlist, measures, {
+          name,
+          index,
+          count,
+          startSeconds,
+          segmentSeconds,
+          hasAudio,
+        }),
+      );
     } catch (err) {
       throw new TranscoderError('internal', `measuring ${name} chunk ${index}: ${(err as Error).message}`, {
         cause: err,

@@ -11,7 +11,9 @@
  */
 import {
   checkChunks,
+  checkMediaFile,
   chunkKeys,
+  chunkMetadataSchema,
   keys,
   type ChunkMetadata,
   type RenditionName,

@@ -2,8 +2,11 @@
 import { expect } from 'chai';
 import {
   checkChunks,
+  checkMediaFile,
   chunkKeys,
   chunkLength,
+  chunkMetadataSchema,
+  stitchReportSchema,
   DEFAULT_CHUNKING,
   planChunks,
   renditionMetadataFromChunks,
@@ -220,6 +223,20 @@ describe('common/video/chunks', () => {
       ).to.match(/audio gap of -1920 ticks at the join into chunk 1/);
       expect(checkChunks(chunks(), report({ joins: [] }))).to.match(/measured 0 of 2 joins/);
     });
+  });
+
+  it('chunkMetadataSchema and stitchReportSchema accept what is written and name a bad field', () => {
+    for (const c of chunks())
+      expect(checkMediaFile(chunkMetadataSchema, 'chunk.json', { ok: c })).to.deep.equal({ ok: c });
+    expect(checkMediaFile(stitchReportSchema, 'stitch.json', { ok: report() })).to.have.property('ok');
+    const bad = { ...chunks()[0]!, segments: [{ ...chunks()[0]!.segments[0]!, name: '../x.ts' }] };
+    expect(checkMediaFile(chunkMetadataSchema, 'chunk_0.json', { ok: bad }))
+      .to.have.property('error')
+      .that.matches(/chunk_0\.json is malformed: segments\.0\.name/);
+    const badCc = { ...chunks()[0]!, ccCounts: { '256': 16 } };
+    expect(checkMediaFile(chunkMetadataSchema, 'chunk_0.json', { ok: badCc }))
+      .to.have.property('error')
+      .that.matches(/ccCounts/);
   });
 
   it('renditionMetadataFromChunks: what one process writes into rendition.json', () => {
