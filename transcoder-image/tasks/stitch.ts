@@ -48,9 +48,12 @@ export async function runStitch(ctx: TaskContext, name: RenditionName): Promise<
   await storage.checkBucket(job.mediaBucket);
   const chunks: ChunkMetadata[] = [];
   for (let k = 0; k < count; k++) {
-    const meta = (await storage.getJson(job.mediaBucket, chunkKeys.chunkMeta(job.videoId, name, k))) as
-      ChunkMetadata | undefined;
-    if (meta !== undefined) chunks.push(meta);
+    const key = chunkKeys.chunkMeta(job.videoId, name, k);
+    const raw = await storage.getJson(job.mediaBucket, key);
+    if (raw === undefined) continue;
+    const checked = checkMediaFile(chunkMetadataSchema, key, { ok: raw });
+    if ('error' in checked) throw badInput(`chunks of ${name} do not stitch: ${checked.error}`);
+    chunks.push(checked.ok);
   }
   const structural = checkChunks(chunks);
   if (chunks.length !== count || structural !== undefined)

@@ -352,6 +352,36 @@ describe('chunked transcoding: thumbnail → chunks → stitch (real ffmpeg, rea
     expect(await hash()).to.equal(before);
   });
 
+  it('a stitch whose chunks do not join fails with the bad-input exit code and the reason', async () => {
+    const put = (vid: string, k: number, meta: ChunkMetadata) => {
+      const body = Buffer.from(JSON.stringify(meta));
+      return client.putObject(mediaBucket, chunkKeys.chunkMeta(vid, RES, k), body, body.length);
+    };
+    const missing = `missing-${run8}`;
+    for (const c of chunks) if (c.index !== 3) await put(missing, c.index, c);
+    const r1 = await transcode(['stitch', RES], { VIDEO_ID: missing, CHUNK_COUNT: String(COUNT) });
+    expect(r1.code, explain(r1)).to.equal(EXIT_CODES.badInput);
+    expect(r1.termination).to.match(/chunk 3 is missing/);
+    const gap = `gap-${run8}`;
+    for (const c of chunks) {
+      const s0 = c.segments[0]!;
+      const shifted =
+        c.index === 2
+          ? {
+              ...c,
+              segments: [
+                { ...s0, firstAudioPts: s0.firstAudioPts! + 1920, audioPackets: s0.audioPackets! - 1 },
+                ...c.segments.slice(1),
+              ],
+            }
+          : c;
+      await put(gap, c.index, shifted);
+    }
+    const r2 = await transcode(['stitch', RES], { VIDEO_ID: gap, CHUNK_COUNT: String(COUNT) });
+    expect(r2.code, explain(r2)).to.equal(EXIT_CODES.badInput);
+    expect(r2.termination).to.match(/audio PTS gap of 1920 ticks at the join 1→2/);
+  });
+
   it('a chunk of a corrupt source fails fast with the bad-input exit code', async () => {
     const r = await transcode(['chunk', RES], {
       VIDEO_ID: `bad-${run8}`,
