@@ -2,7 +2,7 @@
 # make bench: runs every benchmark under bench/ and prints one table of figures with ratios against
 # baselines measured in the same run (bench/README.md explains them and holds a full run).
 #
-#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, progress
+#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, progress, chunking
 #   hack/bench.sh catalog    only the named ones; "streaming" is streaming-kind (through the ingress on kind)
 #                            and streaming-host (the API alone on the host tier), each also selectable alone
 #
@@ -25,7 +25,8 @@
 # Environment: BENCH_DURATION (s per load run, default 10), BENCH_OPERATOR_SIZES (100,500),
 # BENCH_UPLOAD_SIZES_MIB (256,1024), BENCH_CATALOG_ROWS (10000), BENCH_TTR_SECONDS (30),
 # BENCH_PLATFORM (auto|start|off), BENCH_PLATFORM_TIMEOUT (900), BENCH_KEEP_PLATFORM (0),
-# BENCH_HOSTENV_ROOT, CLUSTER_NAME, INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, DEV_DIR, DEV_NAMESPACE.
+# BENCH_HOSTENV_ROOT, CLUSTER_NAME, INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT, DEV_DIR, DEV_NAMESPACE,
+# BENCH_CHUNK_SOURCE_SECONDS (300), BENCH_CHUNK_SECONDS (30), BENCH_CHUNK_RENDITION (720p).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -44,7 +45,8 @@ RELEASE=${DEV_RELEASE:-videoflix}
 # the project's dockerd (kind nodes; streaming reads the Pods' cgroups through docker exec)
 export DOCKER_HOST=${DOCKER_HOST:-$(bash -c '. hack/cluster/env.sh >/dev/null 2>&1; echo "$DOCKER_HOST"')}
 HOST_BENCHES=(operator-scale catalog upload streaming-host progress)
-ALL=(time-to-ready streaming-kind "${HOST_BENCHES[@]}")
+MEDIA_BENCHES=(chunking) # ffmpeg alone: neither platform nor host tier
+ALL=(time-to-ready streaming-kind "${HOST_BENCHES[@]}" "${MEDIA_BENCHES[@]}")
 SELECTED=()
 for b in "${@:-${ALL[@]}}"; do # "streaming" is both streaming-kind and streaming-host
   if [ "$b" = streaming ]; then SELECTED+=(streaming-kind streaming-host); else SELECTED+=("$b"); fi
@@ -188,6 +190,9 @@ if [ "$needs_host" = 1 ]; then
     else wants "$b" && run "$b" "$b"; fi
   done
 fi
+
+# ---- media (ffmpeg only) ----------------------------------------------------------------------------------
+for b in "${MEDIA_BENCHES[@]}"; do wants "$b" && run "$b" "$b"; done
 
 say "done"
 printf '\nVideoflix benchmarks: %s cores, load %s at the end, %d s in all; results in %s\n' \

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, ConfigError, storageSchema, z } from '../common/config/index.js';
 import {
+  DEFAULT_CHUNKING,
   DEFAULT_PROGRESS_EXCHANGE,
   DEFAULT_TERMINATION_MESSAGE_PATH,
   RENDITIONS,
@@ -13,15 +14,23 @@ import {
   TRANSCODER_TASKS,
   LadderConfigError,
   resolveLadder,
+  type ChunkingSettings,
   type LadderSettings,
   type RenditionName,
 } from '../common/video/index.js';
 import { usageError } from './errors.js';
 import type { StorageSettings } from './storage.js';
 
-export type TaskArgs = { task: 'thumbnail' } | { task: 'rendition'; rendition: RenditionName };
+export type TaskArgs =
+  { task: 'thumbnail' } | { task: 'rendition' | 'chunk' | 'stitch'; rendition: RenditionName };
 
-export const USAGE = `usage: main.js ${TRANSCODER_TASKS.thumbnail} | ${TRANSCODER_TASKS.rendition} <${RENDITIONS.join('|')}>`;
+export const USAGE = `usage: main.js ${TRANSCODER_TASKS.thumbnail} | ${TRANSCODER_TASKS.rendition}|${TRANSCODER_TASKS.chunk}|${TRANSCODER_TASKS.stitch} <${RENDITIONS.join('|')}>`;
+
+const RENDITION_TASKS: readonly string[] = [
+  TRANSCODER_TASKS.rendition,
+  TRANSCODER_TASKS.chunk,
+  TRANSCODER_TASKS.stitch,
+];
 
 /** argv without node and the script: ["rendition", "720p"] or ["thumbnail"]. */
 export function parseArgs(argv: readonly string[]): TaskArgs {
@@ -30,14 +39,14 @@ export function parseArgs(argv: readonly string[]): TaskArgs {
     if (rest.length > 0) throw usageError(`thumbnail takes no arguments; ${USAGE}`);
     return { task: 'thumbnail' };
   }
-  if (task === TRANSCODER_TASKS.rendition) {
+  if (task !== undefined && RENDITION_TASKS.includes(task)) {
     const [name, ...extra] = rest;
-    if (name === undefined) throw usageError(`rendition needs a name; ${USAGE}`);
+    if (name === undefined) throw usageError(`${task} needs a name; ${USAGE}`);
     if (!(RENDITIONS as readonly string[]).includes(name)) {
       throw usageError(`unknown rendition "${name}"; ${USAGE}`);
     }
     if (extra.length > 0) throw usageError(`unexpected arguments after ${name}; ${USAGE}`);
-    return { task: 'rendition', rendition: name as RenditionName };
+    return { task: task as 'rendition' | 'chunk' | 'stitch', rendition: name as RenditionName };
   }
   throw usageError(task === undefined ? USAGE : `unknown task "${task}"; ${USAGE}`);
 }
@@ -53,6 +62,12 @@ const optionalNumber = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
   z.coerce.number().min(0).optional(),
 );
+
+const optionalCount = (min: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(100_000).optional(),
+  );
 
 const jobSchema = z.object({
   [TRANSCODER_ENV.mediaId]: mediaId,
@@ -74,6 +89,13 @@ const jobSchema = z.object({
     .catch(DEFAULT_PROGRESS_EXCHANGE),
   [TRANSCODER_ENV.progressInterval]: z.coerce.number().min(0.1).max(3600).default(3).catch(3),
   [TRANSCODER_ENV.progressStepPercent]: z.coerce.number().min(0.1).max(100).default(5).catch(5),
+  [TRANSCODER_ENV.chunkThresholdSeconds]: optionalNumber,
+  [TRANSCODER_ENV.chunkSeconds]: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce.number().positive().max(3600).default(DEFAULT_CHUNKING.chunkSeconds),
+  ),
+  [TRANSCODER_ENV.chunkCount]: optionalCount(1),
+  [TRANSCODER_ENV.chunkIndex]: optionalCount(0),
   /** Scratch space for the encoded files (an emptyDir in the Pod); defaults to the OS temp dir. */
   WORK_DIR: z.string().min(1).optional(),
   /** Encoder threads; unset or 0: from the container's CPU limit, else libx264's default. */
@@ -97,6 +119,16 @@ export interface JobConfig {
   /** SKIP_TALLER_THAN_SOURCE: a rendition taller than the source is not encoded (exit 0, nothing written). */
   skipTallerThanSource: boolean;
   storage: StorageSettings;
+  /**
+   * Chunked transcoding (common/video/chunks.ts), when CHUNK_THRESHOLD_SECONDS is set: the probe also
+   * encodes the audio pieces and `rendition` defers for sources longer than the threshold.
+   */
+  chunking?: ChunkingSettings;
+  /** CHUNK_SECONDS (default 30; rounded up to a multiple of the segment length where used). */
+  chunkSeconds: number;
+  /** CHUNK_COUNT and JOB_COMPLETION_INDEX: which part a `chunk`/`stitch` run is. */
+  chunkCount?: number;
+  chunkIndex?: number;
   /** Where progress reports go (PROGRESS_AMQP_URL set), and their pace; undefined: none are sent. */
   progress?: ProgressSettings;
 }
@@ -133,6 +165,17 @@ export function loadJobConfig(env: Record<string, string | undefined>): JobConfi
       ffmpegThreads: job.FFMPEG_THREADS ? job.FFMPEG_THREADS : undefined,
       ladder,
       skipTallerThanSource: ['1', 'true'].includes(job[TRANSCODER_ENV.skipTallerThanSource] ?? ''),
+      ...(job[TRANSCODER_ENV.chunkThresholdSeconds] !== undefined
+        ? {
+            chunking: {
+              thresholdSeconds: job[TRANSCODER_ENV.chunkThresholdSeconds]!,
+              chunkSeconds: job[TRANSCODER_ENV.chunkSeconds],
+            },
+          }
+        : {}),
+      chunkSeconds: job[TRANSCODER_ENV.chunkSeconds],
+      chunkCount: job[TRANSCODER_ENV.chunkCount],
+      chunkIndex: job[TRANSCODER_ENV.chunkIndex],
       ...(job[TRANSCODER_ENV.progressAmqpUrl]?.trim()
         ? {
             progress: {

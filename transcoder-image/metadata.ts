@@ -7,20 +7,26 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   MAX_TERMINATION_MESSAGE_BYTES,
+  measureBandwidth,
   type RenditionMetadata,
   type RenditionName,
 } from '../common/video/index.js';
+export { measureBandwidth };
 import { pickAudioStream, pickVideoStream, type MediaTool, type ProbedStream } from './ffmpeg/index.js';
 
 export interface PlaylistSegment {
   uri: string;
   duration: number;
+  /** The EXTINF value as written ("6.000000"). */
+  extinf: string;
 }
 
 export interface MediaPlaylist {
   targetDuration: number;
   segments: PlaylistSegment[];
   endList: boolean;
+  /** #EXT-X-VERSION, when present. */
+  version?: number;
 }
 
 /** Parses the media playlist ffmpeg wrote (EXTINF + URI lines). */
@@ -28,37 +34,24 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   if (lines[0] !== '#EXTM3U') throw new Error('not an HLS playlist (no #EXTM3U)');
   let targetDuration = 0;
-  let pending: number | undefined;
+  let pending: string | undefined;
   let endList = false;
+  let version: number | undefined;
   const segments: PlaylistSegment[] = [];
   for (const line of lines) {
     if (line.startsWith('#EXT-X-TARGETDURATION:')) targetDuration = Number(line.slice(22));
-    else if (line.startsWith('#EXTINF:')) pending = Number.parseFloat(line.slice(8));
+    else if (line.startsWith('#EXT-X-VERSION:')) version = Number(line.slice(15));
+    else if (line.startsWith('#EXTINF:')) pending = line.slice(8).split(',')[0]!;
     else if (line === '#EXT-X-ENDLIST') endList = true;
     else if (line && !line.startsWith('#')) {
-      if (pending === undefined || !Number.isFinite(pending))
+      const duration = pending === undefined ? NaN : Number.parseFloat(pending);
+      if (pending === undefined || !Number.isFinite(duration))
         throw new Error(`segment ${line} has no #EXTINF`);
-      segments.push({ uri: line, duration: pending });
+      segments.push({ uri: line, duration, extinf: pending });
       pending = undefined;
     }
   }
-  return { targetDuration, segments, endList };
-}
-
-/**
- * HLS BANDWIDTH (peak segment bit rate) and AVERAGE-BANDWIDTH (total bits / total duration), in
- * bits/s, rounded up. Sizes are of the whole transport stream segment, as a player downloads it.
- */
-export function measureBandwidth(segments: { bytes: number; duration: number }[]): {
-  peak: number;
-  average: number;
-} {
-  const usable = segments.filter((s) => s.duration > 0);
-  if (usable.length === 0) throw new Error('no segment with a positive duration');
-  const peak = Math.max(...usable.map((s) => (s.bytes * 8) / s.duration));
-  const bits = usable.reduce((n, s) => n + s.bytes * 8, 0);
-  const seconds = usable.reduce((n, s) => n + s.duration, 0);
-  return { peak: Math.ceil(peak), average: Math.ceil(bits / seconds) };
+  return { targetDuration, segments, endList, ...(version !== undefined ? { version } : {}) };
 }
 
 /**

@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../common/logging/index.js';
-import { EXIT_CODES } from '../common/video/index.js';
+import { EXIT_CODES, MAX_TERMINATION_MESSAGE_BYTES } from '../common/video/index.js';
 import { loadJobConfig, parseArgs, terminationMessagePath } from './config.js';
 import { terminationLine, toTranscoderError, TranscoderError } from './errors.js';
 import { createMediaTool } from './ffmpeg/index.js';
@@ -15,7 +15,9 @@ import { renditionTerminationMessage } from './metadata.js';
 import { ProgressReporter } from './progress.js';
 import { Storage } from './storage.js';
 import type { TaskContext } from './tasks/context.js';
+import { runChunk } from './tasks/chunk.js';
 import { runRendition } from './tasks/rendition.js';
+import { runStitch } from './tasks/stitch.js';
 import { runThumbnail } from './tasks/thumbnail.js';
 
 export async function main(
@@ -47,14 +49,21 @@ export async function main(
       log: log.child({
         videoId: job.videoId,
         task: args.task,
-        ...(args.task === 'rendition' ? { rendition: args.rendition } : {}),
+        ...(args.task !== 'thumbnail' ? { rendition: args.rendition } : {}),
+        ...(args.task === 'chunk' ? { chunk: job.chunkIndex } : {}),
       }),
       signal: controller.signal,
       ...(reporter ? { progress: reporter } : {}),
     };
     const started = performance.now();
     const result =
-      args.task === 'thumbnail' ? await runThumbnail(ctx) : await runRendition(ctx, args.rendition);
+      args.task === 'thumbnail'
+        ? await runThumbnail(ctx)
+        : args.task === 'chunk'
+          ? await runChunk(ctx, args.rendition)
+          : args.task === 'stitch'
+            ? await runStitch(ctx, args.rendition)
+            : await runRendition(ctx, args.rendition);
     ctx.log.info(
       {
         seconds: Math.round(performance.now() - started) / 1000,
@@ -63,7 +72,18 @@ export async function main(
       },
       'done',
     );
-    if ('metadata' in result && result.metadata) {
+    if ('deferred' in result && result.deferred) {
+      await writeTerminationMessage(
+        terminationMessagePath(env),
+        JSON.stringify({ deferred: result.deferred }),
+        log,
+      );
+    } else if (args.task === 'chunk' && 'metadata' in result) {
+      // the chunk's metadata for the operator when it fits; otherwise it reads chunk_<k>.json
+      const text = JSON.stringify(result.metadata);
+      if (Buffer.byteLength(text, 'utf8') <= MAX_TERMINATION_MESSAGE_BYTES)
+        await writeTerminationMessage(terminationMessagePath(env), text, log);
+    } else if ('metadata' in result && result.metadata && !('index' in result.metadata)) {
       // The rendition's result for the operator, read from the Pod's status at exit; never fails the task.
       const message = renditionTerminationMessage(result.metadata);
       if (message !== undefined) await writeTerminationMessage(terminationMessagePath(env), message, log);

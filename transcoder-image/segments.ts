@@ -10,9 +10,9 @@ import { SEGMENT_PATTERN } from '../common/video/index.js';
 import type { SegmentMeasure } from './metadata.js';
 import { pool } from './storage.js';
 
-export interface ShipperOptions {
+export interface ShipperOptions<M = SegmentMeasure> {
   dir: string;
-  measure: (file: string) => Promise<SegmentMeasure>;
+  measure: (file: string) => Promise<M>;
   upload: (name: string, file: string) => Promise<void>;
   /** Called once with the first failure (the caller stops the encode). */
   onError: (err: unknown) => void;
@@ -21,13 +21,13 @@ export interface ShipperOptions {
   concurrency?: number;
 }
 
-export class SegmentShipper {
-  private readonly shipped = new Map<string, SegmentMeasure>();
+export class SegmentShipper<M = SegmentMeasure> {
+  private readonly shipped = new Map<string, M>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failure: { err: unknown } | undefined;
 
-  constructor(private readonly o: ShipperOptions) {}
+  constructor(private readonly o: ShipperOptions<M>) {}
 
   /** Starts watching the directory (polling: portable, and segments come seconds apart). */
   start(): void {
@@ -67,7 +67,7 @@ export class SegmentShipper {
   }
 
   /** After ffmpeg has exited successfully: ships what is left and returns every measure by name. */
-  async finish(): Promise<ReadonlyMap<string, SegmentMeasure>> {
+  async finish(): Promise<ReadonlyMap<string, M>> {
     await this.stop();
     if (!this.failure) await this.sweep();
     if (this.failure) throw this.failure.err;

@@ -5,6 +5,7 @@
  */
 import type { Client } from 'minio';
 import { createReadStream } from 'node:fs';
+import type { Transform } from 'node:stream';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -104,6 +105,57 @@ export class Storage {
       });
     } catch (err) {
       throw storageError(`uploading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /** Downloads an object to a local file; undefined when it does not exist. */
+  async downloadFile(bucket: string, key: string, file: string): Promise<boolean> {
+    try {
+      await this.client.fGetObject(bucket, key, file);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw storageError(`downloading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /** A JSON object, parsed; undefined when it does not exist. */
+  async getJson(bucket: string, key: string): Promise<unknown> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.client.getObject(bucket, key)) chunks.push(c as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (err instanceof SyntaxError) throw new TranscoderError('internal', `${bucket}/${key} is not JSON`);
+      throw storageError(`reading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /** Streams an object's bytes to `onPiece` (nothing kept). */
+  async read(bucket: string, key: string, onPiece: (piece: Buffer) => void): Promise<void> {
+    try {
+      for await (const piece of await this.client.getObject(bucket, key)) onPiece(piece as Buffer);
+    } catch (err) {
+      if (err instanceof TranscoderError) throw err;
+      throw storageError(`reading ${bucket}/${key}: ${describeStorageError(err)}`, err);
+    }
+  }
+
+  /**
+   * Streams an object through `transform` back to the same key (same size: the transform must keep
+   * the length). Memory stays at the stream's buffers, whatever the object's size.
+   */
+  async rewrite(bucket: string, key: string, size: number, transform: Transform): Promise<void> {
+    try {
+      const source = await this.client.getObject(bucket, key);
+      source.on('error', (err) => transform.destroy(err));
+      await this.client.putObject(bucket, key, source.pipe(transform), size, {
+        'Content-Type': contentTypeFor(key),
+      });
+    } catch (err) {
+      if (err instanceof TranscoderError) throw err;
+      throw storageError(`rewriting ${bucket}/${key}: ${describeStorageError(err)}`, err);
     }
   }
 

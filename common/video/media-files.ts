@@ -66,3 +66,19 @@ function describeIssues(error: z.ZodError): string {
     .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
     .join('; ');
 }
+
+/**
+ * HLS BANDWIDTH (peak segment bit rate) and AVERAGE-BANDWIDTH (total bits / total duration), in
+ * bits/s, rounded up. Sizes are of the whole transport stream segment, as a player downloads it.
+ */
+export function measureBandwidth(segments: { bytes: number; duration: number }[]): {
+  peak: number;
+  average: number;
+} {
+  const usable = segments.filter((s) => s.duration > 0);
+  if (usable.length === 0) throw new Error('no segment with a positive duration');
+  const peak = Math.max(...usable.map((s) => (s.bytes * 8) / s.duration));
+  const bits = usable.reduce((n, s) => n + s.bytes * 8, 0);
+  const seconds = usable.reduce((n, s) => n + s.duration, 0);
+  return { peak: Math.ceil(peak), average: Math.ceil(bits / seconds) };
+}

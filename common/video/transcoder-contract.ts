@@ -6,7 +6,12 @@
  * ENTRYPOINT too) with the arguments `transcoderArgs(task)`:
  *   `thumbnail`            probe the source → <id>/probe.json, and write <id>/thumbnail.jpg
  *   `rendition <name>`     encode one rendition → <id>/<name>/index.m3u8, segment_NNN.ts, rendition.json
- *                          (with SKIP_TALLER_THAN_SOURCE=1 and a rung taller than the source: nothing, exit 0)
+ *                          (with SKIP_TALLER_THAN_SOURCE=1 and a rung taller than the source: nothing, exit 0;
+ *                          with CHUNK_THRESHOLD_SECONDS and a longer source: nothing, `{"deferred":"chunked"}`, exit 0)
+ *   `chunk <name>`         chunk JOB_COMPLETION_INDEX of CHUNK_COUNT (CHUNK_SECONDS each) of one rendition →
+ *                          its segment_NNN.ts and <id>/<name>/chunks/chunk_<k>.json (common/video/chunks.ts)
+ *   `stitch <name>`        renumbers the TS continuity counters of chunks ≥ 1, checks every join →
+ *                          <id>/<name>/chunks/stitch.json (the operator then writes index.m3u8 and rendition.json)
  * `<id>` (the media prefix) is the Video's metadata.uid.
  */
 import type { RenditionName } from './constants.js';
@@ -35,10 +40,13 @@ export const TRANSCODER_ENV = {
   progressExchange: 'PROGRESS_EXCHANGE',
   progressInterval: 'PROGRESS_INTERVAL',
   progressStepPercent: 'PROGRESS_STEP_PERCENT',
-  /** Chunked transcoding (common/video/chunks.ts): the threshold and chunk length in seconds. */
+  /**
+   * Chunked transcoding (common/video/chunks.ts): sources longer than CHUNK_THRESHOLD_SECONDS are
+   * encoded in chunks of CHUNK_SECONDS (thumbnail: also encodes the audio pieces; rendition: defers);
+   * CHUNK_COUNT and the Indexed Job's JOB_COMPLETION_INDEX tell a `chunk`/`stitch` run which part is its.
+   */
   chunkThresholdSeconds: 'CHUNK_THRESHOLD_SECONDS',
   chunkSeconds: 'CHUNK_SECONDS',
-  /** Chunk and stitch Pods: how many chunks; a chunk Pod's index is its Indexed Job completion index. */
   chunkCount: 'CHUNK_COUNT',
   chunkIndex: 'JOB_COMPLETION_INDEX',
   // S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY come from the storage Secret (common/config).
@@ -61,7 +69,7 @@ export function transcoderArgs(task: RenditionName | typeof TRANSCODER_TASKS.thu
     : [TRANSCODER_TASKS.rendition, task];
 }
 
-/** The arguments of one chunk of a rendition (Indexed Job) or of its stitch Pod. */
+/** The arguments of a chunked rendition's parts: `chunk <res>` (an Indexed Job) or `stitch <res>`. */
 export function chunkArgs(task: 'chunk' | 'stitch', res: RenditionName): string[] {
   return [task, res];
 }

@@ -5,7 +5,14 @@
  */
 import path from 'node:path';
 import { percentOf } from '../../common/video/progress.js';
-import type { EncodeHlsOptions, MediaFailure, ProbeInfo, ProbedStream, ThumbnailOptions } from './types.js';
+import type {
+  AudioPiecesOptions,
+  EncodeHlsOptions,
+  MediaFailure,
+  ProbeInfo,
+  ProbedStream,
+  ThumbnailOptions,
+} from './types.js';
 
 export const SEGMENT_FILE_PATTERN = 'segment_%03d.ts';
 export const PLAYLIST_FILE = 'index.m3u8';
@@ -72,7 +79,85 @@ export function forceKeyFramesExpr(segmentSeconds: number): string {
   return `expr:gte(t,n_forced*${segmentSeconds})`;
 }
 
-/** Output options for one HLS VOD rendition (H.264 + AAC, MPEG-TS segments). */
+/**
+ * Added to every output timestamp of a rendition, chunked or not: larger than any negative DTS an
+ * encode starts with (x264's B-frame delay, AAC priming), so nothing is shifted, and the same for
+ * every chunk and every rendition (their segment boundaries then carry the same timestamps).
+ */
+export const TIMESTAMP_OFFSET_SECONDS = 1;
+/**
+ * Added to the audio pieces' timestamps (NUT) so that none is negative (the AAC priming packet would
+ * make the muxer shift the whole piece); the chunk encode takes it off again with -itsoffset.
+ */
+export const AUDIO_PIECE_OFFSET_SECONDS = 10;
+export const AUDIO_PIECE_PATTERN = 'audio_%d.nut';
+
+/** A time in seconds as ffmpeg reads it (microsecond precision, no exponent). */
+function seconds(v: number): string {
+  return (Math.round(v * 1e6) / 1e6).toFixed(6);
+}
+
+/** The renditions' audio encode (also the audio pieces of a chunked title: encoded once, copied). */
+export function audioEncodeOptions(kbps: number): string[] {
+  return ['-c:a', 'aac', '-b:a', `${kbps}k`, '-ac', '2', '-ar', '48000'];
+}
+
+/**
+ * The input options of one chunk's source (before `-i`): a frame-exact seek to k·L on the source's own
+ * timeline (-copyts: the audio piece's sub-frame position is kept), L seconds unless it is the last chunk.
+ */
+export function chunkSourceInputOptions(c: NonNullable<EncodeHlsOptions['chunk']>): string[] {
+  return [
+    '-copyts',
+    '-ss',
+    seconds(c.startSeconds),
+    ...(c.durationSeconds !== undefined ? ['-t', seconds(c.durationSeconds)] : []),
+  ];
+}
+
+/** The input options of a chunk's audio piece (before its `-i`): back onto the source's timeline. */
+export function audioPieceInputOptions(c: NonNullable<EncodeHlsOptions['chunk']>): string[] {
+  return [
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    'nut',
+    '-itsoffset',
+    seconds(c.sourceStartTime - AUDIO_PIECE_OFFSET_SECONDS),
+  ];
+}
+
+/**
+ * Output options of the audio pieces (the probe Job of a chunked title): the audio encoded once, as
+ * every rendition encodes it, cut at each chunk boundary into packet-exact NUT files
+ * (audio_0.nut … audio_{count-1}.nut), nothing re-encoded, no packet lost or repeated.
+ */
+export function audioPiecesOutputOptions(o: AudioPiecesOptions): string[] {
+  const times = Array.from({ length: o.count - 1 }, (_, i) =>
+    seconds(AUDIO_PIECE_OFFSET_SECONDS + (i + 1) * o.chunkSeconds),
+  );
+  return [
+    '-map',
+    `0:${o.audioStreamIndex}`,
+    '-vn',
+    '-sn',
+    '-dn',
+    '-map_metadata',
+    '-1',
+    ...audioEncodeOptions(o.audioKbps),
+    '-output_ts_offset',
+    seconds(AUDIO_PIECE_OFFSET_SECONDS),
+    '-f',
+    'segment',
+    ...(times.length > 0 ? ['-segment_times', times.join(',')] : []),
+    '-segment_format',
+    'nut',
+    '-reset_timestamps',
+    '0',
+  ];
+}
+
+/** Output options for one HLS VOD rendition (H.264 + AAC, MPEG-TS segments), or one chunk of it. */
 export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
   const gop = gopFrames(o.frameRate, o.gopSeconds);
   const video = [
@@ -102,26 +187,26 @@ export function hlsOutputOptions(o: EncodeHlsOptions): string[] {
     forceKeyFramesExpr(o.segmentSeconds),
     ...(o.threads !== undefined ? ['-threads', String(o.threads)] : []),
   ];
-  const audio =
-    o.audioStreamIndex === undefined
+  const chunk = o.chunk;
+  const audio = chunk
+    ? chunk.audioPiece === undefined
       ? ['-an']
-      : [
-          '-map',
-          `0:${o.audioStreamIndex}`,
-          '-c:a',
-          'aac',
-          '-b:a',
-          `${o.audioKbps}k`,
-          '-ac',
-          '2',
-          '-ar',
-          '48000',
-        ];
+      : ['-map', '1:0', '-c:a', 'copy']
+    : o.audioStreamIndex === undefined
+      ? ['-an']
+      : ['-map', `0:${o.audioStreamIndex}`, ...audioEncodeOptions(o.audioKbps)];
   const hls = [
     '-sn',
     '-dn',
     '-map_metadata',
     '-1',
+    // one timeline for a single process and every chunk (notes/segment-parallel.md): nothing shifted
+    // to non-negative (that would shift chunk 0 only), one constant offset that keeps every DTS ≥ 0
+    '-avoid_negative_ts',
+    'disabled',
+    '-output_ts_offset',
+    seconds(TIMESTAMP_OFFSET_SECONDS - (chunk ? chunk.sourceStartTime : 0)),
+    ...(chunk ? ['-start_number', String(chunk.startNumber)] : []),
     '-f',
     'hls',
     '-hls_time',

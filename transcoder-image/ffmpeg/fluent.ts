@@ -6,6 +6,10 @@ import ffmpeg from 'fluent-ffmpeg';
 import path from 'node:path';
 import { percentOf } from '../../common/video/progress.js';
 import {
+  AUDIO_PIECE_PATTERN,
+  audioPieceInputOptions,
+  audioPiecesOutputOptions,
+  chunkSourceInputOptions,
   classifyStderr,
   hlsOutputOptions,
   networkInputOptions,
@@ -19,6 +23,7 @@ import {
 } from './args.js';
 import {
   MediaError,
+  type AudioPiecesOptions,
   type EncodeHlsOptions,
   type MediaTool,
   type ProbeInfo,
@@ -62,10 +67,15 @@ export class FluentMediaTool implements MediaTool {
   }
 
   encodeHlsRendition(o: EncodeHlsOptions): Promise<void> {
-    const cmd = this.command(o.input)
-      .inputOptions(['-nostdin', '-hide_banner', ...networkInputOptions(o.input)])
-      .outputOptions(hlsOutputOptions(o))
-      .output(path.join(o.outputDir, PLAYLIST_FILE));
+    const cmd = this.command(o.input).inputOptions([
+      '-nostdin',
+      '-hide_banner',
+      ...networkInputOptions(o.input),
+      ...(o.chunk ? chunkSourceInputOptions(o.chunk) : []),
+    ]);
+    if (o.chunk?.audioPiece !== undefined)
+      cmd.input(o.chunk.audioPiece).inputOptions(audioPieceInputOptions(o.chunk));
+    cmd.outputOptions(hlsOutputOptions(o)).output(path.join(o.outputDir, PLAYLIST_FILE));
     if (o.onProgress && o.durationSeconds) {
       // Not fluent-ffmpeg's 'progress' event: a listener on it makes fluent-ffmpeg run one more
       // ffprobe of the input (over the network) to learn the duration the caller already knows.
@@ -84,6 +94,14 @@ export class FluentMediaTool implements MediaTool {
       });
     }
     return run(cmd, 'ffmpeg (hls)', o.signal);
+  }
+
+  audioPieces(o: AudioPiecesOptions): Promise<void> {
+    const cmd = this.command(o.input)
+      .inputOptions(['-nostdin', '-hide_banner', ...networkInputOptions(o.input)])
+      .outputOptions(audioPiecesOutputOptions(o))
+      .output(path.join(o.outputDir, AUDIO_PIECE_PATTERN));
+    return run(cmd, 'ffmpeg (audio pieces)', o.signal);
   }
 
   thumbnail(o: ThumbnailOptions): Promise<void> {

@@ -63,6 +63,31 @@ export interface EncodeHlsOptions {
   /** Length of the source (s), from the caller's probe: onProgress needs it (no extra ffprobe). */
   durationSeconds?: number;
   onProgress?: (progress: EncodeProgress) => void;
+  /** One chunk of a chunked rendition (common/video/chunks.ts); undefined: the whole rendition. */
+  chunk?: {
+    /** k·L: where the chunk starts on the source's timeline, relative to its start time. */
+    startSeconds: number;
+    /** L; undefined for the last chunk (to the end of the source). */
+    durationSeconds?: number;
+    /** The first segment's number: k·L / segment length. */
+    startNumber: number;
+    /** Local path of the chunk's audio piece (NUT, stream-copied); undefined: no audio. */
+    audioPiece?: string;
+    /** The source's format start time (s): a single process starts its timeline there. */
+    sourceStartTime: number;
+  };
+}
+
+/** The audio of a chunked title, encoded once and cut into one piece per chunk. */
+export interface AudioPiecesOptions {
+  input: string;
+  /** Directory that receives audio_0.nut … (must exist). */
+  outputDir: string;
+  audioStreamIndex: number;
+  audioKbps: number;
+  chunkSeconds: number;
+  count: number;
+  signal?: AbortSignal;
 }
 
 /** One progress line of the encode, with the duration applied. */
@@ -89,6 +114,7 @@ export interface MediaTool {
   probe(input: string, signal?: AbortSignal): Promise<ProbeInfo>;
   encodeHlsRendition(opts: EncodeHlsOptions): Promise<void>;
   thumbnail(opts: ThumbnailOptions): Promise<void>;
+  audioPieces(opts: AudioPiecesOptions): Promise<void>;
 }
 
 /**

@@ -1,7 +1,14 @@
 /** `thumbnail`: probe the source → <id>/probe.json, and a JPEG frame → <id>/thumbnail.jpg. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { assertMediaFile, keys, probeResultSchema, type ProbeResult } from '../../common/video/index.js';
+import {
+  assertMediaFile,
+  chunkKeys,
+  keys,
+  planChunks,
+  probeResultSchema,
+  type ProbeResult,
+} from '../../common/video/index.js';
 import {
   geometryOf,
   MediaError,
@@ -36,6 +43,61 @@ export function probeResult(info: ProbeInfo, video: ProbedStream): ProbeResult {
   };
 }
 
+/**
+ * A chunked title (CHUNK_THRESHOLD_SECONDS set and a longer source, common/video/chunks.ts) with
+ * audio: the audio encoded once, as every rendition encodes it, cut at the chunk boundaries into
+ * packet-exact NUT pieces, uploaded to <id>/audio/chunk_<k>.nut. Nothing otherwise.
+ */
+async function writeAudioPieces(
+  ctx: TaskContext,
+  url: string,
+  info: ProbeInfo,
+  probe: ProbeResult,
+  dir: string,
+): Promise<string[]> {
+  const { job, storage, media, log, signal } = ctx;
+  const plan = job.chunking && planChunks(probe.durationSeconds, job.chunking, job.ladder.segmentSeconds);
+  const audio = pickAudioStream(info);
+  if (!plan || !audio) return [];
+  const kbps = new Set(job.ladder.rungs.map((r) => r.audioKbps));
+  if (kbps.size > 1)
+    log.warn(
+      { audioKbps: [...kbps] },
+      "rungs differ in audio bitrate: chunked renditions share the first rung's",
+    );
+  const piecesDir = path.join(dir, 'audio');
+  await mkdir(piecesDir);
+  const started = performance.now();
+  try {
+    await media.audioPieces({
+      input: url,
+      outputDir: piecesDir,
+      audioStreamIndex: audio.index,
+      audioKbps: job.ladder.rungs[0]!.audioKbps,
+      chunkSeconds: plan.chunkSeconds,
+      count: plan.count,
+      signal,
+    });
+  } catch (err) {
+    throw sourceFailure(err, 'encoding the audio pieces');
+  }
+  const pieces = (await readdir(piecesDir)).filter((n) => /^audio_\d+\.nut$/.test(n));
+  if (pieces.length !== plan.count)
+    log.warn({ pieces: pieces.length, chunks: plan.count }, 'the audio ends before the last chunk starts');
+  const written = await Promise.all(
+    pieces.map(async (n) => {
+      const key = chunkKeys.audioPiece(job.videoId, Number(/\d+/.exec(n)![0]));
+      await storage.uploadFile(job.mediaBucket, key, path.join(piecesDir, n));
+      return key;
+    }),
+  );
+  log.info(
+    { plan, pieces: written.length, seconds: Math.round(performance.now() - started) / 1000 },
+    'audio pieces written',
+  );
+  return written.sort();
+}
+
 export async function runThumbnail(
   ctx: TaskContext,
 ): Promise<{ probe: ProbeResult; thumbnailAt: number; keys: string[] }> {
@@ -66,12 +128,13 @@ export async function runThumbnail(
     }
     const thumbKey = keys.thumbnail(job.videoId);
     const probeKey = keys.probe(job.videoId);
-    await Promise.all([
-      storage.uploadFile(job.mediaBucket, thumbKey, out),
-      storage.putJson(job.mediaBucket, probeKey, probe),
-    ]);
-    log.info({ probe, thumbnailAt: at, keys: [thumbKey, probeKey] }, 'thumbnail and probe written');
-    return { probe, thumbnailAt: at, keys: [thumbKey, probeKey] };
+    // a chunked title's audio pieces exist before probe.json: the operator starts the chunks on it
+    const pieceKeys = await writeAudioPieces(ctx, url, info, probe, dir);
+    await storage.uploadFile(job.mediaBucket, thumbKey, out);
+    await storage.putJson(job.mediaBucket, probeKey, probe);
+    const written = [thumbKey, ...pieceKeys, probeKey];
+    log.info({ probe, thumbnailAt: at, keys: written }, 'thumbnail and probe written');
+    return { probe, thumbnailAt: at, keys: written };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EXIT_CODES } from '../../../common/video/index.js';
+import { chunkArgs, DEFAULT_CHUNKING, EXIT_CODES } from '../../../common/video/index.js';
 import { loadJobConfig, parseArgs, terminationMessagePath } from '../../../transcoder-image/config.js';
 import { TranscoderError } from '../../../transcoder-image/errors.js';
 
@@ -38,6 +38,44 @@ describe('transcoder arguments', () => {
     expect(usage(() => parseArgs(['rendition', '4k'])).message).to.match(/unknown rendition "4k"/);
     expect(usage(() => parseArgs(['rendition', '720p', 'extra'])).message).to.match(/unexpected/);
     expect(usage(() => parseArgs(['thumbnail', '720p'])).message).to.match(/no arguments/);
+    expect(usage(() => parseArgs(['chunk'])).message).to.match(/chunk needs a name/);
+    expect(usage(() => parseArgs(['stitch', '4k'])).message).to.match(/unknown rendition "4k"/);
+  });
+
+  it('parses the chunked tasks as the contract builds them', () => {
+    expect(parseArgs(chunkArgs('chunk', '720p'))).to.deep.equal({ task: 'chunk', rendition: '720p' });
+    expect(parseArgs(chunkArgs('stitch', '480p'))).to.deep.equal({ task: 'stitch', rendition: '480p' });
+  });
+});
+
+describe('transcoder environment: chunking', () => {
+  it('no CHUNK_THRESHOLD_SECONDS: no chunking, L defaults to 30 s', () => {
+    const c = loadJobConfig(base);
+    expect(c.chunking).to.equal(undefined);
+    expect(c.chunkSeconds).to.equal(DEFAULT_CHUNKING.chunkSeconds);
+    expect(c.chunkCount).to.equal(undefined);
+    expect(c.chunkIndex).to.equal(undefined);
+  });
+
+  it('reads the threshold, L, the count and the Indexed Job index', () => {
+    const c = loadJobConfig({
+      ...base,
+      CHUNK_THRESHOLD_SECONDS: '120',
+      CHUNK_SECONDS: '36',
+      CHUNK_COUNT: '7',
+      JOB_COMPLETION_INDEX: '0',
+    });
+    expect(c.chunking).to.deep.equal({ thresholdSeconds: 120, chunkSeconds: 36 });
+    expect([c.chunkCount, c.chunkIndex]).to.deep.equal([7, 0]);
+    expect(loadJobConfig({ ...base, CHUNK_THRESHOLD_SECONDS: '0' }).chunking?.thresholdSeconds).to.equal(0);
+  });
+
+  it('refuses a bad value as a usage error', () => {
+    expect(usage(() => loadJobConfig({ ...base, CHUNK_SECONDS: '0' })).message).to.match(/CHUNK_SECONDS/);
+    expect(usage(() => loadJobConfig({ ...base, CHUNK_COUNT: '0' })).message).to.match(/CHUNK_COUNT/);
+    expect(usage(() => loadJobConfig({ ...base, JOB_COMPLETION_INDEX: '-1' })).message).to.match(
+      /JOB_COMPLETION_INDEX/,
+    );
   });
 });
 

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
 import {
+  AUDIO_PIECE_OFFSET_SECONDS,
+  audioPieceInputOptions,
+  audioPiecesOutputOptions,
+  chunkSourceInputOptions,
+  TIMESTAMP_OFFSET_SECONDS,
   classifyStderr,
   forceKeyFramesExpr,
   gopFrames,
@@ -151,6 +156,72 @@ describe('transcoder ffmpeg arguments', () => {
       expect(valueOf(a, '-hls_segment_filename')).to.equal('/work/out/segment_%03d.ts');
       // segments appear under their name only when complete: the shipper uploads them while encoding
       expect(valueOf(a, '-hls_flags')!.split('+')).to.include.members(['independent_segments', 'temp_file']);
+    });
+
+    it('puts every encode on one timeline: nothing shifted, one constant offset', () => {
+      const a = hlsOutputOptions(opts);
+      expect(valueOf(a, '-avoid_negative_ts')).to.equal('disabled');
+      expect(valueOf(a, '-output_ts_offset')).to.equal(TIMESTAMP_OFFSET_SECONDS.toFixed(6));
+      expect(a).not.to.include('-start_number');
+    });
+
+    it('a chunk: its video slice, its audio piece copied, numbered from k·L/segment, on the same timeline', () => {
+      const chunk = {
+        startSeconds: 36,
+        durationSeconds: 12,
+        startNumber: 6,
+        audioPiece: '/work/audio.nut',
+        sourceStartTime: 0.5,
+      };
+      expect(chunkSourceInputOptions(chunk)).to.deep.equal([
+        '-copyts',
+        '-ss',
+        '36.000000',
+        '-t',
+        '12.000000',
+      ]);
+      expect(chunkSourceInputOptions({ ...chunk, durationSeconds: undefined })).to.deep.equal([
+        '-copyts',
+        '-ss',
+        '36.000000',
+      ]);
+      expect(audioPieceInputOptions(chunk)).to.deep.equal([
+        '-protocol_whitelist',
+        'file',
+        '-format_whitelist',
+        'nut',
+        '-itsoffset',
+        (0.5 - AUDIO_PIECE_OFFSET_SECONDS).toFixed(6),
+      ]);
+      const a = hlsOutputOptions({ ...opts, chunk });
+      expect(valueOf(a, '-output_ts_offset')).to.equal((TIMESTAMP_OFFSET_SECONDS - 0.5).toFixed(6));
+      expect(valueOf(a, '-start_number')).to.equal('6');
+      expect(valueOf(a, '-c:a')).to.equal('copy');
+      expect(a).to.include.members(['0:0', '1:0']);
+      expect(a).not.to.include('0:1');
+      expect(valueOf(a, '-force_key_frames')).to.equal('expr:gte(t,n_forced*6)');
+      const silent = hlsOutputOptions({ ...opts, chunk: { ...chunk, audioPiece: undefined } });
+      expect(silent).to.include('-an');
+    });
+
+    it('the audio pieces: encoded as the renditions encode audio, cut at every chunk boundary into NUT', () => {
+      const a = audioPiecesOutputOptions({
+        input: 'http://s3/src',
+        outputDir: '/work/a',
+        audioStreamIndex: 1,
+        audioKbps: 128,
+        chunkSeconds: 30,
+        count: 4,
+      });
+      expect(valueOf(a, '-map')).to.equal('0:1');
+      expect(valueOf(a, '-c:a')).to.equal('aac');
+      expect(valueOf(a, '-b:a')).to.equal('128k');
+      expect(valueOf(a, '-ar')).to.equal('48000');
+      expect(valueOf(a, '-f')).to.equal('segment');
+      expect(valueOf(a, '-segment_format')).to.equal('nut');
+      expect(valueOf(a, '-reset_timestamps')).to.equal('0');
+      expect(valueOf(a, '-output_ts_offset')).to.equal('10.000000');
+      expect(valueOf(a, '-segment_times')).to.equal('40.000000,70.000000,100.000000');
     });
 
     it('passes -threads only when a thread count is given', () => {

@@ -37,10 +37,11 @@ describe('transcoder rendition metadata', () => {
       const p = parseMediaPlaylist(PLAYLIST);
       expect(p.targetDuration).to.equal(6);
       expect(p.endList).to.equal(true);
+      expect(p.version).to.equal(6);
       expect(p.segments).to.deep.equal([
-        { uri: 'segment_000.ts', duration: 6 },
-        { uri: 'segment_001.ts', duration: 6.006 },
-        { uri: 'segment_002.ts', duration: 1.968 },
+        { uri: 'segment_000.ts', duration: 6, extinf: '6.000000' },
+        { uri: 'segment_001.ts', duration: 6.006, extinf: '6.006000' },
+        { uri: 'segment_002.ts', duration: 1.968, extinf: '1.968000' },
       ]);
     });
 
