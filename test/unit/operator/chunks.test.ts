@@ -414,7 +414,8 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       expect(d.status?.phase).to.equal('Failed');
       const failed = d.status?.conditions?.find((c) => c.type === 'Failed');
       expect(failed?.reason).to.equal('ChunkCheckFailed');
-      expect(failed?.message).to.match(/^rendition 480p: join 3→4: video gap of 3600 ticks/);
+      // the first check that sees the shifted chunk 4 says why: off the segment grid, or a gap at the join
+      expect(failed?.message).to.match(/^rendition 480p: .*(chunk 4|join 3→4).*3600 ticks/);
       expect(d.status?.renditions?.[0]).to.include({ phase: 'Failed' });
       expect(types(d)).to.deep.equal(['DeleteJobs:demo-720p-chunks']); // the rest stops
       expect(d.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).to.deep.equal([
