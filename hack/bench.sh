@@ -2,7 +2,8 @@
 # make bench: runs every benchmark under bench/ and prints one table of figures with ratios against
 # baselines measured in the same run (bench/README.md explains them and holds a full run).
 #
-#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, progress, chunking
+#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, chunk-scale,
+#                            progress, chunking (chunk-scale: time to Ready on 1 and 2 workers, issue 24)
 #   hack/bench.sh catalog    only the named ones; "streaming" is streaming-kind (through the ingress on kind)
 #                            and streaming-host (the API alone on the host tier), each also selectable alone
 #
@@ -46,7 +47,7 @@ RELEASE=${DEV_RELEASE:-videoflix}
 export DOCKER_HOST=${DOCKER_HOST:-$(bash -c '. hack/cluster/env.sh >/dev/null 2>&1; echo "$DOCKER_HOST"')}
 HOST_BENCHES=(operator-scale catalog upload streaming-host progress)
 MEDIA_BENCHES=(chunking) # ffmpeg alone: neither platform nor host tier
-ALL=(time-to-ready streaming-kind "${HOST_BENCHES[@]}" "${MEDIA_BENCHES[@]}")
+ALL=(time-to-ready streaming-kind chunk-scale "${HOST_BENCHES[@]}" "${MEDIA_BENCHES[@]}")
 SELECTED=()
 for b in "${@:-${ALL[@]}}"; do # "streaming" is both streaming-kind and streaming-host
   if [ "$b" = streaming ]; then SELECTED+=(streaming-kind streaming-host); else SELECTED+=("$b"); fi
@@ -116,7 +117,8 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 platform_reason=""
-if wants time-to-ready || wants streaming-kind; then
+wants_kind() { wants time-to-ready || wants streaming-kind || wants chunk-scale; }
+if wants_kind; then
   if platform_up; then
     echo "   kind platform up ($ENDPOINTS): reused, left running"
   elif [ "${BENCH_PLATFORM:-auto}" = off ]; then
@@ -129,7 +131,9 @@ if wants time-to-ready || wants streaming-kind; then
     # its progress in .cache/bench/logs/dev-up.log, its steps' logs under .cache/logs
     # no sample video when time-to-ready runs: it uploads its own, which streaming-kind then uses
     sample=${DEV_SAMPLE:-}; wants time-to-ready && sample=${DEV_SAMPLE:-never}
-    CLUSTER_NAME=$CLUSTER DEV_SAMPLE=$sample timeout --signal=TERM --kill-after=30 "${BENCH_PLATFORM_TIMEOUT:-900}" hack/dev.sh up > "$OUT/logs/dev-up.log" 2>&1
+    # chunk-scale needs two workers; a cluster that exists is reused as it is
+    workers=${CLUSTER_WORKERS:-}; [ "$had_cluster" = 0 ] && wants chunk-scale && workers=${CLUSTER_WORKERS:-2}
+    CLUSTER_NAME=$CLUSTER CLUSTER_WORKERS=$workers DEV_SAMPLE=$sample timeout --signal=TERM --kill-after=30 "${BENCH_PLATFORM_TIMEOUT:-900}" hack/dev.sh up > "$OUT/logs/dev-up.log" 2>&1
     rc=$?
     ELAPSED+=("platform-up $((SECONDS - t))")
     [ "$had_cluster" = 0 ] && cluster_exists && OWN_CLUSTER=1
@@ -142,7 +146,7 @@ if wants time-to-ready || wants streaming-kind; then
     fi
   fi
 fi
-if [ -z "$platform_reason" ] && { wants time-to-ready || wants streaming-kind; }; then
+if [ -z "$platform_reason" ] && wants_kind; then
   # shellcheck disable=SC1090
   PLATFORM_ENV=(BENCH_API_URL="$(sed -n 's/^API_URL=//p' "$ENDPOINTS")"
     BENCH_ADMIN_EMAIL="$(sed -n 's/^ADMIN_EMAIL=//p' "$ENDPOINTS")"
@@ -166,6 +170,7 @@ if wants streaming-kind; then
     run streaming streaming-kind "${PLATFORM_ENV[@]}" BENCH_STREAM_TARGET=kind
   fi
 fi
+wants chunk-scale && run chunk-scale chunk-scale "${PLATFORM_ENV[@]}"
 [ "${BENCH_KEEP_PLATFORM:-0}" = 1 ] || platform_down
 
 # ---- host tier ---------------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ export interface DirectS3 {
   /** http://<node IP>:<node port> */
   endpoint: string;
   mediaBucket: string;
+  /** The sources bucket (the API's identity may put objects there). */
+  sourceBucket: string;
   /** Removes the temporary NodePort Service. */
   stop(): Promise<void>;
 }
@@ -163,6 +165,7 @@ export async function directS3(kubeconfig: string, ns = NAMESPACE): Promise<Dire
   };
   const endpoint = value('S3_ENDPOINT');
   const mediaBucket = value('S3_MEDIA_BUCKET');
+  const sourceBucket = value('S3_SOURCE_BUCKET') ?? '';
   if (!endpoint || !mediaBucket) throw new Error('the API Deployment sets no S3_ENDPOINT / S3_MEDIA_BUCKET');
   const service = new URL(endpoint).hostname.split('.')[0]!;
   const svc = await kubectlJson<{
@@ -233,7 +236,7 @@ export async function directS3(kubeconfig: string, ns = NAMESPACE): Promise<Dire
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    return { client, endpoint: `http://${ip}:${nodePort}`, mediaBucket, stop };
+    return { client, endpoint: `http://${ip}:${nodePort}`, mediaBucket, sourceBucket, stop };
   } catch (err) {
     await stop();
     throw err;
