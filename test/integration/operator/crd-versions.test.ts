@@ -24,7 +24,7 @@ import {
   VERSION,
 } from '../../../common/video/index.js';
 import { migrateStorage, type MigrateTarget } from '../../../operator/cli/migrate-storage.js';
-import { applyCrds, hostEnv } from '../../support/hostenv.js';
+import { applyCrds, BIN_DIR, hostEnv } from '../../support/hostenv.js';
 import { createTestNamespace, deleteNamespace, kubeConfig, uniqueName } from '../../support/kube.js';
 import { clients, createVideo, MERGE, REPO_ROOT } from './helpers.js';
 
@@ -56,13 +56,9 @@ async function etcdObjects(
 }
 
 async function kubectl(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
-  const child = execFileP(
-    path.join(REPO_ROOT, 'bin/kubectl'),
-    ['--kubeconfig', process.env.KUBECONFIG!, ...args],
-    {
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  const child = execFileP(path.join(BIN_DIR, 'kubectl'), ['--kubeconfig', process.env.KUBECONFIG!, ...args], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (input !== undefined) child.child.stdin?.end(input);
   return child;
 }
@@ -284,7 +280,7 @@ describe('operator: the Video CRD versions and the storage version migration', f
     const ext = kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     const release = uniqueName('crd-check');
     await execFileP(
-      path.join(REPO_ROOT, 'bin/helm'),
+      path.join(BIN_DIR, 'helm'),
       [
         'install',
         release,
