@@ -228,7 +228,9 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
     const failed = await waitPhase(custom, suite.ns, name, 'Failed', 30_000);
     const cond = failed.status?.conditions?.find((c) => c.type === 'Failed');
     expect(cond?.reason).to.equal(REASONS.chunkCheckFailed);
-    expect(cond?.message).to.match(/^rendition 480p: join 1→2: video gap of 3600 ticks/);
+    expect(cond?.message).to.match(
+      /^rendition 480p: chunk 2 segment_010\.ts: video PTS gap of 3600 ticks at the join 1→2/,
+    );
     expect(failed.status?.masterPlaylistKey).to.equal(undefined);
     await waitFor(
       async () => !(await ownedJobs(batch, suite.ns)).some((j) => j.metadata?.name === `${name}-720p-chunks`),
