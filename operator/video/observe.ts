@@ -9,18 +9,19 @@ import type { Logger } from '../../common/logging/index.js';
 import {
   checkMediaFile,
   chunkKeys,
+  chunkMetadataSchema,
   DEFAULT_LADDER,
   keys,
   LABELS,
   probeResultSchema,
   renditionMetadataSchema,
+  stitchReportSchema,
   type ChunkMetadata,
   type LadderSettings,
   type RenditionMetadata,
   type RenditionName,
   type Video,
 } from '../../common/video/index.js';
-import { chunkMetadataSchema, stitchReportSchema } from './chunk-files.js';
 import {
   chunkCount,
   chunkPlanOf,

@@ -52,7 +52,8 @@ export function chunkMetadataFixture(
     segments,
     videoPtsStep: step,
     audioPtsStep: audioStep,
-    ccCounts: { '256': per * 40, '257': per * 10 },
+    // payload-carrying packets mod 16 (the contract's 0..15)
+    ccCounts: { '256': (per * 40) % 16, '257': (per * 10) % 16 },
     width,
     height,
     codecs: 'avc1.64001f,mp4a.40.2',

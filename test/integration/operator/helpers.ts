@@ -35,7 +35,13 @@ import {
 } from '../../../operator/video/jobs.js';
 import { MemorySink, type StatusSink } from '../../../operator/video/publish.js';
 import { applyCrds } from '../../support/hostenv.js';
-import { apiStatus, deleteNamespace, kubeConfig, uniqueName } from '../../support/kube.js';
+import {
+  apiStatus,
+  createTestNamespace,
+  deleteNamespace,
+  kubeConfig,
+  uniqueName,
+} from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -162,6 +168,68 @@ export async function startOperator(o: OperatorTestOptions): Promise<RunningOper
   });
   await controller.start();
   return { controller, sink, stop: () => controller.stop() };
+}
+
+/** startOperator's options other than the suite's namespace and buckets. */
+export type SuiteOperatorOptions = Omit<OperatorTestOptions, 'namespace' | 'mediaBucket' | 'sourceBucket'>;
+
+/** What useOperatorSuite sets up; `ns`, `buckets` and `op` are filled in by its hooks. */
+export interface OperatorSuite extends ReturnType<typeof clients> {
+  storage: MinioClient;
+  ns: string;
+  buckets: { media: string; sources: string };
+  op?: RunningOperator;
+  /** Starts the operator on the suite's namespace and buckets (stopped by the suite's clean-up). */
+  start(o?: SuiteOperatorOptions): Promise<RunningOperator>;
+}
+
+/**
+ * The set-up of an operator test file, in its describe(): the CRD applied and the buckets made once;
+ * a test namespace (`prefix`) with the transcoder ServiceAccount for each test (`perTest`) or for
+ * the file; the operator started with `operator`'s options when given (else by the test, `start`);
+ * after: the operator stopped and the namespace dropped.
+ */
+export function useOperatorSuite(
+  prefix: string,
+  o: { perTest?: boolean; operator?: SuiteOperatorOptions } = {},
+): OperatorSuite {
+  const s: OperatorSuite = {
+    ...clients(),
+    storage: s3(),
+    ns: '',
+    buckets: { media: '', sources: '' },
+    start: async (x = {}) => {
+      const op = await startOperator({
+        namespace: s.ns,
+        mediaBucket: s.buckets.media,
+        sourceBucket: s.buckets.sources,
+        ...x,
+      });
+      s.op = op;
+      return op;
+    },
+  };
+  const setUp = async () => {
+    s.ns = await createTestNamespace(s.kc, prefix);
+    await ensureTranscoderServiceAccount(s.core, s.ns);
+    if (o.operator) await s.start(o.operator);
+  };
+  const tearDown = async () => {
+    await s.op?.stop();
+    s.op = undefined;
+    if (s.ns) await dropNamespace(s.kc, s.custom, s.ns);
+    s.ns = '';
+  };
+  before(async () => {
+    await applyVideoCrd();
+    s.buckets = await makeBuckets(s.storage);
+    if (!o.perTest) await setUp();
+  });
+  if (o.perTest) {
+    beforeEach(setUp);
+    afterEach(tearDown);
+  } else after(tearDown);
+  return s;
 }
 
 export async function createVideo(

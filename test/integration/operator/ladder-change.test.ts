@@ -7,76 +7,49 @@
 import { expect } from 'chai';
 import { GROUP, PLURAL, VERSION, keys, type RenditionName } from '../../../common/video/index.js';
 import { MemorySink } from '../../../operator/video/publish.js';
-import { apiStatus, createTestNamespace } from '../../support/kube.js';
+import { apiStatus } from '../../support/kube.js';
 import { waitFor } from '../../support/waiters.js';
 import {
   MERGE,
   PROBE_1080,
-  applyVideoCrd,
-  clients,
   completeJob,
   createVideo,
   driveToReady,
-  dropNamespace,
-  ensureTranscoderServiceAccount,
   getVideo,
-  makeBuckets,
   ownedJobs,
   readText,
-  s3,
-  startOperator,
   waitJobs,
   waitPhase,
   writeRendition,
-  type RunningOperator,
+  useOperatorSuite,
 } from './helpers.js';
 
 describe('operator: a ladder that grows (host tier)', function () {
   this.timeout(90_000);
-  const { kc, custom, batch, core } = clients();
-  const storage = s3();
-  let ns: string;
-  let buckets: { media: string; sources: string };
-  let op: RunningOperator | undefined;
-
-  before(async () => {
-    await applyVideoCrd();
-    buckets = await makeBuckets(storage);
-    ns = await createTestNamespace(kc, 'ladder');
-    await ensureTranscoderServiceAccount(core, ns);
-  });
-  after(async () => {
-    await op?.stop();
-    if (ns) await dropNamespace(kc, custom, ns);
-  });
+  const suite = useOperatorSuite('ladder');
+  const { custom, batch, storage } = suite;
 
   it('adds 1080p to a Ready 480p+720p Video: one new Job, still Ready meanwhile, the master rewritten with 1080p', async () => {
     const sink = new MemorySink();
-    op = await startOperator({
-      namespace: ns,
-      mediaBucket: buckets.media,
-      sourceBucket: buckets.sources,
-      sink,
-      progress: { writeIntervalMs: 200 },
-    });
+    const op = await suite.start({ sink, progress: { writeIntervalMs: 200 } });
     const ladder: RenditionName[] = ['480p', '720p'];
-    await createVideo(custom, ns, 'grow', {
-      source: { bucket: buckets.sources, key: 'up/grow.mp4' },
+    await createVideo(custom, suite.ns, 'grow', {
+      source: { bucket: suite.buckets.sources, key: 'up/grow.mp4' },
       renditions: ladder,
     });
     const uid = await driveToReady(
-      { custom, batch, storage, mediaBucket: buckets.media },
-      ns,
+      { custom, batch, storage, mediaBucket: suite.buckets.media },
+      suite.ns,
       'grow',
       ladder,
       PROBE_1080,
     );
-    const ready = await waitPhase(custom, ns, 'grow', 'Ready');
+    const ready = await waitPhase(custom, suite.ns, 'grow', 'Ready');
     expect(ready.status?.renditionsSummary).to.equal('2/2');
-    const master1 = await readText(storage, buckets.media, keys.master(uid));
+    const master1 = await readText(storage, suite.buckets.media, keys.master(uid));
     expect(master1).to.contain('RESOLUTION=1280x720').and.not.contain('RESOLUTION=1920x1080');
     const uidsBefore = new Map(
-      (await ownedJobs(batch, ns)).map((j) => [j.metadata!.name!, j.metadata!.uid!]),
+      (await ownedJobs(batch, suite.ns)).map((j) => [j.metadata!.name!, j.metadata!.uid!]),
     );
     expect([...uidsBefore.keys()].sort()).to.deep.equal(['grow-480p', 'grow-720p', 'grow-thumbnail']);
     const sent = sink.messages.length;
@@ -87,7 +60,7 @@ describe('operator: a ladder that grows (host tier)', function () {
         {
           group: GROUP,
           version: VERSION,
-          namespace: ns,
+          namespace: suite.ns,
           plural: PLURAL,
           name: 'grow',
           body: { spec: { renditions } },
@@ -103,10 +76,10 @@ describe('operator: a ladder that grows (host tier)', function () {
 
     // the admin adds 1080p
     await patch(['480p', '720p', '1080p']);
-    await waitJobs(batch, ns, ['grow-1080p']);
+    await waitJobs(batch, suite.ns, ['grow-1080p']);
     const running = await waitFor(
       async () => {
-        const v = await getVideo(custom, ns, 'grow');
+        const v = await getVideo(custom, suite.ns, 'grow');
         return v.status?.observedGeneration === 2 ? v : undefined;
       },
       { what: 'generation 2 observed' },
@@ -122,7 +95,7 @@ describe('operator: a ladder that grows (host tier)', function () {
       '1080p:Running',
     ]);
     // exactly one new Job; the others are the very same (same uids), none re-run
-    const during = await ownedJobs(batch, ns);
+    const during = await ownedJobs(batch, suite.ns);
     expect(during.map((j) => j.metadata!.name!).sort()).to.deep.equal([
       'grow-1080p',
       'grow-480p',
@@ -147,19 +120,19 @@ describe('operator: a ladder that grows (host tier)', function () {
     expect(op.controller.recordProgress({ ...report, rendition: '480p' }), 'a finished rung').to.equal(false);
     await waitFor(
       async () =>
-        (await getVideo(custom, ns, 'grow')).status?.renditions?.find((r) => r.name === '1080p')?.progress
-          ?.percent === 40,
+        (await getVideo(custom, suite.ns, 'grow')).status?.renditions?.find((r) => r.name === '1080p')
+          ?.progress?.percent === 40,
       { what: '1080p progress recorded' },
     );
     // the old master still serves the two rungs
-    expect(await readText(storage, buckets.media, keys.master(uid))).to.equal(master1);
+    expect(await readText(storage, suite.buckets.media, keys.master(uid))).to.equal(master1);
 
     // the 1080p transcoder finishes
-    await writeRendition(storage, buckets.media, uid, '1080p');
-    await completeJob(batch, ns, 'grow-1080p');
+    await writeRendition(storage, suite.buckets.media, uid, '1080p');
+    await completeJob(batch, suite.ns, 'grow-1080p');
     const done = await waitFor(
       async () => {
-        const v = await getVideo(custom, ns, 'grow');
+        const v = await getVideo(custom, suite.ns, 'grow');
         const t = v.status?.conditions?.find((c) => c.type === 'Transcoded');
         return t?.status === 'True' && t.observedGeneration === 2 ? v : undefined;
       },
@@ -167,9 +140,9 @@ describe('operator: a ladder that grows (host tier)', function () {
     );
     expect(done.status?.phase).to.equal('Ready');
     expect(done.status?.renditionsSummary).to.equal('3/3');
-    const master2 = await readText(storage, buckets.media, keys.master(uid));
+    const master2 = await readText(storage, suite.buckets.media, keys.master(uid));
     for (const res of ['854x480', '1280x720', '1920x1080']) expect(master2).to.contain(`RESOLUTION=${res}`);
-    expect((await ownedJobs(batch, ns)).map((j) => j.metadata!.uid).sort()).to.deep.equal(
+    expect((await ownedJobs(batch, suite.ns)).map((j) => j.metadata!.uid).sort()).to.deep.equal(
       [...uidsBefore.values(), during.find((j) => j.metadata!.name === 'grow-1080p')!.metadata!.uid].sort(),
     );
 

@@ -6,13 +6,12 @@
  * independently of the program's own measurements (ffprobe/ffmpeg on the downloaded bytes).
  */
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Client } from 'minio';
+import type { Client } from 'minio';
 import {
   checkChunks,
   chunkKeys,
@@ -24,34 +23,21 @@ import {
   type RenditionMetadata,
   type StitchReport,
 } from '../../../common/video/index.js';
-import { bundleTranscoder } from '../../../hack/bundle-transcoder.js';
-import { createMediaDir, type MediaDir } from '../../support/media.js';
+import type { MediaDir } from '../../support/media.js';
+import {
+  explain,
+  listKeys as listKeysIn,
+  removeBuckets,
+  runTranscoder,
+  s3,
+  setUpRun,
+  type RunResult,
+} from './helpers.js';
 
 const execFileP = promisify(execFile);
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const RES = '480p';
 const COUNT = 5;
 const CHUNK_ENV = { CHUNK_THRESHOLD_SECONDS: '20', CHUNK_SECONDS: '12' };
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  termination: string | undefined;
-  seconds: number;
-}
-
-function s3(): Client {
-  const url = new URL(process.env.S3_ENDPOINT!);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    accessKey: process.env.S3_ACCESS_KEY!,
-    secretKey: process.env.S3_SECRET_KEY!,
-    pathStyle: true,
-  });
-}
 
 /** ffmpeg's stderr lines for a decode of `input` to nothing, at `level`. */
 async function decodeLog(input: string, level: string, extra: string[] = []): Promise<string[]> {
@@ -110,39 +96,12 @@ describe('chunked transcoding: thumbnail → chunks → stitch (real ffmpeg, rea
   let preStitchDir: string;
   let refDir: string;
 
-  async function transcode(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const termination = path.join(work, `term-${crypto.randomBytes(4).toString('hex')}`, 'termination-log');
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle, ...args], {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        SOURCE_BUCKET: sourceBucket,
-        MEDIA_BUCKET: mediaBucket,
-        TERMINATION_MESSAGE_PATH: termination,
-        WORK_DIR: work,
-        SOURCE_KEY: 'clip/source.mp4',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const transcode = (args: string[], env: Record<string, string>): Promise<RunResult> =>
+    runTranscoder({ bundle, work, sourceBucket, mediaBucket }, args, {
+      SOURCE_KEY: 'clip/source.mp4',
+      ...env,
     });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const msg = await fsp.readFile(termination, 'utf8').catch(() => undefined);
-    return { code, stdout, termination: msg, seconds: (performance.now() - started) / 1000 };
-  }
-
-  const explain = (r: RunResult) =>
-    `exit ${String(r.code)}; termination: ${r.termination ?? '(none)'}\n${r.stdout.slice(-3000)}`;
-
-  async function listKeys(prefix: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const o of client.listObjectsV2(mediaBucket, prefix, true))
-      out.push((o as { name: string }).name);
-    return out.sort();
-  }
+  const listKeys = (prefix: string) => listKeysIn(client, mediaBucket, prefix);
 
   async function download(key: string, dir = path.join(work, 'dl')): Promise<string> {
     const file = path.join(dir, key);
@@ -169,12 +128,7 @@ describe('chunked transcoding: thumbnail → chunks → stitch (real ffmpeg, rea
 
   before(async function () {
     client = s3();
-    await client.makeBucket(sourceBucket);
-    await client.makeBucket(mediaBucket);
-    media = await createMediaDir('chunk-it-');
-    work = await fsp.mkdtemp(path.join(media.dir, 'work-'));
-    bundle = path.join(media.dir, 'bundle', 'main.mjs');
-    await bundleTranscoder(bundle);
+    ({ media, work, bundle } = await setUpRun(client, sourceBucket, mediaBucket, 'chunk-it-'));
     sourceFile = await media.clip({ width: 1280, height: 720, durationSec: 60, fps: 30, audio: true });
     await client.fPutObject(sourceBucket, 'clip/source.mp4', sourceFile, {});
     await client.fPutObject(sourceBucket, 'random/source', await media.randomFile(256 * 1024), {});
@@ -222,17 +176,7 @@ describe('chunked transcoding: thumbnail → chunks → stitch (real ffmpeg, rea
   });
 
   after(async () => {
-    for (const bucket of [sourceBucket, mediaBucket]) {
-      try {
-        const names: string[] = [];
-        for await (const o of client.listObjectsV2(bucket, '', true))
-          names.push((o as { name: string }).name);
-        if (names.length) await client.removeObjects(bucket, names);
-        await client.removeBucket(bucket);
-      } catch (err) {
-        console.warn(`chunked test: could not remove bucket ${bucket}: ${(err as Error).message}`);
-      }
-    }
+    await removeBuckets(client, [sourceBucket, mediaBucket], 'chunked test');
     await media?.cleanup();
   });
 

@@ -5,14 +5,13 @@
  * measurements.
  */
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Client } from 'minio';
+import type { Client } from 'minio';
 import {
   EXIT_CODES,
   keys,
@@ -20,33 +19,19 @@ import {
   type ProbeResult,
   type RenditionMetadata,
 } from '../../../common/video/index.js';
-import { bundleTranscoder } from '../../../hack/bundle-transcoder.js';
-import { createMediaDir, type MediaDir } from '../../support/media.js';
+import type { MediaDir } from '../../support/media.js';
 import { freePort } from '../../support/hostenv.js';
+import {
+  explain,
+  listKeys as listKeysIn,
+  removeBuckets,
+  runTranscoder,
+  s3,
+  setUpRun,
+  type RunResult,
+} from './helpers.js';
 
 const execFileP = promisify(execFile);
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  termination: string | undefined;
-  seconds: number;
-}
-
-function s3(): Client {
-  const url = new URL(process.env.S3_ENDPOINT!);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    accessKey: process.env.S3_ACCESS_KEY!,
-    secretKey: process.env.S3_SECRET_KEY!,
-    pathStyle: true,
-  });
-}
 
 async function ffprobeJson(file: string, args: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-of', 'json', ...args, file], {
@@ -117,13 +102,7 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
   before(async function () {
     this.timeout(180_000);
     client = s3();
-    await client.makeBucket(sourceBucket);
-    await client.makeBucket(mediaBucket);
-    media = await createMediaDir('tx-it-');
-    work = await fsp.mkdtemp(path.join(media.dir, 'work-'));
-    // .mjs: an ES module without a package.json beside it (the image has {"type":"module"} in /app)
-    bundle = path.join(media.dir, 'bundle', 'main.mjs');
-    await bundleTranscoder(bundle);
+    ({ media, work, bundle } = await setUpRun(client, sourceBucket, mediaBucket, 'tx-it-'));
     const [hd, silent, random] = await Promise.all([
       media.clip({ width: 1920, height: 1080, durationSec: 8, fps: 30, audio: true }),
       media.clip({ width: 640, height: 360, durationSec: 4, fps: 25, audio: false }),
@@ -150,55 +129,13 @@ describe('transcoder program (real ffmpeg, real S3)', function () {
   });
 
   after(async () => {
-    // Best effort: the buckets are unique to this run, so a failed clean-up only leaves garbage.
-    for (const bucket of [sourceBucket, mediaBucket]) {
-      try {
-        const names: string[] = [];
-        for await (const o of client.listObjectsV2(bucket, '', true))
-          names.push((o as { name: string }).name);
-        if (names.length) await client.removeObjects(bucket, names);
-        await client.removeBucket(bucket);
-      } catch (err) {
-        console.warn(`transcoder test: could not remove bucket ${bucket}: ${(err as Error).message}`);
-      }
-    }
+    await removeBuckets(client, [sourceBucket, mediaBucket], 'transcoder test');
     await media?.cleanup();
   });
 
-  async function transcode(args: string[], env: Record<string, string>): Promise<RunResult> {
-    const termination = path.join(work, `term-${crypto.randomBytes(4).toString('hex')}`, 'termination-log');
-    const started = performance.now();
-    const child = spawn(process.execPath, [bundle, ...args], {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        SOURCE_BUCKET: sourceBucket,
-        MEDIA_BUCKET: mediaBucket,
-        TERMINATION_MESSAGE_PATH: termination,
-        WORK_DIR: work,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    const msg = await fsp.readFile(termination, 'utf8').catch(() => undefined);
-    return { code, stdout, stderr, termination: msg, seconds: (performance.now() - started) / 1000 };
-  }
-
-  function explain(r: RunResult): string {
-    return `exit ${String(r.code)}; termination: ${r.termination ?? '(none)'}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`;
-  }
-
-  async function listKeys(prefix: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const o of client.listObjectsV2(mediaBucket, prefix, true))
-      out.push((o as { name: string }).name);
-    return out.sort();
-  }
+  const transcode = (args: string[], env: Record<string, string>): Promise<RunResult> =>
+    runTranscoder({ bundle, work, sourceBucket, mediaBucket }, args, env);
+  const listKeys = (prefix: string) => listKeysIn(client, mediaBucket, prefix);
 
   async function download(key: string): Promise<string> {
     const file = path.join(work, 'dl', key);

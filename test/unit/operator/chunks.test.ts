@@ -1,14 +1,13 @@
 /** Chunked transcoding (issue 24), the operator's side: the Jobs it builds and the pure decisions. */
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { chunkKeys, EXIT_CODES, keys, type Video, type VideoStatus } from '../../../common/video/index.js';
+import { chunkKeys, EXIT_CODES, keys, type VideoStatus } from '../../../common/video/index.js';
 import { operatorSchema, jobSettingsFrom } from '../../../operator/config.js';
 import {
   chunksDone,
   decide,
   needsChunkMetadata,
   needsRenditionMetadata,
-  type Observed,
 } from '../../../operator/video/decide.js';
 import {
   buildChunksJob,
@@ -21,7 +20,7 @@ import {
 import { jobChangeMatters } from '../../../operator/video/owned-jobs.js';
 import { JOB_COMPLETION_INDEX_LABEL, slimPod } from '../../../operator/video/pod-results.js';
 import { chunkMetadataFixture, stitchReportFixture } from '../../support/chunks.js';
-import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
+import { job, jobs, meta, NOW, obs, settings, UID, video } from './fixtures.js';
 
 const chunked: JobSettings = {
   ...settings,
@@ -39,12 +38,6 @@ const probed: VideoStatus = {
   ],
 };
 const long = (status: VideoStatus = probed) => video({}, RUNGS, status);
-const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
-  video: v,
-  jobs: new Map(),
-  now: NOW,
-  ...o,
-});
 const types = (d: ReturnType<typeof decide>) =>
   d.actions.map((a) =>
     a.type === 'CreateJob'

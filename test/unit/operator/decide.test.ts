@@ -1,32 +1,18 @@
 import { expect } from 'chai';
-import { FINALIZER, type ProbeResult, type Video, type VideoStatus } from '../../../common/video/index.js';
+import { FINALIZER, type ProbeResult, type VideoStatus } from '../../../common/video/index.js';
 import {
   decide,
   durationText,
   needsProbe,
   needsRenditionMetadata,
   failedJobs,
-  type Observed,
 } from '../../../operator/video/decide.js';
-import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
+import { cond, job, jobs, meta, NOW, obs, settings, stepper, types, UID, video } from './fixtures.js';
 
 const S = { jobs: settings };
 const probe1080: ProbeResult = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true };
-const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
-  video: v,
-  jobs: new Map(),
-  now: NOW,
-  ...o,
-});
-const types = (d: ReturnType<typeof decide>) =>
-  d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
-const cond = (s: VideoStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
-
 /** Runs decide and feeds its status back, as the API server would store it. */
-function step(v: Video, o: Partial<Observed> = {}) {
-  const d = decide(obs(v, o), S);
-  return { d, next: { ...v, status: d.status ?? v.status } as Video };
-}
+const step = stepper(S);
 
 describe('operator/video/decide', () => {
   it('a new Video: one pass adds the finalizer first, starts the Jobs and says what the cluster then sees', () => {

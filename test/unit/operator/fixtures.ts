@@ -6,7 +6,9 @@ import {
   KIND,
   type RenditionMetadata,
   type Video,
+  type VideoStatus,
 } from '../../../common/video/index.js';
+import { decide, type DecideSettings, type Observed } from '../../../operator/video/decide.js';
 import { DEFAULT_RESOURCES, type JobSettings } from '../../../operator/video/jobs.js';
 
 export const UID = '0d46d1de-bea1-4aa3-8037-bd5d64d689c0';
@@ -97,3 +99,25 @@ export function meta(name: '480p' | '720p' | '1080p', starts = [0, 6, 12]): Rend
     segmentStarts: starts,
   };
 }
+
+/** What observe() would hand decide(): the Video, no Jobs, NOW, and whatever `o` adds. */
+export const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
+  video: v,
+  jobs: new Map(),
+  now: NOW,
+  ...o,
+});
+
+/** decide()'s actions, a CreateJob named by its task: `CreateJob:480p`. */
+export const types = (d: ReturnType<typeof decide>) =>
+  d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
+
+export const cond = (s: VideoStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
+
+/** Runs decide with settings `S` and feeds its status back, as the API server would store it. */
+export const stepper =
+  (S: DecideSettings) =>
+  (v: Video, o: Partial<Observed> = {}) => {
+    const d = decide(obs(v, o), S);
+    return { d, next: { ...v, status: d.status ?? v.status } as Video };
+  };

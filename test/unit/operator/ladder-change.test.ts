@@ -5,33 +5,15 @@
  * back as the API server would store it.
  */
 import { expect } from 'chai';
-import {
-  DEPRECATED_VERSIONS,
-  GROUP,
-  VERSION,
-  type Video,
-  type VideoStatus,
-} from '../../../common/video/index.js';
+import { DEPRECATED_VERSIONS, GROUP, VERSION, type Video } from '../../../common/video/index.js';
 import type { V1Job } from '@kubernetes/client-node';
 import { controllerOf } from '../../../operator/video/owned-jobs.js';
-import { decide, needsRenditionMetadata, type Observed } from '../../../operator/video/decide.js';
+import { needsRenditionMetadata } from '../../../operator/video/decide.js';
 import { masterCurrent } from '../../../operator/video/phases/publish.js';
-import { job, jobs, meta, NOW, settings, UID, video } from './fixtures.js';
+import { cond, job, jobs, meta, settings, stepper, types, UID, video } from './fixtures.js';
 
 const S = { jobs: settings };
-const obs = (v: Video, o: Partial<Observed> = {}): Observed => ({
-  video: v,
-  jobs: new Map(),
-  now: NOW,
-  ...o,
-});
-const types = (d: ReturnType<typeof decide>) =>
-  d.actions.map((a) => (a.type === 'CreateJob' ? `CreateJob:${a.task}` : a.type));
-const cond = (s: VideoStatus | undefined, t: string) => s?.conditions?.find((c) => c.type === t);
-function step(v: Video, o: Partial<Observed> = {}) {
-  const d = decide(obs(v, o), S);
-  return { d, next: { ...v, status: d.status ?? v.status } as Video };
-}
+const step = stepper(S);
 
 const source1080 = { durationSeconds: 30, width: 1920, height: 1080, hasAudio: true };
 

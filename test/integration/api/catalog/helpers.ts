@@ -42,7 +42,7 @@ import { buildMasterPlaylist } from '../../../../operator/video/playlist.js';
 import { applyCrds } from '../../../support/hostenv.js';
 import { createTestNamespace, deleteNamespace, kubeConfig, uniqueName } from '../../../support/kube.js';
 import { testPatternInputs } from '../../../support/media.js';
-import { FRONTEND, testConfig, type ConfigOverrides, type TestApp } from '../helpers/app.js';
+import { FRONTEND, smtpEnv, testConfig, type ConfigOverrides, type TestApp } from '../helpers/app.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { activeUser, loginUser } from '../helpers/users.js';
 
@@ -67,6 +67,34 @@ export interface Harness {
   baseUrl: string;
   publish(msg: VideoStatusMessage, routingKey?: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The environment api/main.ts runs with beside the harness, as a deployment runs it: its database,
+ * the host tier's API server, S3 server (the harness's buckets), broker (its exchange and queue
+ * unless `more` names others) and mail server, listening on 127.0.0.1:`port`; `more` adds the rest.
+ */
+export function mainEnv(h: Harness, port: number, more: Record<string, string> = {}): Record<string, string> {
+  const e = process.env;
+  return {
+    DATABASE_URL: h.db.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    BCRYPT_COST: '4',
+    ...smtpEnv(),
+    KUBECONFIG: e.KUBECONFIG!,
+    S3_ENDPOINT: e.S3_ENDPOINT!,
+    S3_REGION: e.S3_REGION ?? 'us-east-1',
+    S3_ACCESS_KEY: e.S3_ACCESS_KEY!,
+    S3_SECRET_KEY: e.S3_SECRET_KEY!,
+    S3_SOURCE_BUCKET: h.sources,
+    S3_MEDIA_BUCKET: h.media,
+    AMQP_URL: e.AMQP_URL!,
+    AMQP_EXCHANGE: h.config.AMQP_EXCHANGE,
+    AMQP_QUEUE: h.config.AMQP_QUEUE,
+    KUBE_NAMESPACE: h.namespace, // as the chart sets it
+    ...more,
+  };
 }
 
 export async function startHarness(

@@ -4,9 +4,15 @@
  */
 import { expect } from 'chai';
 import { waitFor } from '../../../support/waiters.js';
-import { smtpEnv } from '../helpers/app.js';
 import { freePort, startCommand, untilReady } from '../helpers/process.js';
-import { createVideoResource, laterVersion, startHarness, statusMessage, type Harness } from './helpers.js';
+import {
+  createVideoResource,
+  laterVersion,
+  mainEnv,
+  startHarness,
+  statusMessage,
+  type Harness,
+} from './helpers.js';
 
 describe('api catalog: main.ts wires the consumer and the resync', function () {
   this.timeout(120_000);
@@ -22,26 +28,7 @@ describe('api catalog: main.ts wires the consumer and the resync', function () {
   it('resyncs at start, consumes status messages, serves the routes and stops both on SIGTERM', async function () {
     const video = await createVideoResource(h, { title: 'Before the API started' });
     const port = await freePort();
-    const e = process.env;
-    const app = startCommand('api/main.ts', [], {
-      DATABASE_URL: h.db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      BCRYPT_COST: '4',
-      LOG_LEVEL: 'info',
-      ...smtpEnv(),
-      KUBECONFIG: e.KUBECONFIG!,
-      S3_ENDPOINT: e.S3_ENDPOINT!,
-      S3_REGION: e.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY: e.S3_ACCESS_KEY!,
-      S3_SECRET_KEY: e.S3_SECRET_KEY!,
-      S3_SOURCE_BUCKET: h.sources,
-      S3_MEDIA_BUCKET: h.media,
-      AMQP_URL: e.AMQP_URL!,
-      AMQP_EXCHANGE: h.config.AMQP_EXCHANGE,
-      AMQP_QUEUE: h.config.AMQP_QUEUE,
-      KUBE_NAMESPACE: h.namespace, // as the chart sets it
-    });
+    const app = startCommand('api/main.ts', [], mainEnv(h, port, { LOG_LEVEL: 'info' }));
     try {
       await untilReady(
         app,

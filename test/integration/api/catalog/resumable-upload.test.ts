@@ -16,9 +16,17 @@ import { catalogSchema } from '../../../../api/config.js';
 import { createApiMetrics } from '../../../../api/infra/metrics.js';
 import { VIDEO_ID_HEADER } from '../../../../api/catalog/routes/resumable.js';
 import { waitFor } from '../../../support/waiters.js';
-import { FRONTEND, smtpEnv } from '../helpers/app.js';
+import { FRONTEND } from '../helpers/app.js';
 import { freePort, startCommand, untilReady } from '../helpers/process.js';
-import { incompleteUploads, listKeys, listVideos, MP4_HEAD, startHarness, type Harness } from './helpers.js';
+import {
+  incompleteUploads,
+  listKeys,
+  listVideos,
+  mainEnv,
+  MP4_HEAD,
+  startHarness,
+  type Harness,
+} from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -412,33 +420,18 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     const total = 256 * MiB;
     const chunk = 32 * MiB;
     const body = Buffer.concat(Array.from({ length: chunk / MiB }, () => videoLike(MiB)));
-    const e = process.env;
     const port = await freePort();
-    const env = {
-      DATABASE_URL: h.db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+    const env = mainEnv(h, port, {
       JWT_SECRET: h.t.config.JWT_SECRET,
       FRONTEND_URL: FRONTEND,
       CORS_ALLOWED_ORIGINS: FRONTEND,
       AUTH_COOKIE_SECURE: 'false',
-      BCRYPT_COST: '4',
       LOG_LEVEL: 'warn',
-      ...smtpEnv(),
-      KUBECONFIG: e.KUBECONFIG!,
-      S3_ENDPOINT: e.S3_ENDPOINT!,
-      S3_REGION: e.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY: e.S3_ACCESS_KEY!,
-      S3_SECRET_KEY: e.S3_SECRET_KEY!,
-      S3_SOURCE_BUCKET: h.sources,
-      S3_MEDIA_BUCKET: h.media,
-      AMQP_URL: e.AMQP_URL!,
       AMQP_EXCHANGE: `${h.config.AMQP_EXCHANGE}.main`,
       AMQP_QUEUE: `${h.config.AMQP_QUEUE}.main`,
-      KUBE_NAMESPACE: h.namespace,
       UPLOAD_MAX_BYTES: String(300 * MiB),
       UPLOAD_PART_BYTES: String(8 * MiB),
-    };
+    });
     const base = `http://127.0.0.1:${port}`;
     const start = async () => {
       const app = startCommand('api/main.ts', [], env);
