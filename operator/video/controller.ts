@@ -27,6 +27,7 @@ import {
   failedNow,
   jobsByOutcome,
   oldestProcessingSeconds,
+  pastEtaSeconds,
   videosByPhase,
 } from './gauges.js';
 import { OWNED_JOBS_SELECTOR } from './jobs.js';
@@ -188,6 +189,7 @@ export class VideoController {
         outboxSize: () => o.sink.size,
         oldestProcessingSeconds: () =>
           oldestProcessingSeconds(this.videos.list(), Date.now(), (uid) => this.processingSeen.get(uid)),
+        pastEtaSeconds: () => pastEtaSeconds(this.videos.list(), Date.now()),
       },
       { defaultMetrics: o.defaultMetrics ?? false },
     );

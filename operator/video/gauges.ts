@@ -113,3 +113,34 @@ export function oldestProcessingSeconds(
   }
   return oldest;
 }
+
+/**
+ * A Processing Video's estimated completion: the latest estimatedCompletionTime of its Running
+ * renditions (the Video is done when its slowest rung is). Undefined while none of them has an
+ * estimate yet: no report, a report without a speed, or a chunked rendition (its progress is chunks
+ * done of total and carries no estimate; the fixed "oldest Processing" limit covers those).
+ */
+export function estimatedCompletion(v: Video): number | undefined {
+  let latest: number | undefined;
+  for (const r of v.status?.renditions ?? []) {
+    if (r.phase !== 'Running') continue;
+    const eta = ms(r.progress?.estimatedCompletionTime);
+    if (eta !== undefined) latest = latest === undefined ? eta : Math.max(latest, eta);
+  }
+  return latest;
+}
+
+/**
+ * Seconds by which now is past the estimated completion of the Processing Video furthest behind its
+ * estimate (0 when none is past, or none has an estimate): what the "processing too long" alert
+ * watches besides the oldest Processing Video's age.
+ */
+export function pastEtaSeconds(videos: readonly Video[], now: number): number {
+  let worst = 0;
+  for (const v of videos) {
+    if (v.status?.phase !== 'Processing' || v.metadata.deletionTimestamp) continue;
+    const eta = estimatedCompletion(v);
+    if (eta !== undefined) worst = Math.max(worst, (now - eta) / 1000);
+  }
+  return worst;
+}

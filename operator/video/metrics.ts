@@ -21,6 +21,7 @@ export interface OperatorMetrics {
   encodeDuration: Histogram<'task'>;
   videosFailed: Counter<'reason'>;
   processingOldest: Gauge;
+  processingPastEta: Gauge;
 }
 
 export interface MetricsSources {
@@ -31,6 +32,8 @@ export interface MetricsSources {
   outboxSize: () => number;
   /** Age in seconds of the oldest Processing Video (0: none). */
   oldestProcessingSeconds: () => number;
+  /** Seconds the Processing Video furthest behind its estimated completion is past it (0: none). */
+  pastEtaSeconds: () => number;
 }
 
 export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: boolean } = {}): OperatorMetrics {
@@ -139,6 +142,14 @@ export function createMetrics(src: MetricsSources, opts: { defaultMetrics?: bool
       registers: [registry],
       collect() {
         this.set(src.oldestProcessingSeconds());
+      },
+    }),
+    processingPastEta: new Gauge({
+      name: `${p}processing_past_eta_seconds`,
+      help: 'Seconds by which now is past the estimated completion of the Processing Video furthest behind it (latest ETA of its running renditions; Videos without an estimate do not count; 0 = none)',
+      registers: [registry],
+      collect() {
+        this.set(src.pastEtaSeconds());
       },
     }),
   };

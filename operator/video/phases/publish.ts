@@ -38,7 +38,11 @@ export function publishPhase(
   if (old.masterPlaylistKey) part.masterPlaylistKey = old.masterPlaylistKey;
   const { selected, done } = progress;
   const allDone = selected > 0 && done === selected;
-  if (allDone && !part.failure && !masterCurrent(old)) {
+  // the master lists every rung only when current already or written by this pass: a chunked rung
+  // added to a Ready Video turns Succeeded in the pass that writes its files, before its rendition.json
+  // is read (the next pass), and the old master's key must not pass for the new one meanwhile
+  let current = masterCurrent(old);
+  if (allDone && !part.failure && !current) {
     if (o.metadata && 'ok' in o.metadata) {
       const metas = o.metadata.ok;
       const alignment = checkSegmentAlignment(metas, settings.alignmentToleranceSeconds);
@@ -48,6 +52,7 @@ export function publishPhase(
         const key = keys.master(uid);
         part.actions.push({ type: 'WriteMaster', key, body: buildMasterPlaylist(metas) });
         part.masterPlaylistKey = key;
+        current = true;
         part.events.push({
           type: 'Normal',
           reason: REASONS.playlistWritten,
@@ -65,7 +70,7 @@ export function publishPhase(
       reason: part.failure.reason,
       message: part.failure.message,
     });
-  else if (allDone && part.masterPlaylistKey)
+  else if (allDone && part.masterPlaylistKey && current)
     part.conditions.push({
       type,
       status: 'True',

@@ -48,6 +48,7 @@ async function exportedSampleNames(): Promise<Set<string>> {
       isLeader: () => false,
       outboxSize: () => 0,
       oldestProcessingSeconds: () => 0,
+      pastEtaSeconds: () => 0,
     },
     { defaultMetrics: true },
   ).registry;
@@ -156,8 +157,21 @@ describe('chart: metrics, ServiceMonitors, PrometheusRule, dashboard (helm templ
       expect(a.annotations.runbook, a.alert).to.contain(a.alert);
       expect(readme, `a runbook section for ${a.alert}`).to.match(new RegExp(`^#### ${a.alert}$`, 'm'));
     }
-    const processing = alerts.find((a) => a.alert === 'VideoflixVideoProcessingTooLong')!;
-    expect(processing.expr).to.match(/> 7200$/);
+    const processing = alerts.find(
+      (a) => a.alert === 'VideoflixVideoProcessingTooLong',
+    )! as (typeof alerts)[0] & {
+      for: string;
+    };
+    // past the ETA by pastEtaSeconds (900), or the fixed backstop for Videos without an estimate
+    expect(processing.expr).to.contain(
+      'label_replace(max(videoflix_operator_processing_past_eta_seconds{namespace="media",job="vf-videoflix-operator-metrics"}) > 900, "signal", "past_eta", "", "")',
+    );
+    expect(processing.expr).to.contain('"past_eta", "", "") or label_replace(');
+    expect(processing.expr).to.contain(
+      'label_replace(max(videoflix_operator_processing_oldest_seconds{namespace="media",job="vf-videoflix-operator-metrics"}) > 7200, "signal", "oldest", "", "")',
+    );
+    expect(processing.for).to.equal('10m');
+    expect(processing.annotations.description).to.contain('{{ if eq $labels.signal "past_eta" }}');
   });
 
   it('takes thresholds, labels and a runbook URL from values', async () => {
@@ -165,6 +179,8 @@ describe('chart: metrics, ServiceMonitors, PrometheusRule, dashboard (helm templ
       ...MONITORING,
       '--set',
       'metrics.prometheusRule.processingTooLongSeconds=1800',
+      '--set',
+      'metrics.prometheusRule.pastEtaSeconds=300',
       '--set',
       'metrics.prometheusRule.runbookBaseUrl=https://docs.example.com/videoflix',
       '--set',
@@ -175,7 +191,12 @@ describe('chart: metrics, ServiceMonitors, PrometheusRule, dashboard (helm templ
     const [rule] = ofKind(objects, 'PrometheusRule');
     expect(rule!.metadata.labels).to.include({ release: 'kube-prometheus-stack' });
     const first = rule!.spec.groups[0].rules[0];
-    expect(first.expr).to.match(/> 1800$/);
+    expect(first.expr).to.contain(
+      'past_eta_seconds{namespace="media",job="vf-videoflix-operator-metrics"}) > 300,',
+    );
+    expect(first.expr).to.contain(
+      'oldest_seconds{namespace="media",job="vf-videoflix-operator-metrics"}) > 1800,',
+    );
     expect(first.annotations.runbook_url).to.equal(
       'https://docs.example.com/videoflix#videoflixvideoprocessingtoolong',
     );
@@ -233,6 +254,7 @@ describe('chart: metrics, ServiceMonitors, PrometheusRule, dashboard (helm templ
     // the alerts' subjects each have a panel
     for (const metric of [
       'videoflix_operator_processing_oldest_seconds',
+      'videoflix_operator_processing_past_eta_seconds',
       'videoflix_operator_videos_failed_total',
       'videoflix_operator_leader',
       'videoflix_operator_encode_duration_seconds_bucket',

@@ -64,10 +64,13 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
   const rendition = (v: Video, r: RenditionName) => v.status?.renditions?.find((x) => x.name === r);
 
   /** Creates the Video and plays its probe Job; returns its uid once the chunk Jobs exist. */
-  async function probed(name: string): Promise<{ uid: string; chunkJobs: k8s.V1Job[] }> {
+  async function probed(
+    name: string,
+    rungs: RenditionName[] = RUNGS,
+  ): Promise<{ uid: string; chunkJobs: k8s.V1Job[] }> {
     await createVideo(custom, suite.ns, name, {
       source: { bucket: suite.buckets.sources, key: `uploads/${name}.mp4` },
-      renditions: RUNGS,
+      renditions: rungs,
     });
     const uid = await waitFor(
       async () => {
@@ -78,8 +81,7 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
     );
     const speculative = await waitJobs(batch, suite.ns, [
       `${name}-thumbnail`,
-      `${name}-480p`,
-      `${name}-720p`,
+      ...rungs.map((r) => `${name}-${r}`),
     ]);
     // the probe and the speculative rendition Jobs carry the threshold: they defer when the source is long
     for (const j of speculative)
@@ -90,7 +92,11 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
     );
     await writeProbe(storage, suite.buckets.media, uid, PROBE);
     await completeJob(batch, suite.ns, `${name}-thumbnail`);
-    const all = await waitJobs(batch, suite.ns, [`${name}-480p-chunks`, `${name}-720p-chunks`]);
+    const all = await waitJobs(
+      batch,
+      suite.ns,
+      rungs.map((r) => `${name}-${r}-chunks`),
+    );
     return { uid, chunkJobs: all.filter((j) => j.metadata?.name?.endsWith('-chunks')) };
   }
 
@@ -203,6 +209,63 @@ describe('operator: chunked transcoding (host tier: API server, job controller, 
       .and.include('720p/index.m3u8');
     const reasons = (await eventsFor(core, suite.ns, name)).map((e) => e.reason);
     expect(reasons).to.include.members([REASONS.chunksStitched, REASONS.playlistWritten]);
+  });
+
+  /** Plays every chunk of rendition `r`, then its stitch Job (the report in S3, the Job Complete). */
+  async function encodeChunked(name: string, uid: string, r: RenditionName) {
+    for (let i = 0; i < COUNT; i++) await playChunk(name, uid, r, i, chunkMetadataFixture(r, i, COUNT));
+    await waitJobs(batch, suite.ns, [`${name}-${r}-stitch`], 60_000);
+    await put(
+      chunkKeys.stitchReport(uid, r),
+      JSON.stringify(stitchReportFixture(r, COUNT)),
+      'application/json',
+    );
+    await completeJob(batch, suite.ns, `${name}-${r}-stitch`);
+  }
+
+  it('a rung added to a Ready chunked Video: its own chunk Job and stitch, no single Job, the master rewritten with it', async () => {
+    const name = 'grow';
+    const { uid } = await probed(name, ['480p']);
+    await encodeChunked(name, uid, '480p');
+    await waitPhase(custom, suite.ns, name, 'Ready', 30_000);
+    expect(
+      (await readText(storage, suite.buckets.media, keys.master(uid))).match(/^#EXT-X-STREAM-INF:/gm),
+    ).to.have.length(1);
+
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: suite.ns,
+        plural: PLURAL,
+        name,
+        body: { spec: { renditions: ['480p', '720p'] } },
+      },
+      MERGE,
+    );
+    await waitJobs(batch, suite.ns, [`${name}-720p-chunks`]);
+    const names = (await ownedJobs(batch, suite.ns)).map((j) => j.metadata?.name);
+    expect(names).to.not.include(`${name}-720p`); // the plan is known: no speculative single Job
+    const meanwhile = await getVideo(custom, suite.ns, name);
+    expect(meanwhile.status?.phase).to.equal('Ready'); // still playable with 480p
+    expect(rendition(meanwhile, '720p')).to.deep.include({
+      phase: 'Running',
+      chunks: { done: 0, total: COUNT },
+    });
+
+    await encodeChunked(name, uid, '720p');
+    const done = await waitFor(
+      async () => {
+        const v = await getVideo(custom, suite.ns, name);
+        const t = v.status?.conditions?.find((c) => c.type === 'Transcoded');
+        return t?.status === 'True' && t.observedGeneration === 2 ? v : undefined;
+      },
+      { timeoutMs: 30_000, what: 'Transcoded=True for generation 2' },
+    );
+    expect(done.status).to.include({ phase: 'Ready', renditionsSummary: '2/2' });
+    const master = await readText(storage, suite.buckets.media, keys.master(uid));
+    expect(master.match(/^#EXT-X-STREAM-INF:/gm)).to.have.length(2);
+    expect(master).to.include('480p/index.m3u8').and.include('720p/index.m3u8');
   });
 
   it('a gap at a join fails the Video with ChunkCheckFailed and stops the other rung', async () => {

@@ -76,6 +76,7 @@ describe('operator metrics: scraped and parsed after real Videos and Jobs', func
   it('shows the oldest Processing Video, then each completed Job in the encode histogram by task', async () => {
     const empty = await scrape();
     expect(empty.value('videoflix_operator_processing_oldest_seconds')).to.equal(0);
+    expect(empty.value('videoflix_operator_processing_past_eta_seconds')).to.equal(0);
     expect(empty.value('videoflix_operator_leader')).to.equal(1);
     expect(empty.type('videoflix_operator_workqueue_depth')).to.equal('gauge');
 
@@ -84,6 +85,8 @@ describe('operator metrics: scraped and parsed after real Videos and Jobs', func
     await new Promise((r) => setTimeout(r, 1100)); // at least a second old
     const processing = await scrape();
     expect(processing.value('videoflix_operator_processing_oldest_seconds')).to.be.above(1).and.below(60);
+    // no progress report, hence no estimate: it does not count past its ETA
+    expect(processing.value('videoflix_operator_processing_past_eta_seconds')).to.equal(0);
     expect(processing.value('videoflix_operator_videos', { phase: 'Processing' })).to.equal(1);
 
     await driveToReady({ custom, batch, storage, mediaBucket: buckets.media }, ns, 'timed', ['480p'], PROBE);

@@ -1,13 +1,14 @@
 /** Chunked transcoding (issue 24), the operator's side: the Jobs it builds and the pure decisions. */
 import type { V1Job } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { chunkKeys, EXIT_CODES, keys, type VideoStatus } from '../../../common/video/index.js';
+import { chunkKeys, EXIT_CODES, keys, type Video, type VideoStatus } from '../../../common/video/index.js';
 import { operatorSchema, jobSettingsFrom } from '../../../operator/config.js';
 import {
   chunksDone,
   decide,
   needsChunkMetadata,
   needsRenditionMetadata,
+  type Observed,
 } from '../../../operator/video/decide.js';
 import {
   buildChunksJob,
@@ -373,6 +374,87 @@ describe('operator/video: chunked transcoding (issue 24)', () => {
       const d = decide(obs(long(done), { jobs: j, metadata: { ok: [meta('480p'), meta('720p')] } }), S);
       expect(types(d)).to.deep.equal(['WriteMaster', 'DeleteJobs:demo-480p,demo-720p']);
       expect(d.status).to.include({ phase: 'Ready', chunksSummary: '20/20' });
+    });
+
+    describe('a rung added to a Ready chunked Video (issue 24 × the ladder that grows)', () => {
+      const step = (v: Video, o: Partial<Observed> = {}) => {
+        const d = decide(obs(v, o), S);
+        return { d, next: { ...v, status: d.status ?? v.status } as Video };
+      };
+      const source = { durationSeconds: 300, width: 1920, height: 1080, hasAudio: true };
+      /** 480p only, taken to Ready by decide() itself: probe, chunk Job, stitch, files, master. */
+      function readyChunked480(): { v: Video; done: Map<string, V1Job> } {
+        let v = video({}, { renditions: ['480p'] });
+        v = step(v).next;
+        v = step(v, {
+          jobs: jobs(job('demo-thumbnail', 'Complete'), job('demo-480p', 'Complete')),
+          probe: { ok: source },
+        }).next;
+        const done = jobs(
+          job('demo-thumbnail', 'Complete'),
+          indexed('demo-480p-chunks', '0-9', 'Complete'),
+          job('demo-480p-stitch', 'Complete'),
+        );
+        v = step(v, { jobs: done, chunks: new Map([['480p', readout('480p')]]) }).next;
+        const { d, next } = step(v, { jobs: done, metadata: { ok: [meta('480p')] } });
+        expect(types(d)).to.deep.equal(['WriteMaster']);
+        expect(next.status).to.include({ phase: 'Ready', chunksSummary: '10/10' });
+        return { v: next, done };
+      }
+
+      for (const [what, kept] of [
+        ['its Jobs still there', true],
+        ['its Jobs gone (TTL)', false],
+      ] as const)
+        it(`720p gets a chunk Job and a stitch, never a speculative single Job (${what}); the master is rewritten with both`, () => {
+          const { v: ready, done } = readyChunked480();
+          const left = kept ? done : jobs();
+          const grown: Video = {
+            ...ready,
+            metadata: { ...ready.metadata, generation: 2 },
+            spec: { ...ready.spec, renditions: ['480p', '720p'] },
+          };
+          // the probe and the plan are long done: the new rung goes straight to its Indexed Job
+          const first = step(grown, { jobs: left });
+          expect(types(first.d)).to.deep.equal(['CreateJob:demo-720p-chunks']);
+          const create = first.d.actions[0];
+          expect(create?.type === 'CreateJob' && create.job.spec?.completions).to.equal(10);
+          expect(first.d.status).to.include({
+            phase: 'Ready',
+            renditionsSummary: '1/2',
+            chunksSummary: '10/20',
+          });
+          expect(first.d.status?.renditions?.map((r) => `${r.name}:${r.phase}:${r.job}`)).to.deep.equal([
+            '480p:Succeeded:demo-480p-chunks',
+            '720p:Running:demo-720p-chunks',
+          ]);
+          expect(needsRenditionMetadata(first.next, left, undefined, undefined, chunked)).to.equal(false);
+
+          const j = new Map(left);
+          j.set('demo-720p-chunks', indexed('demo-720p-chunks', '0-9', 'Complete'));
+          const stitch = step(first.next, { jobs: j });
+          expect(types(stitch.d)).to.deep.equal(['CreateJob:demo-720p-stitch']);
+
+          j.set('demo-720p-stitch', job('demo-720p-stitch', 'Complete'));
+          expect(needsChunkMetadata(stitch.next, j, ['480p', '720p'])).to.deep.equal(['720p']);
+          const written = step(stitch.next, { jobs: j, chunks: new Map([['720p', readout('720p')]]) });
+          expect(types(written.d)).to.deep.equal(['WriteRendition:720p']);
+          expect(written.d.status).to.include({ phase: 'Ready', renditionsSummary: '2/2' });
+          // its rendition.json is read only on the next pass: the old master (480p only) is not current
+          // (this was the bug: Transcoded turned True here on the old master's key, never rewritten)
+          expect(written.d.status?.conditions?.find((c) => c.type === 'Transcoded')).to.include({
+            status: 'Unknown',
+          });
+
+          expect(needsRenditionMetadata(written.next, j, undefined, undefined, chunked)).to.equal(true);
+          const master = step(written.next, { jobs: j, metadata: { ok: [meta('480p'), meta('720p')] } });
+          expect(types(master.d)).to.deep.equal(['WriteMaster']);
+          expect(master.d.status).to.include({ phase: 'Ready', chunksSummary: '20/20' });
+          expect(master.d.status?.conditions?.find((c) => c.type === 'Transcoded')).to.include({
+            status: 'True',
+            observedGeneration: 2,
+          });
+        });
     });
 
     it('a deferred speculative Job’s Complete is not a rendition done: rendition.json is not read then', () => {

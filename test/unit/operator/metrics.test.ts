@@ -8,6 +8,8 @@ import {
   encodeFinished,
   failedNow,
   oldestProcessingSeconds,
+  pastEtaSeconds,
+  estimatedCompletion,
   processingSince,
 } from '../../../operator/video/gauges.js';
 import { video } from './fixtures.js';
@@ -117,6 +119,66 @@ describe('operator metrics: what changes and caches show', () => {
       expect(oldestProcessingSeconds(videos.slice(2), now)).to.equal(0);
       expect(oldestProcessingSeconds([], now)).to.equal(0);
     });
+    it('is how far past its estimated completion the Processing Video furthest behind is (latest ETA of its running renditions)', () => {
+      const at = (t: string) => ({
+        percent: 50,
+        updatedAt: '2026-12-04T10:00:00Z',
+        estimatedCompletionTime: t,
+      });
+      const late = withStatus(
+        {
+          phase: 'Processing',
+          renditions: [
+            { name: '480p', phase: 'Running', progress: at('2026-12-04T09:50:00Z') },
+            { name: '720p', phase: 'Running', progress: at('2026-12-04T10:05:00Z') },
+            // a finished rung's stale estimate does not count
+            { name: '1080p', phase: 'Succeeded', progress: at('2026-12-04T09:00:00Z') },
+          ],
+        },
+        { uid: 'late' },
+      );
+      expect(estimatedCompletion(late)).to.equal(Date.parse('2026-12-04T10:05:00Z'));
+      expect(pastEtaSeconds([late], now)).to.equal(300);
+      // on time, no estimate yet, chunked (chunks done/total, no estimate), not Processing, deleting: 0
+      const onTime = withStatus({
+        phase: 'Processing',
+        renditions: [{ name: '480p', phase: 'Running', progress: at('2026-12-04T10:30:00Z') }],
+      });
+      const noEstimate = withStatus({
+        phase: 'Processing',
+        renditions: [
+          { name: '480p', phase: 'Running', progress: { percent: 3, updatedAt: '2026-12-04T09:00:00Z' } },
+          { name: '720p', phase: 'Pending' },
+        ],
+      });
+      const chunked = withStatus({
+        phase: 'Processing',
+        renditions: [
+          {
+            name: '720p',
+            phase: 'Running',
+            chunks: { done: 1, total: 8 },
+            progress: { percent: 13, updatedAt: '2026-12-04T08:00:00Z' },
+          },
+        ],
+      });
+      const ready = withStatus({
+        phase: 'Ready',
+        renditions: [{ name: '480p', phase: 'Running', progress: at('2026-12-04T08:00:00Z') }],
+      });
+      const deleting = withStatus(
+        {
+          phase: 'Processing',
+          renditions: [{ name: '480p', phase: 'Running', progress: at('2026-12-04T08:00:00Z') }],
+        },
+        { deletionTimestamp: '2026-12-04T10:09:00Z' as unknown as Date },
+      );
+      expect(estimatedCompletion(noEstimate)).to.equal(undefined);
+      expect(estimatedCompletion(chunked)).to.equal(undefined);
+      expect(pastEtaSeconds([onTime, noEstimate, chunked, ready, deleting], now)).to.equal(0);
+      expect(pastEtaSeconds([onTime, late, chunked], now)).to.equal(300);
+      expect(pastEtaSeconds([], now)).to.equal(0);
+    });
   });
 
   it('starts the failure counter of every failure reason at 0 (increase() then sees a first failure)', async () => {
@@ -127,12 +189,14 @@ describe('operator metrics: what changes and caches show', () => {
       isLeader: () => true,
       outboxSize: () => 0,
       oldestProcessingSeconds: () => 42.5,
+      pastEtaSeconds: () => 7,
     });
     const parsed = parsePrometheus(await m.registry.metrics());
     for (const reason of FAILURE_REASONS)
       expect(parsed.value('videoflix_operator_videos_failed_total', { reason }), reason).to.equal(0);
     expect(FAILURE_REASONS).to.include('OutOfMemory').and.include('Other');
     expect(parsed.value('videoflix_operator_processing_oldest_seconds')).to.equal(42.5);
+    expect(parsed.value('videoflix_operator_processing_past_eta_seconds')).to.equal(7);
     expect(parsed.type('videoflix_operator_encode_duration_seconds')).to.equal('histogram');
   });
 });
