@@ -63,6 +63,26 @@ async function kubectl(args: string[], input?: string): Promise<{ stdout: string
   return child;
 }
 
+/**
+ * The repository's CRD text under a group and resource names of its own: a copy that shares the plural,
+ * short name or category of the real one shadows `kubectl get videos` / `vid` / `videoflix` in later tests
+ * (kubectl's cached discovery still lists a deleted copy's group).
+ */
+const ISOLATED_PLURAL = 'crdcheckvideos';
+function isolatedCrd(group: string): string {
+  const text = fs
+    .readFileSync(CRD_FILE, 'utf8')
+    .replaceAll(CRD_NAME, `${ISOLATED_PLURAL}.${group}`)
+    .replaceAll(`group: ${GROUP}`, `group: ${group}`)
+    .replace(/^( +)plural: videos$/m, `$1plural: ${ISOLATED_PLURAL}`)
+    .replace(/^( +)singular: video$/m, '$1singular: crdcheckvideo')
+    .replace(/^ +shortNames: .*\n/m, '')
+    .replace(/^ +categories: .*\n/m, '');
+  if (!text.includes(`plural: ${ISOLATED_PLURAL}`) || /shortNames|categories:/.test(text))
+    throw new Error('the CRD copy still carries the real resource names');
+  return text;
+}
+
 describe('operator: the Video CRD versions and the storage version migration', function () {
   this.timeout(180_000);
   const { custom } = clients();
@@ -266,17 +286,11 @@ describe('operator: the Video CRD versions and the storage version migration', f
 
   it("is installed by Helm from a chart's crds/ as kubectl applies it: the aliases resolved, both versions alike", async () => {
     const group = `${uniqueName('h')}.helm.videoflix.io`;
-    const name = `${PLURAL}.${group}`;
+    const name = `${ISOLATED_PLURAL}.${group}`;
     const chart = path.join(tmp, 'helm-chart');
     fs.mkdirSync(path.join(chart, 'crds'), { recursive: true });
     fs.writeFileSync(path.join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: crd-check\nversion: 0.1.0\n');
-    fs.writeFileSync(
-      path.join(chart, 'crds/videos.yaml'),
-      fs
-        .readFileSync(CRD_FILE, 'utf8')
-        .replaceAll(CRD_NAME, name)
-        .replaceAll(`group: ${GROUP}`, `group: ${group}`),
-    );
+    fs.writeFileSync(path.join(chart, 'crds/videos.yaml'), isolatedCrd(group));
     const ext = kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     const release = uniqueName('crd-check');
     await execFileP(
@@ -329,11 +343,12 @@ describe('operator: the Video CRD versions and the storage version migration', f
   it('migrates objects stored as v1alpha1 into v1beta1, drops v1alpha1 from storedVersions; idempotent, safe with writers', async () => {
     // the same CRD under a group of its own: first as the previous release had it, v1alpha1 only
     const group = `${uniqueName('m')}.migrate.videoflix.io`;
-    const target: MigrateTarget = { crdName: `${PLURAL}.${group}`, group, plural: PLURAL };
-    const text = fs
-      .readFileSync(CRD_FILE, 'utf8')
-      .replaceAll(CRD_NAME, target.crdName)
-      .replaceAll(`group: ${GROUP}`, `group: ${group}`);
+    const target: MigrateTarget = {
+      crdName: `${ISOLATED_PLURAL}.${group}`,
+      group,
+      plural: ISOLATED_PLURAL,
+    };
+    const text = isolatedCrd(group);
     const current = parse(text) as { spec: { group: string; versions: Array<Record<string, unknown>> } };
     expect(current.spec.group).to.equal(group);
     const stored = current.spec.versions.find((v) => v.storage)!;
@@ -347,7 +362,7 @@ describe('operator: the Video CRD versions and the storage version migration', f
     fs.writeFileSync(path.join(dirNew, 'crd.yaml'), text); // the repository's text: aliases and all
     const ext = kubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     const kc = process.env.KUBECONFIG!;
-    const c = (version: string) => ({ group, version, plural: PLURAL });
+    const c = (version: string) => ({ group, version, plural: ISOLATED_PLURAL });
     const body = (name: string, namespace: string, version: string) => ({
       apiVersion: `${group}/${version}`,
       kind: 'Video',
@@ -361,7 +376,7 @@ describe('operator: the Video CRD versions and the storage version migration', f
       for (let i = 0; i < 12; i++) names.push([i % 2 ? ns2 : ns, `v${i}`]);
       for (const [namespace, name] of names)
         await custom.createNamespacedCustomObject({ ...c(OLD), namespace, body: body(name, namespace, OLD) });
-      const prefix = `/registry/${group}/${PLURAL}/`;
+      const prefix = `/registry/${group}/${ISOLATED_PLURAL}/`;
       let raw = await etcdObjects(prefix);
       expect(raw.size).to.equal(12);
       expect(new Set([...raw.values()].map((v) => v.apiVersion))).to.deep.equal(new Set([`${group}/${OLD}`]));
