@@ -133,9 +133,15 @@ export async function ensurePlatform(opts: { timeoutMs?: number } = {}): Promise
   return e;
 }
 
+/**
+ * The platform's kubeconfig; before any platform exists (a spec that installs a release of its own, such as
+ * the upgrade from the previous release, which runs first) the cluster's, which cluster-hooks.ts puts in
+ * KUBECONFIG.
+ */
 function kubeconfigPath(): string {
-  const k = readEndpoints()?.KUBECONFIG;
-  if (!k) throw new Error(`no KUBECONFIG in ${ENDPOINTS_FILE}: call ensurePlatform() first`);
+  const k = readEndpoints()?.KUBECONFIG ?? process.env.KUBECONFIG;
+  if (!k)
+    throw new Error(`no KUBECONFIG in ${ENDPOINTS_FILE} nor in the environment: call ensurePlatform() first`);
   return k;
 }
 

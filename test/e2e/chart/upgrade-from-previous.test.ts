@@ -145,9 +145,15 @@ describe('chart: upgrade from the previous release with Videos in flight', funct
         ? `      fresh cluster: the previous chart installs its CRD (${DEPRECATED_VERSIONS[0]} stored)`
         : '      the cluster has a Video CRD already: the previous release runs on it (not replaced by Helm)',
     );
-    await helm(['install', RELEASE, ...releaseArgs(previousChart, PREV_TAG), '--create-namespace'], {
-      timeoutMs: 13 * 60_000,
-    });
+    // Helm 4 applies a chart's crds/ server-side: over the current CRD (applied by kubectl) that conflicts,
+    // so the previous release then installs without its CRD, as an admin would
+    const skipCrds = freshCrd ? [] : ['--skip-crds'];
+    await helm(
+      ['install', RELEASE, ...releaseArgs(previousChart, PREV_TAG), ...skipCrds, '--create-namespace'],
+      {
+        timeoutMs: 13 * 60_000,
+      },
+    );
     installed = true;
     s3 = await openS3(ns);
     media = await createMediaDir('videoflix-e2e-upgrade-');
