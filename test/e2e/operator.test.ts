@@ -378,7 +378,15 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
       expect(v.status?.source?.height).to.equal(1080);
       expect(v.status?.source?.durationSeconds).to.be.closeTo(7, 0.5);
 
-      const jobs = await jobsOf(hd);
+      // a rendition counts done at its Pod's exit (its termination message): the Job's Complete condition
+      // may come a moment after Ready
+      const jobs = await waitFor(
+        async () => {
+          const all = await jobsOf(hd);
+          return all.length === 4 && all.every(jobComplete) ? all : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, what: `every Job of ${hd} Complete` },
+      ).catch(() => jobsOf(hd));
       expect(jobs.map((j) => j.metadata.name)).to.have.members([
         `${hd}-thumbnail`,
         `${hd}-480p`,
