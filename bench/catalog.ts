@@ -7,19 +7,36 @@
  *   with the bytes of one answer as sent.
  * - POST /api/login/ at the configured bcrypt cost (BCRYPT_COST, default 12), against
  *   bcrypt.compare alone (the API's own hasher, same hash, same concurrency) in this process.
- *   BENCH_DURATION=10 (seconds per load run), BENCH_CATALOG_ROWS=10000
+ *
+ * Two targets (BENCH_CATALOG_TARGET): `host` (default, above) and `kind` (issue 23's goal is on kind
+ * through the ingress): the same rows put into the bundled PostgreSQL of the `make dev` platform with
+ * psql in its Pod (namespace `bench-catalog`, deleted at the end), the list fetched through Traefik by 50
+ * signed-in clients against /healthz through the same ingress, the API Pods' and Traefik's CPU per
+ * request from their cgroups (support/kind.ts). Sign-in is measured on the host tier only.
+ *   BENCH_DURATION=10 (seconds per load run), BENCH_CATALOG_ROWS=10000, BENCH_CATALOG_TARGET=host|kind
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { createPasswordHasher } from '../api/security/passwords.js';
 import { login, profileDir, startApi } from './support/api.js';
 import { summariseDir } from './support/profile.js';
-import { BENCH_CACHE, hostTier, percentile, procCpuSeconds, report, say } from './support/lib.js';
+import { BENCH_CACHE, hostTier, notRun, percentile, procCpuSeconds, report, say } from './support/lib.js';
 import { cpuPerRequest, drained, load } from './support/load.js';
+import {
+  ingressPods,
+  kubectl,
+  kubectlJson,
+  NAMESPACE,
+  platformEnv,
+  podCpu,
+  podsDrained,
+} from './support/kind.js';
 
 const BENCH = 'catalog';
+const KIND_BENCH = 'catalog (kind)';
 const ROWS = Number(process.env.BENCH_CATALOG_ROWS ?? 10_000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ENCODINGS = (process.env.BENCH_CATALOG_ENCODINGS ?? 'identity,gzip,br').split(',').map((e) => e.trim());
@@ -47,7 +64,7 @@ function serverTimes(from: number): { p50: number; p99: number; n: number } {
 /** The bytes of one answer as sent (node:http does not decode). */
 function bodyBytes(url: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    http
+    (url.startsWith('https:') ? https : http)
       .get(url, { headers }, (res) => {
         let n = 0;
         res.on('data', (c: Buffer) => (n += c.length));
@@ -59,18 +76,23 @@ function bodyBytes(url: string, headers: Record<string, string>): Promise<number
   });
 }
 
-async function main() {
-  const { release } = await hostTier();
-  const api = await startApi('catalog');
-  try {
-    await api.db.sequelize.query(`
+/** SQL putting ROWS Ready catalog rows of an ordinary size into `videos`, in catalog namespace `ns`. */
+function seedRows(ns: string): string {
+  return `
       INSERT INTO videos (title, description, category, namespace, name, uid, phase, renditions,
                           master_playlist_key, thumbnail_key, duration_seconds, created_at, updated_at)
       SELECT 'Bench video ' || i, 'A benchmark row with a description of ordinary length, ' || i,
-             (ARRAY['Drama','Documentary','Comedy','Action'])[1 + i % 4], 'bench', 'bench-' || i,
+             (ARRAY['Drama','Documentary','Comedy','Action'])[1 + i % 4], '${ns}', 'bench-' || i,
              gen_random_uuid(), 'Ready', '[]'::jsonb, 'x/master.m3u8', 'x/thumbnail.jpg', 30,
              now() - (i || ' seconds')::interval, now()
-      FROM generate_series(1, ${ROWS}) AS i`);
+      FROM generate_series(1, ${ROWS}) AS i`;
+}
+
+async function hostMain() {
+  const { release } = await hostTier();
+  const api = await startApi('catalog');
+  try {
+    await api.db.sequelize.query(seedRows('bench'));
     const first = await fetch(`${api.url}/api/video/`, { headers: { cookie: api.cookie } });
     const body = await first.text();
     const items = (JSON.parse(body) as unknown[]).length;
@@ -210,6 +232,123 @@ async function main() {
   if (process.env.BENCH_PROFILE)
     say(`API CPU profile (BENCH_PROFILE=1):\n${summariseDir(profileDir('catalog'))}`);
 }
+
+/** The platform on kind: the list through the ingress (see the header). */
+async function kindMain() {
+  const p = platformEnv();
+  if (!p) {
+    notRun(KIND_BENCH, process.env.BENCH_PLATFORM_REASON || 'BENCH_API_URL / BENCH_KUBECONFIG not set');
+    return;
+  }
+  const ns = 'bench-catalog';
+  const pg = await kubectlJson<{ items: Array<{ metadata: { name: string } }> }>(p.kubeconfig, [
+    'get',
+    'pods',
+    '-n',
+    NAMESPACE,
+    '-l',
+    'app.kubernetes.io/component=postgresql',
+  ]);
+  const pgPod = pg.items[0]?.metadata.name;
+  if (!pgPod) {
+    notRun(KIND_BENCH, 'no bundled PostgreSQL Pod on the platform (an external database is not seeded)');
+    return;
+  }
+  const psql = (sql: string) =>
+    kubectl(
+      p.kubeconfig,
+      [
+        'exec',
+        '-i',
+        '-n',
+        NAMESPACE,
+        pgPod,
+        '--',
+        'sh',
+        '-c',
+        'psql -v ON_ERROR_STOP=1 -q -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+      ],
+      sql,
+    );
+  const origin = new URL(p.apiUrl).origin;
+  const cookie = await login(p.apiUrl, p.email, p.password, origin);
+  const listUrl = `${p.apiUrl}/api/video/`;
+  await psql(`DELETE FROM videos WHERE namespace = '${ns}';${seedRows(ns)};`);
+  try {
+    // the API's change feed (LISTEN/NOTIFY) invalidates its kept list; wait until every replica answers it
+    let items = 0;
+    for (let i = 0; i < 60 && items < ROWS; i++) {
+      const body = (await (await fetch(listUrl, { headers: { cookie } })).json()) as unknown[];
+      items = body.length;
+      if (items < ROWS) await new Promise((r) => setTimeout(r, 500));
+    }
+    const identityBytes = await bodyBytes(listUrl, { cookie, 'accept-encoding': 'identity' });
+    say(
+      `  GET /api/video/ through the ingress answers ${items} items (${(identityBytes / 1024).toFixed(0)} KiB as JSON)`,
+    );
+    const [apiCpu, ingressCpu] = await Promise.all([
+      podCpu(p.kubeconfig, 'app.kubernetes.io/component=api'),
+      ingressPods(p.kubeconfig),
+    ]);
+    say(`  CPU from the cgroups of ${[...apiCpu.pods, ...(ingressCpu?.pods ?? [])].join(', ')}`);
+    const readAll = () => Promise.all([apiCpu.read(), ingressCpu ? ingressCpu.read() : Promise.resolve(NaN)]);
+    const run = async (url: string, headers: Record<string, string>) => {
+      await podsDrained(apiCpu.read);
+      const c0 = await readAll();
+      const r = await load({ url, connections: 50, durationSec: DURATION, headers });
+      await podsDrained(apiCpu.read); // answers still in flight belong to this run
+      const c1 = await readAll();
+      const per = (i: number) => (r.requests ? ((c1[i]! - c0[i]!) * 1000) / r.requests : NaN);
+      return { ...r, apiMs: per(0), ingressMs: per(1) };
+    };
+    const health = await run(`${p.apiUrl}/healthz`, { cookie });
+    for (const encoding of ENCODINGS) {
+      const headers = { cookie, 'accept-encoding': encoding };
+      const bytes = await bodyBytes(listUrl, headers);
+      const list = await run(listUrl, headers);
+      const label = `GET /api/video/ via ingress (${items} rows, 50 clients, ${encoding})`;
+      report({
+        bench: KIND_BENCH,
+        metric: `${label} req/s`,
+        value: list.rps,
+        unit: 'req/s',
+        baseline: { label: '/healthz via the same ingress', value: health.rps },
+        ratio: list.rps / health.rps,
+        note: `p50 ${list.p50} ms, p99 ${list.p99} ms (healthz p50 ${health.p50}, p99 ${health.p99}); ${(bytes / 1024).toFixed(0)} KiB per answer, ${list.mbps.toFixed(1)} MB/s; ${list.errors} errors; the issue's "today": 238 req/s`,
+      });
+      report({
+        bench: KIND_BENCH,
+        metric: `${label} p99 latency`,
+        value: list.p99,
+        unit: 'ms',
+        baseline: { label: '/healthz p99', value: health.p99 },
+        ratio: list.p99 / health.p99,
+        note: `p50 ${list.p50} ms; goal p99 < 100 ms`,
+      });
+      report({
+        bench: KIND_BENCH,
+        metric: `${label} API Pods' CPU per request`,
+        value: list.apiMs,
+        unit: 'ms',
+        baseline: { label: '/healthz', value: health.apiMs },
+        ratio: list.apiMs / health.apiMs,
+        note: `cgroups over the timed run; Traefik ${list.ingressMs.toFixed(2)} ms per request (healthz ${health.ingressMs.toFixed(2)})`,
+      });
+      report({
+        bench: KIND_BENCH,
+        metric: `${label} body bytes`,
+        value: bytes / 1024,
+        unit: 'KiB',
+        baseline: { label: 'identity (JSON)', value: identityBytes / 1024 },
+        ratio: bytes / identityBytes,
+      });
+    }
+  } finally {
+    await psql(`DELETE FROM videos WHERE namespace = '${ns}';`);
+  }
+}
+
+const main = () => (process.env.BENCH_CATALOG_TARGET === 'kind' ? kindMain() : hostMain());
 
 main().then(
   () => process.exit(0),

@@ -39,7 +39,7 @@ import { getWithHost } from '@videoflix/testkit/http';
 import { createMediaDir } from '@videoflix/testkit/media';
 import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
-import { directS3, kubectlJson, platformEnv, podCpu, podsDrained } from './support/kind.js';
+import { directS3, ingressPods, kubectlJson, platformEnv, podCpu, podsDrained } from './support/kind.js';
 import { hostTier, notRun, procCpuSeconds, report, say } from './support/lib.js';
 import { cpuPerRequest, drained, load, type LoadResult } from './support/load.js';
 
@@ -421,15 +421,6 @@ async function kindMain() {
       }).catch(() => undefined);
     }
   }
-}
-
-/** The ingress controller's Pods (Traefik, in its own namespace), or undefined when not found. */
-async function ingressPods(kubeconfig: string) {
-  const pods = await kubectlJson<{
-    items: Array<{ metadata: { namespace: string; labels?: Record<string, string> } }>;
-  }>(kubeconfig, ['get', 'pods', '-A', '-l', 'app.kubernetes.io/name=traefik']).catch(() => ({ items: [] }));
-  const ns = pods.items[0]?.metadata.namespace;
-  return ns ? podCpu(kubeconfig, 'app.kubernetes.io/name=traefik', ns).catch(() => undefined) : undefined;
 }
 
 const main = () => (process.env.BENCH_STREAM_TARGET === 'kind' ? kindMain() : hostMain());

@@ -2,10 +2,11 @@
 # make bench: runs every benchmark under bench/ and prints one table of figures with ratios against
 # baselines measured in the same run (bench/README.md explains them and holds a full run).
 #
-#   hack/bench.sh            all of them: operator-scale, catalog, upload, streaming, time-to-ready, chunk-scale,
+#   hack/bench.sh            all of them: time-to-ready, streaming, catalog (kind and host), chunk-scale, operator-scale, upload,
 #                            progress, chunking (chunk-scale: time to Ready on 1 and 2 workers, issue 24)
 #   hack/bench.sh catalog    only the named ones; "streaming" is streaming-kind (through the ingress on kind)
-#                            and streaming-host (the API alone on the host tier), each also selectable alone
+#                            and streaming-host (the API alone on the host tier), "catalog" is catalog-kind
+#                            (through the ingress on kind) and catalog (the host tier); each selectable alone
 #
 # Order: the kind platform first (time-to-ready, then streaming through the ingress, which streams the
 # video time-to-ready made Ready), then the host tier (operator-scale, catalog, upload, the host-tier
@@ -47,10 +48,14 @@ RELEASE=${DEV_RELEASE:-videoflix}
 export DOCKER_HOST=${DOCKER_HOST:-$(bash -c '. hack/cluster/env.sh >/dev/null 2>&1; echo "$DOCKER_HOST"')}
 HOST_BENCHES=(operator-scale catalog upload streaming-host progress)
 MEDIA_BENCHES=(chunking) # ffmpeg alone: neither platform nor host tier
-ALL=(time-to-ready streaming-kind chunk-scale "${HOST_BENCHES[@]}" "${MEDIA_BENCHES[@]}")
+ALL=(time-to-ready streaming-kind catalog-kind chunk-scale "${HOST_BENCHES[@]}" "${MEDIA_BENCHES[@]}")
 SELECTED=()
-for b in "${@:-${ALL[@]}}"; do # "streaming" is both streaming-kind and streaming-host
-  if [ "$b" = streaming ]; then SELECTED+=(streaming-kind streaming-host); else SELECTED+=("$b"); fi
+for b in "${@:-${ALL[@]}}"; do # "streaming" is both streaming-kind and streaming-host, "catalog" both catalog-kind and it
+  case $b in
+    streaming) SELECTED+=(streaming-kind streaming-host) ;;
+    catalog) SELECTED+=(catalog-kind catalog) ;;
+    *) SELECTED+=("$b") ;;
+  esac
 done
 T0=$SECONDS
 ELAPSED=() # "<bench> <seconds>" per step, printed at the end
@@ -117,7 +122,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 platform_reason=""
-wants_kind() { wants time-to-ready || wants streaming-kind || wants chunk-scale; }
+wants_kind() { wants time-to-ready || wants streaming-kind || wants catalog-kind || wants chunk-scale; }
 if wants_kind; then
   if platform_up; then
     echo "   kind platform up ($ENDPOINTS): reused, left running"
@@ -170,6 +175,7 @@ if wants streaming-kind; then
     run streaming streaming-kind "${PLATFORM_ENV[@]}" BENCH_STREAM_TARGET=kind
   fi
 fi
+wants catalog-kind && run catalog catalog-kind "${PLATFORM_ENV[@]}" BENCH_CATALOG_TARGET=kind
 wants chunk-scale && run chunk-scale chunk-scale "${PLATFORM_ENV[@]}"
 [ "${BENCH_KEEP_PLATFORM:-0}" = 1 ] || platform_down
 

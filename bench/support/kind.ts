@@ -123,6 +123,15 @@ export async function podsDrained(read: () => Promise<number>, maxMs = 30_000): 
   }
 }
 
+/** The ingress controller's Pods (Traefik, in its own namespace), or undefined when not found. */
+export async function ingressPods(kubeconfig: string) {
+  const pods = await kubectlJson<{
+    items: Array<{ metadata: { namespace: string; labels?: Record<string, string> } }>;
+  }>(kubeconfig, ['get', 'pods', '-A', '-l', 'app.kubernetes.io/name=traefik']).catch(() => ({ items: [] }));
+  const ns = pods.items[0]?.metadata.namespace;
+  return ns ? podCpu(kubeconfig, 'app.kubernetes.io/name=traefik', ns).catch(() => undefined) : undefined;
+}
+
 interface EnvVar {
   name: string;
   value?: string;
