@@ -39,7 +39,7 @@ import { getWithHost } from '@videoflix/testkit/http';
 import { createMediaDir } from '@videoflix/testkit/media';
 import { login, startApi } from './support/api.js';
 import { ffmpeg, inputArgs, probeSource, renditionOutput } from './support/encode.js';
-import { directS3, ingressPods, kubectlJson, platformEnv, podCpu, podsDrained } from './support/kind.js';
+import { directS3, ingressPods, platformEnv, podCpu, podsDrained } from './support/kind.js';
 import { hostTier, notRun, procCpuSeconds, report, say } from './support/lib.js';
 import { cpuPerRequest, drained, load, type LoadResult } from './support/load.js';
 
