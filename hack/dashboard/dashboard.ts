@@ -24,10 +24,24 @@ export interface Panel {
   description?: string;
   gridPos: GridPos;
   targets?: Target[];
-  fieldConfig?: { defaults?: { unit?: string; decimals?: number } };
+  fieldConfig?: { defaults?: FieldDefaults };
+  options?: { graphMode?: string; colorMode?: string };
   /** rows: the panels a collapsed row holds */
   panels?: Panel[];
   collapsed?: boolean;
+}
+
+export interface ThresholdStep {
+  color: string;
+  /** null: the base step */
+  value: number | null;
+}
+
+export interface FieldDefaults {
+  unit?: string;
+  decimals?: number;
+  thresholds?: { mode?: string; steps: ThresholdStep[] };
+  custom?: { fillOpacity?: number; lineWidth?: number };
 }
 
 export interface Dashboard {
@@ -217,4 +231,34 @@ export function overlaps(panels: Panel[]): Array<[string, string]> {
     }
   }
   return out;
+}
+
+/** Grafana's default thresholds of a new panel: green, red from 80. */
+export const DEFAULT_THRESHOLDS: ThresholdStep[] = [
+  { color: 'green', value: null },
+  { color: 'red', value: 80 },
+];
+
+/** Grafana's dark theme colours of the named colours thresholds use. */
+const NAMED: Record<string, string> = {
+  green: '#73BF69',
+  red: '#F2495C',
+  yellow: '#FADE2A',
+  orange: '#FF9830',
+  blue: '#5794F2',
+  purple: '#B877D9',
+  text: '#ccccdc',
+};
+
+/** The colour of a value by absolute thresholds (the last step whose value it reaches; no value: text). */
+export function thresholdColor(v: number | null, steps: ThresholdStep[] = DEFAULT_THRESHOLDS): string {
+  if (v === null || Number.isNaN(v)) return NAMED.text!;
+  let color = steps[0]?.color ?? 'green';
+  for (const s of steps) if (s.value === null || v >= s.value) color = s.color;
+  return NAMED[color] ?? color;
+}
+
+/** A time series' line style from fieldConfig (Grafana's defaults: 1 px lines, no fill). */
+export function lineStyle(d: FieldDefaults | undefined): { width: number; fillOpacity: number } {
+  return { width: d?.custom?.lineWidth ?? 1, fillOpacity: d?.custom?.fillOpacity ?? 0 };
 }

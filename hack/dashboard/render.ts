@@ -26,10 +26,12 @@ import {
   flattenPanels,
   gridHeight,
   legendOf,
+  lineStyle,
   panelVariables,
   place,
   stepSeconds,
   substitute,
+  thresholdColor,
   type Dashboard,
   type Panel,
 } from './dashboard.js';
@@ -50,15 +52,17 @@ export interface RenderOptions {
 
 export interface Series {
   name: string;
-  /** one value per timestamp of the panel (null: no sample) */
+  /** one value per timestamp of the panel (null: no sample); a stat's sparkline */
   values: Array<number | null>;
+  /** stat panels: the instant value at the end of the range, and its threshold colour */
+  value?: number | null;
+  color?: string;
 }
 
 export interface PanelResult {
   title: string;
   type: string;
   unit: string;
-  /** stat panels: one value per series */
   series: Series[];
   errors: string[];
 }
@@ -141,24 +145,34 @@ async function queryPanel(
       continue;
     }
     try {
+      const rows = await prom(o.promUrl, 'query_range', {
+        query: expr,
+        start: String(start),
+        end: String(o.end),
+        step: String(step),
+      });
+      const range = rows.map((r) => {
+        const byTime = new Map((r.values ?? []).map(([t, v]) => [Math.round(t), num(v)]));
+        return {
+          name: legendOf(target.legendFormat, r.metric),
+          values: times.map((t) => byTime.get(t) ?? null),
+        };
+      });
       if (p.type === 'stat') {
+        // the value: an instant query at the end (Prometheus' lookback, as lastNotNull); the range: its sparkline
         for (const r of await prom(o.promUrl, 'query', { query: expr, time: String(o.end) })) {
-          result.series.push({ name: legendOf(target.legendFormat, r.metric), values: [num(r.value![1])] });
-        }
-      } else {
-        const rows = await prom(o.promUrl, 'query_range', {
-          query: expr,
-          start: String(start),
-          end: String(o.end),
-          step: String(step),
-        });
-        for (const r of rows) {
-          const byTime = new Map((r.values ?? []).map(([t, v]) => [Math.round(t), num(v)]));
+          const name = legendOf(target.legendFormat, r.metric);
+          const value = num(r.value![1]);
+          const color = thresholdColor(value, p.fieldConfig?.defaults?.thresholds?.steps);
           result.series.push({
-            name: legendOf(target.legendFormat, r.metric),
-            values: times.map((t) => byTime.get(t) ?? null),
+            name,
+            value,
+            color,
+            values: range.find((x) => x.name === name)?.values ?? [],
           });
         }
+      } else {
+        result.series.push(...range);
       }
     } catch (err) {
       result.errors.push(`${(err as Error).message} (query: ${expr})`);
@@ -189,6 +203,7 @@ async function formatterScript(): Promise<string> {
 
 // The page's own script: draws every time series with uPlot once the page is laid out, then sets __done.
 const PAGE_SCRIPT = String.raw`
+const alpha = (opacity) => Math.round((opacity / 100) * 255).toString(16).padStart(2, '0');
 const COLORS = ['#73BF69', '#F2CC0C', '#5794F2', '#FF9830', '#F2495C', '#B877D9', '#8AB8FF', '#FADE2A',
   '#37872D', '#E0B400', '#1F60C4', '#FA6400', '#C4162A', '#8F3BB8'];
 for (const el of document.querySelectorAll('[data-chart]')) {
@@ -204,9 +219,8 @@ for (const el of document.querySelectorAll('[data-chart]')) {
   });
   if (!d.series.length) { box.innerHTML = '<div class="nodata">No data</div>'; continue; }
   const fmt = (v) => VF.formatValue(v, d.unit);
-  // times of day in UTC as Grafana prints them (24 h; seconds on short ranges)
-  const span = d.times[d.times.length - 1] - d.times[0];
-  const clock = (t) => new Date(t * 1000).toISOString().slice(11, span > 600 ? 16 : 19);
+  // times of day in UTC as Grafana prints them (24 h; seconds when the ticks are less than a minute apart)
+  const clock = (t, incr) => new Date(t * 1000).toISOString().slice(11, incr >= 60 ? 16 : 19);
   // the y axis as wide as its widest label
   const yAxisSize = (u, vals) => {
     if (!vals) return 40;
@@ -221,10 +235,26 @@ for (const el of document.querySelectorAll('[data-chart]')) {
     legend: { show: false },
     cursor: { show: false },
     scales: { y: { range: (u, min, max) => [Math.min(0, min), max > min ? max + (max - min) * 0.05 : (max || 1) * 1.1] } },
-    axes: [{ ...axis, space: span > 600 ? 60 : 80, values: (u, ts) => ts.map(clock) }, { ...axis, size: yAxisSize, values: (u, vals) => vals.map(fmt) }],
-    series: [{}, ...d.series.map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5,
-      fill: COLORS[i % COLORS.length] + '1a', points: { show: false }, spanGaps: false }))],
+    axes: [{ ...axis, space: 45, values: (u, ts, ai, space, incr) => ts.map((t) => clock(t, incr)) }, { ...axis, size: yAxisSize, values: (u, vals) => vals.map(fmt) }],
+    series: [{}, ...d.series.map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: d.width,
+      fill: d.fillOpacity > 0 ? COLORS[i % COLORS.length] + alpha(d.fillOpacity) : undefined,
+      points: { show: false }, spanGaps: false }))],
   }, [d.times, ...d.series.map((s) => s.values)], box);
+}
+// stat panels: the value scaled to its box, and the sparkline (graphMode area) behind it
+for (const v of document.querySelectorAll('.stat .v')) {
+  const x = v.querySelector('.x');
+  let size = Math.min(48, v.clientHeight * 0.45);
+  x.style.fontSize = size + 'px';
+  while (size > 10 && x.scrollWidth > v.clientWidth - 8) x.style.fontSize = (size -= 2) + 'px';
+  const el = v.querySelector('.spark');
+  if (!el) continue;
+  const d = JSON.parse(el.dataset.spark);
+  if (!d.values.some((y) => y !== null)) continue;
+  new uPlot({ width: el.clientWidth, height: el.clientHeight, legend: { show: false }, cursor: { show: false },
+    axes: [{ show: false }, { show: false }], scales: { x: { time: false } },
+    series: [{}, { stroke: d.color, width: 1, fill: d.color + '33', points: { show: false } }],
+  }, [d.times, d.values], el);
 }
 window.__done = true;
 `;
@@ -249,10 +279,12 @@ header .var { background: #181b1f; border: 1px solid #ccccdc26; border-radius: 2
 .panel .error { color: #F2495C; font-size: 12px; padding: 8px; }
 .row { position: absolute; box-sizing: border-box; font-size: 16px; font-weight: 500; line-height: 30px; padding-left: 4px; }
 .row::before { content: '⌄'; margin-right: 8px; color: #ccccdc99; }
-.stat { flex: 1; display: flex; flex-wrap: wrap; align-items: center; justify-content: space-evenly; padding: 0 8px 8px; }
-.stat .v { text-align: center; }
-.stat .n { font-size: 12px; color: #ccccdcb3; }
-.stat .x { font-size: 40px; font-weight: 500; color: #73BF69; }
+.stat { flex: 1; display: flex; gap: 8px; padding: 0 8px 8px; min-height: 0; }
+.stat .v { flex: 1; min-width: 0; position: relative; display: flex; flex-direction: column; justify-content: center;
+  align-items: center; }
+.stat .spark { position: absolute; left: 0; right: 0; bottom: 0; height: 45%; }
+.stat .n { font-size: 12px; color: #ccccdcb3; position: relative; }
+.stat .x { font-weight: 500; white-space: nowrap; position: relative; }
 `;
 
 function panelHtml(p: Panel, r: PanelResult | undefined, times: number[]): string {
@@ -266,18 +298,24 @@ function panelHtml(p: Panel, r: PanelResult | undefined, times: number[]): strin
     return `<div class="panel" style="${style}">${title}<div class="error">${r.errors.map(esc).join('<br>')}</div></div>`;
   }
   if (p.type === 'stat') {
+    const spark = p.options?.graphMode !== 'none';
     const values = r.series.length
       ? r.series
-          .map(
-            (s) =>
-              `<div class="v">${r.series.length > 1 ? `<div class="n">${esc(s.name)}</div>` : ''}` +
-              `<div class="x" data-value="${s.values[0] ?? ''}" data-unit="${esc(r.unit)}"></div></div>`,
-          )
+          .map((s) => {
+            const data = esc(JSON.stringify({ times, values: s.values, color: s.color }));
+            return (
+              `<div class="v">${spark ? `<div class="spark" data-spark="${data}"></div>` : ''}` +
+              `${r.series.length > 1 ? `<div class="n">${esc(s.name)}</div>` : ''}` +
+              `<div class="x" style="color:${s.color}" data-value="${s.value ?? ''}" data-unit="${esc(r.unit)}"></div></div>`
+            );
+          })
           .join('')
       : '<div class="nodata">No data</div>';
     return `<div class="panel" style="${style}">${title}<div class="stat">${values}</div></div>`;
   }
-  const chart = esc(JSON.stringify({ unit: r.unit, times, series: r.series }));
+  const chart = esc(
+    JSON.stringify({ unit: r.unit, times, series: r.series, ...lineStyle(p.fieldConfig?.defaults) }),
+  );
   return `<div class="panel" style="${style}" data-chart="${chart}">${title}<div class="plot"></div><div class="legend"></div></div>`;
 }
 

@@ -7,12 +7,14 @@ import {
   formatValue,
   gridHeight,
   legendOf,
+  lineStyle,
   overlaps,
   panelVariables,
   place,
   rateIntervalSeconds,
   stepSeconds,
   substitute,
+  thresholdColor,
   type Dashboard,
   type Panel,
 } from '../../../hack/dashboard/dashboard.js';
@@ -105,6 +107,33 @@ describe('hack/dashboard: the pure parts of the dashboard renderer', () => {
       expect(formatValue(null, 's')).to.equal('No data');
       expect(formatValue(Number.NaN)).to.equal('No data');
       expect(formatValue(Number.POSITIVE_INFINITY)).to.equal('+Inf');
+    });
+  });
+
+  describe('colours and styles', () => {
+    it("colours a stat by Grafana's default thresholds (green, red from 80) or the panel's own", () => {
+      expect(thresholdColor(1)).to.equal('#73BF69');
+      expect(thresholdColor(80)).to.equal('#F2495C');
+      expect(thresholdColor(null)).to.equal('#ccccdc');
+      const steps = [
+        { color: 'green', value: null },
+        { color: 'orange', value: 1 },
+        { color: '#123456', value: 10 },
+      ];
+      expect([0, 1, 9, 10].map((v) => thresholdColor(v, steps))).to.deep.equal([
+        '#73BF69',
+        '#FF9830',
+        '#FF9830',
+        '#123456',
+      ]);
+    });
+
+    it("draws time series as Grafana's defaults unless fieldConfig.custom says otherwise", () => {
+      expect(lineStyle(undefined)).to.deep.equal({ width: 1, fillOpacity: 0 });
+      expect(lineStyle({ custom: { fillOpacity: 10, lineWidth: 2 } })).to.deep.equal({
+        width: 2,
+        fillOpacity: 10,
+      });
     });
   });
 
