@@ -16,6 +16,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Server } from 'node:http';
 import { expect } from 'chai';
+import { freePort } from '../../support/hostenv.js';
+import { GiveUp, waitFor } from '../../support/waiters.js';
 import { createMetricsServer } from '../../../common/metrics/index.js';
 import { createApiMetrics } from '../../../api/infra/metrics.js';
 import { createMetrics } from '../../../operator/video/metrics.js';
@@ -35,13 +37,6 @@ async function listen(server: Server): Promise<number> {
     server.listen(0, '127.0.0.1', resolve);
   });
   return (server.address() as AddressInfo).port;
-}
-
-async function freePort(): Promise<number> {
-  const s = createMetricsServer({ metrics: async () => '', contentType: 'text/plain' });
-  const port = await listen(s);
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('dashboard renderer against a real Prometheus (hack/dashboard)', function () {
@@ -120,30 +115,24 @@ describe('dashboard renderer against a real Prometheus (hack/dashboard)', functi
       { stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'prometheus.log'), 'w')] },
     );
     promUrl = `http://127.0.0.1:${promPort}`;
-    const t0 = Date.now();
-    for (;;) {
-      const ready = await fetch(`${promUrl}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (prometheus.exitCode !== null || Date.now() - t0 > 30_000) {
-        throw new Error(`prometheus not ready: ${fs.readFileSync(path.join(dir, 'prometheus.log'), 'utf8')}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const log = () => fs.readFileSync(path.join(dir, 'prometheus.log'), 'utf8');
+    await waitFor(
+      async () => {
+        if (prometheus!.exitCode !== null) throw new GiveUp(`prometheus exited: ${log()}`);
+        return (await fetch(`${promUrl}/-/ready`)).ok;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'prometheus /-/ready' },
+    );
     // a few scrapes of each job (the first comes some 5 s after start: discovery's update throttle), so that
     // rates have samples in their window at the last steps
-    const scrapes = async () => {
-      const q = 'min(count_over_time(up{namespace="' + NS + '"}[1m]))';
-      const res = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: q })}`);
-      const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
-      return Number(body.data.result[0]?.value[1] ?? 0);
-    };
-    while ((await scrapes()) < 6) {
-      if (Date.now() - t0 > 45_000) throw new Error('prometheus did not scrape 6 times in 45 s');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const query = `min(count_over_time(up{namespace="${NS}"}[1m])) >= 6`;
+    await waitFor(
+      async () => {
+        const res = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query })}`);
+        return ((await res.json()) as { data: { result: unknown[] } }).data.result.length > 0;
+      },
+      { timeoutMs: 45_000, intervalMs: 500, what: 'six scrapes of each target' },
+    );
 
     result = await renderDashboard({
       ...optionsFromEnv({}),
