@@ -9,7 +9,7 @@
 #
 # usage: hack/dashboard/prometheus.sh install|up|down|status
 #   install  obtains Prometheus (Debian's package, unpacked, never installed) and prints the binary's path
-#   up       (re)starts the port-forwards and Prometheus; needs KUBECONFIG; NAMESPACE (videoflix),
+#   up       (re)starts the port-forwards and Prometheus; needs KUBECONFIG (and kubectl, jq, curl); NAMESPACE (videoflix),
 #            RELEASE (videoflix), PROM_PORT (9390). Pods replaced since the last `up` (a rollout, a deleted
 #            Pod) are not followed: run `up` again, it refreshes the targets and keeps the data.
 #   down     stops what `up` started (by pid, nothing else)
@@ -71,9 +71,10 @@ forward() {
   log "port-forward to pod/$pod:$port failed: $(cat "$out")"; return 1
 }
 
-# "<pod> <port>" for every address of an Endpoints object on its port named metrics
-ENDPOINT_ROWS='.subsets[]? as $s | ($s.ports[] | select(.name == "metrics") | .port) as $port
-  | ([$s.addresses[]?] + [$s.notReadyAddresses[]?])[] | "\(.targetRef.name) \($port)"'
+# "<pod> <port>" for every endpoint of a Service's EndpointSlices (ready or not: the ServiceMonitor's
+# endpoints role scrapes both) on its port named metrics
+ENDPOINT_ROWS='.items[] as $s | ($s.ports[]? | select(.name == "metrics") | .port) as $port
+  | $s.endpoints[]? | select(.targetRef.kind == "Pod") | "\(.targetRef.name) \($port)"'
 
 up() {
   : "${KUBECONFIG:?set KUBECONFIG to the platform kubeconfig}"
@@ -87,9 +88,9 @@ up() {
   [ -n "$services" ] || { log "no metrics Services of release $RELEASE in namespace $NAMESPACE"; return 1; }
   printf 'global:\n  scrape_interval: 5s\n  scrape_timeout: 4s\nscrape_configs:\n' > "$cfg"
   for svc in $services; do
-    # every address of the Service's Endpoints, ready or not (the ServiceMonitor's endpoints role scrapes both)
     local rows pod port local_port
-    rows=$(kubectl get endpoints -n "$NAMESPACE" "$svc" -o json | jq -r "$ENDPOINT_ROWS")
+    rows=$(kubectl get endpointslices -n "$NAMESPACE" -l "kubernetes.io/service-name=$svc" -o json \
+      | jq -r "$ENDPOINT_ROWS" | sort -u)
     printf '  - job_name: %s\n    metrics_path: /metrics\n    static_configs:\n' "$svc" >> "$cfg"
     if [ -z "$rows" ]; then printf '      []\n' >> "$cfg"; log "$svc: no Pods"; continue; fi
     while read -r pod port; do
