@@ -12,7 +12,8 @@
  *   Jobs, Pods, the transcoder's logs and what this script saw while polling every 250 ms; and the
  *   fixed cost per Job (support/fixed-cost.ts: Job created → Pod started → encode started, encode
  *   ended → Pod exit → rendition counted → Ready, from watches and the transcoder's log).
- * Goal: the platform at most 1.10 × the parallel plain-ffmpeg time.
+ * Goal (issue 23): the platform at most 1.15 × the parallel plain-ffmpeg time (30 s), 1.05 × (5 min). A
+ * chunked Video (a source over the chunking threshold) is broken down by chunk Pods instead of per Job.
  *   BENCH_API_URL, BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD, BENCH_KUBECONFIG (from .dev/endpoints.env)
  *   BENCH_PLATFORM_REASON: why the platform part is not run (hack/bench.sh sets it)
  *   BENCH_TTR_SECONDS=30 (sample length)
@@ -50,6 +51,8 @@ const firstKnown = (...ts: Array<number | undefined>): number =>
   ts.find((t): t is number => t !== undefined && !Number.isNaN(t)) ?? NaN;
 const BENCH = 'time-to-ready';
 const SECONDS = Number(process.env.BENCH_TTR_SECONDS ?? 30);
+/** Issue 23: ≤ 1.15 × the parallel plain-ffmpeg time for the 30 s sample, ≤ 1.05 × on a 5-minute source. */
+const GOAL = SECONDS >= 300 ? '≤ 1.05' : '≤ 1.15';
 
 /** The three renditions as three plain ffmpeg processes in parallel (the transcoder's settings). */
 async function plainParallel(
@@ -211,6 +214,27 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
     namespace: ns,
     labelSelector: `${LABELS.video}=${video.metadata.name}`,
   });
+  if (jobs.items.some((j) => j.metadata!.name!.endsWith('-chunks'))) {
+    // a chunked Video (issue 24: the source is longer than the chunking threshold): its steps by chunk
+    const steps = [
+      `upload ${(up.ms / 1000).toFixed(1)} s`,
+      ...(await chunkedSteps(core, jobs.items, seen.ready)),
+    ];
+    report({
+      bench: BENCH,
+      metric: `platform on kind: upload → Ready (${SECONDS} s 1080p, chunked)`,
+      value: totalMs / 1000,
+      unit: 's',
+      baseline: { label: baselineLabel, value: parallelMs / 1000 },
+      ratio: totalMs / parallelMs,
+      goal: GOAL,
+      note: steps.join('; '),
+    });
+    timeline.stop();
+    notRun(BENCH, 'fixed cost per Job: the renditions were chunked (per chunk Pod: chunk-scale measures it)');
+    await handOff(apiUrl, cookie, up.id);
+    return totalMs;
+  }
   const steps: string[] = [];
   const times: JobTimes[] = [];
   const perJob: Record<
@@ -296,7 +320,7 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
     unit: 's',
     baseline: { label: baselineLabel, value: parallelMs / 1000 },
     ratio: totalMs / parallelMs,
-    goal: '≤ 1.10',
+    goal: GOAL,
     note: steps.join('; '),
   });
   // the fixed cost per Job (issue 23's goal: under 2 s each), from the watches and the transcoder's log
@@ -319,15 +343,62 @@ async function platform(source: string, parallelMs: number, baselineLabel = '3 p
     goal: '< 2 s',
     note: cost.endSteps.map(([k, v]) => `${k} ${Number.isFinite(v) ? v.toFixed(2) : '?'} s`).join(', '),
   });
-  // hack/bench.sh hands the Ready video on to streaming.ts (which deletes it); else it goes now
-  if (process.env.BENCH_TTR_VIDEO_ID_FILE)
-    fs.writeFileSync(process.env.BENCH_TTR_VIDEO_ID_FILE, String(up.id));
+  await handOff(apiUrl, cookie, up.id);
+  return totalMs;
+}
+
+/** hack/bench.sh hands the Ready video on to streaming.ts (which deletes it); else it goes now. */
+async function handOff(apiUrl: string, cookie: string, id: number): Promise<void> {
+  if (process.env.BENCH_TTR_VIDEO_ID_FILE) fs.writeFileSync(process.env.BENCH_TTR_VIDEO_ID_FILE, String(id));
   else
-    await fetch(`${apiUrl}/api/admin/videos/${up.id}/`, {
+    await fetch(`${apiUrl}/api/admin/videos/${id}/`, {
       method: 'DELETE',
       headers: { cookie, origin: new URL(apiUrl).origin },
     }).catch(() => undefined);
-  return totalMs;
+}
+
+/**
+ * The steps of a chunked Video from its Jobs and their Pods (second resolution, the API server's
+ * timestamps): the probe Job (it also cuts the audio pieces the chunks wait for), then per rendition its
+ * Indexed Job's chunk Pods (first started, last done, the retried ones and why) and its stitch Job.
+ */
+async function chunkedSteps(core: k8s.CoreV1Api, jobs: k8s.V1Job[], readyAt: number): Promise<string[]> {
+  const steps: string[] = [];
+  const s = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
+  const created = (j: k8s.V1Job) => ms(j.metadata!.creationTimestamp);
+  const done = (j: k8s.V1Job) => ms(j.status?.completionTime);
+  const probe = jobs.find((j) => !j.metadata!.labels?.[LABELS.rendition]);
+  if (probe)
+    steps.push(
+      `probe + thumbnail + audio pieces (the chunks wait for them) ${s(created(probe), done(probe))} s`,
+    );
+  let lastStitch = NaN;
+  for (const r of RENDITIONS) {
+    const chunks = jobs.find((j) => j.metadata!.name!.endsWith(`-${r}-chunks`));
+    const stitch = jobs.find((j) => j.metadata!.name!.endsWith(`-${r}-stitch`));
+    if (!chunks) continue;
+    const pods = (
+      await core.listNamespacedPod({
+        namespace: chunks.metadata!.namespace!,
+        labelSelector: `batch.kubernetes.io/job-name=${chunks.metadata!.name}`,
+      })
+    ).items.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated);
+    const ok = pods.filter((t) => t?.exitCode === 0);
+    const failed = pods.filter((t) => t && t.exitCode !== 0).map((t) => t!.reason ?? `exit ${t!.exitCode}`);
+    const first = Math.min(...ok.map((t) => ms(t!.startedAt)));
+    const last = Math.max(...ok.map((t) => ms(t!.finishedAt)));
+    const mean =
+      ok.reduce((a, t) => a + ms(t!.finishedAt) - ms(t!.startedAt), 0) / Math.max(1, ok.length) / 1000;
+    steps.push(
+      `${r}: ${ok.length} chunks (parallelism ${chunks.spec?.parallelism ?? '?'}), first chunk Pod started ${s(created(chunks), first)} s after its Job, all done ${s(created(chunks), last)} s after it, ${mean.toFixed(1)} s per chunk on average${failed.length ? `, ${failed.length} Pod(s) retried (${[...new Set(failed)].join(', ')})` : ''}` +
+        (stitch ? `; stitch Job ${s(created(stitch), done(stitch))} s` : ''),
+    );
+    if (stitch) lastStitch = Number.isNaN(lastStitch) ? done(stitch) : Math.max(lastStitch, done(stitch));
+  }
+  steps.push(
+    `last stitch done → Ready (chunk checks, playlists, master, status) ${s(lastStitch, readyAt)} s`,
+  );
+  return steps;
 }
 
 async function main() {
@@ -384,7 +455,7 @@ async function main() {
             unit: 's',
             baseline: { label: 'mean of before and after', value: mean / 1000 },
             ratio: platformMs / mean,
-            goal: '≤ 1.10',
+            goal: GOAL,
           });
       }
     }
