@@ -204,11 +204,18 @@ describe('dashboard renderer against a real Prometheus (hack/dashboard)', functi
     ]);
   });
 
+  it('the 5xx share is 0, not empty, when no request failed (or vector(0) over no 5xx series)', function () {
+    const share = panel('5xx share of answers').series;
+    expect(share, 'one series').to.have.length(1);
+    const values = share[0]!.values.filter((v): v is number => v !== null);
+    expect(values, 'points once requests were counted').to.have.length.above(0);
+    expect(Math.max(...values)).to.equal(0);
+  });
+
   it('the panels of metrics nothing moved are reported empty', function () {
     const { empty } = summarize(result);
     // (videoflix_operator_videos_failed_total starts at 0 for every reason: a flat line, not empty)
     expect(empty).to.include.members([
-      '5xx share of answers',
       'Rate-limit refusals by limiter',
       'Upload throughput by result',
       'Encode duration by task (p50, p95, last hour)',
