@@ -61,20 +61,28 @@ function serverTimes(from: number): { p50: number; p99: number; n: number } {
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), n: ms.length };
 }
 
-/** The bytes of one answer as sent (node:http does not decode). */
-function bodyBytes(url: string, headers: Record<string, string>): Promise<number> {
+/** One answer over node:http, which neither decodes the body nor adds headers (fetch does both): its status
+ * and its bytes as sent; `expect` (200) is the status it must have. */
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+  expect = 200,
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     (url.startsWith('https:') ? https : http)
       .get(url, { headers }, (res) => {
         let n = 0;
         res.on('data', (c: Buffer) => (n += c.length));
         res.on('end', () =>
-          res.statusCode === 200 ? resolve(n) : reject(new Error(`${url}: ${res.statusCode}`)),
+          res.statusCode === expect
+            ? resolve({ status: res.statusCode, bytes: n })
+            : reject(new Error(`${url}: ${res.statusCode}, not ${expect}`)),
         );
       })
       .on('error', reject);
   });
 }
+const bodyBytes = async (url: string, headers: Record<string, string>) => (await rawGet(url, headers)).bytes;
 
 /** The req/s and p99 rows of one list run against /healthz's, with its bytes and what else is known. */
 function reportRate(
@@ -370,12 +378,7 @@ async function kindMain() {
       const headers = { cookie, 'accept-encoding': 'br', 'if-none-match': etag };
       // node:http, not fetch: fetch adds Cache-Control: no-cache to a conditional request (the Fetch
       // standard), and a no-cache request is answered in full, as a browser's own revalidation is not
-      const status = await new Promise<number | undefined>((resolve, reject) =>
-        (listUrl.startsWith('https:') ? https : http)
-          .get(listUrl, { headers }, (res) => resolve(res.resume().statusCode))
-          .on('error', reject),
-      );
-      if (status !== 304) throw new Error(`If-None-Match ${etag}: ${status}, not 304`);
+      await rawGet(listUrl, headers, 304);
       const reval = await run(listUrl, headers);
       report({
         bench: KIND_BENCH,
