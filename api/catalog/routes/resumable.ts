@@ -17,7 +17,10 @@
  *   (CatalogService.finishResumableUpload: advisory lock, keyed on the source key) and answers
  *   its id in the `Videoflix-Video-Id` header;
  * - constant memory: the S3 store spools each part (UPLOAD_PART_BYTES) to /tmp and sends at most
- *   UPLOAD_RESUMABLE_CONCURRENT_PARTS at once per process;
+ *   UPLOAD_RESUMABLE_CONCURRENT_PARTS at once per process; every part but the last is exactly
+ *   UPLOAD_PART_BYTES and the offset counts only the gap-free run of parts from part 1, so a part
+ *   that failed or a process killed mid-PATCH never leaves a later part in the file
+ *   (resumable-store.ts);
  * - expiry (the tus expiration extension): UPLOAD_RESUMABLE_EXPIRY_SECONDS after creation the
  *   upload answers 410; `cleanup()` (every UPLOAD_RESUMABLE_CLEANUP_SECONDS, on every replica:
  *   idempotent) aborts expired multipart uploads and removes their .info/.part objects, and removes
@@ -35,7 +38,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { S3Store } from '@tus/s3-store';
 import { Server as TusServer, type Upload } from '@tus/server';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
@@ -48,6 +50,7 @@ import type { ObjectStorage } from '../../infra/storage.js';
 import type { VideoRow } from '../../models/video.js';
 import type { CatalogService } from '../service.js';
 import { SNIFF_BYTES, sniffVideo } from '../sniff.js';
+import { OrderedS3Store } from './resumable-store.js';
 import type { InFlightUploads } from './in-flight.js';
 import { ClientGoneError, mapFailure, notVideo, tooLarge, uploadFieldsSchema } from './upload.js';
 
@@ -151,7 +154,8 @@ async function peekBody(req: Readable, n: number): Promise<Buffer> {
 
 export function createResumableUploads(deps: ResumableDeps): ResumableUploads {
   const { logger, sourceBucket } = deps;
-  const store = new S3Store({
+  // parts of a PATCH go to S3 concurrently; the subclass keeps the offset a gap-free prefix
+  const store = new OrderedS3Store({
     partSize: deps.partBytes,
     expirationPeriodInMilliseconds: deps.expirySeconds * 1000,
     maxConcurrentPartUploads: deps.concurrentParts,
