@@ -12,10 +12,12 @@
  *    config keeps UPLOAD_MAX_BYTES within 10,000 such parts, so the store never grows it). A
  *    PATCH's short tail goes to the incomplete-part object and is prepended to the next PATCH, so
  *    part n always holds bytes [(n−1)·P, n·P) of the file.
- * 2. The parts that count are the run 1, 2, … k with no gap, ending at the first short part.
- *    Parts past a gap are orphans: the next PATCH writes k+1 onwards over them (S3 keeps the
- *    latest upload of a part number) and the completion lists only the run, so S3 drops the rest.
- *    By rule 1 an orphan holds the same bytes as the part that replaces it.
+ * 2. The parts that count are the run 1, 2, … k with no gap. Parts past a gap are orphans: the
+ *    next PATCH writes k+1 onwards over them (S3 keeps the latest upload of a part number) and the
+ *    completion lists only the run, so S3 drops the rest. By rule 1 an orphan holds the same bytes
+ *    as the part that replaces it. (A short part inside the run can only come from an upload begun
+ *    before this store, when a PATCH's tail of 5 MiB or more became a part: it is kept, else that
+ *    upload could never get past it.)
  * 3. A PATCH's tail is stored as the incomplete part only after every part before it in that
  *    PATCH is on S3, so the incomplete part always continues the run; if one of them failed the
  *    tail is dropped and the client sends it again from the offset a HEAD reports.
@@ -29,18 +31,11 @@ import { S3Store, type MetadataValue, type Options } from '@tus/s3-store';
 /** Options as S3Store's, with `minPartSize` set from `partSize` (rule 1). */
 export type OrderedS3StoreOptions = Omit<Options, 'minPartSize'> & { partSize: number };
 
-/** The gap-free run of parts from part 1 that a part size `partSize` allows (rule 2). */
-export function consecutiveParts<P extends { PartNumber?: number; Size?: number }>(
-  parts: readonly P[],
-  partSize: number,
-): P[] {
-  const run: P[] = [];
-  for (const part of parts) {
-    if (part.PartNumber !== run.length + 1) break;
-    run.push(part);
-    if (part.Size !== partSize) break; // only the upload's last part is short
-  }
-  return run;
+/** The gap-free run of parts from part 1, of a list sorted by part number (rule 2). */
+export function consecutiveParts<P extends { PartNumber?: number }>(parts: readonly P[]): P[] {
+  let k = 0;
+  while (k < parts.length && parts[k]!.PartNumber === k + 1) k++;
+  return parts.slice(0, k);
 }
 
 export class OrderedS3Store extends S3Store {
@@ -53,10 +48,8 @@ export class OrderedS3Store extends S3Store {
 
   protected override async retrieveParts(id: string, partNumberMarker?: string) {
     const parts = await super.retrieveParts(id, partNumberMarker);
-    // the first call gets the whole list (the store pages through it by calling this again)
-    if (partNumberMarker !== undefined) return parts;
-    const { file } = await this.getMetadata(id);
-    return consecutiveParts(parts, this.calcOptimalPartSize(file.size));
+    // the first call gets the whole list, sorted (the store pages through it by calling this again)
+    return partNumberMarker === undefined ? consecutiveParts(parts) : parts;
   }
 
   protected override async uploadParts(

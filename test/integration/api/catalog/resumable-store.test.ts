@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { S3Store } from '@tus/s3-store';
 import { Upload } from '@tus/server';
 import type { Client } from 'minio';
 import { createS3Client } from '../../../../common/storage/index.js';
@@ -21,20 +22,22 @@ type UploadPart = (input: { PartNumber?: number }) => Promise<unknown>;
 type Fault = (n: number, send: () => Promise<unknown>) => Promise<unknown>;
 
 /** The store with a fault between it and S3 (a new instance is a restarted process: no cache). */
+const storeOptions = (bucket: string, partSize = P) => ({
+  partSize,
+  maxConcurrentPartUploads: 4,
+  useTags: false,
+  s3ClientConfig: {
+    bucket,
+    endpoint: process.env.S3_ENDPOINT!,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: process.env.S3_ACCESS_KEY!, secretAccessKey: process.env.S3_SECRET_KEY! },
+  },
+});
+
 class FaultyStore extends OrderedS3Store {
   constructor(bucket: string, fault?: Fault) {
-    super({
-      partSize: P,
-      maxConcurrentPartUploads: 4,
-      useTags: false,
-      s3ClientConfig: {
-        bucket,
-        endpoint: process.env.S3_ENDPOINT!,
-        region: REGION,
-        forcePathStyle: true,
-        credentials: { accessKeyId: process.env.S3_ACCESS_KEY!, secretAccessKey: process.env.S3_SECRET_KEY! },
-      },
-    });
+    super(storeOptions(bucket));
     if (fault) {
       const real = this.client.uploadPart.bind(this.client) as UploadPart;
       (this.client as unknown as { uploadPart: UploadPart }).uploadPart = (input) =>
@@ -133,5 +136,22 @@ describe('api catalog: the resumable-upload store with parts landing out of orde
     // the incomplete part waits for part 2, which never comes: give it time to (wrongly) be stored
     await new Promise((r) => setTimeout(r, 500));
     await resumeAndCheck(id);
+  });
+
+  it('finishes an upload begun before the fixed part size (a short part inside the run) with the exact bytes', async () => {
+    // the plain store (minPartSize 5 MiB) makes a PATCH's 6 MiB tail a part of its own
+    const part = 8 * 1024 * 1024;
+    const id = `${randomUUID()}/source`;
+    const old = new S3Store(storeOptions(bucket, part));
+    await old.create(new Upload({ id, size: file.length, offset: 0, metadata: {} }));
+    expect(await old.write(Readable.from([file.subarray(0, 14 * 1024 * 1024)]), id, 0)).to.equal(
+      14 * 1024 * 1024,
+    );
+    // the upgraded API goes on from there
+    const store = new OrderedS3Store(storeOptions(bucket, part));
+    const { offset } = await store.getUpload(id);
+    expect(offset).to.equal(14 * 1024 * 1024);
+    expect(await store.write(Readable.from([file.subarray(offset)]), id, offset)).to.equal(file.length);
+    expect(await objectSha(s3, bucket, id)).to.deep.equal({ sha: sha256(file), size: file.length });
   });
 });
