@@ -21,7 +21,8 @@
 #   CLUSTER_NAME (videoflix), INGRESS_HTTP_PORT (8080), INGRESS_HTTPS_PORT (8443), KIND_NODE_IMAGE, BASE_IMAGE,
 #   CLUSTER_WORKERS (unset: one node, or the existing cluster as it is; N: N workers, hack/cluster/cluster.sh)
 #   DEV_NAMESPACE (videoflix), DEV_RELEASE (videoflix), DEV_SAMPLE=always|never (default: upload when no
-#   Ready sample exists), DEV_READY_TIMEOUT (900 s), DEV_DIR (.dev: endpoints.env and the sample)
+#   Ready sample exists), DEV_READY_TIMEOUT (900 s), DEV_DIR (.dev: endpoints.env and the sample),
+#   DEV_CHUNK_PARALLELISM (chunk Pods of one rendition at a time; default: the machine's cores, at least 2)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -38,6 +39,7 @@ DEV=${DEV_DIR:-$ROOT/.dev}
 ENDPOINTS=$DEV/endpoints.env
 SAMPLE=$DEV/sample-1080p.mp4
 SAMPLE_TITLE="Sample 1080p (make dev)"
+CHUNK_PARALLELISM=${DEV_CHUNK_PARALLELISM:-$(n=$(nproc); echo $((n > 2 ? n : 2)))}
 T_START=$SECONDS
 mkdir -p "$DEV"
 
@@ -137,6 +139,10 @@ transcoder:
     480p: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: "1", memory: 1Gi}}
     720p: {requests: {cpu: 100m, memory: 384Mi}, limits: {cpu: "2", memory: 1536Mi}}
     1080p: {requests: {cpu: 100m, memory: 512Mi}, limits: {cpu: "2", memory: 2Gi}}
+  # those small requests no longer make the scheduler queue chunk Pods: bound them by the cores instead
+  # (all chunks of three renditions at once, 30 for a 5-minute source, overloaded a 2-core machine until
+  # container starts failed); at least 2, so a 2-worker cluster still spreads one rendition's chunks
+  chunking: {parallelism: $CHUNK_PARALLELISM}
 # streaming offload (the chart's default here): segment URLs are signed for both names of the ingress
 streaming:
   hosts: ["127.0.0.1:$port", "localhost:$port"]

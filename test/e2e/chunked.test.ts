@@ -8,7 +8,8 @@
  *   completions = the chunk count the status shows, = ceil(duration / CHUNK_SECONDS)) and one stitch
  *   Job per rendition, all Complete;
  * - the Pods of one rendition's chunks ran on at least 2 different nodes (the lead runs it on a
- *   2-worker cluster: parallelism = completions, so the scheduler spreads what one node cannot hold);
+ *   2-worker cluster; make dev runs at least 2 chunk Pods of a rendition at once, and the chunks'
+ *   topology spread preference puts them on different nodes);
  * - ffmpeg decodes every rendition's playlist, downloaded from the S3 server, without an error, and
  *   its duration is the source's;
  * - hls.js in chromium (the admin console's player, through the ingress) plays across chunk joins:
