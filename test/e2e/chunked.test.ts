@@ -136,7 +136,21 @@ describe('chunked transcoding end to end on the kind cluster (issue 24)', functi
   it('each rendition was encoded by one Indexed Job with completions = its chunks, then stitched', async () => {
     const duration = ready.status?.source?.durationSeconds ?? 0;
     expect(duration).to.be.closeTo(SOURCE_SECONDS, 1);
-    const jobs = await jobsOf(name);
+    // a stitch counts done at its Pod's exit (its termination message): the Job controller's Complete
+    // condition may come a moment after Ready, so the Jobs get a minute to show it
+    const settled = (jobs: Job[]) =>
+      RUNGS.every((r) =>
+        [`${name}-${r}-chunks`, `${name}-${r}-stitch`].every((n) =>
+          jobs.some((j) => j.metadata.name === n && complete(j)),
+        ),
+      );
+    const jobs = await waitFor(
+      async () => {
+        const all = await jobsOf(name);
+        return settled(all) ? all : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `the chunk and stitch Jobs of ${name} Complete` },
+    ).catch(() => jobsOf(name));
     for (const r of RUNGS) {
       const chunks = jobs.find((j) => j.metadata.name === `${name}-${r}-chunks`);
       expect(chunks, `${r}: its chunk Job`).to.not.equal(undefined);

@@ -114,6 +114,20 @@ async function jobsOf(name: string): Promise<Job[]> {
   return (await kubectlJson<{ items: Job[] }>(['get', 'jobs', '-n', NS, '-l', `${LABELS.video}=${name}`]))
     .items;
 }
+/**
+ * The Video's Jobs once `count` of them are there and all Complete (at most a minute), else as they are:
+ * a rendition counts done at its Pod's exit (its termination message), so the Job controller's Complete
+ * condition may come a moment after Ready; the caller asserts on what it gets.
+ */
+async function settledJobs(name: string, count: number): Promise<Job[]> {
+  return waitFor(
+    async () => {
+      const all = await jobsOf(name);
+      return all.length === count && all.every(jobComplete) ? all : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: `${count} Jobs of ${name}, all Complete` },
+  ).catch(() => jobsOf(name));
+}
 async function podsOf(name: string): Promise<Pod[]> {
   return (await kubectlJson<{ items: Pod[] }>(['get', 'pods', '-n', NS, '-l', `${LABELS.video}=${name}`]))
     .items;
@@ -378,15 +392,7 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
       expect(v.status?.source?.height).to.equal(1080);
       expect(v.status?.source?.durationSeconds).to.be.closeTo(7, 0.5);
 
-      // a rendition counts done at its Pod's exit (its termination message): the Job's Complete condition
-      // may come a moment after Ready
-      const jobs = await waitFor(
-        async () => {
-          const all = await jobsOf(hd);
-          return all.length === 4 && all.every(jobComplete) ? all : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 500, what: `every Job of ${hd} Complete` },
-      ).catch(() => jobsOf(hd));
+      const jobs = await settledJobs(hd, 4);
       expect(jobs.map((j) => j.metadata.name)).to.have.members([
         `${hd}-thumbnail`,
         `${hd}-480p`,
@@ -674,7 +680,7 @@ describe('operator end to end on the kind cluster: real Jobs from a source objec
 
       const v = await waitReady(name);
       expect(v.status?.renditionsSummary).to.equal('3/3');
-      const after = await jobsOf(name);
+      const after = await settledJobs(name, 4);
       const uids = (jobs: Job[]) => Object.fromEntries(jobs.map((j) => [j.metadata.name, j.metadata.uid]));
       expect(uids(after), 'the same Jobs, same uids, none added').to.deep.equal(uids(before));
       expect(after).to.have.length(4);
