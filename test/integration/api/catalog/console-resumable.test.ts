@@ -6,7 +6,7 @@
  * end with one Video whose source has the file's exact bytes.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { MP4_HEAD, startHarness, type Harness } from './helpers.js';
+import { MP4_HEAD, objectHash, sha256, startHarness, type Harness } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MiB = 1024 * 1024;
@@ -96,14 +96,10 @@ describe('api catalog: the admin console resumes an interrupted upload (Chromium
     const data = Buffer.concat([MP4_HEAD, randomBytes(bytes - MP4_HEAD.length)]);
     const file = path.join(dir, name);
     await fsp.writeFile(file, data);
-    return { file, hash: createHash('sha256').update(data).digest('hex'), size: data.length };
+    return { file, hash: sha256(data), size: data.length };
   }
 
-  async function sourceHash(key: string) {
-    const hash = createHash('sha256');
-    for await (const c of (await h.s3.getObject(h.sources, key)) as AsyncIterable<Buffer>) hash.update(c);
-    return hash.digest('hex');
-  }
+  const sourceHash = async (key: string) => (await objectHash(h.s3, h.sources, key)).hash;
 
   async function fill(page: Page, title: string, file: string) {
     await page.fill('#upload-title', title);

@@ -5,6 +5,7 @@
  * publish its status messages and write its media themselves.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -233,6 +234,24 @@ export async function startHarness(
       await db.drop();
     },
   };
+}
+
+/** SHA-256 of bytes, in hex. */
+export const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** SHA-256 (hex) and size of an object as the S3 server serves it, read as a stream. */
+export async function objectHash(
+  s3: Client,
+  bucket: string,
+  key: string,
+): Promise<{ hash: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of (await s3.getObject(bucket, key)) as AsyncIterable<Buffer>) {
+    hash.update(c);
+    size += c.length;
+  }
+  return { hash: hash.digest('hex'), size };
 }
 
 export async function listKeys(s3: Client, bucket: string, prefix = ''): Promise<string[]> {

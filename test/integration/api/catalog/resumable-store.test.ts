@@ -6,13 +6,14 @@
  * client (the UploadPart call), so everything above it is the code the API runs.
  */
 import { expect } from 'chai';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Store } from '@tus/s3-store';
 import { Upload } from '@tus/server';
 import type { Client } from 'minio';
 import { createS3Client } from '../../../../common/storage/index.js';
 import { OrderedS3Store } from '../../../../api/catalog/routes/resumable-store.js';
+import { objectHash, sha256 } from './helpers.js';
 
 const P = 5 * 1024 * 1024; // the smallest part S3 allows
 const REGION = process.env.S3_REGION ?? 'us-east-1';
@@ -52,18 +53,6 @@ function deferred() {
   return { promise, resolve };
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function objectSha(s3: Client, bucket: string, key: string): Promise<{ sha: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of (await s3.getObject(bucket, key)) as AsyncIterable<Buffer>) {
-    hash.update(c);
-    size += c.length;
-  }
-  return { sha: hash.digest('hex'), size };
-}
-
 const exists = (s3: Client, bucket: string, key: string) =>
   s3.statObject(bucket, key).then(
     () => true,
@@ -101,7 +90,7 @@ describe('api catalog: the resumable-upload store with parts landing out of orde
     expect(await exists(s3, bucket, `${id}.part`), 'an incomplete part past the failed part').to.equal(false);
     expect(await store.write(Readable.from([file.subarray(offset)]), id, offset)).to.equal(file.length);
     expect((await store.getUpload(id)).offset).to.equal(file.length);
-    expect(await objectSha(s3, bucket, id)).to.deep.equal({ sha: sha256(file), size: file.length });
+    expect(await objectHash(s3, bucket, id)).to.deep.equal({ hash: sha256(file), size: file.length });
   }
 
   it('part 2 fails after part 3 reached S3: the offset stops at part 1, the tail is not kept, the resumed file is intact', async () => {
@@ -152,6 +141,6 @@ describe('api catalog: the resumable-upload store with parts landing out of orde
     const { offset } = await store.getUpload(id);
     expect(offset).to.equal(14 * 1024 * 1024);
     expect(await store.write(Readable.from([file.subarray(offset)]), id, offset)).to.equal(file.length);
-    expect(await objectSha(s3, bucket, id)).to.deep.equal({ sha: sha256(file), size: file.length });
+    expect(await objectHash(s3, bucket, id)).to.deep.equal({ hash: sha256(file), size: file.length });
   });
 });

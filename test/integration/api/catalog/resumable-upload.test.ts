@@ -24,6 +24,8 @@ import {
   listVideos,
   mainEnv,
   MP4_HEAD,
+  objectHash,
+  sha256,
   startHarness,
   type Harness,
 } from './helpers.js';
@@ -127,19 +129,6 @@ class TusClient {
       { data, ...(dropAfter !== undefined ? { dropAfter } : {}) },
     );
   }
-}
-
-const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-async function objectHash(h: Harness, key: string): Promise<{ hash: string; size: number }> {
-  const stream = await h.s3.getObject(h.sources, key);
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    hash.update(c);
-    size += c.length;
-  }
-  return { hash: hash.digest('hex'), size };
 }
 
 /** A file that sniffs as MP4 (the transcoder never sees it on this tier). */
@@ -305,7 +294,7 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
       phase: 'Pending',
     });
     expect(Number(rows[0]!.sourceSize)).to.equal(data.length);
-    expect(await objectHash(h, key)).to.deep.equal({ hash: sha256(data), size: data.length });
+    expect(await objectHash(h.s3, h.sources, key)).to.deep.equal({ hash: sha256(data), size: data.length });
     // the finish asked again: a HEAD (a client whose last answer was lost) and a zero-length PATCH
     const head = await tus.head(url);
     expect(head.status).to.equal(200);
@@ -364,7 +353,7 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     } finally {
       await second.close();
     }
-    expect(await objectHash(h, key)).to.deep.equal({ hash: sha256(data), size: data.length });
+    expect(await objectHash(h.s3, h.sources, key)).to.deep.equal({ hash: sha256(data), size: data.length });
     expect(await rowsOf(key)).to.have.length(1);
     expect(await incompleteUploads(h.s3, h.sources)).to.not.include(key);
   });
@@ -516,7 +505,7 @@ describe('api catalog: resumable uploads (tus 1.0 at /api/admin/uploads/)', func
     expect(steady, 'RSS growth of the API process past its first PATCH (MiB)').to.be.below(48);
     const key = keyOf(url);
     expect((await h.s3.statObject(h.sources, key)).size).to.equal(total);
-    const hash = await objectHash(h, key);
+    const hash = await objectHash(h.s3, h.sources, key);
     const expected = createHash('sha256');
     for (let o = 0; o < total; o += chunk) expected.update(body.subarray(0, Math.min(chunk, total - o)));
     expect(hash.hash).to.equal(expected.digest('hex'));
