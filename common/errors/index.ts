@@ -65,6 +65,13 @@ export function isUnreachable(err: unknown): boolean {
 /** Sequelize's connection-level failures: the database is down or the pool is exhausted. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
+  if (name === 'SequelizeDatabaseError') {
+    // a query on a connection the server ended: a Pod deleted (57P01 admin shutdown, 57P02 crash
+    // shutdown, 57P03 cannot connect now) or the socket gone mid-query (pg's own message)
+    const original = (err as { original?: { code?: unknown; message?: unknown } }).original;
+    const code = typeof original?.code === 'string' ? original.code : '';
+    return code.startsWith('57P') || /^Connection terminated/.test(String(original?.message ?? ''));
+  }
   return (
     name.startsWith('SequelizeConnection') ||
     name === 'SequelizeHostNotReachableError' ||

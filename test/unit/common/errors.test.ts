@@ -18,6 +18,16 @@ describe('common/errors: infrastructure failures are "unavailable"', () => {
       'ConnectionAcquireTimeoutError',
     ])
       expect(unavailable(named(n))?.code, n).to.equal('database_unavailable');
+    // a query whose connection the server ended (the PostgreSQL Pod deleted), not a query that was wrong
+    const dbError = (original: object) => Object.assign(named('SequelizeDatabaseError'), { original });
+    for (const code of ['57P01', '57P02', '57P03'])
+      expect(unavailable(dbError({ code }))?.code, code).to.equal('database_unavailable');
+    expect(unavailable(dbError({ message: 'Connection terminated unexpectedly' }))?.code).to.equal(
+      'database_unavailable',
+    );
+    expect(unavailable(dbError({ code: '42P01', message: 'relation "x" does not exist' }))).to.equal(
+      undefined,
+    );
     expect(unavailable(new AmqpTimeoutError('declaring', 10))?.code).to.equal('messaging_unavailable');
     expect(unavailable(new ApiException(500, 'boom', '{}', {}))?.code).to.equal('kubernetes_unavailable');
     expect(unavailable(named('AbortError'))?.code).to.equal('kubernetes_unavailable'); // a bounded call timed out
